@@ -1,0 +1,3 @@
+fn main() {
+    println!("planetscale-emulator {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,2 @@
+//! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
+pub mod crd;

@@ -1,0 +1,3 @@
+fn main() {
+    println!("planetscale-operator {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,102 @@
+//! Proves the local control plane is a real Kubernetes: CRDs get Established, the garbage
+//! collector and namespace controller run, and RBAC refuses what it must.
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::{Api, Client, ResourceExt};
+use support::{wait_gone, with_temp_ns};
+
+const T: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn crds_printed_by_crdgen_become_established() {
+    let crds = support::install_crds().await;
+    let names: Vec<String> = crds.iter().map(|c| c.name_any()).collect();
+    assert!(names.len() >= 3, "crdgen printed too few CRDs: {names:?}");
+    let api: Api<CustomResourceDefinition> = Api::all(support::client().await);
+    for name in &names {
+        let crd = api.get(name).await.expect("CRD exists after install");
+        let established = crd.status.and_then(|s| s.conditions).unwrap_or_default();
+        assert!(established.iter().any(|c| c.type_ == "Established" && c.status == "True"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn owned_secret_is_garbage_collected_with_its_owner() {
+    with_temp_ns(|client, ns| async move {
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+        let owner = cms
+            .create(&PostParams::default(), &ConfigMap { metadata: meta("owner"), ..Default::default() })
+            .await
+            .expect("create owner");
+        let secrets: Api<Secret> = Api::namespaced(client, &ns);
+        let mut dependent = Secret { metadata: meta("dependent"), ..Default::default() };
+        dependent.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: owner.name_any(),
+            uid: owner.uid().expect("uid"),
+            ..Default::default()
+        }]);
+        secrets.create(&PostParams::default(), &dependent).await.expect("create dependent");
+        cms.delete("owner", &DeleteParams::default()).await.expect("delete owner");
+        wait_gone(&secrets, "dependent", T).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn deleted_namespace_goes_away_with_its_contents() {
+    let client = support::client().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let name = format!("t-del-{:06x}", rand::random::<u32>() & 0xffffff);
+    namespaces
+        .create(&PostParams::default(), &Namespace { metadata: meta(&name), ..Default::default() })
+        .await
+        .expect("create namespace");
+    let cms: Api<ConfigMap> = Api::namespaced(client, &name);
+    cms.create(&PostParams::default(), &ConfigMap { metadata: meta("content"), ..Default::default() })
+        .await
+        .expect("create content");
+    namespaces.delete(&name, &DeleteParams::default()).await.expect("delete namespace");
+    wait_gone(&namespaces, &name, T).await;
+}
+
+#[tokio::test]
+async fn service_account_without_rbac_is_forbidden() {
+    with_temp_ns(|client, ns| async move {
+        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), &ns);
+        sas.create(&PostParams::default(), &ServiceAccount { metadata: meta("nobody"), ..Default::default() })
+            .await
+            .expect("create service account");
+        let token = sas
+            .create_token_request("nobody", &PostParams::default(), &TokenRequest::default())
+            .await
+            .expect("TokenRequest API works")
+            .status
+            .expect("token status")
+            .token;
+        let mut cfg = support::config().await;
+        cfg.auth_info = kube::config::AuthInfo { token: Some(token.into()), ..Default::default() };
+        let as_sa = Client::try_from(cfg).expect("client with token");
+        let err = Api::<Secret>::namespaced(as_sa, &ns)
+            .list(&Default::default())
+            .await
+            .expect_err("a ServiceAccount without RBAC must not list Secrets");
+        match err {
+            kube::Error::Api(status) => assert_eq!(status.code, 403, "{status:?}"),
+            other => panic!("expected 403 Forbidden, got {other}"),
+        }
+    })
+    .await
+}
+
+fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta { name: Some(name.into()), ..Default::default() }
+}
