@@ -1,2 +1,5 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
 pub mod crd;
+pub mod config;
+pub mod runtime;
+pub mod telemetry;
