@@ -37,13 +37,26 @@ pub enum Error {
     Unprocessable { code: String, message: String },
     /// 429. `retry_after` is the server's `Retry-After` when it sent one.
     #[error("rate limited ({code}): {message}")]
-    RateLimited { retry_after: Option<Duration>, code: String, message: String },
+    RateLimited {
+        retry_after: Option<Duration>,
+        code: String,
+        message: String,
+    },
     /// 5xx. The body may be `{}` or not JSON at all.
     #[error("server error {status} ({code}): {message}")]
-    Server { status: u16, retry_after: Option<Duration>, code: String, message: String },
+    Server {
+        status: u16,
+        retry_after: Option<Duration>,
+        code: String,
+        message: String,
+    },
     /// Any other status (3xx, 405, 410, ...).
     #[error("unexpected HTTP status {status} ({code}): {message}")]
-    UnexpectedStatus { status: u16, code: String, message: String },
+    UnexpectedStatus {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// No complete response within the request timeout (or a 408).
     #[error("request timed out")]
     Timeout,
@@ -157,28 +170,51 @@ impl Error {
             408 => Error::Timeout,
             409 => Error::Conflict { code, message },
             422 => Error::Unprocessable { code, message },
-            429 => Error::RateLimited { retry_after, code, message },
-            500..=599 => Error::Server { status, retry_after, code, message },
-            _ => Error::UnexpectedStatus { status, code, message },
+            429 => Error::RateLimited {
+                retry_after,
+                code,
+                message,
+            },
+            500..=599 => Error::Server {
+                status,
+                retry_after,
+                code,
+                message,
+            },
+            _ => Error::UnexpectedStatus {
+                status,
+                code,
+                message,
+            },
         }
     }
 
     /// Builds a [`Error::Decode`] from a serde error, with quoted values removed so that a
     /// secret in the body can never reach the message.
     pub(crate) fn decode(err: &serde_json::Error) -> Error {
-        Error::Decode { message: redact_quoted(&err.to_string()) }
+        Error::Decode {
+            message: redact_quoted(&err.to_string()),
+        }
     }
 
     /// Classifies a reqwest failure (no response received).
     pub(crate) fn from_reqwest(err: &reqwest::Error) -> Error {
         if err.is_connect() {
-            Error::Transport { message: describe(err), connect: true }
+            Error::Transport {
+                message: describe(err),
+                connect: true,
+            }
         } else if err.is_timeout() {
             Error::Timeout
         } else if err.is_decode() {
-            Error::Decode { message: "could not read the response body".into() }
+            Error::Decode {
+                message: "could not read the response body".into(),
+            }
         } else {
-            Error::Transport { message: describe(err), connect: false }
+            Error::Transport {
+                message: describe(err),
+                connect: false,
+            }
         }
     }
 }
@@ -231,8 +267,11 @@ fn nested_errors(value: &Value) -> Option<String> {
             other => {
                 let name = other.get("name").and_then(Value::as_str).unwrap_or("");
                 let errs = other.get("errors").and_then(Value::as_array);
-                let texts: Vec<&str> =
-                    errs.into_iter().flatten().filter_map(Value::as_str).collect();
+                let texts: Vec<&str> = errs
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 format!("{name}: {}", texts.join(", "))
             }
         })
@@ -270,7 +309,11 @@ fn redact_quoted(text: &str) -> String {
     }
     for (i, part) in parts.enumerate() {
         out.push('"');
-        out.push_str(if i % 2 == 0 { crate::secret::REDACTED } else { part });
+        out.push_str(if i % 2 == 0 {
+            crate::secret::REDACTED
+        } else {
+            part
+        });
     }
     out
 }

@@ -37,7 +37,10 @@ fn every_status_maps_to_its_variant_and_reason() {
 
 #[test]
 fn code_and_message_come_from_the_standard_body() {
-    let err = classify(422, r#"{"code":"unprocessable","message":"Password cannot be renewed"}"#);
+    let err = classify(
+        422,
+        r#"{"code":"unprocessable","message":"Password cannot be renewed"}"#,
+    );
     assert_eq!(
         err,
         Error::Unprocessable {
@@ -92,7 +95,10 @@ fn empty_object_5xx_falls_back_to_the_status() {
 fn non_json_bodies_are_never_copied_into_the_message() {
     let err = classify(502, "<html>upstream secret-ish page</html>");
     assert_eq!(err.reason(), "ServerError");
-    assert_eq!(err.message(), Some("Bad Gateway (non-JSON body of 37 bytes)"));
+    assert_eq!(
+        err.message(),
+        Some("Bad Gateway (non-JSON body of 37 bytes)")
+    );
     assert!(!err.to_string().contains("html"));
     let empty = classify(503, "");
     assert_eq!(empty.message(), Some("Service Unavailable"));
@@ -133,8 +139,14 @@ fn decode_errors_hide_quoted_values() {
 
 #[test]
 fn only_connect_failures_count_as_before_send() {
-    let connect = Error::Transport { message: "refused".into(), connect: true };
-    let reset = Error::Transport { message: "reset".into(), connect: false };
+    let connect = Error::Transport {
+        message: "refused".into(),
+        connect: true,
+    };
+    let reset = Error::Transport {
+        message: "reset".into(),
+        connect: false,
+    };
     assert!(connect.is_before_send());
     assert!(!reset.is_before_send());
     assert!(!Error::Timeout.is_before_send());

@@ -34,7 +34,10 @@ impl BackupState {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            BackupState::Success | BackupState::Failed | BackupState::Canceled | BackupState::Ignored
+            BackupState::Success
+                | BackupState::Failed
+                | BackupState::Canceled
+                | BackupState::Ignored
         )
     }
 }

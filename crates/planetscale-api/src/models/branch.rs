@@ -145,7 +145,10 @@ pub struct CreateBranch {
 impl CreateBranch {
     /// A body with only the name set.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 }
 

@@ -28,7 +28,10 @@ fn real_shaped_branch_decodes() {
     assert_eq!(branch.state, Some(BranchState::Ready));
     assert!(branch.ready);
     assert_eq!(branch.parent_branch.as_deref(), Some("main"));
-    assert_eq!(branch.region.as_ref().map(|r| r.slug.as_str()), Some("us-east"));
+    assert_eq!(
+        branch.region.as_ref().map(|r| r.slug.as_str()),
+        Some("us-east")
+    );
     assert_eq!(branch.actor.as_ref().map(|a| a.id.as_str()), Some("u1"));
     assert_eq!(branch.cluster_name.as_deref(), Some("PS_10"));
 }
@@ -47,7 +50,8 @@ fn pending_branch_with_nulls_decodes() {
 
 #[test]
 fn unknown_branch_state_is_kept() {
-    let branch: Branch = serde_json::from_str(r#"{"id":"b","name":"n","state":"resizing"}"#).unwrap();
+    let branch: Branch =
+        serde_json::from_str(r#"{"id":"b","name":"n","state":"resizing"}"#).unwrap();
     let state = branch.state.unwrap();
     assert_eq!(state, BranchState::Unknown("resizing".into()));
     assert!(!state.is_ready() && !state.is_transitioning());
@@ -66,7 +70,10 @@ fn create_body_sends_only_what_is_set() {
 
 #[test]
 fn list_filters_become_query_parameters() {
-    let filters = ListBranches { production: Some(true), ..ListBranches::default() };
+    let filters = ListBranches {
+        production: Some(true),
+        ..ListBranches::default()
+    };
     assert_eq!(filters.query(), vec![("production", "true".to_string())]);
     assert!(ListBranches::default().query().is_empty());
 }

@@ -132,7 +132,10 @@ mod tests {
     fn database_with_null_ready_and_unknown_state() {
         let json = r#"{"id":"d1","name":"shop","state":"migrating_to_metal","ready":null,"kind":"vector"}"#;
         let db: Database = serde_json::from_str(json).unwrap();
-        assert_eq!(db.state, Some(DatabaseState::Unknown("migrating_to_metal".into())));
+        assert_eq!(
+            db.state,
+            Some(DatabaseState::Unknown("migrating_to_metal".into()))
+        );
         assert_eq!(db.kind, Some(DatabaseKind::Unknown("vector".into())));
         assert!(!db.ready);
     }

@@ -107,7 +107,10 @@ pub struct CreateDeployRequest {
 impl CreateDeployRequest {
     /// A body with only the source branch set.
     pub fn new(branch: impl Into<String>) -> Self {
-        Self { branch: branch.into(), ..Self::default() }
+        Self {
+            branch: branch.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -182,7 +185,10 @@ mod tests {
         let json = r#"{"id":"dr1","number":7,"state":"archived","deployment_state":"complete_revert",
             "approved":null,"deployment":null}"#;
         let dr: DeployRequest = serde_json::from_str(json).unwrap();
-        assert_eq!(dr.state, Some(DeployRequestState::Unknown("archived".into())));
+        assert_eq!(
+            dr.state,
+            Some(DeployRequestState::Unknown("archived".into()))
+        );
         assert!(dr.deployment_state.unwrap().is_terminal());
         assert!(!dr.approved);
     }
@@ -193,7 +199,10 @@ mod tests {
             "created_at":"2023-10-25T16:54:12.879Z","updated_at":null,"actor":null}"#;
         let review: Review = serde_json::from_str(json).unwrap();
         assert_eq!(review.state, Some(ReviewState::Approved));
-        let filters = ListDeployRequests { state: Some("open".into()), ..Default::default() };
+        let filters = ListDeployRequests {
+            state: Some("open".into()),
+            ..Default::default()
+        };
         assert_eq!(filters.query(), vec![("state", "open".to_string())]);
     }
 }

@@ -61,7 +61,12 @@ impl DeploymentState {
         use DeploymentState::*;
         matches!(
             self,
-            Complete | CompleteCancel | CompleteError | CompleteRevert | CompleteRevertError | Cancelled
+            Complete
+                | CompleteCancel
+                | CompleteError
+                | CompleteRevert
+                | CompleteRevertError
+                | Cancelled
         )
     }
 
@@ -91,7 +96,10 @@ impl DeploymentState {
     /// `POST …/cancel` is possible (queued, running, or waiting for cutover).
     pub fn can_cancel(&self) -> bool {
         use DeploymentState::*;
-        matches!(self, Queued | Submitting | InProgress | InProgressVschema | PendingCutover)
+        matches!(
+            self,
+            Queued | Submitting | InProgress | InProgressVschema | PendingCutover
+        )
     }
 
     /// `POST …/apply-deploy` (cutover) is awaited.
@@ -106,12 +114,18 @@ impl DeploymentState {
 
     /// The schema change is live on `into_branch` (possibly still revertible).
     pub fn is_deployed(&self) -> bool {
-        matches!(self, DeploymentState::Complete | DeploymentState::CompletePendingRevert)
+        matches!(
+            self,
+            DeploymentState::Complete | DeploymentState::CompletePendingRevert
+        )
     }
 
     /// The deploy queue is blocked until `POST …/complete-deploy`.
     pub fn blocks_queue(&self) -> bool {
-        matches!(self, DeploymentState::CompleteError | DeploymentState::CompleteRevertError)
+        matches!(
+            self,
+            DeploymentState::CompleteError | DeploymentState::CompleteRevertError
+        )
     }
 
     /// Something failed: the deploy checks (`error`), the deploy or the revert.

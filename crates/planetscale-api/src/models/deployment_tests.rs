@@ -14,27 +14,90 @@ fn all_twenty_states_are_known_and_round_trip() {
 type Row = (&'static str, [bool; 8]);
 
 const TABLE: &[Row] = &[
-    ("pending", [false, true, false, false, false, false, false, false]),
-    ("ready", [false, false, true, false, false, false, false, false]),
-    ("no_changes", [false, false, false, false, false, false, false, false]),
-    ("queued", [false, true, false, true, false, false, false, false]),
-    ("submitting", [false, true, false, true, false, false, false, false]),
-    ("in_progress", [false, true, false, true, false, false, false, false]),
-    ("pending_cutover", [false, false, false, true, false, false, false, false]),
-    ("in_progress_vschema", [false, true, false, true, false, false, false, false]),
-    ("in_progress_cancel", [false, true, false, false, false, false, false, false]),
-    ("in_progress_cutover", [false, true, false, false, false, false, false, false]),
-    ("complete", [true, false, false, false, false, true, false, false]),
-    ("complete_cancel", [true, false, false, false, false, false, false, false]),
-    ("complete_error", [true, false, false, false, false, false, true, true]),
-    ("complete_pending_revert", [false, false, false, false, true, true, false, false]),
-    ("in_progress_revert", [false, true, false, false, false, false, false, false]),
-    ("in_progress_revert_vschema", [false, true, false, false, false, false, false, false]),
-    ("complete_revert", [true, false, false, false, false, false, false, false]),
-    ("complete_revert_error", [true, false, false, false, false, false, true, true]),
-    ("cancelled", [true, false, false, false, false, false, false, false]),
-    ("error", [false, false, false, false, false, false, false, true]),
-    ("some_future_state", [false, false, false, false, false, false, false, false]),
+    (
+        "pending",
+        [false, true, false, false, false, false, false, false],
+    ),
+    (
+        "ready",
+        [false, false, true, false, false, false, false, false],
+    ),
+    (
+        "no_changes",
+        [false, false, false, false, false, false, false, false],
+    ),
+    (
+        "queued",
+        [false, true, false, true, false, false, false, false],
+    ),
+    (
+        "submitting",
+        [false, true, false, true, false, false, false, false],
+    ),
+    (
+        "in_progress",
+        [false, true, false, true, false, false, false, false],
+    ),
+    (
+        "pending_cutover",
+        [false, false, false, true, false, false, false, false],
+    ),
+    (
+        "in_progress_vschema",
+        [false, true, false, true, false, false, false, false],
+    ),
+    (
+        "in_progress_cancel",
+        [false, true, false, false, false, false, false, false],
+    ),
+    (
+        "in_progress_cutover",
+        [false, true, false, false, false, false, false, false],
+    ),
+    (
+        "complete",
+        [true, false, false, false, false, true, false, false],
+    ),
+    (
+        "complete_cancel",
+        [true, false, false, false, false, false, false, false],
+    ),
+    (
+        "complete_error",
+        [true, false, false, false, false, false, true, true],
+    ),
+    (
+        "complete_pending_revert",
+        [false, false, false, false, true, true, false, false],
+    ),
+    (
+        "in_progress_revert",
+        [false, true, false, false, false, false, false, false],
+    ),
+    (
+        "in_progress_revert_vschema",
+        [false, true, false, false, false, false, false, false],
+    ),
+    (
+        "complete_revert",
+        [true, false, false, false, false, false, false, false],
+    ),
+    (
+        "complete_revert_error",
+        [true, false, false, false, false, false, true, true],
+    ),
+    (
+        "cancelled",
+        [true, false, false, false, false, false, false, false],
+    ),
+    (
+        "error",
+        [false, false, false, false, false, false, false, true],
+    ),
+    (
+        "some_future_state",
+        [false, false, false, false, false, false, false, false],
+    ),
 ];
 
 #[test]

@@ -23,14 +23,15 @@ pub use branch::{Branch, BranchState, CreateBranch, ListBranches, UpdateBranch};
 pub use common::{Actor, Page, Region, ResourceRef};
 pub use database::{Database, DatabaseKind, DatabaseState};
 pub use deploy_request::{
-    CreateDeployRequest, DeployRequest, DeployRequestState, ListDeployRequests, Review,
-    ReviewState,
+    CreateDeployRequest, DeployRequest, DeployRequestState, ListDeployRequests, Review, ReviewState,
 };
 pub use deployment::{
     DeployOperation, Deployment, DeploymentState, DeploymentTimes, OperationState,
 };
 pub use organization::{Organization, User};
-pub use password::{CreatePassword, ListPasswords, Password, PasswordBranch, PasswordRole, UpdatePassword};
+pub use password::{
+    CreatePassword, ListPasswords, Password, PasswordBranch, PasswordRole, UpdatePassword,
+};
 pub use schema::{LintError, TableSchema};
 pub use service_token::ServiceToken;
 

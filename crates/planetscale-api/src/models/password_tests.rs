@@ -41,8 +41,12 @@ fn get_response_has_null_plaintext_and_tolerates_nulls() {
 
 #[test]
 fn unknown_role_is_kept() {
-    let password: Password = serde_json::from_str(r#"{"id":"p","name":"n","role":"superuser"}"#).unwrap();
-    assert_eq!(password.role, Some(PasswordRole::Unknown("superuser".into())));
+    let password: Password =
+        serde_json::from_str(r#"{"id":"p","name":"n","role":"superuser"}"#).unwrap();
+    assert_eq!(
+        password.role,
+        Some(PasswordRole::Unknown("superuser".into()))
+    );
 }
 
 #[test]

@@ -56,7 +56,10 @@ mod tests {
     fn created_token_secret_is_redacted_in_debug() {
         let json = r#"{"id":"6hnhqpmd0fv7","token":"pscale_tkn_not_real"}"#;
         let token: ServiceToken = serde_json::from_str(json).unwrap();
-        assert_eq!(token.token.as_ref().unwrap().expose(), "pscale_tkn_not_real");
+        assert_eq!(
+            token.token.as_ref().unwrap().expose(),
+            "pscale_tkn_not_real"
+        );
         assert!(!format!("{token:?}").contains("pscale_tkn_"));
     }
 }
