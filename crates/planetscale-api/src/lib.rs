@@ -32,7 +32,7 @@ pub use credentials::{
     Credentials, OAuthTokens, RefreshCallback, refresh_callback, refresh_callback_sync,
 };
 pub use error::{Error, Result};
-pub use limiter::{AcquireContext, Limiter, RateLimit, RateLimiter};
+pub use limiter::{AcquireContext, CLIENT_THROTTLED, Limiter, RateLimit, RateLimiter};
 pub use metrics::{ApiMetrics, MetricsSnapshot, Observer, RequestCount};
 pub use pagination::Paged;
 pub use retry::{Idempotency, RetryPolicy};

@@ -13,8 +13,12 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use rand::Rng;
 use tokio::time::Instant;
 
+use crate::{Error, Result};
+
 /// How long every sharer pauses after a 429 that came without `Retry-After`.
 const DEFAULT_429_PAUSE: Duration = Duration::from_secs(1);
+/// The `code` of the error returned when a request would wait longer than `max_wait`.
+pub const CLIENT_THROTTLED: &str = "client_throttled";
 
 /// What a caller is about to send; passed to [`Limiter::acquire`].
 ///
@@ -39,40 +43,49 @@ impl AcquireContext {
 /// controllers) implements this trait, decides *who* goes next, and delegates to the inner
 /// [`RateLimiter`] for *when*.
 pub trait Limiter: Send + Sync + fmt::Debug {
-    /// Resolves when one request may be sent.
-    fn acquire<'a>(&'a self, ctx: &'a AcquireContext) -> BoxFuture<'a, ()>;
+    /// Resolves when one request may be sent, or fails (typically with
+    /// [`Error::RateLimited`]) when the request should not wait any longer; the caller then
+    /// gets that error and can requeue instead of blocking.
+    fn acquire<'a>(&'a self, ctx: &'a AcquireContext) -> BoxFuture<'a, Result<()>>;
 
     /// Called when the server answered 429, so every sharer slows down.
     fn on_rate_limited(&self, _retry_after: Option<Duration>) {}
 }
 
-/// Budget settings: a steady rate per minute and a burst.
+/// Budget settings: a steady rate per minute, a burst, and how long a request may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests per minute (PlanetScale documents 600).
     pub per_minute: NonZeroU32,
     /// Requests that may be sent back to back after an idle period.
     pub burst: NonZeroU32,
+    /// Longest time one request waits for the budget (including a pause after a 429) before
+    /// it fails with [`Error::RateLimited`] (code [`CLIENT_THROTTLED`]).
+    pub max_wait: Duration,
 }
 
 impl Default for RateLimit {
-    /// 600 requests per minute with a burst of 10.
+    /// 600 requests per minute with a burst of 10; wait at most 30 s.
     fn default() -> Self {
-        Self {
-            per_minute: NonZeroU32::new(600).unwrap(),
-            burst: NonZeroU32::new(10).unwrap(),
-        }
+        Self::per_minute(600, 10)
     }
 }
 
 impl RateLimit {
-    /// A budget of `per_minute` with a burst of `burst` (0 is treated as 1).
+    /// A budget of `per_minute` with a burst of `burst` (0 is treated as 1), waiting at most
+    /// 30 s.
     pub fn per_minute(per_minute: u32, burst: u32) -> Self {
         let one = NonZeroU32::MIN;
         Self {
             per_minute: NonZeroU32::new(per_minute).unwrap_or(one),
             burst: NonZeroU32::new(burst).unwrap_or(one),
+            max_wait: Duration::from_secs(30),
         }
+    }
+
+    /// The same budget with another `max_wait`.
+    pub fn with_max_wait(self, max_wait: Duration) -> Self {
+        Self { max_wait, ..self }
     }
 }
 
@@ -119,13 +132,22 @@ impl RateLimiter {
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
-    /// Waits for one token (and for any pause after a 429).
-    pub async fn acquire(&self) {
+    /// Waits for one token (and for any pause after a 429), at most `max_wait` in total.
+    pub async fn acquire(&self) -> Result<()> {
+        let deadline = Instant::now() + self.config.max_wait;
         loop {
-            match self.try_acquire() {
-                Ok(()) => return,
-                Err(wait) => tokio::time::sleep(wait + jitter(wait)).await,
+            let wait = match self.try_acquire() {
+                Ok(()) => return Ok(()),
+                Err(wait) => wait + jitter(wait),
+            };
+            if Instant::now() + wait > deadline {
+                return Err(Error::RateLimited {
+                    retry_after: Some(wait),
+                    code: CLIENT_THROTTLED.into(),
+                    message: "the shared request budget is exhausted; try again later".into(),
+                });
             }
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -146,7 +168,7 @@ impl RateLimiter {
 }
 
 impl Limiter for RateLimiter {
-    fn acquire<'a>(&'a self, _ctx: &'a AcquireContext) -> BoxFuture<'a, ()> {
+    fn acquire<'a>(&'a self, _ctx: &'a AcquireContext) -> BoxFuture<'a, Result<()>> {
         Box::pin(RateLimiter::acquire(self))
     }
 
@@ -190,6 +212,18 @@ mod tests {
         // A shorter pause never shortens a longer one.
         limiter.pause_for(Duration::from_secs(1));
         assert!(limiter.try_acquire().unwrap_err() > Duration::from_secs(29));
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_max_wait_fails_fast() {
+        let limit = RateLimit::per_minute(6000, 100).with_max_wait(Duration::from_secs(5));
+        let limiter = RateLimiter::new(limit);
+        limiter.pause_for(Duration::from_secs(60));
+        let started = std::time::Instant::now();
+        let err = limiter.acquire().await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(err.code(), Some(CLIENT_THROTTLED));
+        assert!(err.retry_after().unwrap() > Duration::from_secs(59));
     }
 
     #[test]

@@ -103,6 +103,8 @@ impl Client {
         let mut attempt = 1;
         let mut refreshed = false;
         loop {
+            // A limiter refusal is final: retrying would only wait again.
+            self.acquire(request.operation).await?;
             let (result, generation) = self.attempt(request, url).await;
             let err = match result {
                 Ok(body) => return Ok(body),
@@ -143,7 +145,6 @@ impl Client {
 
     /// One attempt; also returns the OAuth token generation used, for the 401 refresh.
     async fn attempt(&self, request: &Request, url: &Url) -> (Result<Bytes>, Option<u64>) {
-        self.acquire(request.operation).await;
         let authorization = match self.inner.auth.authorization(&self.refresh_context()).await {
             Ok(authorization) => authorization,
             Err(err) => return (Err(err), None),
@@ -213,20 +214,22 @@ impl Client {
     }
 
     /// Waits for the limiter, counting the wait as throttled when it was noticeable.
-    async fn acquire(&self, operation: &'static str) {
+    async fn acquire(&self, operation: &'static str) -> Result<()> {
         let started = Instant::now();
-        self.inner
+        let admitted = self
+            .inner
             .limiter
             .acquire(&AcquireContext::new(operation))
             .await;
         let waited = started.elapsed();
-        if waited >= Duration::from_millis(1) {
+        if waited >= Duration::from_millis(1) || admitted.is_err() {
             debug!(
                 waited_ms = waited.as_millis() as u64,
                 "throttled by the client rate limiter"
             );
             self.inner.events.emit(|o| o.throttled(operation, waited));
         }
+        admitted
     }
 
     fn refresh_context(&self) -> RefreshContext<'_> {

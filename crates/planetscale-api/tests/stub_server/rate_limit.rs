@@ -1,0 +1,92 @@
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use planetscale_api::{CLIENT_THROTTLED, RateLimit, RateLimiter};
+
+use crate::support::{BRANCH_PATH, branch_json, builder, start};
+
+const PER_MINUTE: u32 = 1200; // 20 per second
+const BURST: u32 = 5;
+const REQUESTS_PER_TASK: usize = 9;
+const TASKS: usize = 5; // 45 requests: 5 from the burst, 40 at 20/s => at least 2 s
+
+#[tokio::test]
+async fn concurrent_callers_on_two_clients_share_one_budget() {
+    let stub = start(Router::new().route(
+        BRANCH_PATH,
+        get(|| async { axum::Json(branch_json("dev")) }),
+    ))
+    .await;
+    let limiter = RateLimiter::new(RateLimit::per_minute(PER_MINUTE, BURST));
+    let a = builder(&stub)
+        .rate_limiter(limiter.clone())
+        .build()
+        .unwrap();
+    let b = builder(&stub).rate_limiter(limiter).build().unwrap();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let client = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                for _ in 0..REQUESTS_PER_TASK {
+                    client.get_branch("acme", "shop", "dev").await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let total = TASKS * REQUESTS_PER_TASK;
+    let seen = stub.log.all();
+    assert_eq!(seen.len(), total);
+
+    // The whole run cannot be faster than the budget allows.
+    let minimum = Duration::from_secs_f64((total as u32 - BURST) as f64 * 60.0 / PER_MINUTE as f64);
+    assert!(
+        elapsed >= minimum - Duration::from_millis(50),
+        "{total} requests took {elapsed:?} (< {minimum:?})"
+    );
+
+    // No one-second window holds more than the rate plus the burst.
+    let times: Vec<Instant> = seen.iter().map(|s| s.at).collect();
+    let busiest = times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && **t < *start + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    let allowed = (PER_MINUTE / 60 + BURST) as usize;
+    assert!(
+        busiest <= allowed,
+        "{busiest} requests in one second (allowed {allowed})"
+    );
+
+    let throttled = a.metrics().snapshot().throttled_waits + b.metrics().snapshot().throttled_waits;
+    assert!(
+        throttled >= (total - BURST as usize) as u64 / 2,
+        "only {throttled} throttled waits"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_that_would_wait_too_long_gets_rate_limited_without_a_request() {
+    let stub = start(Router::new().route(
+        BRANCH_PATH,
+        get(|| async { axum::Json(branch_json("dev")) }),
+    ))
+    .await;
+    let limit = RateLimit::per_minute(60, 1).with_max_wait(Duration::from_millis(100));
+    let client = builder(&stub).rate_limit(limit).build().unwrap();
+    client.get_branch("acme", "shop", "dev").await.unwrap();
+    let err = client.get_branch("acme", "shop", "dev").await.unwrap_err();
+    assert_eq!(err.code(), Some(CLIENT_THROTTLED));
+    assert!(err.is_transient());
+    assert_eq!(stub.log.all().len(), 1);
+}
