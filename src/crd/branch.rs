@@ -1,0 +1,239 @@
+//! `PlanetScaleBranch`: a database branch in PlanetScale, created (or adopted) and kept as the
+//! spec says.
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    DeletionPolicy, SecretRef, default_false, immutable_rule, pattern_rule, plain_enum,
+    presence_immutable_rule, ps_name_rule, spec_rule,
+};
+
+/// Reasons specific to `PlanetScaleBranch` conditions.
+pub mod reason {
+    /// A branch of that name exists that this resource did not create; set `spec.adopt: true`
+    /// to take it over.
+    pub const ALREADY_EXISTS: &str = "AlreadyExists";
+    /// The branch was deleted outside Kubernetes and has been created again.
+    pub const RECREATED: &str = "Recreated";
+}
+
+/// Where a new branch takes its data from, besides a specific backup.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum SeedData {
+    /// Restore the data of the parent branch's last successful backup (Data Branching®; the
+    /// database must allow data branching).
+    LastSuccessfulBackup,
+}
+
+/// A database branch in PlanetScale.
+#[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "planetscale.operator.dev",
+    version = "v1alpha1",
+    kind = "PlanetScaleBranch",
+    plural = "planetscalebranches",
+    namespaced,
+    status = "PlanetScaleBranchStatus",
+    shortname = "psbranch",
+    category = "planetscale",
+    derive = "PartialEq",
+    doc = "A PlanetScale database branch, created or adopted and kept as the spec says.",
+    printcolumn(name = "Database", type_ = "string", json_path = ".spec.database"),
+    printcolumn(name = "Branch", type_ = "string", json_path = ".status.branchName"),
+    printcolumn(name = "Parent", type_ = "string", json_path = ".status.parent"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(name = "Organization", type_ = "string", json_path = ".spec.organization", priority = 1),
+    printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1),
+    printcolumn(name = "Production", type_ = "boolean", json_path = ".status.production", priority = 1),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new(BRANCH_NAME_FROM_METADATA).message(
+        "metadata.name is used as the PlanetScale branch name when spec.branchName is unset, so it \
+         must be at most 63 lowercase letters, digits, '-' or '_': set spec.branchName"
+    ),
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = spec_rule("!(has(self.backupId) && has(self.seedData))",
+        "backupId and seedData are mutually exclusive: restore from one specific backup or from the last successful one"),
+    validation = spec_rule("!has(self.backupId) || has(self.clusterSize)",
+        "clusterSize is required with backupId: PlanetScale needs the size of the cluster to restore into (e.g. PS_10)"),
+    validation = spec_rule("!(has(self.backupId) && has(self.region))",
+        "region cannot be set with backupId: a branch restored from a backup is created in the backup's region"),
+    validation = presence_immutable_rule("branchName", "the branch name is fixed at creation; create a new resource for another branch"),
+    validation = presence_immutable_rule("parentBranch", "a branch cannot be re-parented"),
+    validation = presence_immutable_rule("region", "a branch cannot move region"),
+    validation = presence_immutable_rule("backupId", "the source of a branch's data is fixed at creation"),
+    validation = presence_immutable_rule("seedData", "the source of a branch's data is fixed at creation"),
+    validation = presence_immutable_rule("clusterSize", "the cluster size is only used when the branch is created"),
+)]
+pub struct PlanetScaleBranchSpec {
+    /// PlanetScale organization (the name in `app.planetscale.com/<organization>`). Immutable.
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("organization"),
+        validation = immutable_rule("organization", "create a new resource for a branch in another organization")
+    )]
+    pub organization: String,
+
+    /// Database the branch belongs to. Immutable.
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("database"),
+        validation = immutable_rule("database", "create a new resource for a branch of another database")
+    )]
+    pub database: String,
+
+    /// Name of the branch in PlanetScale. Default: `metadata.name`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("branchName"),
+        validation = immutable_rule("branchName", "create a new resource for another branch")
+    )]
+    pub branch_name: Option<String>,
+
+    /// Branch to create this branch from. Default: the database's default branch. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("parentBranch"),
+        validation = immutable_rule("parentBranch", "a branch cannot be re-parented")
+    )]
+    pub parent_branch: Option<String>,
+
+    /// Region slug, e.g. `aws-us-east-2` or `gcp-us-central1`. Default: the database's region.
+    /// Not allowed with `backupId` (a restored branch uses the backup's region). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = pattern_rule("region", "^[a-z0-9][a-z0-9-]*$", "a PlanetScale region slug such as aws-us-east-2"),
+        validation = immutable_rule("region", "a branch cannot move region")
+    )]
+    pub region: Option<String>,
+
+    /// Id of a backup (in state `success`) whose schema and data the new branch restores.
+    /// Needs `clusterSize`; at most one of `backupId` and `seedData`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(
+        validation = pattern_rule("backupId", "^[a-zA-Z0-9_-]+$", "a PlanetScale backup id (letters, digits, '-' and '_')"),
+        validation = immutable_rule("backupId", "the source of a branch's data is fixed at creation")
+    )]
+    pub backup_id: Option<String>,
+
+    /// Seed the new branch with data: `LastSuccessfulBackup` restores the parent's last
+    /// successful backup. At most one of `backupId` and `seedData`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "plain_enum::<SeedData>")]
+    #[x_kube(validation = immutable_rule("seedData", "the source of a branch's data is fixed at creation"))]
+    pub seed_data: Option<SeedData>,
+
+    /// Cluster size SKU for a restored branch, e.g. `PS_10`. Required with `backupId`; used
+    /// only when the branch is created. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(
+        validation = pattern_rule("clusterSize", "^[A-Za-z0-9_-]+$", "a cluster size SKU such as PS_10"),
+        validation = immutable_rule("clusterSize", "the cluster size is only used when the branch is created")
+    )]
+    pub cluster_size: Option<String>,
+
+    /// Safe migrations (no direct DDL; required for deploy requests into this branch).
+    /// Unset: the operator leaves the setting as it is in PlanetScale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe_migrations: Option<bool>,
+
+    /// Deletion protection in PlanetScale. While true, `deletionPolicy: Delete` cannot delete
+    /// the branch. Unset: the operator leaves the setting as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protected: Option<bool>,
+
+    /// Production branch (true: promote, false: demote). Unset: left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
+
+    /// What happens to the branch in PlanetScale when this resource is deleted:
+    /// `Delete` (default) deletes it, `Retain` leaves it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Take over a branch of that name that already exists and was not created by this
+    /// resource. Default false: such a branch gives `Ready=False` reason `AlreadyExists`.
+    #[serde(default = "default_false")]
+    pub adopt: bool,
+
+    /// Secret (in this namespace) with the PlanetScale credentials to use. Default: the
+    /// operator's default credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretRef>,
+}
+
+/// Root rule: without `spec.branchName`, `metadata.name` must be a valid branch name.
+const BRANCH_NAME_FROM_METADATA: &str = "has(self.spec.branchName) || \
+     (size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9][a-z0-9_-]*$'))";
+
+impl PlanetScaleBranchSpec {
+    /// The PlanetScale branch name: `spec.branchName`, else the resource's name.
+    pub fn effective_branch_name<'a>(&'a self, resource_name: &'a str) -> &'a str {
+        self.branch_name.as_deref().unwrap_or(resource_name)
+    }
+}
+
+/// Observed state of a `PlanetScaleBranch`, copied from PlanetScale.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanetScaleBranchStatus {
+    /// PlanetScale's id of the branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Name of the branch in PlanetScale (`spec.branchName` or `metadata.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_name: Option<String>,
+    /// Branch state in PlanetScale: pending, sleep_in_progress, sleeping, awakening or ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Whether PlanetScale reports the branch ready to serve queries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    /// Whether the branch is a production branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<bool>,
+    /// Whether safe migrations are enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe_migrations: Option<bool>,
+    /// Whether deletion protection is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_protected: Option<bool>,
+    /// Region slug the branch runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Name of the parent branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Host name for MySQL connections to this branch's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql_address: Option<String>,
+    /// Host name of the edge (global) MySQL endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql_edge_address: Option<String>,
+    /// Link to the branch in the PlanetScale dashboard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
+    /// When the branch was created in PlanetScale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Time>,
+    /// Whether the branch existed before and was adopted (`spec.adopt`) rather than created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Conditions: the summary `Ready`, with reasons such as `CredentialsNotFound`,
+    /// `DatabaseNotFound`, `AlreadyExists` or `DeletionBlocked`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}

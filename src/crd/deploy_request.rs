@@ -1,0 +1,224 @@
+//! `DeployRequest`: a PlanetScale deploy request from a development branch into its base,
+//! taken as far as the spec allows. The status types are in [`super::deploy_request_status`].
+use kube::CustomResource;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    BranchRef, SecretRef, default_false, default_true, immutable_rule, presence_immutable_rule,
+    ps_name_rule, spec_rule,
+};
+use super::deploy_request_status::DeployRequestStatus;
+
+/// Condition types of a `DeployRequest`, besides the summary `Ready`.
+///
+/// `Ready` means "the request has gone as far as the spec asks":
+/// - `deploy: false`: the checks finished and the request is deployable (or has no changes);
+/// - `deploy: true, autoApply: true`: the schema change is applied (`complete_pending_revert`
+///   or `complete`);
+/// - `deploy: true, autoApply: false`: the deploy waits in `pending_cutover` while `cutover`
+///   is false, and is applied once `cutover: true`;
+/// - `revert: true`: the revert completed.
+pub mod condition {
+    /// Deploy checks (diff and lint) passed.
+    pub const CHECKS_PASSED: &str = "ChecksPassed";
+    /// The request is approved (or the database does not require approval).
+    pub const APPROVED: &str = "Approved";
+    /// The deploy is in the deploy queue.
+    pub const QUEUED: &str = "Queued";
+    /// The deploy is running.
+    pub const DEPLOYING: &str = "Deploying";
+    /// A gated deploy waits for `cutover: true`.
+    pub const AWAITING_CUTOVER: &str = "AwaitingCutover";
+    /// The schema change is applied.
+    pub const DEPLOYED: &str = "Deployed";
+    /// The change can still be reverted (`revert: true`) until `status.revertWindowEndsAt`.
+    pub const REVERT_WINDOW_OPEN: &str = "RevertWindowOpen";
+    /// The deploy request or its deploy failed; the message says what unblocks it.
+    pub const FAILED: &str = "Failed";
+}
+
+/// Reasons specific to `DeployRequest` conditions.
+pub mod reason {
+    /// Lint or deploy check errors; see `status.lintErrors` / `status.deployCheckErrors`.
+    pub const CHECKS_FAILED: &str = "ChecksFailed";
+    /// The branch has no schema changes against `intoBranch`.
+    pub const NO_CHANGES: &str = "NoChanges";
+    /// The database requires an approval that is missing (or was reset by a schema change).
+    pub const AWAITING_APPROVAL: &str = "AwaitingApproval";
+    /// An errored deploy blocks the database's deploy queue.
+    pub const QUEUE_BLOCKED: &str = "QueueBlocked";
+    /// A gated deploy waits for `cutover: true`.
+    pub const AWAITING_CUTOVER: &str = "AwaitingCutover";
+    /// The revert window is open.
+    pub const REVERT_WINDOW_OPEN: &str = "RevertWindowOpen";
+    /// `intoBranch` does not have safe migrations enabled.
+    pub const SAFE_MIGRATIONS_REQUIRED: &str = "SafeMigrationsRequired";
+    /// The action asked in the spec (cutover, revert, skipRevert) is not valid in the current
+    /// deployment state.
+    pub const ACTION_NOT_ALLOWED: &str = "ActionNotAllowed";
+}
+
+/// Second identity that approves the deploy request.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    /// Secret (in this namespace) with the credentials of the approving identity. PlanetScale
+    /// refuses self-approval, so it must differ from the identity that opens the request.
+    pub credentials_ref: SecretRef,
+}
+
+/// A PlanetScale deploy request, opened from a branch into its base.
+#[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "planetscale.operator.dev",
+    version = "v1alpha1",
+    kind = "DeployRequest",
+    plural = "deployrequests",
+    namespaced,
+    status = "DeployRequestStatus",
+    shortname = "psdr",
+    category = "planetscale",
+    derive = "PartialEq",
+    doc = "A PlanetScale deploy request: a schema change from a branch into its base, taken as far as the spec allows.",
+    printcolumn(name = "Number", type_ = "integer", json_path = ".status.number"),
+    printcolumn(name = "Branch", type_ = "string", json_path = ".status.branch"),
+    printcolumn(name = "Into", type_ = "string", json_path = ".status.intoBranch"),
+    printcolumn(
+        name = "Deployment",
+        type_ = "string",
+        json_path = ".status.deploymentState"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Database",
+        type_ = "string",
+        json_path = ".status.database",
+        priority = 1
+    ),
+    printcolumn(
+        name = "URL",
+        type_ = "string",
+        json_path = ".status.htmlUrl",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = spec_rule(
+        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch))",
+        "set the source branch: either branchRef, or organization, database and branch together"),
+    validation = spec_rule(
+        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch))",
+        "branchRef cannot be combined with organization, database or branch: use one form"),
+    validation = spec_rule(
+        "!has(self.branch) || !has(self.intoBranch) || self.branch != self.intoBranch",
+        "intoBranch must differ from branch: a deploy request merges a branch into another one"),
+    validation = spec_rule("!(self.revert && self.skipRevert)",
+        "revert and skipRevert cannot both be true: choose whether to undo the change or close the revert window"),
+    validation = spec_rule("!self.cutover || !self.autoApply",
+        "cutover applies a gated deploy: it needs autoApply: false (with autoApply: true the cutover is automatic)"),
+    validation = spec_rule(
+        "!has(self.approval) || !has(self.credentialsRef) || self.approval.credentialsRef.name != self.credentialsRef.name",
+        "approval.credentialsRef must name a different Secret than credentialsRef: PlanetScale refuses self-approval"),
+    validation = presence_immutable_rule("branchRef", "one resource is one deploy request"),
+    validation = presence_immutable_rule("organization", "one resource is one deploy request"),
+    validation = presence_immutable_rule("database", "one resource is one deploy request"),
+    validation = presence_immutable_rule("branch", "one resource is one deploy request"),
+    validation = presence_immutable_rule("intoBranch", "one resource is one deploy request"),
+)]
+pub struct DeployRequestSpec {
+    /// The `PlanetScaleBranch` (in this namespace) with the schema change. Either this, or
+    /// `organization` + `database` + `branch`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("branchRef", "one resource is one deploy request"))]
+    pub branch_ref: Option<BranchRef>,
+
+    /// PlanetScale organization (with `database` and `branch`, instead of `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("organization"),
+        validation = immutable_rule("organization", "one resource is one deploy request")
+    )]
+    pub organization: Option<String>,
+
+    /// Database (with `organization` and `branch`, instead of `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("database"),
+        validation = immutable_rule("database", "one resource is one deploy request")
+    )]
+    pub database: Option<String>,
+
+    /// Branch with the schema change (with `organization` and `database`, instead of
+    /// `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("branch"),
+        validation = immutable_rule("branch", "one resource is one deploy request")
+    )]
+    pub branch: Option<String>,
+
+    /// Branch to deploy into (it needs safe migrations). Default: the database's default
+    /// branch. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("intoBranch"),
+        validation = immutable_rule("intoBranch", "one resource is one deploy request")
+    )]
+    pub into_branch: Option<String>,
+
+    /// Notes shown on the deploy request (at most 10000 characters); sent when it is opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10000))]
+    pub notes: Option<String>,
+
+    /// Cut over automatically once the deploy is ready. Default true; with false the deploy
+    /// waits in `pending_cutover` until `cutover: true`.
+    #[serde(default = "default_true")]
+    pub auto_apply: bool,
+
+    /// Delete the branch in PlanetScale once the deploy completes. Default false.
+    #[serde(default = "default_false")]
+    pub auto_delete_branch: bool,
+
+    /// false (default): open the deploy request and report its checks only. true: queue the
+    /// deploy as soon as it is deployable (and approved, where the database requires it).
+    #[serde(default = "default_false")]
+    pub deploy: bool,
+
+    /// With `autoApply: false`: true applies the deploy waiting in `pending_cutover`.
+    /// Default false.
+    #[serde(default = "default_false")]
+    pub cutover: bool,
+
+    /// true reverts the deployed change while the revert window is open. Default false.
+    #[serde(default = "default_false")]
+    pub revert: bool,
+
+    /// true closes the revert window now, keeping the change. Default false.
+    #[serde(default = "default_false")]
+    pub skip_revert: bool,
+
+    /// A second identity that approves the request (PlanetScale refuses self-approval), so
+    /// that merging the GitOps pull request can be the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+
+    /// Secret (in this namespace) with the PlanetScale credentials to use. Default: the
+    /// operator's default credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretRef>,
+}

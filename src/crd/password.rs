@@ -1,0 +1,346 @@
+//! `PlanetScalePassword`: a branch password whose credentials live in a Secret that
+//! applications mount. The Secret's shape is in [`super::password_secret`].
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    BranchRef, DeletionPolicy, SecretRef, default_false, immutable_rule, k8s_name_rule, plain_enum,
+    presence_immutable_rule, ps_name_rule, spec_rule,
+};
+use super::duration::{duration_bounds_rule, duration_format_rule};
+use super::password_secret::{PasswordRotation, PasswordSecret};
+
+/// Condition types of a `PlanetScalePassword` (besides the summary `Ready`).
+pub mod condition {
+    /// The target branch is ready (for `branchRef`: the `PlanetScaleBranch` is Ready).
+    pub const BRANCH_READY: &str = "BranchReady";
+    /// The Secret holds the current, working credentials.
+    pub const SECRET_SYNCED: &str = "SecretSynced";
+}
+
+/// Reasons specific to `PlanetScalePassword` conditions.
+pub mod reason {
+    /// The Secret exists and is not ours; `creationPolicy: Merge` would allow writing into it.
+    pub const SECRET_CONFLICT: &str = "SecretConflict";
+    /// The Secret was deleted or edited and has been rewritten with a new password.
+    pub const SECRET_HEALED: &str = "SecretHealed";
+    /// A `secret.template` entry does not render.
+    pub const TEMPLATE_INVALID: &str = "TemplateInvalid";
+    /// The password expired or could not be renewed and was replaced.
+    pub const PASSWORD_REPLACED: &str = "PasswordReplaced";
+    /// A new password was minted and the Secret updated.
+    pub const ROTATED: &str = "Rotated";
+}
+
+/// The PlanetScale role a password grants.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordRole {
+    /// Read-only queries.
+    #[default]
+    Reader,
+    /// Writes only.
+    Writer,
+    /// Reads and writes.
+    Readwriter,
+    /// Reads, writes and DDL (DDL is still refused on branches with safe migrations).
+    Admin,
+}
+
+impl PasswordRole {
+    /// The API's spelling: `reader`, `writer`, `readwriter` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reader => "reader",
+            Self::Writer => "writer",
+            Self::Readwriter => "readwriter",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// A password for a PlanetScale branch, delivered in a Secret.
+#[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "planetscale.operator.dev",
+    version = "v1alpha1",
+    kind = "PlanetScalePassword",
+    plural = "planetscalepasswords",
+    namespaced,
+    status = "PlanetScalePasswordStatus",
+    shortname = "pspassword",
+    category = "planetscale",
+    derive = "PartialEq",
+    doc = "A PlanetScale branch password whose credentials the operator keeps in a Secret.",
+    printcolumn(name = "Branch", type_ = "string", json_path = ".status.branch"),
+    printcolumn(name = "Role", type_ = "string", json_path = ".spec.role"),
+    printcolumn(name = "Secret", type_ = "string", json_path = ".status.secretName"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Expires", type_ = "string", json_path = ".status.expiresAt"),
+    printcolumn(
+        name = "Database",
+        type_ = "string",
+        json_path = ".status.database",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Username",
+        type_ = "string",
+        json_path = ".status.username",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = spec_rule(
+        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch))",
+        "set the target: either branchRef, or organization, database and branch together"),
+    validation = spec_rule(
+        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch))",
+        "branchRef cannot be combined with organization, database or branch: use one form of target"),
+    validation = presence_immutable_rule("branchRef", "the target of a password is fixed at creation"),
+    validation = presence_immutable_rule("organization", "the target of a password is fixed at creation"),
+    validation = presence_immutable_rule("database", "the target of a password is fixed at creation"),
+    validation = presence_immutable_rule("branch", "the target of a password is fixed at creation"),
+)]
+pub struct PlanetScalePasswordSpec {
+    /// The `PlanetScaleBranch` (in this namespace) to create the password on; the operator
+    /// waits until it is Ready. Either this, or `organization` + `database` + `branch`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("branchRef", "the target of a password is fixed at creation"))]
+    pub branch_ref: Option<BranchRef>,
+
+    /// PlanetScale organization (with `database` and `branch`, instead of `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("organization"),
+        validation = immutable_rule("organization", "the target of a password is fixed at creation")
+    )]
+    pub organization: Option<String>,
+
+    /// Database (with `organization` and `branch`, instead of `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("database"),
+        validation = immutable_rule("database", "the target of a password is fixed at creation")
+    )]
+    pub database: Option<String>,
+
+    /// Branch name in PlanetScale (with `organization` and `database`, instead of
+    /// `branchRef`). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(
+        validation = ps_name_rule("branch"),
+        validation = immutable_rule("branch", "the target of a password is fixed at creation")
+    )]
+    pub branch: Option<String>,
+
+    /// Role of the password: `reader` (default), `writer`, `readwriter` or `admin`.
+    /// PlanetScale cannot change a password's role: changing it mints a new password.
+    #[serde(default)]
+    pub role: PasswordRole,
+
+    /// Lifetime of the password, e.g. `168h` (1 minute to 8760 hours). The operator renews it
+    /// at half its lifetime. Unset: the password does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(
+        validation = duration_format_rule("ttl"),
+        validation = duration_bounds_rule("ttl", "1m", "8760h")
+    )]
+    pub ttl: Option<String>,
+
+    /// IP ranges (CIDR notation, e.g. `203.0.113.0/24`) the password may connect from; at
+    /// most 32. Unset: any address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), inner(length(max = 43)))]
+    #[x_kube(validation = kube::core::Rule::new("self.all(c, isCIDR(c))").message(
+        "cidrs must be IP ranges in CIDR notation, such as 203.0.113.0/24 or 2001:db8::/32"
+    ))]
+    pub cidrs: Option<Vec<String>>,
+
+    /// Create a password for the branch's replicas (read-only). Default false.
+    #[serde(default = "default_false")]
+    pub replica: bool,
+
+    /// What happens to the passwords in PlanetScale when this resource is deleted:
+    /// `Delete` (default) deletes them, `Retain` leaves them.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// The Secret the credentials are written to. Default: a Secret named like this resource,
+    /// owned by it, with the keys `host`, `port`, `username`, `password`, `database` and
+    /// `DATABASE_URL`.
+    #[serde(default)]
+    pub secret: PasswordSecret,
+
+    /// Scheduled rotation. The annotation `planetscale.operator.dev/rotate: <new value>` also
+    /// rotates now.
+    #[serde(default)]
+    pub rotation: PasswordRotation,
+
+    /// Deployments and StatefulSets (in this namespace) whose pods restart when the
+    /// credentials change: their pod template gets an annotation with the credentials' hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["kind", "name"]))]
+    pub restart_on_rotation: Vec<RestartTarget>,
+
+    /// Secret (in this namespace) with the PlanetScale credentials to use. Default: the
+    /// operator's default credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_ref: Option<SecretRef>,
+}
+
+/// Kinds of workload that can be restarted on rotation.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
+)]
+pub enum RestartKind {
+    /// An `apps/v1` Deployment.
+    Deployment,
+    /// An `apps/v1` StatefulSet.
+    StatefulSet,
+}
+
+/// A workload to restart when the credentials change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
+pub struct RestartTarget {
+    /// `Deployment` or `StatefulSet`.
+    pub kind: RestartKind,
+    /// Name of the workload, in this namespace.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = k8s_name_rule("restartOnRotation name"))]
+    pub name: String,
+}
+
+/// A password that was replaced and is deleted once its grace period ends.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingDeletion {
+    /// PlanetScale's id of the password.
+    pub password_id: String,
+    /// Name of the password in PlanetScale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_name: Option<String>,
+    /// When the operator deletes it (the end of the rotation's grace period).
+    pub delete_after: Time,
+}
+
+/// Longest list of passwords awaiting deletion that the status holds.
+pub const MAX_PENDING_DELETIONS: usize = 32;
+
+/// Observed state of a `PlanetScalePassword`. Never holds the plaintext password or a
+/// connection string: those live only in the Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanetScalePasswordStatus {
+    /// PlanetScale's id of the current password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_id: Option<String>,
+    /// Name of the current password in PlanetScale (see [`password_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_name: Option<String>,
+    /// Rotation counter: the number in the name of the newest password. The operator records
+    /// the next value here before it creates that password, so a crash between the create and
+    /// the Secret write is found and repaired by name.
+    #[serde(default)]
+    pub rotation: i64,
+    /// Database user name of the current password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Host applications connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Role of the current password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "plain_enum::<PasswordRole>")]
+    pub role: Option<PasswordRole>,
+    /// Organization of the target branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Database of the target branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Name of the target branch in PlanetScale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// When the current password expires (unset: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// When the current password was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotated_at: Option<Time>,
+    /// When the next scheduled rotation is due (with `rotation.interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_rotation_at: Option<Time>,
+    /// The value of the rotate annotation last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotate_request: Option<String>,
+    /// Name of the Secret holding the credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// SHA-256 (hex) of the credentials last written to the Secret: detects edits and is the
+    /// restart annotation's value. A hash, never the credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_hash: Option<String>,
+    /// Replaced passwords, deleted when their grace period ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub pending_deletions: Vec<PendingDeletion>,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Conditions: the summary `Ready`, `BranchReady` and `SecretSynced`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}
+
+/// Name of a password in PlanetScale, derived from the resource's uid and the rotation
+/// counter: the same inputs always give the same name, so a password created just before a
+/// crash is found again.
+pub fn password_name(uid: &str, rotation: i64) -> String {
+    format!("k8s-{uid}-{rotation}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_name_is_deterministic_and_short() {
+        let uid = "0b9e0f3a-6a55-4f4e-9b0e-2d2f1d6f2c11";
+        assert_eq!(password_name(uid, 3), password_name(uid, 3));
+        assert_ne!(password_name(uid, 3), password_name(uid, 4));
+        assert!(password_name(uid, i64::MAX).len() <= 64);
+    }
+
+    #[test]
+    fn role_spelling_matches_serde() {
+        for role in [
+            PasswordRole::Reader,
+            PasswordRole::Writer,
+            PasswordRole::Readwriter,
+            PasswordRole::Admin,
+        ] {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(PasswordRole::default(), PasswordRole::Reader);
+    }
+}
