@@ -18,43 +18,83 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// 404. Also what a service token without the needed access receives.
     #[error("not found ({code}): {message}")]
-    NotFound { code: String, message: String },
+    NotFound {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 401: missing, invalid or expired credentials (incl. OAuth `{"error": ...}` bodies and a
     /// refused token refresh).
     #[error("unauthorized ({code}): {message}")]
-    Unauthorized { code: String, message: String },
+    Unauthorized {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 403.
     #[error("forbidden ({code}): {message}")]
-    Forbidden { code: String, message: String },
+    Forbidden {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 400, e.g. "Database is still initializing and cannot create branches."
     #[error("bad request ({code}): {message}")]
-    BadRequest { code: String, message: String },
+    BadRequest {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 409 (not documented, but a plausible answer to duplicate names).
     #[error("conflict ({code}): {message}")]
-    Conflict { code: String, message: String },
+    Conflict {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 422: validation or state errors, e.g. renewing a password that cannot be renewed.
     #[error("unprocessable ({code}): {message}")]
-    Unprocessable { code: String, message: String },
+    Unprocessable {
+        /// API error code, e.g. `not_found` (derived from the status when absent).
+        code: String,
+        /// API error message (the HTTP reason phrase when absent).
+        message: String,
+    },
     /// 429. `retry_after` is the server's `Retry-After` when it sent one.
     #[error("rate limited ({code}): {message}")]
     RateLimited {
+        /// The server's `Retry-After`, if sent.
         retry_after: Option<Duration>,
+        /// API error code, e.g. `not_found` (derived from the status when absent).
         code: String,
+        /// API error message (the HTTP reason phrase when absent).
         message: String,
     },
     /// 5xx. The body may be `{}` or not JSON at all.
     #[error("server error {status} ({code}): {message}")]
     Server {
+        /// HTTP status.
         status: u16,
+        /// The server's `Retry-After`, if sent.
         retry_after: Option<Duration>,
+        /// API error code, e.g. `not_found` (derived from the status when absent).
         code: String,
+        /// API error message (the HTTP reason phrase when absent).
         message: String,
     },
     /// Any other status (3xx, 405, 410, ...).
     #[error("unexpected HTTP status {status} ({code}): {message}")]
     UnexpectedStatus {
+        /// HTTP status.
         status: u16,
+        /// API error code, e.g. `not_found` (derived from the status when absent).
         code: String,
+        /// API error message (the HTTP reason phrase when absent).
         message: String,
     },
     /// No complete response within the request timeout (or a 408).
@@ -63,10 +103,18 @@ pub enum Error {
     /// The connection failed. `connect` is true when it failed before the request was sent,
     /// so the server certainly did not see it.
     #[error("transport error: {message}")]
-    Transport { message: String, connect: bool },
+    Transport {
+        /// What failed (no secrets: URLs carry only names).
+        message: String,
+        /// Whether it failed while connecting, before anything was sent.
+        connect: bool,
+    },
     /// A success response whose body did not match the expected shape.
     #[error("could not decode the response: {message}")]
-    Decode { message: String },
+    Decode {
+        /// The decoder's complaint, with quoted values redacted.
+        message: String,
+    },
     /// The client was built with an invalid setting (e.g. a malformed base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),

@@ -93,8 +93,7 @@ impl Client {
 
     async fn execute(&self, request: &Request) -> Result<Bytes> {
         let url = request.url(&self.inner.base_url)?;
-        let span =
-            debug_span!("planetscale_api", operation = request.operation, method = %request.method);
+        let span = debug_span!("planetscale_api", operation = request.operation, method = %request.method, status = tracing::field::Empty);
         self.retry_loop(request, &url).instrument(span).await
     }
 
@@ -177,6 +176,7 @@ impl Client {
         self.inner
             .events
             .emit(|o| o.request(request.operation, &status.to_string(), started.elapsed()));
+        tracing::Span::current().record("status", status);
         debug!(
             status,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -205,6 +205,7 @@ impl Client {
         self.inner
             .events
             .emit(|o| o.request(operation, label, started.elapsed()));
+        tracing::Span::current().record("status", label);
         debug!(
             status = label,
             elapsed_ms = started.elapsed().as_millis() as u64,

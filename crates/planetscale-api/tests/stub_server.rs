@@ -6,6 +6,8 @@ mod support;
 
 #[path = "stub_server/oauth.rs"]
 mod oauth;
+#[path = "stub_server/observe.rs"]
+mod observe;
 #[path = "stub_server/pagination.rs"]
 mod pagination;
 #[path = "stub_server/rate_limit.rs"]

@@ -93,9 +93,8 @@ fn deploy_request(state: &str) -> Value {
            "branch": "pr-1", "into_branch": "main", "approved": false})
 }
 
-#[tokio::test]
-async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
-    let bodies = Bodies::default();
+/// Deploy request action routes that check the number and record the bodies they get.
+fn deploy_request_router(bodies: Bodies) -> Router {
     let base = "/v1/organizations/{org}/databases/{db}/deploy-requests/{number}";
     let record = |state: &'static str| {
         move |State(bodies): State<Bodies>,
@@ -109,7 +108,8 @@ async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
             Json(deploy_request(state))
         }
     };
-    let router = Router::new()
+    let deployment = || async { Json(json!({"id": "d", "state": "pending_cutover"})) };
+    Router::new()
         .route(&format!("{base}/deploy"), post(record("queued")))
         .route(
             &format!("{base}/apply-deploy"),
@@ -117,12 +117,14 @@ async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
         )
         .route(&format!("{base}/auto-apply"), put(record("queued")))
         .route(base, axum::routing::patch(record("complete")))
-        .route(
-            &format!("{base}/deployment"),
-            get(|| async { Json(json!({"id": "d", "state": "pending_cutover"})) }),
-        )
-        .with_state(bodies.clone());
-    let stub = start(router).await;
+        .route(&format!("{base}/deployment"), get(deployment))
+        .with_state(bodies)
+}
+
+#[tokio::test]
+async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
+    let bodies = Bodies::default();
+    let stub = start(deploy_request_router(bodies.clone())).await;
     let client = builder(&stub).build().unwrap();
     let queued = client
         .queue_deploy_request("acme", "shop", 42, false)
@@ -144,15 +146,13 @@ async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
         .await
         .unwrap();
     let sent = bodies.lock().unwrap().clone();
-    assert_eq!(
-        sent,
-        [
-            json!({"instant_ddl": false}),
-            json!({"enable": true}),
-            Value::Null,
-            json!({"state": "closed"})
-        ]
-    );
+    let expected = [
+        json!({"instant_ddl": false}),
+        json!({"enable": true}),
+        Value::Null,
+        json!({"state": "closed"}),
+    ];
+    assert_eq!(sent, expected);
 }
 
 #[tokio::test]
