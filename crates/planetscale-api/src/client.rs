@@ -29,6 +29,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    pub(crate) caller: Option<&'static str>,
 }
 
 pub(crate) struct Inner {
@@ -65,6 +66,16 @@ impl Client {
     /// [`ClientBuilder::metrics`]).
     pub fn metrics(&self) -> &Arc<ApiMetrics> {
         &self.inner.events.metrics
+    }
+
+    /// A clone whose requests are labelled with `caller` (e.g. `"branch-controller"`) in
+    /// [`crate::AcquireContext::caller`], so a fair [`Limiter`] can share the budget between
+    /// callers. Everything else (limiter, counters, credentials) stays shared.
+    pub fn with_caller(&self, caller: &'static str) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            caller: Some(caller),
+        }
     }
 
     /// The base URL requests go to.
@@ -235,6 +246,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             inner: Arc::new(inner),
+            caller: None,
         })
     }
 }

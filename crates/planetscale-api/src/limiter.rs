@@ -22,18 +22,28 @@ pub const CLIENT_THROTTLED: &str = "client_throttled";
 
 /// What a caller is about to send; passed to [`Limiter::acquire`].
 ///
-/// Non-exhaustive: a caller identity or priority may be added for fair sharing.
+/// Non-exhaustive: a priority may be added for fair sharing.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AcquireContext {
     /// The operation name, e.g. `get_branch`.
     pub operation: &'static str,
+    /// Who is asking, as set with [`crate::Client::with_caller`] (e.g. a controller name).
+    pub caller: Option<&'static str>,
 }
 
 impl AcquireContext {
     /// A context for one operation.
     pub fn new(operation: &'static str) -> Self {
-        Self { operation }
+        Self {
+            operation,
+            caller: None,
+        }
+    }
+
+    /// The same context on behalf of `caller`.
+    pub fn with_caller(self, caller: Option<&'static str>) -> Self {
+        Self { caller, ..self }
     }
 }
 

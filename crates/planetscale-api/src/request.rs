@@ -220,7 +220,7 @@ impl Client {
         let admitted = self
             .inner
             .limiter
-            .acquire(&AcquireContext::new(operation))
+            .acquire(&AcquireContext::new(operation).with_caller(self.caller))
             .await;
         let waited = started.elapsed();
         if waited >= Duration::from_millis(1) || admitted.is_err() {

@@ -2,7 +2,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use planetscale_api::{CLIENT_THROTTLED, Client, RateLimit, RateLimiter};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use planetscale_api::{AcquireContext, CLIENT_THROTTLED, Client, Limiter, RateLimit, RateLimiter};
 
 use crate::support::{BRANCH_PATH, branch_json, builder, start};
 
@@ -95,4 +98,49 @@ async fn a_caller_that_would_wait_too_long_gets_rate_limited_without_a_request()
     assert_eq!(err.code(), Some(CLIENT_THROTTLED));
     assert!(err.is_transient());
     assert_eq!(stub.log.all().len(), 1);
+}
+
+/// A wrapper in front of the shared limiter, as a fair scheduler would be.
+#[derive(Debug)]
+struct Wrapper {
+    inner: Arc<RateLimiter>,
+    seen: Mutex<Vec<(Option<&'static str>, &'static str)>>,
+}
+
+impl Limiter for Wrapper {
+    fn acquire<'a>(
+        &'a self,
+        ctx: &'a AcquireContext,
+    ) -> BoxFuture<'a, planetscale_api::Result<()>> {
+        self.seen.lock().unwrap().push((ctx.caller, ctx.operation));
+        Box::pin(self.inner.acquire())
+    }
+}
+
+#[tokio::test]
+async fn a_wrapping_limiter_sees_the_caller_and_operation() {
+    let stub = start(Router::new().route(
+        BRANCH_PATH,
+        get(|| async { axum::Json(branch_json("dev")) }),
+    ))
+    .await;
+    let wrapper = Arc::new(Wrapper {
+        inner: RateLimiter::new(RateLimit::default()),
+        seen: Mutex::default(),
+    });
+    let client = builder(&stub).limiter(wrapper.clone()).build().unwrap();
+    client.get_branch("acme", "shop", "dev").await.unwrap();
+    client
+        .with_caller("branch-controller")
+        .get_branch("acme", "shop", "dev")
+        .await
+        .unwrap();
+    let seen = wrapper.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (None, "get_branch"),
+            (Some("branch-controller"), "get_branch")
+        ]
+    );
 }
