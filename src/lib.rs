@@ -1,5 +1,7 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
 pub mod crd;
+pub mod http;
 pub mod config;
+pub mod metrics;
 pub mod runtime;
 pub mod telemetry;
