@@ -1,0 +1,177 @@
+//! Request pipeline: observe (stats, logs, persistence) → faults → rate limit and auth.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Notify;
+
+use crate::app::App;
+use crate::auth::{self, Caller, DB_ACCESSES};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::hash_secret;
+use crate::model::World;
+use crate::operations::{self, Auth, Matched};
+
+/// Handle to close the connection a request arrived on (set by the server loop).
+#[derive(Clone, Debug)]
+pub struct ConnHandle(pub Arc<Notify>);
+
+/// Outermost layer: match the operation, count the response, log it, persist changes.
+pub async fn observe(State(app): State<App>, mut req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let matched = operations::lookup(method.as_str(), &path);
+    if let Some(m) = &matched {
+        req.extensions_mut().insert(m.clone());
+    }
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let operation = matched.as_ref().map_or("", |m| m.op.name);
+    if !operation.is_empty() {
+        app.stats.record(operation, status);
+    }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(%method, path, operation, status, elapsed_ms, "request");
+    if method != Method::GET && method != Method::HEAD {
+        app.persist();
+    }
+    response
+}
+
+/// Injected faults for API and OAuth requests (never for `/_emulator`).
+pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/_emulator") {
+        return next.run(req).await;
+    }
+    let operation = req.extensions().get::<Matched>().map(|m| m.op.name);
+    let action = app
+        .faults
+        .check(req.method().as_str(), req.uri().path(), operation);
+    if let Some(latency) = action.latency {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some((status, code, message, retry_after)) = action.error {
+        return fault_response(&app, status, code, message, retry_after);
+    }
+    if action.drop_connection {
+        let conn = req.extensions().get::<ConnHandle>().cloned();
+        let _processed = next.run(req).await;
+        if let Some(conn) = conn {
+            conn.0.notify_one();
+            return std::future::pending().await;
+        }
+        return ApiError::custom(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "dropped",
+            "connection dropped",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn fault_response(
+    app: &App,
+    status: u16,
+    code: String,
+    message: String,
+    retry_after: u64,
+) -> Response {
+    let status = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({"code": code, "message": message});
+    let mut response = (status, axum::Json(body)).into_response();
+    if status.as_u16() == 429 && app.settings().retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after.into());
+    }
+    response
+}
+
+fn auth_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Rate limit and authenticate `/v1` requests; unknown `/v1` paths are 404 after auth.
+pub async fn guard(State(app): State<App>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !(path == "/v1" || path.starts_with("/v1/")) {
+        return next.run(req).await;
+    }
+    let matched = req.extensions().get::<Matched>().cloned();
+    let header = auth_header(req.headers());
+    match admit(&app, header.as_deref(), matched.as_ref()) {
+        Ok(Some(caller)) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Ok(None) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn admit(app: &App, header: Option<&str>, matched: Option<&Matched>) -> ApiResult<Option<Caller>> {
+    let settings = app.settings();
+    let mut ctx = app.lock();
+    let key = header.map_or_else(|| "anonymous".to_string(), hash_secret);
+    if let Err(secs) = app.limiter.check(&key, settings.rate_limit, ctx.now) {
+        return Err(ApiError::RateLimited {
+            retry_after: settings.retry_after.then_some(secs),
+        });
+    }
+    if matches!(matched.map(|m| m.op.auth), Some(Auth::Public)) {
+        return Ok(None);
+    }
+    let now = ctx.now;
+    let caller = auth::authenticate(&mut ctx.world, header, now)?;
+    let Some(m) = matched else {
+        return Err(ApiError::not_found());
+    };
+    authorize(&ctx.world, &caller, m)?;
+    Ok(Some(caller))
+}
+
+fn authorize(w: &World, caller: &Caller, m: &Matched) -> ApiResult<()> {
+    let org = match m.param("organization") {
+        Some(name) => Some(&w.orgs[w.org_idx(name)?]),
+        None => None,
+    };
+    if let Some(org) = org {
+        super::require(caller.can_reach_org(&org.id))?;
+    }
+    let db = match (org, m.param("database")) {
+        (Some(org), Some(db)) => Some(&w.databases[w.db_idx(&org.name, db)?]),
+        _ => None,
+    };
+    let allowed = match m.op.auth {
+        Auth::Public | Auth::Any => true,
+        Auth::OAuthOnly(scopes) => {
+            caller.service_token_id().is_none()
+                && org.is_none_or(|o| caller.org_allows(&o.id, &[], scopes))
+                && (org.is_some() || caller.has_scope(scopes))
+        }
+        Auth::Org(accesses, scopes) => {
+            org.is_some_and(|o| caller.org_allows(&o.id, accesses, scopes))
+        }
+        Auth::Db(accesses, scopes) => match (org, db) {
+            (Some(o), Some(d)) => caller.db_allows(&o.id, &d.id, accesses, scopes),
+            _ => false,
+        },
+    };
+    super::require(allowed)
+}
+
+/// Accesses that let a caller see a database in `list_databases`.
+pub fn list_database_accesses() -> Vec<&'static str> {
+    let mut v = DB_ACCESSES.to_vec();
+    v.push("read_databases");
+    v
+}

@@ -1,0 +1,322 @@
+//! The OAuth server (`auth.planetscale.com` in production): authorize (auto-approved for the
+//! application's configured user), token (authorization_code and rotating refresh_token
+//! grants), revoke and token info.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::ids::{hash_secret, new_id, new_secret};
+use crate::model::{AuthCode, OAuthToken, World};
+
+/// OAuth server routes.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/oauth/token/info", get(token_info))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// Whether `given` matches the registered redirect URI (loopback URIs match any port, RFC 8252).
+pub fn redirect_matches(registered: &str, given: &str) -> bool {
+    if registered == given {
+        return true;
+    }
+    let split = |u: &str| -> Option<(String, String, String)> {
+        let (scheme, rest) = u.split_once("://")?;
+        let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+        Some((scheme.to_string(), host.to_string(), path.to_string()))
+    };
+    match (split(registered), split(given)) {
+        (Some((s1, h1, p1)), Some((s2, h2, p2))) => {
+            s1 == s2 && p1 == p2 && is_loopback(&h1) && is_loopback(&h2)
+        }
+        _ => false,
+    }
+}
+
+async fn authorize(State(app): State<App>, ApiQuery(q): ApiQuery) -> ApiResult<Response> {
+    let mut ctx = app.lock();
+    let client_id = q.get("client_id").cloned().unwrap_or_default();
+    let oauth_app = ctx
+        .world
+        .oauth_apps
+        .iter()
+        .find(|a| a.client_id == client_id)
+        .ok_or_else(|| {
+            ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                "Unknown client_id",
+            )
+        })?;
+    let redirect = q
+        .get("redirect_uri")
+        .cloned()
+        .unwrap_or_else(|| oauth_app.redirect_uri.clone());
+    if !redirect_matches(&oauth_app.redirect_uri, &redirect) {
+        return Err(ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "redirect_uri does not match the application",
+        ));
+    }
+    let code = new_secret("");
+    let record = AuthCode {
+        code_hash: hash_secret(&code),
+        app_id: oauth_app.id.clone(),
+        user_id: oauth_app.user_id.clone(),
+        redirect_uri: redirect.clone(),
+        expires_at: crate::clock::after(ctx.now, ctx.settings.authorization_code_lifetime),
+        used: false,
+    };
+    ctx.world.auth_codes.push(record);
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    let mut location = format!("{redirect}{sep}code={code}");
+    if let Some(state) = q.get("state") {
+        location.push_str(&format!("&state={}", percent_encode(state)));
+    }
+    Ok(Redirect::to(&location).into_response())
+}
+
+/// Issue a new access/refresh token pair; returns (index, access token, refresh token).
+pub fn issue(
+    w: &mut World,
+    app_id: &str,
+    user_id: &str,
+    scopes: Vec<String>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (usize, String, String) {
+    let (access, refresh) = (
+        new_secret("pscale_oauth_"),
+        new_secret("pscale_oauth_refresh_"),
+    );
+    w.oauth_tokens.push(OAuthToken {
+        id: new_id(),
+        app_id: app_id.into(),
+        user_id: user_id.into(),
+        access_hash: hash_secret(&access),
+        refresh_hash: hash_secret(&refresh),
+        scopes,
+        created_at: now,
+        expires_at,
+        access_revoked: false,
+        refresh_spent: false,
+        last_used_at: None,
+    });
+    (w.oauth_tokens.len() - 1, access, refresh)
+}
+
+fn invalid_grant(text: &str) -> ApiError {
+    ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", text)
+}
+
+/// Client credentials from the form or an HTTP Basic header.
+fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> (String, String) {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
+    basic.unwrap_or_else(|| {
+        let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+        (get("client_id"), get("client_secret"))
+    })
+}
+
+/// Authenticate the client; returns the app index.
+pub fn client_app(w: &World, client_id: &str, secret: &str) -> ApiResult<usize> {
+    w.oauth_apps
+        .iter()
+        .position(|a| a.client_id == client_id && a.client_secret_hash == hash_secret(secret))
+        .ok_or_else(|| {
+            ApiError::oauth(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication failed",
+            )
+        })
+}
+
+/// Run a grant for the app at `a`; returns (token index, access, refresh).
+pub fn exchange(
+    w: &mut World,
+    a: usize,
+    form: &HashMap<String, String>,
+    lifetime: std::time::Duration,
+    now: DateTime<Utc>,
+) -> ApiResult<(usize, String, String)> {
+    let app_id = w.oauth_apps[a].id.clone();
+    let user_id = match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let hash = hash_secret(form.get("code").map_or("", String::as_str));
+            let code = w
+                .auth_codes
+                .iter_mut()
+                .find(|c| c.code_hash == hash && c.app_id == app_id);
+            let code = code.ok_or_else(|| invalid_grant("The authorization code is invalid"))?;
+            if code.used || code.expires_at <= now {
+                return Err(invalid_grant(
+                    "The authorization code was already used or has expired",
+                ));
+            }
+            if form
+                .get("redirect_uri")
+                .is_some_and(|r| r != &code.redirect_uri)
+            {
+                return Err(invalid_grant(
+                    "redirect_uri does not match the authorization request",
+                ));
+            }
+            code.used = true;
+            code.user_id.clone()
+        }
+        Some("refresh_token") => {
+            let hash = hash_secret(form.get("refresh_token").map_or("", String::as_str));
+            let old = w
+                .oauth_tokens
+                .iter_mut()
+                .find(|t| t.refresh_hash == hash && t.app_id == app_id);
+            let old = old.ok_or_else(|| invalid_grant("The refresh token is invalid"))?;
+            if old.refresh_spent {
+                return Err(invalid_grant(
+                    "The refresh token was already used or revoked",
+                ));
+            }
+            old.refresh_spent = true;
+            old.user_id.clone()
+        }
+        Some(_) => {
+            return Err(ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "Unsupported grant_type",
+            ));
+        }
+        None => {
+            return Err(ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+            ));
+        }
+    };
+    let scopes = w.oauth_apps[a].scopes.clone();
+    Ok(issue(
+        w,
+        &app_id,
+        &user_id,
+        scopes,
+        crate::clock::after(now, lifetime),
+        now,
+    ))
+}
+
+async fn token(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let mut ctx = app.lock();
+    let (client_id, secret) = client_credentials(&headers, &form);
+    let a = client_app(&ctx.world, &client_id, &secret)?;
+    let (now, lifetime) = (ctx.now, ctx.settings.access_token_lifetime);
+    let (i, access, refresh) = exchange(&mut ctx.world, a, &form, lifetime, now)?;
+    let t = &ctx.world.oauth_tokens[i];
+    Ok(Json(json!({
+        "access_token": access, "token_type": "Bearer", "expires_in": (t.expires_at - now).num_seconds(),
+        "refresh_token": refresh, "scope": t.scopes.join(" "), "created_at": now.timestamp(),
+    }))
+    .into_response())
+}
+
+async fn revoke(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let mut ctx = app.lock();
+    let (client_id, secret) = client_credentials(&headers, &form);
+    let a = client_app(&ctx.world, &client_id, &secret)?;
+    let app_id = ctx.world.oauth_apps[a].id.clone();
+    let hash = hash_secret(form.get("token").map_or("", String::as_str));
+    for t in ctx
+        .world
+        .oauth_tokens
+        .iter_mut()
+        .filter(|t| t.app_id == app_id)
+    {
+        if t.access_hash == hash {
+            t.access_revoked = true;
+        }
+        if t.refresh_hash == hash {
+            t.refresh_spent = true;
+        }
+    }
+    Ok(Json(json!({})).into_response())
+}
+
+async fn token_info(State(app): State<App>, headers: HeaderMap) -> ApiResult<Response> {
+    let ctx = app.lock();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let hash = hash_secret(bearer.unwrap_or_default().trim());
+    let live = ctx
+        .world
+        .oauth_tokens
+        .iter()
+        .find(|t| t.access_hash == hash && !t.access_revoked && t.expires_at > ctx.now);
+    let Some(t) = live else {
+        return Ok(Json(json!({"active": false})).into_response());
+    };
+    let client_id = ctx
+        .world
+        .oauth_apps
+        .iter()
+        .find(|a| a.id == t.app_id)
+        .map(|a| a.client_id.clone());
+    Ok(Json(json!({
+        "active": true, "scope": t.scopes.join(" "), "client_id": client_id, "token_type": "Bearer",
+        "exp": t.expires_at.timestamp(), "iat": t.created_at.timestamp(), "sub": t.user_id,
+    }))
+    .into_response())
+}
