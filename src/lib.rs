@@ -1,6 +1,7 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
 pub mod crd;
 pub mod http;
+pub mod leader;
 pub mod config;
 pub mod metrics;
 pub mod runtime;
