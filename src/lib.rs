@@ -1,8 +1,10 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
 pub mod crd;
 pub mod http;
-pub mod leader;
 pub mod config;
 pub mod metrics;
 pub mod runtime;
 pub mod telemetry;
+pub mod controller;
+pub mod credentials;
+pub mod error;

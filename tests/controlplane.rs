@@ -23,7 +23,12 @@ async fn crds_printed_by_crdgen_become_established() {
     for name in &names {
         let crd = api.get(name).await.expect("CRD exists after install");
         let established = crd.status.and_then(|s| s.conditions).unwrap_or_default();
-        assert!(established.iter().any(|c| c.type_ == "Established" && c.status == "True"), "{name}");
+        assert!(
+            established
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True"),
+            "{name}"
+        );
     }
 }
 
@@ -32,11 +37,20 @@ async fn owned_secret_is_garbage_collected_with_its_owner() {
     with_temp_ns(|client, ns| async move {
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
         let owner = cms
-            .create(&PostParams::default(), &ConfigMap { metadata: meta("owner"), ..Default::default() })
+            .create(
+                &PostParams::default(),
+                &ConfigMap {
+                    metadata: meta("owner"),
+                    ..Default::default()
+                },
+            )
             .await
             .expect("create owner");
         let secrets: Api<Secret> = Api::namespaced(client, &ns);
-        let mut dependent = Secret { metadata: meta("dependent"), ..Default::default() };
+        let mut dependent = Secret {
+            metadata: meta("dependent"),
+            ..Default::default()
+        };
         dependent.metadata.owner_references = Some(vec![OwnerReference {
             api_version: "v1".into(),
             kind: "ConfigMap".into(),
@@ -44,8 +58,13 @@ async fn owned_secret_is_garbage_collected_with_its_owner() {
             uid: owner.uid().expect("uid"),
             ..Default::default()
         }]);
-        secrets.create(&PostParams::default(), &dependent).await.expect("create dependent");
-        cms.delete("owner", &DeleteParams::default()).await.expect("delete owner");
+        secrets
+            .create(&PostParams::default(), &dependent)
+            .await
+            .expect("create dependent");
+        cms.delete("owner", &DeleteParams::default())
+            .await
+            .expect("delete owner");
         wait_gone(&secrets, "dependent", T).await;
     })
     .await
@@ -57,14 +76,29 @@ async fn deleted_namespace_goes_away_with_its_contents() {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let name = format!("t-del-{:06x}", rand::random::<u32>() & 0xffffff);
     namespaces
-        .create(&PostParams::default(), &Namespace { metadata: meta(&name), ..Default::default() })
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: meta(&name),
+                ..Default::default()
+            },
+        )
         .await
         .expect("create namespace");
     let cms: Api<ConfigMap> = Api::namespaced(client, &name);
-    cms.create(&PostParams::default(), &ConfigMap { metadata: meta("content"), ..Default::default() })
+    cms.create(
+        &PostParams::default(),
+        &ConfigMap {
+            metadata: meta("content"),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("create content");
+    namespaces
+        .delete(&name, &DeleteParams::default())
         .await
-        .expect("create content");
-    namespaces.delete(&name, &DeleteParams::default()).await.expect("delete namespace");
+        .expect("delete namespace");
     wait_gone(&namespaces, &name, T).await;
 }
 
@@ -72,9 +106,15 @@ async fn deleted_namespace_goes_away_with_its_contents() {
 async fn service_account_without_rbac_is_forbidden() {
     with_temp_ns(|client, ns| async move {
         let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), &ns);
-        sas.create(&PostParams::default(), &ServiceAccount { metadata: meta("nobody"), ..Default::default() })
-            .await
-            .expect("create service account");
+        sas.create(
+            &PostParams::default(),
+            &ServiceAccount {
+                metadata: meta("nobody"),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create service account");
         let token = sas
             .create_token_request("nobody", &PostParams::default(), &TokenRequest::default())
             .await
@@ -83,7 +123,10 @@ async fn service_account_without_rbac_is_forbidden() {
             .expect("token status")
             .token;
         let mut cfg = support::config().await;
-        cfg.auth_info = kube::config::AuthInfo { token: Some(token.into()), ..Default::default() };
+        cfg.auth_info = kube::config::AuthInfo {
+            token: Some(token.into()),
+            ..Default::default()
+        };
         let as_sa = Client::try_from(cfg).expect("client with token");
         let err = Api::<Secret>::namespaced(as_sa, &ns)
             .list(&Default::default())
@@ -98,5 +141,8 @@ async fn service_account_without_rbac_is_forbidden() {
 }
 
 fn meta(name: &str) -> ObjectMeta {
-    ObjectMeta { name: Some(name.into()), ..Default::default() }
+    ObjectMeta {
+        name: Some(name.into()),
+        ..Default::default()
+    }
 }

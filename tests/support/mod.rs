@@ -125,7 +125,9 @@ where
         if Instant::now() >= deadline {
             let shown = serde_norway::to_string(&obj).unwrap_or_default();
             let events = events_for(api, name, Some(&obj)).await;
-            panic!("timed out after {timeout:?} waiting for {name} to be gone\n--- object ---\n{shown}--- events ---\n{events}");
+            panic!(
+                "timed out after {timeout:?} waiting for {name} to be gone\n--- object ---\n{shown}--- events ---\n{events}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -183,14 +185,19 @@ where
 
 /// Applies every CRD that `crdgen` prints (server-side apply) and waits until each is
 /// Established. Returns the CRDs applied. Cheap to call from every test.
-pub async fn install_crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
+pub async fn install_crds()
+-> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
 {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{Patch, PatchParams};
     let out = std::process::Command::new(bin_path("crdgen"))
         .output()
         .expect("run crdgen");
-    assert!(out.status.success(), "crdgen failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "crdgen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let crds: Vec<CustomResourceDefinition> = text
         .split("\n---")
@@ -201,14 +208,21 @@ pub async fn install_crds() -> Vec<k8s_openapi::apiextensions_apiserver::pkg::ap
     let api: Api<CustomResourceDefinition> = Api::all(client().await);
     for crd in &crds {
         let name = crd.name_any();
-        api.patch(&name, &PatchParams::apply("pso-test").force(), &Patch::Apply(crd))
-            .await
-            .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
+        api.patch(
+            &name,
+            &PatchParams::apply("pso-test").force(),
+            &Patch::Apply(crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
         wait_for(&api, &name, Duration::from_secs(60), "Established", |c| {
             c.status
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
         })
         .await;
     }

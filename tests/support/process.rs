@@ -41,7 +41,11 @@ impl ChildProcess {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
-        Self { name: name.into(), child, log }
+        Self {
+            name: name.into(),
+            child,
+            log,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -62,7 +66,10 @@ impl ChildProcess {
                 return line.to_string();
             }
             if Instant::now() >= deadline {
-                panic!("{}: no {needle:?} in log after {timeout:?}:\n{text}", self.name);
+                panic!(
+                    "{}: no {needle:?} in log after {timeout:?}:\n{text}",
+                    self.name
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -1,0 +1,191 @@
+//! Shared pieces of every controller: the `Context`, events, status writes, the error policy
+//! with per-object backoff, and the watched-namespace APIs.
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::credentials::CredentialsStore;
+use crate::error::Error;
+
+/// Field manager of every write the operator makes.
+pub const FIELD_MANAGER: &str = "planetscale-operator";
+/// Label on every Secret the operator manages (so its Secret watch sees only those).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "planetscale-operator";
+/// Slow retry for errors only a user can fix (bad spec, bad credentials): never a hot loop.
+pub const SLOW_RETRY: Duration = Duration::from_secs(300);
+/// Longest backoff after repeated transient failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Settings every controller reads.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often a Ready resource is compared with PlanetScale.
+    pub resync_interval: Duration,
+    /// Reconciles running at once per controller.
+    pub concurrency: u16,
+    /// Namespaces to watch; `None` for all.
+    pub namespaces: Option<Vec<String>>,
+}
+
+/// Everything a reconcile needs, shared by every controller (one `Arc`).
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub credentials: CredentialsStore,
+    pub settings: Settings,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, credentials: CredentialsStore, settings: Settings) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            credentials,
+            settings,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Publishes an event on `obj`. A failure to publish is logged, never fatal. Notes must
+    /// never contain a password, token or connection string.
+    pub async fn event<K>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let reference: ObjectReference = obj.object_ref(&());
+        let ev = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(truncate(note, 1000)),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &reference).await {
+            tracing::warn!(reason, error = %e, "could not publish event");
+        }
+    }
+
+    /// Forgets the failure streak of `key` after a successful reconcile.
+    pub fn reset_backoff(&self, key: &str) {
+        self.failures.lock().expect("lock").remove(key);
+    }
+
+    /// Requeue after a failed reconcile: exponential backoff with jitter for transient errors
+    /// (1 s, 2 s, 4 s … 5 min), the slow retry for errors only a user can fix.
+    pub fn backoff(&self, key: &str, err: &Error) -> Action {
+        if let Error::Waiting { retry_after, .. } = err {
+            return Action::requeue(*retry_after);
+        }
+        if !err.is_transient() {
+            return Action::requeue(SLOW_RETRY);
+        }
+        let mut failures = self.failures.lock().expect("lock");
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        Action::requeue(backoff_delay(*n, rand::random::<f64>()))
+    }
+}
+
+/// Delay after the `n`th consecutive transient failure, with `jitter` in [0, 1): between half
+/// and all of `min(2^(n-1) s, MAX_BACKOFF)`.
+pub fn backoff_delay(n: u32, jitter: f64) -> Duration {
+    let base = Duration::from_secs(1u64 << n.saturating_sub(1).min(16)).min(MAX_BACKOFF);
+    base.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// The backoff key of an object.
+pub fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
+}
+
+/// One `Api` per watched namespace, or one for all namespaces.
+pub fn watched_apis<K>(client: &Client, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespaces {
+        None => vec![Api::all(client.clone())],
+        Some(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    }
+}
+
+/// Writes `status` with server-side apply on the status subresource.
+pub async fn apply_status<K, S>(api: &Api<K>, name: &str, status: &S) -> Result<(), kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    S: Serialize,
+{
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(|_| ())
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_delay(1, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff_delay(3, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff_delay(3, 0.0), Duration::from_secs(2));
+        assert_eq!(backoff_delay(40, 1.0), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo".into(), 2), "h");
+        assert_eq!(truncate("abc".into(), 10), "abc");
+    }
+}

@@ -1,0 +1,88 @@
+//! The operator's error type. Every variant maps to a stable CamelCase reason used for
+//! condition reasons, event reasons and metric labels; `is_transient` decides between a quick
+//! retry with backoff and a slow wait for the user to fix something.
+use std::time::Duration;
+
+/// What went wrong in a reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The credentials Secret does not exist (or no credentials apply to the resource).
+    #[error("{0}")]
+    CredentialsNotFound(String),
+    /// The credentials Secret exists but lacks keys or holds malformed values.
+    #[error("{0}")]
+    CredentialsInvalid(String),
+    /// PlanetScale rejected the credentials (401).
+    #[error("PlanetScale rejected the credentials: {0}")]
+    Unauthorized(#[source] planetscale_api::Error),
+    /// A PlanetScale API error not covered by a more specific variant.
+    #[error("PlanetScale API: {0}")]
+    Api(#[source] planetscale_api::Error),
+    /// A Kubernetes API error.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Something the user must fix, with the condition reason to show (e.g. `AlreadyExists`).
+    #[error("{message}")]
+    Invalid {
+        reason: &'static str,
+        message: String,
+    },
+    /// Waiting on something outside our control that will change by itself (e.g. a branch
+    /// becoming ready), with the reason to show and when to look again.
+    #[error("{message}")]
+    Waiting {
+        reason: &'static str,
+        message: String,
+        retry_after: Duration,
+    },
+}
+
+/// Result alias of the operator.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Stable CamelCase reason for conditions, events and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::CredentialsNotFound(_) => "CredentialsNotFound",
+            Error::CredentialsInvalid(_) => "CredentialsInvalid",
+            Error::Unauthorized(_) => "Unauthorized",
+            Error::Api(e) => api_reason(e),
+            Error::Kube(_) => "KubernetesError",
+            Error::Invalid { reason, .. } | Error::Waiting { reason, .. } => reason,
+        }
+    }
+
+    /// Whether retrying soon may help (network, 5xx, 429, conflicts). Non-transient errors wait
+    /// for a change of the resource or its credentials, with a slow periodic retry.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Api(e) => e.is_transient(),
+            Error::Kube(kube::Error::Api(s)) => s.code == 409 || s.code == 429 || s.code >= 500,
+            Error::Kube(_) => true,
+            Error::Waiting { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<planetscale_api::Error> for Error {
+    fn from(e: planetscale_api::Error) -> Self {
+        match e {
+            planetscale_api::Error::Unauthorized { .. } => Error::Unauthorized(e),
+            other => Error::Api(other),
+        }
+    }
+}
+
+fn api_reason(e: &planetscale_api::Error) -> &'static str {
+    use planetscale_api::Error as E;
+    match e {
+        E::NotFound { .. } => "NotFound",
+        E::Forbidden { .. } => "Forbidden",
+        E::RateLimited { .. } => "RateLimited",
+        E::Unprocessable { .. } => "Rejected",
+        E::BadRequest { .. } => "BadRequest",
+        _ => "PlanetScaleUnavailable",
+    }
+}
