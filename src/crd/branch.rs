@@ -28,6 +28,8 @@ pub enum SeedData {
 }
 
 /// A database branch in PlanetScale.
+// The kube attributes repeat `type_`/`priority` per printer column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "planetscale.operator.dev",
@@ -52,16 +54,19 @@ pub enum SeedData {
     validation = Rule::new(BRANCH_NAME_FROM_METADATA).message(
         "metadata.name is used as the PlanetScale branch name when spec.branchName is unset, so it \
          must be at most 63 lowercase letters, digits, '-' or '_': set spec.branchName"
-    ),
+    ).field_path(".spec.branchName"),
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = spec_rule("!(has(self.backupId) && has(self.seedData))",
-        "backupId and seedData are mutually exclusive: restore from one specific backup or from the last successful one"),
+        "backupId and seedData are mutually exclusive: restore from one specific backup or from the last successful one")
+        .field_path(".seedData"),
     validation = spec_rule("!has(self.backupId) || has(self.clusterSize)",
-        "clusterSize is required with backupId: PlanetScale needs the size of the cluster to restore into (e.g. PS_10)"),
+        "clusterSize is required with backupId: PlanetScale needs the size of the cluster to restore into (e.g. PS_10)")
+        .field_path(".clusterSize"),
     validation = spec_rule("!(has(self.backupId) && has(self.region))",
-        "region cannot be set with backupId: a branch restored from a backup is created in the backup's region"),
+        "region cannot be set with backupId: a branch restored from a backup is created in the backup's region")
+        .field_path(".region"),
     validation = presence_immutable_rule("branchName", "the branch name is fixed at creation; create a new resource for another branch"),
     validation = presence_immutable_rule("parentBranch", "a branch cannot be re-parented"),
     validation = presence_immutable_rule("region", "a branch cannot move region"),

@@ -68,6 +68,8 @@ pub struct Approval {
 }
 
 /// A PlanetScale deploy request, opened from a branch into its base.
+// The kube attributes repeat `type_`/`priority` per printer column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "planetscale.operator.dev",
@@ -121,14 +123,18 @@ pub struct Approval {
         "branchRef cannot be combined with organization, database or branch: use one form"),
     validation = spec_rule(
         "!has(self.branch) || !has(self.intoBranch) || self.branch != self.intoBranch",
-        "intoBranch must differ from branch: a deploy request merges a branch into another one"),
+        "intoBranch must differ from branch: a deploy request merges a branch into another one")
+        .field_path(".intoBranch"),
     validation = spec_rule("!(self.revert && self.skipRevert)",
-        "revert and skipRevert cannot both be true: choose whether to undo the change or close the revert window"),
+        "revert and skipRevert cannot both be true: choose whether to undo the change or close the revert window")
+        .field_path(".skipRevert"),
     validation = spec_rule("!self.cutover || !self.autoApply",
-        "cutover applies a gated deploy: it needs autoApply: false (with autoApply: true the cutover is automatic)"),
+        "cutover applies a gated deploy: it needs autoApply: false (with autoApply: true the cutover is automatic)")
+        .field_path(".cutover"),
     validation = spec_rule(
         "!has(self.approval) || !has(self.credentialsRef) || self.approval.credentialsRef.name != self.credentialsRef.name",
-        "approval.credentialsRef must name a different Secret than credentialsRef: PlanetScale refuses self-approval"),
+        "approval.credentialsRef must name a different Secret than credentialsRef: PlanetScale refuses self-approval")
+        .field_path(".approval.credentialsRef"),
     validation = presence_immutable_rule("branchRef", "one resource is one deploy request"),
     validation = presence_immutable_rule("organization", "one resource is one deploy request"),
     validation = presence_immutable_rule("database", "one resource is one deploy request"),

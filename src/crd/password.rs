@@ -62,6 +62,8 @@ impl PasswordRole {
 }
 
 /// A password for a PlanetScale branch, delivered in a Secret.
+// The kube attributes repeat `type_`/`priority` per printer column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, kube::KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "planetscale.operator.dev",

@@ -1,0 +1,233 @@
+//! Invalid `PlanetScaleBranch` manifests. Base: organization acme, database shop,
+//! parentBranch main, region aws-us-east-2.
+use serde_json::json;
+
+use crate::case::{Case, Kind::Branch, bad, bad_update};
+
+/// A restore from a backup: no region, with a cluster size.
+fn restore() -> serde_json::Value {
+    json!({"region": null, "backupId": "bk123", "clusterSize": "PS_10"})
+}
+
+pub fn cases() -> Vec<Case> {
+    let long = "a".repeat(64);
+    let absurd = "a".repeat(300);
+    vec![
+        bad(
+            Branch,
+            "organization missing",
+            json!({"organization": null}),
+            &["spec.organization: Required value"],
+        ),
+        bad(
+            Branch,
+            "database missing",
+            json!({"database": null}),
+            &["spec.database: Required value"],
+        ),
+        bad(
+            Branch,
+            "organization with capitals",
+            json!({"organization": "Acme"}),
+            &[
+                "spec.organization",
+                "organization must be a PlanetScale name",
+            ],
+        ),
+        bad(
+            Branch,
+            "database starting with '-'",
+            json!({"database": "-shop"}),
+            &["spec.database", "database must be a PlanetScale name"],
+        ),
+        bad(
+            Branch,
+            "branchName with a space",
+            json!({"branchName": "my branch"}),
+            &["spec.branchName", "branchName must be a PlanetScale name"],
+        ),
+        bad(
+            Branch,
+            "branchName of 64 characters",
+            json!({"branchName": long}),
+            &["spec.branchName", "Too long"],
+        ),
+        bad(
+            Branch,
+            "organization of 300 characters",
+            json!({"organization": absurd}),
+            &["spec.organization", "Too long"],
+        ),
+        bad(
+            Branch,
+            "parentBranch with '!'",
+            json!({"parentBranch": "main!"}),
+            &[
+                "spec.parentBranch",
+                "parentBranch must be a PlanetScale name",
+            ],
+        ),
+        bad(
+            Branch,
+            "region not a slug",
+            json!({"region": "US East"}),
+            &["spec.region", "region must be a PlanetScale region slug"],
+        ),
+        bad(
+            Branch,
+            "deletionPolicy not an enum value",
+            json!({"deletionPolicy": "Destroy"}),
+            &["spec.deletionPolicy", "Unsupported value", "Retain"],
+        ),
+        bad(
+            Branch,
+            "seedData not an enum value",
+            json!({"seedData": "Yesterday"}),
+            &["spec.seedData", "Unsupported value", "LastSuccessfulBackup"],
+        ),
+        bad(
+            Branch,
+            "backupId and seedData together",
+            json!({"region": null, "backupId": "bk123", "clusterSize": "PS_10", "seedData": "LastSuccessfulBackup"}),
+            &[
+                "spec.seedData",
+                "backupId and seedData are mutually exclusive",
+            ],
+        ),
+        bad(
+            Branch,
+            "backupId without clusterSize",
+            json!({"region": null, "backupId": "bk123"}),
+            &["spec.clusterSize", "clusterSize is required with backupId"],
+        ),
+        bad(
+            Branch,
+            "backupId with region",
+            json!({"backupId": "bk123", "clusterSize": "PS_10"}),
+            &["spec.region", "region cannot be set with backupId"],
+        ),
+        bad(
+            Branch,
+            "backupId with a slash",
+            json!({"region": null, "backupId": "bk/1", "clusterSize": "PS_10"}),
+            &["spec.backupId", "backupId must be a PlanetScale backup id"],
+        ),
+        bad(
+            Branch,
+            "clusterSize with a space",
+            json!({"region": null, "backupId": "bk1", "clusterSize": "PS 10"}),
+            &["spec.clusterSize", "clusterSize must be a cluster size SKU"],
+        ),
+        bad(
+            Branch,
+            "adopt as a string",
+            json!({"adopt": "yes"}),
+            &["spec.adopt", "must be of type boolean"],
+        ),
+        bad(
+            Branch,
+            "safeMigrations as a string",
+            json!({"safeMigrations": "true"}),
+            &["spec.safeMigrations", "must be of type boolean"],
+        ),
+        bad(
+            Branch,
+            "metadata.name not a branch name and no branchName",
+            json!({}),
+            &[
+                "spec.branchName: Invalid value",
+                "metadata.name is used as the PlanetScale branch name",
+                "set spec.branchName",
+            ],
+        )
+        .named("feature.one"),
+        bad(
+            Branch,
+            "credentialsRef name not a Secret name",
+            json!({"credentialsRef": {"name": "Bad_Name"}}),
+            &[
+                "spec.credentialsRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            Branch,
+            "credentialsRef without name",
+            json!({"credentialsRef": {}}),
+            &["spec.credentialsRef.name: Required value"],
+        ),
+        bad_update(
+            Branch,
+            "organization changed",
+            json!({}),
+            json!({"organization": "other"}),
+            &["spec.organization", "organization is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "database changed",
+            json!({}),
+            json!({"database": "other"}),
+            &["spec.database", "database is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "branchName changed",
+            json!({"branchName": "one"}),
+            json!({"branchName": "two"}),
+            &["spec.branchName", "branchName is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "branchName added",
+            json!({}),
+            json!({"branchName": "two"}),
+            &["spec.branchName", "branchName cannot be added or removed"],
+        ),
+        bad_update(
+            Branch,
+            "parentBranch changed",
+            json!({}),
+            json!({"parentBranch": "dev"}),
+            &["spec.parentBranch", "parentBranch is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "parentBranch removed",
+            json!({}),
+            json!({"parentBranch": null}),
+            &[
+                "spec.parentBranch",
+                "parentBranch cannot be added or removed",
+            ],
+        ),
+        bad_update(
+            Branch,
+            "region changed",
+            json!({}),
+            json!({"region": "aws-eu-west-2"}),
+            &["spec.region", "region is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "backupId changed",
+            restore(),
+            json!({"backupId": "bk456"}),
+            &["spec.backupId", "backupId is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "seedData added",
+            json!({}),
+            json!({"seedData": "LastSuccessfulBackup"}),
+            &["spec.seedData", "seedData cannot be added or removed"],
+        ),
+        bad_update(
+            Branch,
+            "clusterSize changed",
+            restore(),
+            json!({"clusterSize": "PS_20"}),
+            &["spec.clusterSize", "clusterSize is immutable"],
+        ),
+    ]
+}
