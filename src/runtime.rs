@@ -16,9 +16,38 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         api_url = %args.api_url,
         "planetscale-operator started"
     );
+    let ctx = std::sync::Arc::new(controller_context(client, &args));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let controllers = tokio::spawn(crate::controller::run_all(ctx, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down");
+    shutdown.cancel();
+    if tokio::time::timeout(args.shutdown_timeout, controllers).await.is_err() {
+        tracing::warn!(timeout = ?args.shutdown_timeout, "in-flight reconciles did not finish before the shutdown timeout");
+    }
     Ok(())
+}
+
+/// The shared controller context from the command-line settings.
+pub fn controller_context(client: Client, args: &RunArgs) -> crate::controller::Context {
+    use crate::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
+    let defaults = DefaultCredentials {
+        secret: (!args.no_default_credentials)
+            .then(|| (args.operator_namespace.clone(), args.default_credentials_secret.clone())),
+        allowed_namespaces: args.default_credentials_namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+    };
+    let settings = ClientSettings {
+        api_url: args.api_url.clone(),
+        oauth_token_url: args.oauth_token_url.clone(),
+        requests_per_minute: args.api_rate_limit,
+    };
+    let credentials = CredentialsStore::new(client.clone(), defaults, settings);
+    let settings = crate::controller::Settings {
+        resync_interval: args.resync_interval,
+        concurrency: args.concurrency,
+        namespaces: args.watched_namespaces(),
+    };
+    crate::controller::Context::new(client, credentials, settings)
 }
 
 /// Fails fast, with a message that says what to do, when a CRD is missing or not Established.
@@ -30,7 +59,9 @@ async fn check_crds(client: &Client) -> anyhow::Result<()> {
             format!("cannot read CustomResourceDefinition {name}: is the API server reachable and may the operator read CRDs?")
         })?;
         let Some(crd) = crd else {
-            bail!("CustomResourceDefinition {name} is missing: install the CRDs first (kubectl apply --server-side -f crds/, or the Helm chart)");
+            bail!(
+                "CustomResourceDefinition {name} is missing: install the CRDs first (kubectl apply --server-side -f crds/, or the Helm chart)"
+            );
         };
         let established = crd
             .status

@@ -14,7 +14,15 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::credentials::CredentialsStore;
+
+pub mod branch;
+pub mod deploy_request;
+pub mod password;
 use crate::error::Error;
 
 /// Field manager of every write the operator makes.
@@ -27,6 +35,15 @@ pub const MANAGED_BY_VALUE: &str = "planetscale-operator";
 pub const SLOW_RETRY: Duration = Duration::from_secs(300);
 /// Longest backoff after repeated transient failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Runs every controller until `shutdown` is cancelled; returns when all have stopped.
+pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
+    tokio::join!(
+        branch::run(ctx.clone(), shutdown.clone()),
+        password::run(ctx.clone(), shutdown.clone()),
+        deploy_request::run(ctx, shutdown),
+    );
+}
 
 /// Settings every controller reads.
 #[derive(Clone, Debug)]

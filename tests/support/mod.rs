@@ -5,7 +5,9 @@
 //! so a test run can not touch a real cluster by accident.
 #![allow(dead_code)]
 
+pub mod env;
 pub mod process;
+pub use env::{Emulator, Operator, with_operator};
 pub use process::{ChildProcess, bin_path};
 
 use std::fmt::Debug;
