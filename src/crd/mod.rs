@@ -15,6 +15,7 @@ pub mod password_secret;
 
 #[cfg(test)]
 mod schema_tests;
+mod tidy;
 
 pub use branch::{PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
 pub use common::{
@@ -46,7 +47,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         DeployRequest::crd(),
     ]
     .into_iter()
-    .map(without_nullable)
+    .map(tidy::tidy_crd)
     .collect()
 }
 
@@ -58,40 +59,4 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
 /// A CRD as one YAML document starting with `---`.
 pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_norway::Error> {
     Ok(format!("---\n{}", serde_norway::to_string(crd)?))
-}
-
-/// Drops `nullable: true` from every schema. The API server then prunes an explicit `null`
-/// (e.g. `region: ~`, or an empty Helm value) instead of keeping it, so `null` means "unset"
-/// exactly as an omitted field does, and the CEL rules never see a null value.
-fn without_nullable(crd: CustomResourceDefinition) -> CustomResourceDefinition {
-    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
-    for version in value["spec"]["versions"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-    {
-        strip_nullable(&mut version["schema"]["openAPIV3Schema"]);
-    }
-    serde_json::from_value(value).expect("the CRD still deserializes")
-}
-
-/// Removes `nullable` from a schema object and the schemas nested in it.
-fn strip_nullable(schema: &mut serde_json::Value) {
-    let Some(obj) = schema.as_object_mut() else {
-        return;
-    };
-    obj.remove("nullable");
-    if let Some(props) = obj.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        props.values_mut().for_each(strip_nullable);
-    }
-    for key in ["items", "additionalProperties"] {
-        if let Some(sub) = obj.get_mut(key) {
-            strip_nullable(sub);
-        }
-    }
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(list) = obj.get_mut(key).and_then(|l| l.as_array_mut()) {
-            list.iter_mut().for_each(strip_nullable);
-        }
-    }
 }

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::{all, file_name, to_yaml};
 
-const REGENERATE: &str = "regenerate with `cargo run --bin crdgen -- --out-dir crds && \
-     cp crds/*.yaml charts/planetscale-operator/crds/`";
+const REGENERATE: &str =
+    "regenerate with `make crds` (crdgen --out-dir crds, then copied into the chart)";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
