@@ -1,4 +1,5 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
+pub mod connection;
 pub mod crd;
 pub mod http;
 pub mod config;

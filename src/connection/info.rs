@@ -1,0 +1,166 @@
+//! What a connection string is made of.
+
+use super::error::RenderError;
+use super::secret::SecretString;
+
+/// The MySQL port PlanetScale listens on.
+pub const DEFAULT_PORT: u16 = 3306;
+
+/// Everything needed to connect to one PlanetScale branch with one password, plus the context
+/// templates may use. Build it with struct update syntax over [`Default`] (port 3306):
+///
+/// ```
+/// use planetscale_operator::connection::{ConnectionInfo, SecretString};
+/// let info = ConnectionInfo {
+///     host: "aws.connect.psdb.cloud".into(),
+///     username: "k8s_user".into(),
+///     password: SecretString::new("pscale_pw_EXAMPLE"),
+///     database: "shop".into(),
+///     ..ConnectionInfo::default()
+/// };
+/// assert_eq!(info.port, 3306);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The access host, e.g. `aws.connect.psdb.cloud`.
+    pub host: String,
+    /// The MySQL port (3306).
+    pub port: u16,
+    /// The password's username.
+    pub username: String,
+    /// The password's plaintext.
+    pub password: SecretString,
+    /// The database name.
+    pub database: String,
+    /// The branch the password belongs to (templates only).
+    pub branch: String,
+    /// The organization (templates only).
+    pub organization: String,
+    /// The region slug, e.g. `us-east` (templates only; may be empty).
+    pub region: String,
+    /// The password's role, e.g. `reader` (templates only).
+    pub role: String,
+}
+
+impl Default for ConnectionInfo {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: DEFAULT_PORT,
+            username: String::new(),
+            password: SecretString::default(),
+            database: String::new(),
+            branch: String::new(),
+            organization: String::new(),
+            region: String::new(),
+            role: String::new(),
+        }
+    }
+}
+
+impl ConnectionInfo {
+    /// Checks what every connection string relies on: a host that is a plain DNS name or IPv4
+    /// address (so it needs no escaping anywhere), a port, a username and a password.
+    pub fn validate(&self) -> Result<(), RenderError> {
+        let invalid = |field, problem| RenderError::InvalidConnectionInfo { field, problem };
+        if self.host.is_empty() {
+            return Err(invalid("host", "is empty"));
+        }
+        let host_ok = self.host.len() <= 253
+            && self
+                .host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        if !host_ok {
+            return Err(invalid(
+                "host",
+                "must be a DNS name or IPv4 address (letters, digits, '.', '-', '_')",
+            ));
+        }
+        if self.port == 0 {
+            return Err(invalid("port", "is 0"));
+        }
+        if self.username.is_empty() {
+            return Err(invalid("username", "is empty"));
+        }
+        if self.password.is_empty() {
+            return Err(invalid("password", "is empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> ConnectionInfo {
+        ConnectionInfo {
+            host: "aws.connect.psdb.cloud".into(),
+            username: "user".into(),
+            password: "pscale_pw_EXAMPLE".into(),
+            ..ConnectionInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_planetscale_host_is_valid() {
+        assert_eq!(info().validate(), Ok(()));
+        let local = ConnectionInfo {
+            host: "127.0.0.1".into(),
+            ..info()
+        };
+        assert_eq!(local.validate(), Ok(()));
+    }
+
+    #[test]
+    fn hosts_that_would_need_escaping_are_refused() {
+        for host in [
+            "",
+            "evil.com/x",
+            "user@host",
+            "host:3306",
+            "ho st",
+            "[::1]",
+            "hôst",
+        ] {
+            let err = ConnectionInfo {
+                host: host.into(),
+                ..info()
+            }
+            .validate()
+            .unwrap_err();
+            assert_eq!(err.reason(), "InvalidConnectionInfo", "{host:?}");
+        }
+    }
+
+    #[test]
+    fn empty_credentials_and_port_zero_are_refused() {
+        let no_user = ConnectionInfo {
+            username: String::new(),
+            ..info()
+        };
+        let no_password = ConnectionInfo {
+            password: SecretString::default(),
+            ..info()
+        };
+        let no_port = ConnectionInfo { port: 0, ..info() };
+        for (bad, field) in [
+            (no_user, "username"),
+            (no_password, "password"),
+            (no_port, "port"),
+        ] {
+            match bad.validate() {
+                Err(RenderError::InvalidConnectionInfo { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let shown = format!("{:?}", info());
+        assert!(!shown.contains("pscale_pw_EXAMPLE"), "{shown}");
+        assert!(shown.contains("[REDACTED]"));
+    }
+}
