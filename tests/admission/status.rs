@@ -32,6 +32,12 @@ where
 }
 
 pub async fn status_round_trips(client: &Client, ns: &str) {
+    branch_status_round_trips(client, ns).await;
+    password_status_round_trips(client, ns).await;
+    deploy_request_status_round_trips(client, ns).await;
+}
+
+async fn branch_status_round_trips(client: &Client, ns: &str) {
     let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
     let created = branches
         .create(
@@ -60,7 +66,9 @@ pub async fn status_round_trips(client: &Client, ns: &str) {
     )
     .await;
     assert_eq!(got.status, Some(status));
+}
 
+async fn password_status_round_trips(client: &Client, ns: &str) {
     let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), ns);
     let spec = serde_json::from_value(json!({"branchRef": {"name": "st-branch"}})).unwrap();
     passwords
@@ -96,7 +104,9 @@ pub async fn status_round_trips(client: &Client, ns: &str) {
     }
     let got = write_status(&passwords, "st-pw", serde_json::to_value(&status).unwrap()).await;
     assert_eq!(got.status, Some(status));
+}
 
+async fn deploy_request_status_round_trips(client: &Client, ns: &str) {
     let drs: Api<DeployRequest> = Api::namespaced(client.clone(), ns);
     let spec = serde_json::from_value(json!({"branchRef": {"name": "st-branch"}})).unwrap();
     drs.create(&PostParams::default(), &DeployRequest::new("st-dr", spec))

@@ -200,6 +200,10 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
         ..restore
     };
     create_typed(client, ns, &PlanetScaleBranch::new("seeded", seeded)).await;
+    complete_password_and_deploy_request_are_accepted(client, ns).await;
+}
+
+async fn complete_password_and_deploy_request_are_accepted(client: &Client, ns: &str) {
     let spec = complete_password();
     let created = create_typed(
         client,
