@@ -27,6 +27,15 @@ pub enum SeedData {
     LastSuccessfulBackup,
 }
 
+impl SeedData {
+    /// The value the PlanetScale API takes in `seed_data`.
+    pub fn api_value(self) -> &'static str {
+        match self {
+            Self::LastSuccessfulBackup => "last_successful_backup",
+        }
+    }
+}
+
 /// A database branch in PlanetScale.
 // The kube attributes repeat `type_`/`priority` per printer column by design.
 #[allow(clippy::duplicated_attributes)]
