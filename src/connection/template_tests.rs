@@ -246,3 +246,32 @@ proptest! {
         let _ = render_template(&source, &info(SECRET));
     }
 }
+
+#[test]
+fn the_documented_examples_render() {
+    let examples = [
+        (
+            r#"mysql://{{ username | urlencode }}:{{ password | urlencode }}@{{ host }}/{{ database }}?ssl={"rejectUnauthorized":true}"#,
+            r#"mysql://k8s_user01:pw%2F1@aws.connect.psdb.cloud/shop?ssl={"rejectUnauthorized":true}"#,
+        ),
+        (
+            "jdbc:mysql://{{ host }}:{{ port }}/{{ database }}?sslMode=VERIFY_IDENTITY",
+            "jdbc:mysql://aws.connect.psdb.cloud:3306/shop?sslMode=VERIFY_IDENTITY",
+        ),
+        (
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+        ),
+        (
+            r#"{"host": {{ host | tojson }}, "user": {{ username | tojson }}, "password": {{ password | tojson }}}"#,
+            r#"{"host": "aws.connect.psdb.cloud", "user": "k8s_user01", "password": "pw/1"}"#,
+        ),
+        (
+            "{% if role == 'reader' %}read-only{% else %}read-write{% endif %}",
+            "read-write",
+        ),
+    ];
+    for (source, expected) in examples {
+        assert_eq!(render_template(source, &info("pw/1")).unwrap(), expected);
+    }
+}
