@@ -4,11 +4,17 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::leader::{LeaderConfig, default_identity};
 use crate::telemetry::LogFormat;
 
 /// Kubernetes operator for PlanetScale branches, passwords and deploy requests.
 #[derive(Parser, Debug)]
-#[command(name = "planetscale-operator", version, about)]
+#[command(
+    name = "planetscale-operator",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -17,9 +23,10 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up
 pub enum Command {
-    /// Run the controllers (the default).
-    Run,
+    /// Run the controllers (the default; the flags work with or without `run`).
+    Run(RunArgs),
     /// Print every CRD as YAML.
     Crdgen,
     /// Print the version.
@@ -30,16 +37,29 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Namespaces to watch, comma-separated; empty watches all namespaces.
-    #[arg(long, env = "PSO_WATCH_NAMESPACES", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "PSO_WATCH_NAMESPACES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub namespaces: Vec<String>,
 
     /// Namespace the operator runs in (holds the default credentials and the leader lease).
-    #[arg(long, env = "PSO_OPERATOR_NAMESPACE", default_value = "planetscale-system")]
+    #[arg(
+        long,
+        env = "PSO_OPERATOR_NAMESPACE",
+        default_value = "planetscale-system"
+    )]
     pub operator_namespace: String,
 
     /// Secret (in the operator's namespace) with the default PlanetScale credentials, used by
     /// resources without `spec.credentialsRef`.
-    #[arg(long, env = "PSO_DEFAULT_CREDENTIALS_SECRET", default_value = "planetscale-credentials")]
+    #[arg(
+        long,
+        env = "PSO_DEFAULT_CREDENTIALS_SECRET",
+        default_value = "planetscale-credentials"
+    )]
     pub default_credentials_secret: String,
 
     /// Switch the default credentials off: every resource must name its own credentials.
@@ -47,15 +67,28 @@ pub struct RunArgs {
     pub no_default_credentials: bool,
 
     /// Namespaces allowed to use the default credentials, comma-separated; empty allows all.
-    #[arg(long, env = "PSO_DEFAULT_CREDENTIALS_NAMESPACES", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "PSO_DEFAULT_CREDENTIALS_NAMESPACES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub default_credentials_namespaces: Vec<String>,
 
     /// PlanetScale API base URL.
-    #[arg(long, env = "PSO_API_URL", default_value = "https://api.planetscale.com/v1")]
+    #[arg(
+        long,
+        env = "PSO_API_URL",
+        default_value = "https://api.planetscale.com/v1"
+    )]
     pub api_url: String,
 
     /// OAuth token endpoint used to refresh OAuth application tokens.
-    #[arg(long, env = "PSO_OAUTH_TOKEN_URL", default_value = "https://auth.planetscale.com/oauth/token")]
+    #[arg(
+        long,
+        env = "PSO_OAUTH_TOKEN_URL",
+        default_value = "https://auth.planetscale.com/oauth/token"
+    )]
     pub oauth_token_url: String,
 
     /// PlanetScale API requests per minute per credential (client-side budget).
@@ -94,26 +127,74 @@ pub struct RunArgs {
     #[arg(long, env = "PSO_LEASE_NAME", default_value = "planetscale-operator")]
     pub lease_name: String,
 
-    /// How long a lease is valid without renewal.
+    /// Namespace of the leader-election Lease (default: the operator's namespace).
+    #[arg(long, env = "PSO_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+
+    /// How long a lease is valid without renewal: a standby takes over this long after the
+    /// leader's last renewal.
     #[arg(long, env = "PSO_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub lease_duration: Duration,
+
+    /// How long the leader keeps reconciling without a successful renewal (< lease duration).
+    #[arg(long, env = "PSO_LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = parse_duration)]
+    pub lease_renew_deadline: Duration,
+
+    /// How often replicas read, and the leader renews, the Lease (< renew deadline).
+    #[arg(long, env = "PSO_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
+    pub lease_retry_period: Duration,
+
+    /// This replica's identity in the Lease (default: `<pod name>_<random>`).
+    #[arg(long, env = "PSO_LEADER_IDENTITY")]
+    pub leader_identity: Option<String>,
 
     /// How long before shutdown gives up on in-flight reconciles.
     #[arg(long, env = "PSO_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 }
 
+impl Cli {
+    /// The subcommand, `run` with the top-level flags when none was given.
+    pub fn command(self) -> Command {
+        self.command.unwrap_or(Command::Run(self.run))
+    }
+}
+
 impl RunArgs {
+    /// The leader-election settings.
+    pub fn leader_config(&self) -> LeaderConfig {
+        LeaderConfig {
+            namespace: self
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| self.operator_namespace.clone()),
+            lease_name: self.lease_name.clone(),
+            identity: self
+                .leader_identity
+                .clone()
+                .unwrap_or_else(default_identity),
+            lease_duration: self.lease_duration,
+            renew_deadline: self.lease_renew_deadline,
+            retry_period: self.lease_retry_period,
+        }
+    }
+
     /// The namespaces to watch, or `None` for all.
     pub fn watched_namespaces(&self) -> Option<Vec<String>> {
-        let ns: Vec<String> = self.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect();
+        let ns: Vec<String> = self
+            .namespaces
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect();
         (!ns.is_empty()).then_some(ns)
     }
 }
 
 /// Parses durations such as `30s`, `10m`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration such as 30s, 10m or 1h: {e}"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration such as 30s, 10m or 1h: {e}"))
 }
 
 #[cfg(test)]
@@ -133,12 +214,59 @@ mod tests {
     #[test]
     fn namespaces_are_comma_separated() {
         let cli = Cli::try_parse_from(["planetscale-operator", "--namespaces", "a,b"]).unwrap();
-        assert_eq!(cli.run.watched_namespaces(), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            cli.run.watched_namespaces(),
+            Some(vec!["a".into(), "b".into()])
+        );
+    }
+
+    #[test]
+    fn flags_work_after_run_and_without_it() {
+        let with =
+            Cli::try_parse_from(["planetscale-operator", "run", "--leader-elect", "true"]).unwrap();
+        let without =
+            Cli::try_parse_from(["planetscale-operator", "--leader-elect", "true"]).unwrap();
+        for cli in [with, without] {
+            let Command::Run(args) = cli.command() else {
+                panic!("not run")
+            };
+            assert!(args.leader_elect);
+        }
+    }
+
+    #[test]
+    fn leader_election_defaults_to_the_operator_namespace_and_valid_durations() {
+        let cli =
+            Cli::try_parse_from(["planetscale-operator", "--operator-namespace", "ops"]).unwrap();
+        assert!(!cli.run.leader_elect);
+        let lc = cli.run.leader_config();
+        assert_eq!(
+            (lc.namespace.as_str(), lc.lease_name.as_str()),
+            ("ops", "planetscale-operator")
+        );
+        assert!(lc.validate().is_ok(), "{lc:?}");
+        let cli = Cli::try_parse_from([
+            "planetscale-operator",
+            "--leader-elect",
+            "true",
+            "--lease-namespace",
+            "leases",
+            "--leader-identity",
+            "pod-1",
+        ])
+        .unwrap();
+        let lc = cli.run.leader_config();
+        assert!(cli.run.leader_elect);
+        assert_eq!(
+            (lc.namespace.as_str(), lc.identity.as_str()),
+            ("leases", "pod-1")
+        );
     }
 
     #[test]
     fn a_bad_duration_is_refused_with_an_example() {
-        let err = Cli::try_parse_from(["planetscale-operator", "--resync-interval", "soon"]).unwrap_err();
+        let err =
+            Cli::try_parse_from(["planetscale-operator", "--resync-interval", "soon"]).unwrap_err();
         assert!(err.to_string().contains("10m"), "{err}");
     }
 }

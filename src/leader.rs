@@ -16,6 +16,7 @@
 //! hang (it only reports a change after a successful sync), so a partitioned leader would keep
 //! writing after another replica took over; it also compares the server's `renewTime` with the
 //! local wall clock, and counts durations in whole seconds.
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,6 +166,40 @@ impl LeaderElector {
     pub fn abort(self) {
         self.task.abort();
         self.leader.send_replace(false);
+    }
+}
+
+/// Runs `work` while this replica leads, until `shutdown`; returns when `shutdown` is
+/// cancelled, when the leadership channel closes, or when `work` returns by itself.
+///
+/// `work` receives a child of `shutdown`: on shutdown it should finish its in-flight
+/// reconciles and return (graceful). When leadership is lost instead, the `work` future is
+/// dropped at once, aborting in-flight reconciles because another replica may take over; it
+/// is called again after the next election win. Anything `work` spawns must stop with it.
+pub async fn while_leader<F, Fut>(
+    mut leader: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+    mut work: F,
+) where
+    F: FnMut(CancellationToken) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            won = leader.wait_for(|leading| *leading) => if won.is_err() { return },
+        }
+        tracing::info!("leading: starting the controllers");
+        tokio::select! {
+            () = work(shutdown.child_token()) => return,
+            lost = leader.wait_for(|leading| !*leading) => {
+                tracing::warn!("leadership lost: controllers stopped, in-flight reconciles aborted");
+                if lost.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

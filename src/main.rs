@@ -6,16 +6,19 @@ use planetscale_operator::{crd, runtime, telemetry};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run) {
+    match cli.command() {
         Command::Version => println!("planetscale-operator {}", env!("CARGO_PKG_VERSION")),
         Command::Crdgen => {
             for c in crd::all() {
-                print!("---\n{}", serde_norway::to_string(&c).expect("CRDs serialize"));
+                print!(
+                    "---\n{}",
+                    serde_norway::to_string(&c).expect("CRDs serialize")
+                );
             }
         }
-        Command::Run => {
-            telemetry::init(cli.run.log_format, &cli.run.log_level);
-            if let Err(e) = runtime::run(cli.run).await {
+        Command::Run(args) => {
+            telemetry::init(args.log_format, &args.log_level);
+            if let Err(e) = runtime::run(args).await {
                 tracing::error!(error = %format!("{e:#}"), "operator stopped");
                 eprintln!("planetscale-operator: {e:#}");
                 return std::process::ExitCode::FAILURE;

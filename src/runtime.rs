@@ -1,9 +1,22 @@
-//! Start-up checks, the controllers, and graceful shutdown.
+//! Start-up checks, the HTTP endpoints, leader election, the controllers, and graceful
+//! shutdown.
+//!
+//! Order of shutdown on SIGTERM: `/readyz` turns 503, the controllers finish their in-flight
+//! reconciles (up to `--shutdown-timeout`), then the leader lease is released so that a
+//! standby takes over at once, then the HTTP server stops.
+use std::sync::Arc;
+
 use anyhow::{Context as _, bail};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{Api, Client, ResourceExt};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::RunArgs;
+use crate::controller::Context;
+use crate::http::{HttpServer, Readiness};
+use crate::leader::{LeaderElector, while_leader};
+use crate::metrics::Metrics;
 
 /// Runs the operator until SIGTERM or SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -11,30 +24,200 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster with a ServiceAccount",
     )?;
     check_crds(&client).await?;
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Readiness::new(args.leader_elect);
+    let http = Serving::start(&args, &metrics, &readiness).await?;
+    let election = Election::start(&client, &args)?;
+    let (leader, reachable) = (election.subscribe(), election.lease_reachable());
+    tokio::spawn(follow_leadership(
+        leader.clone(),
+        reachable,
+        metrics.clone(),
+        readiness.clone(),
+    ));
     tracing::info!(
         namespaces = ?args.watched_namespaces(),
         api_url = %args.api_url,
+        leader_elect = args.leader_elect,
         "planetscale-operator started"
     );
-    let ctx = std::sync::Arc::new(controller_context(client, &args));
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let controllers = tokio::spawn(crate::controller::run_all(ctx, shutdown.clone()));
-    shutdown_signal().await;
+    let ctx = Arc::new(controller_context(client, &args));
+    let shutdown = CancellationToken::new();
+    let controllers = run_controllers(ctx, metrics, readiness.clone(), leader, shutdown.clone());
+    let mut controllers = tokio::spawn(controllers);
+    let early_exit = tokio::select! {
+        _ = shutdown_signal() => None,
+        ended = &mut controllers => Some(ended),
+    };
     tracing::info!("shutting down");
+    readiness.set_shutting_down();
     shutdown.cancel();
-    if tokio::time::timeout(args.shutdown_timeout, controllers).await.is_err() {
+    if early_exit.is_none()
+        && tokio::time::timeout(args.shutdown_timeout, controllers)
+            .await
+            .is_err()
+    {
         tracing::warn!(timeout = ?args.shutdown_timeout, "in-flight reconciles did not finish before the shutdown timeout");
     }
-    Ok(())
+    election.stop().await;
+    http.stop().await;
+    match early_exit {
+        Some(ended) => bail!("the controllers stopped on their own ({ended:?})"),
+        None => Ok(()),
+    }
+}
+
+/// The HTTP server task and its stop token.
+struct Serving {
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: CancellationToken,
+}
+
+impl Serving {
+    /// Binds the metrics and health addresses (failing fast when they are taken) and serves.
+    async fn start(
+        args: &RunArgs,
+        metrics: &Arc<Metrics>,
+        readiness: &Readiness,
+    ) -> anyhow::Result<Self> {
+        let server = HttpServer::bind(
+            args.metrics_addr,
+            args.health_addr,
+            metrics.clone(),
+            readiness.clone(),
+        )
+        .await?;
+        tracing::info!(metrics = %server.metrics_addr(), health = %server.health_addr(), "serving /metrics, /healthz, /readyz");
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(server.run(stop.clone()));
+        Ok(Self { task, stop })
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        match self.task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server failed"),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// Where the controllers start: runs them while this replica leads, until `shutdown`.
+///
+/// `leader` is `true` while this replica may write (always, without leader election). The
+/// controllers get a child of `shutdown` and should finish in-flight reconciles when it is
+/// cancelled; when leadership is lost they are dropped at once (see [`while_leader`]).
+/// `metrics` is for the controllers' reconcile metrics; `readiness` must be told when their
+/// caches have synced.
+pub async fn run_controllers(
+    ctx: Arc<Context>,
+    metrics: Arc<Metrics>,
+    readiness: Readiness,
+    leader: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) {
+    let _ = &metrics; // TODO(lead): hand `metrics` to the controllers through `Context`.
+    while_leader(leader, shutdown, |token| {
+        // TODO(lead): set this once the controllers' stores are ready
+        // (`Store::wait_until_ready`), and back to false when they stop.
+        readiness.set_caches_synced(true);
+        crate::controller::run_all(ctx.clone(), token)
+    })
+    .await;
+    readiness.set_caches_synced(false);
+}
+
+/// Leadership: a Lease elector, or always leading when leader election is off.
+enum Election {
+    Off {
+        leader: watch::Sender<bool>,
+        reachable: watch::Sender<bool>,
+    },
+    On(LeaderElector),
+}
+
+impl Election {
+    fn start(client: &Client, args: &RunArgs) -> anyhow::Result<Self> {
+        if !args.leader_elect {
+            let (leader, reachable) = (watch::Sender::new(true), watch::Sender::new(true));
+            return Ok(Self::Off { leader, reachable });
+        }
+        let config = args.leader_config();
+        tracing::info!(
+            lease = %config.lease_name,
+            namespace = %config.namespace,
+            identity = %config.identity,
+            "leader election on"
+        );
+        Ok(Self::On(LeaderElector::start(client.clone(), config)?))
+    }
+
+    fn subscribe(&self) -> watch::Receiver<bool> {
+        match self {
+            Self::Off { leader, .. } => leader.subscribe(),
+            Self::On(elector) => elector.subscribe(),
+        }
+    }
+
+    fn lease_reachable(&self) -> watch::Receiver<bool> {
+        match self {
+            Self::Off { reachable, .. } => reachable.subscribe(),
+            Self::On(elector) => elector.lease_reachable(),
+        }
+    }
+
+    /// Steps down (releasing the lease) and closes the channels.
+    async fn stop(self) {
+        match self {
+            Self::Off { leader, .. } => {
+                leader.send_replace(false);
+            }
+            Self::On(elector) => elector.stop().await,
+        }
+    }
+}
+
+/// Mirrors leadership into the leader gauge and `/readyz` until the channels close.
+async fn follow_leadership(
+    mut leader: watch::Receiver<bool>,
+    mut reachable: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+    readiness: Readiness,
+) {
+    loop {
+        let leading = *leader.borrow_and_update();
+        metrics.set_leader(leading);
+        readiness.set_leader(leading);
+        readiness.set_lease_reachable(*reachable.borrow_and_update());
+        let open = tokio::select! {
+            changed = leader.changed() => changed.is_ok(),
+            changed = reachable.changed() => changed.is_ok(),
+        };
+        if !open {
+            metrics.set_leader(false);
+            readiness.set_leader(false);
+            return;
+        }
+    }
 }
 
 /// The shared controller context from the command-line settings.
 pub fn controller_context(client: Client, args: &RunArgs) -> crate::controller::Context {
     use crate::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
     let defaults = DefaultCredentials {
-        secret: (!args.no_default_credentials)
-            .then(|| (args.operator_namespace.clone(), args.default_credentials_secret.clone())),
-        allowed_namespaces: args.default_credentials_namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+        secret: (!args.no_default_credentials).then(|| {
+            (
+                args.operator_namespace.clone(),
+                args.default_credentials_secret.clone(),
+            )
+        }),
+        allowed_namespaces: args
+            .default_credentials_namespaces
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
     };
     let settings = ClientSettings {
         api_url: args.api_url.clone(),
