@@ -273,10 +273,27 @@ fn split_definitions(raw: &str) -> (Vec<String>, String) {
 /// Key identifying a definition: `col:<name>`, `primary`, or `key:<name>`.
 fn definition_key(def: &str) -> String {
     let upper = def.to_ascii_uppercase();
-    if def.starts_with('`') {
-        return format!("col:{}", def.split('`').nth(1).unwrap_or_default());
+    let first = upper.split_whitespace().next().unwrap_or_default();
+    let keywords = [
+        "PRIMARY",
+        "KEY",
+        "INDEX",
+        "UNIQUE",
+        "CONSTRAINT",
+        "FULLTEXT",
+        "SPATIAL",
+        "FOREIGN",
+        "CHECK",
+    ];
+    if def.starts_with('`') || !keywords.contains(&first) {
+        let name = def
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .trim_matches('`');
+        return format!("col:{name}");
     }
-    if upper.starts_with("PRIMARY KEY") {
+    if first == "PRIMARY" {
         return "primary".into();
     }
     let name = def.split('`').nth(1).unwrap_or(def);

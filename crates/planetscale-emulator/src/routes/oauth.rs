@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
@@ -103,7 +103,7 @@ async fn authorize(State(app): State<App>, ApiQuery(q): ApiQuery) -> ApiResult<R
     if let Some(state) = q.get("state") {
         location.push_str(&format!("&state={}", percent_encode(state)));
     }
-    Ok(Redirect::to(&location).into_response())
+    Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
 }
 
 /// Issue a new access/refresh token pair; returns (index, access token, refresh token).
