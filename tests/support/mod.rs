@@ -3,7 +3,7 @@
 //! Tests only ever talk to the control plane started by `hack/testenv/up`: the kubeconfig
 //! comes from `$PSO_KUBECONFIG` or `<repo>/.testenv/kubeconfig`, never from `$KUBECONFIG`,
 //! so a test run can not touch a real cluster by accident.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod env;
 pub mod process;
