@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use crate::common::{DB, H, table};
 
 /// Step durations of the default settings: checks 2 s, each deploy step 5 s, revert window 30 min.
-const CHECK: u64 = 2;
-const STEP: u64 = 5;
+pub(crate) const CHECK: u64 = 2;
+pub(crate) const STEP: u64 = 5;
 
-async fn branch_with_table(h: &H, branch: &str, new_table: &str) {
+pub(crate) async fn branch_with_table(h: &H, branch: &str, new_table: &str) {
     h.ready_branch(branch).await;
     let customers = h
         .get(&format!("{DB}/branches/{branch}/schema"))
@@ -30,7 +30,7 @@ async fn branch_with_table(h: &H, branch: &str, new_table: &str) {
     .expect(200);
 }
 
-async fn open_dr(h: &H, branch: &str, extra: Value) -> u64 {
+pub(crate) async fn open_dr(h: &H, branch: &str, extra: Value) -> u64 {
     let mut body = json!({"branch": branch, "into_branch": "main", "notes": "add a table"});
     body.as_object_mut()
         .unwrap()
@@ -47,20 +47,20 @@ async fn open_dr(h: &H, branch: &str, extra: Value) -> u64 {
     dr["number"].as_u64().unwrap()
 }
 
-async fn dr(h: &H, n: u64) -> Value {
+pub(crate) async fn dr(h: &H, n: u64) -> Value {
     h.get(&format!("{DB}/deploy-requests/{n}"))
         .await
         .expect(200)
 }
 
-async fn state(h: &H, n: u64) -> String {
+pub(crate) async fn state(h: &H, n: u64) -> String {
     dr(h, n).await["deployment_state"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
-async fn act(h: &H, n: u64, action: &str) -> crate::common::Resp {
+pub(crate) async fn act(h: &H, n: u64, action: &str) -> crate::common::Resp {
     h.post(&format!("{DB}/deploy-requests/{n}/{action}"), json!({}))
         .await
 }
@@ -326,118 +326,6 @@ async fn approval_is_required_refuses_self_approval_and_resets_on_schema_change(
 }
 
 #[tokio::test]
-async fn gated_deploy_holds_the_queue_until_applied() {
-    let h = H::new().await;
-    branch_with_table(&h, "first", "items").await;
-    branch_with_table(&h, "second", "things").await;
-    let a = open_dr(&h, "first", json!({"auto_cutover": false})).await;
-    let b = open_dr(&h, "second", json!({})).await;
-    h.advance(CHECK).await;
-    act(&h, a, "deploy").await.expect(200);
-    assert_eq!(
-        act(&h, b, "deploy").await.expect(200)["deployment_state"],
-        "queued"
-    );
-    h.advance(STEP * 2).await;
-    let gated = dr(&h, a).await;
-    assert_eq!(
-        (
-            gated["deployment_state"].as_str(),
-            gated["deployment"]["ready_to_cutover_at"].is_string()
-        ),
-        (Some("pending_cutover"), true)
-    );
-    h.advance(3600).await;
-    assert_eq!(
-        (state(&h, a).await, state(&h, b).await),
-        ("pending_cutover".into(), "queued".into())
-    );
-    let queue = h.get(&format!("{DB}/deploy-queue")).await.expect(200);
-    let order: Vec<u64> = queue["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["deploy_request_number"].as_u64().unwrap())
-        .collect();
-    assert_eq!(order, [a, b]);
-    assert_eq!(
-        dr(&h, b).await["deployment"]["preceding_deployments"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    act(&h, b, "apply-deploy")
-        .await
-        .expect_error(422, "unprocessable");
-    assert_eq!(
-        act(&h, a, "apply-deploy").await.expect(200)["deployment_state"],
-        "in_progress_cutover"
-    );
-    h.advance(STEP).await;
-    assert_eq!(
-        (state(&h, a).await, state(&h, b).await),
-        ("complete_pending_revert".into(), "submitting".into())
-    );
-    h.advance(STEP * 3).await;
-    assert_eq!(state(&h, b).await, "complete_pending_revert");
-    assert_eq!(
-        h.get(&format!("{DB}/branches/main/schema"))
-            .await
-            .expect(200)["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
-}
-
-#[tokio::test]
-async fn auto_apply_can_be_switched_on_while_waiting_for_cutover() {
-    let h = H::new().await;
-    branch_with_table(&h, "dev", "items").await;
-    let n = open_dr(&h, "dev", json!({"auto_cutover": false})).await;
-    h.advance(CHECK).await;
-    act(&h, n, "deploy").await.expect(200);
-    h.advance(STEP * 2).await;
-    assert_eq!(state(&h, n).await, "pending_cutover");
-    let r = h
-        .put(
-            &format!("{DB}/deploy-requests/{n}/auto-apply"),
-            json!({"enable": true}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        (
-            r["deployment"]["auto_cutover"].as_bool(),
-            r["deployment_state"].as_str()
-        ),
-        (Some(true), Some("in_progress_cutover"))
-    );
-    let r = h
-        .put(
-            &format!("{DB}/deploy-requests/{n}/auto-delete-branch"),
-            json!({"enable": true}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(r["deployment"]["auto_delete_branch"], true);
-    h.advance(STEP).await;
-    let d = dr(&h, n).await;
-    assert_eq!(
-        (
-            d["deployment_state"].as_str(),
-            d["branch_deleted"].as_bool()
-        ),
-        (Some("complete_pending_revert"), Some(true))
-    );
-    h.get(&format!("{DB}/branches/dev"))
-        .await
-        .expect_error(404, "not_found");
-}
-
-#[tokio::test]
 async fn revert_and_skip_revert() {
     let h = H::new().await;
     branch_with_table(&h, "one", "items").await;
@@ -491,127 +379,6 @@ async fn revert_and_skip_revert() {
     act(&h, m, "skip-revert")
         .await
         .expect_error(422, "unprocessable");
-}
-
-#[tokio::test]
-async fn injected_errors_block_the_queue_until_completed() {
-    let h = H::new().await;
-    branch_with_table(&h, "bad", "items").await;
-    branch_with_table(&h, "next", "things").await;
-    let a = open_dr(&h, "bad", json!({})).await;
-    let b = open_dr(&h, "next", json!({})).await;
-    h.advance(CHECK).await;
-    let inject = format!("/organizations/acme/databases/shop/deploy-requests/{a}/error");
-    h.admin(
-        Method::POST,
-        &inject,
-        Some(json!({"message": "table copy failed"})),
-    )
-    .await
-    .expect(200);
-    act(&h, a, "deploy").await.expect(200);
-    act(&h, b, "deploy").await.expect(200);
-    h.advance(STEP * 2).await;
-    let failed = dr(&h, a).await;
-    assert_eq!(failed["deployment_state"], "complete_error");
-    assert_eq!(
-        failed["deployment"]["deploy_operations"][0]["deploy_errors"],
-        "table copy failed"
-    );
-    h.advance(3600).await;
-    let waiting = dr(&h, b).await;
-    assert_eq!(
-        (
-            waiting["deployment_state"].as_str(),
-            waiting["deployment"]["queue_paused"].as_bool()
-        ),
-        (Some("queued"), Some(true))
-    );
-    act(&h, b, "complete-deploy")
-        .await
-        .expect_error(422, "unprocessable");
-    assert_eq!(
-        act(&h, a, "complete-deploy").await.expect(200)["deployment_state"],
-        "complete"
-    );
-    assert_eq!(state(&h, b).await, "submitting");
-    let r = h.admin(Method::POST, &inject, Some(json!({}))).await;
-    r.expect_error(409, "invalid_state");
-}
-
-#[tokio::test]
-async fn cancel_and_close() {
-    let h = H::new().await;
-    branch_with_table(&h, "first", "items").await;
-    branch_with_table(&h, "second", "things").await;
-    let a = open_dr(&h, "first", json!({})).await;
-    let b = open_dr(&h, "second", json!({})).await;
-    h.advance(CHECK).await;
-    act(&h, a, "cancel")
-        .await
-        .expect_error(422, "unprocessable");
-    act(&h, a, "deploy").await.expect(200);
-    act(&h, b, "deploy").await.expect(200);
-    assert_eq!(
-        act(&h, b, "cancel").await.expect(200)["deployment_state"],
-        "cancelled"
-    );
-    h.patch(
-        &format!("{DB}/deploy-requests/{a}"),
-        json!({"state": "closed"}),
-    )
-    .await
-    .expect_error(422, "unprocessable");
-    assert_eq!(
-        act(&h, a, "cancel").await.expect(200)["deployment_state"],
-        "in_progress_cancel"
-    );
-    h.advance(STEP).await;
-    assert_eq!(state(&h, a).await, "complete_cancel");
-    assert_eq!(
-        h.get(&format!("{DB}/branches/main/schema"))
-            .await
-            .expect(200)["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    act(&h, b, "deploy").await.expect(200);
-    act(&h, b, "cancel").await.expect(200);
-    h.patch(
-        &format!("{DB}/deploy-requests/{b}"),
-        json!({"state": "closed"}),
-    )
-    .await
-    .expect_error(422, "unprocessable");
-    h.advance(STEP).await;
-    let closed = h
-        .patch(
-            &format!("{DB}/deploy-requests/{b}"),
-            json!({"state": "closed"}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        (closed["state"].as_str(), closed["closed_at"].is_string()),
-        (Some("closed"), true)
-    );
-    act(&h, b, "deploy")
-        .await
-        .expect_error(422, "unprocessable");
-    h.patch(
-        &format!("{DB}/deploy-requests/{b}"),
-        json!({"state": "open"}),
-    )
-    .await
-    .expect_error(422, "unprocessable");
-    assert_eq!(
-        h.get(&format!("{DB}/deploy-requests?state=closed"))
-            .await
-            .expect(200)["total_count"],
-        1
-    );
 }
 
 #[tokio::test]

@@ -3,11 +3,13 @@
 
 mod admin;
 mod auth;
+mod backups;
 mod binary;
 mod branches;
 mod common;
 mod conformance;
 mod databases;
 mod deploy;
+mod deploy_queue;
 mod oauth;
 mod passwords;
