@@ -2,6 +2,7 @@
 pub mod connection;
 pub mod crd;
 pub mod http;
+pub mod leader;
 pub mod config;
 pub mod metrics;
 pub mod runtime;
