@@ -28,7 +28,8 @@ pub async fn observe(State(app): State<App>, mut req: Request, next: Next) -> Re
         req.extensions_mut().insert(m.clone());
     }
     let started = Instant::now();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    set_date_header(&app, &mut response);
     let status = response.status().as_u16();
     let operation = matched.as_ref().map_or("", |m| m.op.name);
     if !operation.is_empty() {
@@ -40,6 +41,17 @@ pub async fn observe(State(app): State<App>, mut req: Request, next: Next) -> Re
         app.persist();
     }
     response
+}
+
+/// `Date` in emulator time (as real servers send their own time), so clients that measure
+/// server-side deadlines such as password expiry against the server's clock follow
+/// `/_emulator/clock/advance`.
+fn set_date_header(app: &App, response: &mut Response) {
+    let now = app.world.lock().unwrap_or_else(|e| e.into_inner()).now();
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
 }
 
 /// Injected faults for API and OAuth requests (never for `/_emulator`).
