@@ -477,3 +477,40 @@ async fn ensure_service_monitor_crd() {
     )
     .await;
 }
+
+#[test]
+fn the_readme_documents_every_value() {
+    let values: Value = serde_norway::from_str(
+        &std::fs::read_to_string(render::chart().join("values.yaml")).unwrap(),
+    )
+    .unwrap();
+    let readme = std::fs::read_to_string(render::chart().join("README.md")).unwrap();
+    let mut keys = vec![];
+    leaf_keys(&values, String::new(), &mut keys);
+    assert!(keys.len() > 40, "{keys:?}");
+    let missing: Vec<_> = keys
+        .iter()
+        .filter(|k| !readme.contains(&format!("| `{k}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "values missing from the README table: {missing:?}"
+    );
+}
+
+/// Dotted paths of every value; non-empty maps are descended into, except `resources`.
+fn leaf_keys(v: &Value, prefix: String, out: &mut Vec<String>) {
+    match v.as_object() {
+        Some(map) if !map.is_empty() && prefix != "resources" => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaf_keys(child, path, out);
+            }
+        }
+        _ => out.push(prefix),
+    }
+}
