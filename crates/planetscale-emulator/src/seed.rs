@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 
 use crate::app::DefaultToken;
 use crate::auth::expand_accesses;
-use crate::config::{Seed, SeedBranch, SeedDatabase, SeedOAuthApp, SeedToken};
+use crate::config::{Seed, SeedBranch, SeedDatabase, SeedOAuthApp, SeedOrg, SeedToken, SeedUser};
 use crate::ids::{hash_secret, new_id, new_secret};
-use crate::model::{Branch, Grant, OAuthApp, Org, ServiceToken, User, World};
+use crate::model::{Branch, DbSettings, Grant, OAuthApp, Org, ServiceToken, User, World};
 use crate::routes::databases::{NewDatabase, insert_database};
 use crate::schema::parse_tables;
 
@@ -23,46 +23,10 @@ fn err(text: impl Into<String>) -> SeedError {
 pub fn build_world(seed: &Seed, now: DateTime<Utc>) -> Result<World, SeedError> {
     let mut w = World::default();
     for o in &seed.organizations {
-        if w.orgs.iter().any(|x| x.name == o.name) || !crate::ids::valid_name(&o.name) {
-            return Err(err(format!(
-                "organization name {:?} is invalid or repeated",
-                o.name
-            )));
-        }
-        let org_id = o.id.clone().unwrap_or_else(new_id);
-        w.orgs.push(Org {
-            id: org_id.clone(),
-            name: o.name.clone(),
-            plan: o.plan.clone().unwrap_or_else(|| "scaler_pro".into()),
-            billing_email: format!("billing@{}.example.com", o.name),
-            created_at: now,
-            updated_at: now,
-        });
-        for d in &o.databases {
-            add_database(&mut w, &org_id, d, now)?;
-        }
+        add_org(&mut w, o, now)?;
     }
     for u in &seed.users {
-        let org_ids = u
-            .organizations
-            .iter()
-            .map(|name| {
-                w.org_idx(name)
-                    .map(|i| w.orgs[i].id.clone())
-                    .map_err(|_| err(format!("user {}: unknown organization {name}", u.name)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let email = u
-            .email
-            .clone()
-            .unwrap_or_else(|| format!("{}@example.com", u.name.to_lowercase().replace(' ', ".")));
-        w.users.push(User {
-            id: u.id.clone().unwrap_or_else(new_id),
-            name: u.name.clone(),
-            email,
-            org_ids,
-            created_at: now,
-        });
+        add_user(&mut w, u, now)?;
     }
     for t in &seed.service_tokens {
         let token = seed_token(&w, t, now)?;
@@ -73,6 +37,51 @@ pub fn build_world(seed: &Seed, now: DateTime<Utc>) -> Result<World, SeedError> 
         w.oauth_apps.push(app);
     }
     Ok(w)
+}
+
+fn add_org(w: &mut World, o: &SeedOrg, now: DateTime<Utc>) -> Result<(), SeedError> {
+    if w.orgs.iter().any(|x| x.name == o.name) || !crate::ids::valid_name(&o.name) {
+        return Err(err(format!(
+            "organization name {:?} is invalid or repeated",
+            o.name
+        )));
+    }
+    let org_id = o.id.clone().unwrap_or_else(new_id);
+    w.orgs.push(Org {
+        id: org_id.clone(),
+        name: o.name.clone(),
+        plan: o.plan.clone().unwrap_or_else(|| "scaler_pro".into()),
+        billing_email: format!("billing@{}.example.com", o.name),
+        created_at: now,
+        updated_at: now,
+    });
+    o.databases
+        .iter()
+        .try_for_each(|d| add_database(w, &org_id, d, now))
+}
+
+fn add_user(w: &mut World, u: &SeedUser, now: DateTime<Utc>) -> Result<(), SeedError> {
+    let org_id = |name: &String| {
+        w.org_idx(name)
+            .map(|i| w.orgs[i].id.clone())
+            .map_err(|_| err(format!("user {}: unknown organization {name}", u.name)))
+    };
+    let org_ids = u
+        .organizations
+        .iter()
+        .map(org_id)
+        .collect::<Result<Vec<_>, _>>()?;
+    let default_email = || format!("{}@example.com", u.name.to_lowercase().replace(' ', "."));
+    let email = u.email.clone().unwrap_or_else(default_email);
+    let id = u.id.clone().unwrap_or_else(new_id);
+    w.users.push(User {
+        id,
+        name: u.name.clone(),
+        email,
+        org_ids,
+        created_at: now,
+    });
+    Ok(())
 }
 
 fn add_database(
@@ -111,13 +120,24 @@ fn add_database(
     let i = insert_database(w, new, now);
     let db = &mut w.databases[i];
     db.default_branch = d.default_branch.clone();
-    let s = &mut db.settings;
-    s.require_approval_for_deploy = d.require_approval_for_deploy;
-    s.allow_data_branching = d.allow_data_branching;
-    s.deletion_protected = d.deletion_protected;
-    s.restrict_branch_region = d.restrict_branch_region;
-    s.foreign_keys_enabled = d.foreign_keys_enabled;
+    db.settings = DbSettings {
+        require_approval_for_deploy: d.require_approval_for_deploy,
+        allow_data_branching: d.allow_data_branching,
+        deletion_protected: d.deletion_protected,
+        restrict_branch_region: d.restrict_branch_region,
+        foreign_keys_enabled: d.foreign_keys_enabled,
+        ..DbSettings::default()
+    };
     let db_id = db.id.clone();
+    configure_default_branch(w, &db_id, d)?;
+    for b in &d.branches {
+        add_branch(w, &db_id, &d.default_branch, b, now)?;
+    }
+    Ok(())
+}
+
+/// Name, safe migrations and schema of a seeded database's default branch.
+fn configure_default_branch(w: &mut World, db_id: &str, d: &SeedDatabase) -> Result<(), SeedError> {
     let schema = parse_tables(&d.schema).map_err(|e| err(format!("database {}: {e}", d.name)))?;
     let main = w
         .branches
@@ -129,9 +149,6 @@ fn add_database(
     main.safe_migrations = d.safe_migrations;
     main.base_schema = schema.clone();
     main.schema = schema;
-    for b in &d.branches {
-        add_branch(w, &db_id, &d.default_branch, b, now)?;
-    }
     Ok(())
 }
 

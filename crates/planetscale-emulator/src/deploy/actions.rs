@@ -24,14 +24,40 @@ pub struct NewDeployRequest {
     pub auto_delete_branch: bool,
 }
 
-/// Open a deploy request; it starts in `pending` while checks run.
-pub fn create(
-    w: &mut World,
+fn new_deployment(
+    new: &NewDeployRequest,
     s: &Settings,
-    new: NewDeployRequest,
-    actor: Actor,
+    actor: &Actor,
     now: DateTime<Utc>,
-) -> ApiResult<usize> {
+) -> Deployment {
+    Deployment {
+        id: new_id(),
+        state: DeployState::Pending,
+        auto_cutover: new.auto_cutover,
+        auto_delete_branch: new.auto_delete_branch,
+        instant_ddl: false,
+        created_at: now,
+        updated_at: now,
+        queued_at: None,
+        submitted_at: None,
+        started_at: None,
+        ready_to_cutover_at: None,
+        cutover_at: None,
+        finished_at: None,
+        force_cutover_requested_at: None,
+        deploy_check_errors: None,
+        lint_errors: Vec::new(),
+        operations: Vec::new(),
+        next_at: Some(later(now, s.deploy_check_duration)),
+        injected_error: None,
+        previous_tables: Default::default(),
+        actor: Some(actor.clone()),
+        cutover_actor: None,
+        cancelled_actor: None,
+    }
+}
+
+fn check_new(w: &World, new: &NewDeployRequest, now: DateTime<Utc>) -> ApiResult<()> {
     let (branch, into) = (&w.branches[new.branch], &w.branches[new.into]);
     if branch.id == into.id {
         return Err(ApiError::unprocessable(
@@ -61,34 +87,22 @@ pub fn create(
             "An open deploy request already exists for this branch",
         ));
     }
+    Ok(())
+}
+
+/// Open a deploy request; it starts in `pending` while checks run.
+pub fn create(
+    w: &mut World,
+    s: &Settings,
+    new: NewDeployRequest,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    check_new(w, &new, now)?;
     let db = &mut w.databases[new.db];
     db.next_deploy_request_number += 1;
     let number = db.next_deploy_request_number;
-    let deployment = Deployment {
-        id: new_id(),
-        state: DeployState::Pending,
-        auto_cutover: new.auto_cutover,
-        auto_delete_branch: new.auto_delete_branch,
-        instant_ddl: false,
-        created_at: now,
-        updated_at: now,
-        queued_at: None,
-        submitted_at: None,
-        started_at: None,
-        ready_to_cutover_at: None,
-        cutover_at: None,
-        finished_at: None,
-        force_cutover_requested_at: None,
-        deploy_check_errors: None,
-        lint_errors: Vec::new(),
-        operations: Vec::new(),
-        next_at: Some(later(now, s.deploy_check_duration)),
-        injected_error: None,
-        previous_tables: Default::default(),
-        actor: Some(actor.clone()),
-        cutover_actor: None,
-        cancelled_actor: None,
-    };
+    let deployment = new_deployment(&new, s, &actor, now);
     let (branch, into) = (&w.branches[new.branch], &w.branches[new.into]);
     w.deploy_requests.push(DeployRequest {
         id: new_id(),

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{later, step_due};
 use crate::config::Settings;
-use crate::model::{DeployOp, DeployState, World};
+use crate::model::{DeployOp, DeployRequest, DeployState, World};
 use crate::schema::{self, Lint};
 
 /// Apply every deploy transition due at or before `now`, in time order.
@@ -97,54 +97,57 @@ pub(super) fn fail(w: &mut World, i: usize, t: DateTime<Utc>) {
     }
 }
 
-fn run_checks(w: &mut World, i: usize, t: DateTime<Utc>) {
-    let r = &w.deploy_requests[i];
+/// Outcome of deploy checks: state, `deploy_check_errors`, operations, lint errors.
+type Checked = (DeployState, Option<String>, Vec<schema::Change>, Vec<Lint>);
+
+fn evaluate(w: &World, r: &DeployRequest) -> Checked {
     let (branch, target) = (
         w.branch_by_id(&r.branch_id),
         w.branch_by_id(&r.into_branch_id),
     );
+    let (Some(branch), Some(target)) = (branch, target) else {
+        let text = "the branch or the target branch no longer exists".to_string();
+        return (DeployState::Error, Some(text), Vec::new(), Vec::new());
+    };
     let fk = w
         .db_by_id(&r.db_id)
         .is_some_and(|d| d.settings.foreign_keys_enabled);
-    let outcome = match (branch, target) {
-        (Some(b), Some(tg)) => {
-            schema::changes(&b.base_schema, &b.schema, &tg.schema).map(|changes| {
-                let lints: Vec<Lint> = changes
-                    .iter()
-                    .filter_map(|c| {
-                        c.new_raw
-                            .as_ref()
-                            .map(|raw| schema::lint_table(&c.table, raw, fk))
-                    })
-                    .flatten()
-                    .collect();
-                (changes, lints)
-            })
+    let changes = match schema::changes(&branch.base_schema, &branch.schema, &target.schema) {
+        Err(conflicts) => {
+            return (
+                DeployState::Error,
+                Some(conflicts.join("; ")),
+                Vec::new(),
+                Vec::new(),
+            );
         }
-        _ => Err(vec![
-            "the branch or the target branch no longer exists".to_string(),
-        ]),
+        Ok(changes) if changes.is_empty() => {
+            return (DeployState::NoChanges, None, changes, Vec::new());
+        }
+        Ok(changes) => changes,
     };
-    let (state, errors, changes, lints) = match outcome {
-        Err(conflicts) => (
-            DeployState::Error,
-            Some(conflicts.join("; ")),
-            Vec::new(),
-            Vec::new(),
-        ),
-        Ok((changes, _)) if changes.is_empty() => {
-            (DeployState::NoChanges, None, changes, Vec::new())
-        }
-        Ok((changes, lints)) if !lints.is_empty() => {
-            let text = lints
-                .iter()
-                .map(|l| l.description.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            (DeployState::Error, Some(text), changes, lints)
-        }
-        Ok((changes, _)) => (DeployState::Ready, None, changes, Vec::new()),
-    };
+    let lints: Vec<Lint> = changes
+        .iter()
+        .filter_map(|c| {
+            c.new_raw
+                .as_ref()
+                .map(|raw| schema::lint_table(&c.table, raw, fk))
+        })
+        .flatten()
+        .collect();
+    if lints.is_empty() {
+        return (DeployState::Ready, None, changes, lints);
+    }
+    let text = lints
+        .iter()
+        .map(|l| l.description.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (DeployState::Error, Some(text), changes, lints)
+}
+
+fn run_checks(w: &mut World, i: usize, t: DateTime<Utc>) {
+    let (state, errors, changes, lints) = evaluate(w, &w.deploy_requests[i]);
     set_state(w, i, state, t, None);
     let d = &mut w.deploy_requests[i].deployment;
     d.deploy_check_errors = errors;

@@ -131,6 +131,44 @@ pub fn insert_database(w: &mut World, new: NewDatabase<'_>, now: DateTime<Utc>) 
     w.databases.len() - 1
 }
 
+/// Kind (default `mysql`), cluster size (required for MySQL) and region (default `us-east`).
+fn engine_size_region(body: &CreateDatabase) -> ApiResult<(String, String, String)> {
+    let kind = body.kind.clone().unwrap_or_else(|| "mysql".into());
+    if kind != "mysql" && kind != "postgresql" {
+        return Err(ApiError::unprocessable("kind must be mysql or postgresql"));
+    }
+    let cluster = match body.cluster_size.clone() {
+        Some(c) => c,
+        None if kind == "mysql" => return Err(ApiError::unprocessable("cluster_size is required")),
+        None => "PS_10".into(),
+    };
+    let region = body.region.clone().unwrap_or_else(|| DEFAULT_REGION.into());
+    if !region_exists(&region) {
+        return Err(ApiError::unprocessable(format!("Unknown region {region}")));
+    }
+    Ok((kind, cluster, region))
+}
+
+/// A service token that creates a database gets every database access on it (real behaviour).
+fn grant_creator(w: &mut World, caller: &Caller, db: usize) {
+    let CallerKind::ServiceToken { id, .. } = &caller.kind else {
+        return;
+    };
+    let (db_id, org_id) = (w.databases[db].id.clone(), w.databases[db].org_id.clone());
+    let Some(token) = w.service_tokens.iter_mut().find(|t| &t.id == id) else {
+        return;
+    };
+    for access in DB_ACCESSES {
+        let (org_id, db_id) = (org_id.clone(), Some(db_id.clone()));
+        token.grants.push(Grant {
+            id: new_id(),
+            org_id,
+            db_id,
+            access: access.to_string(),
+        });
+    }
+}
+
 /// `POST …/databases` → 201, `pending` until the database ready delay has passed.
 pub async fn create(
     State(app): State<App>,
@@ -153,19 +191,7 @@ pub async fn create(
     {
         return Err(ApiError::unprocessable("Name has already been taken"));
     }
-    let kind = body.kind.unwrap_or_else(|| "mysql".into());
-    if kind != "mysql" && kind != "postgresql" {
-        return Err(ApiError::unprocessable("kind must be mysql or postgresql"));
-    }
-    let cluster = match body.cluster_size {
-        Some(c) => c,
-        None if kind == "mysql" => return Err(ApiError::unprocessable("cluster_size is required")),
-        None => "PS_10".into(),
-    };
-    let region = body.region.unwrap_or_else(|| DEFAULT_REGION.into());
-    if !region_exists(&region) {
-        return Err(ApiError::unprocessable(format!("Unknown region {region}")));
-    }
+    let (kind, cluster, region) = engine_size_region(&body)?;
     let now = ctx.now;
     let ready_at = crate::clock::after(now, ctx.settings.database_ready_delay);
     let new = NewDatabase {
@@ -178,20 +204,7 @@ pub async fn create(
         ready_at,
     };
     let i = insert_database(&mut ctx.world, new, now);
-    if let CallerKind::ServiceToken { id, .. } = &caller.kind {
-        let db_id = ctx.world.databases[i].id.clone();
-        if let Some(t) = ctx.world.service_tokens.iter_mut().find(|t| &t.id == id) {
-            for access in DB_ACCESSES {
-                let g = Grant {
-                    id: new_id(),
-                    org_id: org_id.clone(),
-                    db_id: Some(db_id.clone()),
-                    access: access.to_string(),
-                };
-                t.grants.push(g);
-            }
-        }
-    }
+    grant_creator(&mut ctx.world, &caller, i);
     created(ctx.view(app.base_url()).database(&ctx.world.databases[i]))
 }
 

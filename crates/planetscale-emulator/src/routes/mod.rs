@@ -67,130 +67,125 @@ async fn fallback() -> ApiError {
     ApiError::not_found()
 }
 
-/// The whole application router.
-pub fn router(app: App) -> Router {
-    let db = "/v1/organizations/{organization}/databases/{database}";
-    let br = "/v1/organizations/{organization}/databases/{database}/branches/{branch}";
-    let dr = "/v1/organizations/{organization}/databases/{database}/deploy-requests/{number}";
-    let org = "/v1/organizations/{organization}";
+const ORG: &str = "/v1/organizations/{organization}";
+const DB: &str = "/v1/organizations/{organization}/databases/{database}";
+const BR: &str = "/v1/organizations/{organization}/databases/{database}/branches/{branch}";
+const DR: &str = "/v1/organizations/{organization}/databases/{database}/deploy-requests/{number}";
+
+fn org_routes() -> Router<App> {
     Router::new()
         .route("/v1/regions", get(orgs::list_public_regions))
         .route("/v1/user", get(orgs::get_current_user))
         .route("/v1/organizations", get(orgs::list_organizations))
         .route(
-            org,
+            ORG,
             get(orgs::get_organization).patch(orgs::update_organization),
         )
         .route(
-            &format!("{org}/regions"),
+            &format!("{ORG}/regions"),
             get(orgs::list_regions_for_organization),
         )
         .route(
-            &format!("{org}/cluster-size-skus"),
+            &format!("{ORG}/cluster-size-skus"),
             get(orgs::list_cluster_size_skus),
         )
         .route(
-            &format!("{org}/databases"),
+            &format!("{ORG}/databases"),
             get(databases::list).post(databases::create),
         )
         .route(
-            db,
+            DB,
             get(databases::get)
                 .patch(databases::update)
                 .delete(databases::delete),
         )
-        .route(&format!("{db}/regions"), get(databases::list_regions))
+        .route(&format!("{DB}/regions"), get(databases::list_regions))
         .route(
-            &format!("{db}/read-only-regions"),
+            &format!("{DB}/read-only-regions"),
             get(databases::list_read_only_regions),
         )
+}
+
+fn branch_routes() -> Router<App> {
+    let safe = post(branches::enable_safe_migrations)
+        .put(branches::update_safe_migrations)
+        .delete(branches::disable_safe_migrations);
+    Router::new()
         .route(
-            &format!("{db}/branches"),
+            &format!("{DB}/branches"),
             get(branches::list).post(branch_create::create),
         )
         .route(
-            br,
+            BR,
             get(branches::get)
                 .patch(branches::update)
                 .delete(branches::delete),
         )
-        .route(&format!("{br}/promote"), post(branches::promote))
-        .route(&format!("{br}/demote"), post(branches::demote))
+        .route(&format!("{BR}/promote"), post(branches::promote))
+        .route(&format!("{BR}/demote"), post(branches::demote))
+        .route(&format!("{BR}/safe-migrations"), safe)
+        .route(&format!("{BR}/schema"), get(branches::schema))
+        .route(&format!("{BR}/schema/lint"), get(branches::lint))
         .route(
-            &format!("{br}/safe-migrations"),
-            post(branches::enable_safe_migrations)
-                .put(branches::update_safe_migrations)
-                .delete(branches::disable_safe_migrations),
-        )
-        .route(&format!("{br}/schema"), get(branches::schema))
-        .route(&format!("{br}/schema/lint"), get(branches::lint))
-        .route(
-            &format!("{br}/passwords"),
+            &format!("{BR}/passwords"),
             get(passwords::list).post(passwords::create),
         )
         .route(
-            &format!("{br}/passwords/{{id}}"),
+            &format!("{BR}/passwords/{{id}}"),
             get(passwords::get)
                 .patch(passwords::update)
                 .delete(passwords::delete),
         )
         .route(
-            &format!("{br}/passwords/{{id}}/renew"),
+            &format!("{BR}/passwords/{{id}}/renew"),
             post(passwords::renew),
         )
         .route(
-            &format!("{br}/backups"),
+            &format!("{BR}/backups"),
             get(backups::list).post(backups::create),
         )
         .route(
-            &format!("{br}/backups/{{id}}"),
+            &format!("{BR}/backups/{{id}}"),
             get(backups::get)
                 .patch(backups::update)
                 .delete(backups::delete),
         )
+}
+
+fn deploy_routes() -> Router<App> {
+    use deploy_actions as a;
+    use deploy_requests as r;
+    Router::new()
+        .route(&format!("{DB}/deploy-queue"), get(r::queue_list))
         .route(
-            &format!("{db}/deploy-queue"),
-            get(deploy_requests::queue_list),
+            &format!("{DB}/deploy-requests"),
+            get(r::list).post(r::create),
         )
+        .route(DR, get(r::get).patch(r::close))
+        .route(&format!("{DR}/deployment"), get(r::deployment))
+        .route(&format!("{DR}/operations"), get(r::operations))
+        .route(&format!("{DR}/diff"), get(r::diff))
+        .route(&format!("{DR}/reviews"), get(r::reviews).post(r::review))
+        .route(&format!("{DR}/deploy"), post(a::deploy))
+        .route(&format!("{DR}/cancel"), post(a::cancel))
+        .route(&format!("{DR}/apply-deploy"), post(a::apply))
+        .route(&format!("{DR}/complete-deploy"), post(a::complete))
+        .route(&format!("{DR}/revert"), post(a::revert))
+        .route(&format!("{DR}/skip-revert"), post(a::skip_revert))
+        .route(&format!("{DR}/force-cutover"), post(a::force_cutover))
+        .route(&format!("{DR}/auto-apply"), put(a::auto_apply))
         .route(
-            &format!("{db}/deploy-requests"),
-            get(deploy_requests::list).post(deploy_requests::create),
+            &format!("{DR}/auto-delete-branch"),
+            put(a::auto_delete_branch),
         )
-        .route(dr, get(deploy_requests::get).patch(deploy_requests::close))
-        .route(
-            &format!("{dr}/deployment"),
-            get(deploy_requests::deployment),
-        )
-        .route(
-            &format!("{dr}/operations"),
-            get(deploy_requests::operations),
-        )
-        .route(&format!("{dr}/diff"), get(deploy_requests::diff))
-        .route(
-            &format!("{dr}/reviews"),
-            get(deploy_requests::reviews).post(deploy_requests::review),
-        )
-        .route(&format!("{dr}/deploy"), post(deploy_actions::deploy))
-        .route(&format!("{dr}/cancel"), post(deploy_actions::cancel))
-        .route(&format!("{dr}/apply-deploy"), post(deploy_actions::apply))
-        .route(
-            &format!("{dr}/complete-deploy"),
-            post(deploy_actions::complete),
-        )
-        .route(&format!("{dr}/revert"), post(deploy_actions::revert))
-        .route(
-            &format!("{dr}/skip-revert"),
-            post(deploy_actions::skip_revert),
-        )
-        .route(
-            &format!("{dr}/force-cutover"),
-            post(deploy_actions::force_cutover),
-        )
-        .route(&format!("{dr}/auto-apply"), put(deploy_actions::auto_apply))
-        .route(
-            &format!("{dr}/auto-delete-branch"),
-            put(deploy_actions::auto_delete_branch),
-        )
+}
+
+/// The whole application router.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .merge(org_routes())
+        .merge(branch_routes())
+        .merge(deploy_routes())
         .merge(service_tokens::routes())
         .merge(oauth_apps::routes())
         .merge(oauth::routes())

@@ -175,6 +175,55 @@ pub fn client_app(w: &World, client_id: &str, secret: &str) -> ApiResult<usize> 
         })
 }
 
+fn redeem_code(
+    w: &mut World,
+    app_id: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let hash = hash_secret(form.get("code").map_or("", String::as_str));
+    let code = w
+        .auth_codes
+        .iter_mut()
+        .find(|c| c.code_hash == hash && c.app_id == app_id);
+    let code = code.ok_or_else(|| invalid_grant("The authorization code is invalid"))?;
+    if code.used || code.expires_at <= now {
+        return Err(invalid_grant(
+            "The authorization code was already used or has expired",
+        ));
+    }
+    if form
+        .get("redirect_uri")
+        .is_some_and(|r| r != &code.redirect_uri)
+    {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    code.used = true;
+    Ok(code.user_id.clone())
+}
+
+fn redeem_refresh(
+    w: &mut World,
+    app_id: &str,
+    form: &HashMap<String, String>,
+) -> ApiResult<String> {
+    let hash = hash_secret(form.get("refresh_token").map_or("", String::as_str));
+    let old = w
+        .oauth_tokens
+        .iter_mut()
+        .find(|t| t.refresh_hash == hash && t.app_id == app_id);
+    let old = old.ok_or_else(|| invalid_grant("The refresh token is invalid"))?;
+    if old.refresh_spent {
+        return Err(invalid_grant(
+            "The refresh token was already used or revoked",
+        ));
+    }
+    old.refresh_spent = true;
+    Ok(old.user_id.clone())
+}
+
 /// Run a grant for the app at `a`; returns (token index, access, refresh).
 pub fn exchange(
     w: &mut World,
@@ -185,68 +234,28 @@ pub fn exchange(
 ) -> ApiResult<(usize, String, String)> {
     let app_id = w.oauth_apps[a].id.clone();
     let user_id = match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            let hash = hash_secret(form.get("code").map_or("", String::as_str));
-            let code = w
-                .auth_codes
-                .iter_mut()
-                .find(|c| c.code_hash == hash && c.app_id == app_id);
-            let code = code.ok_or_else(|| invalid_grant("The authorization code is invalid"))?;
-            if code.used || code.expires_at <= now {
-                return Err(invalid_grant(
-                    "The authorization code was already used or has expired",
-                ));
-            }
-            if form
-                .get("redirect_uri")
-                .is_some_and(|r| r != &code.redirect_uri)
-            {
-                return Err(invalid_grant(
-                    "redirect_uri does not match the authorization request",
-                ));
-            }
-            code.used = true;
-            code.user_id.clone()
-        }
-        Some("refresh_token") => {
-            let hash = hash_secret(form.get("refresh_token").map_or("", String::as_str));
-            let old = w
-                .oauth_tokens
-                .iter_mut()
-                .find(|t| t.refresh_hash == hash && t.app_id == app_id);
-            let old = old.ok_or_else(|| invalid_grant("The refresh token is invalid"))?;
-            if old.refresh_spent {
-                return Err(invalid_grant(
-                    "The refresh token was already used or revoked",
-                ));
-            }
-            old.refresh_spent = true;
-            old.user_id.clone()
-        }
+        Some("authorization_code") => redeem_code(w, &app_id, form, now)?,
+        Some("refresh_token") => redeem_refresh(w, &app_id, form)?,
         Some(_) => {
+            let text = "Unsupported grant_type";
             return Err(ApiError::oauth(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "Unsupported grant_type",
+                text,
             ));
         }
         None => {
+            let text = "grant_type is required";
             return Err(ApiError::oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                "grant_type is required",
+                text,
             ));
         }
     };
     let scopes = w.oauth_apps[a].scopes.clone();
-    Ok(issue(
-        w,
-        &app_id,
-        &user_id,
-        scopes,
-        crate::clock::after(now, lifetime),
-        now,
-    ))
+    let expires_at = crate::clock::after(now, lifetime);
+    Ok(issue(w, &app_id, &user_id, scopes, expires_at, now))
 }
 
 async fn token(

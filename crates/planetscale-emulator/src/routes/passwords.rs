@@ -81,6 +81,25 @@ fn check_cidrs(cidrs: &Option<Vec<String>>) -> ApiResult<()> {
     }
 }
 
+/// Role (default `admin`) and TTL (default 0) of a create request, validated.
+fn validate(body: &CreatePassword) -> ApiResult<(String, i64)> {
+    let role = body.role.clone().unwrap_or_else(|| "admin".into());
+    if !ROLES.contains(&role.as_str()) {
+        return Err(ApiError::unprocessable(format!(
+            "Role must be one of {}",
+            ROLES.join(", ")
+        )));
+    }
+    let ttl = body.ttl.unwrap_or(0);
+    if ttl < 0 {
+        return Err(ApiError::unprocessable(
+            "ttl must be zero (no expiry) or a positive number of seconds",
+        ));
+    }
+    check_cidrs(&body.cidrs)?;
+    Ok((role, ttl))
+}
+
 /// `POST …/passwords` → 201 with `plain_text` (the only time it is shown).
 pub async fn create(
     State(app): State<App>,
@@ -106,20 +125,7 @@ pub async fn create(
     if br.ready_at > ctx.now {
         return Err(ApiError::unprocessable("The branch is not ready yet"));
     }
-    let role = body.role.unwrap_or_else(|| "admin".into());
-    if !ROLES.contains(&role.as_str()) {
-        return Err(ApiError::unprocessable(format!(
-            "Role must be one of {}",
-            ROLES.join(", ")
-        )));
-    }
-    let ttl = body.ttl.unwrap_or(0);
-    if ttl < 0 {
-        return Err(ApiError::unprocessable(
-            "ttl must be zero (no expiry) or a positive number of seconds",
-        ));
-    }
-    check_cidrs(&body.cidrs)?;
+    let (role, ttl) = validate(&body)?;
     let (id, secret, now) = (new_id(), new_secret("pscale_pw_"), ctx.now);
     let password = Password {
         name: body.name.unwrap_or_else(|| format!("pw-{id}")),

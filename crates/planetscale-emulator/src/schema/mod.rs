@@ -81,56 +81,44 @@ fn option_value(upper: &str, raw: &str, key: &str) -> Option<String> {
 /// Lint one table statement.
 pub fn lint_table(table: &str, raw: &str, foreign_keys_enabled: bool) -> Vec<Lint> {
     let upper = raw.to_ascii_uppercase();
-    let mut out = Vec::new();
-    let mut push = |code: &str, description: String, charset: String, engine: String| {
-        out.push(Lint {
-            code: code.into(),
-            table: table.into(),
-            description,
-            charset,
-            engine,
-        });
+    let finding = |code: &str, description: String| Lint {
+        code: code.into(),
+        table: table.into(),
+        description,
+        charset: String::new(),
+        engine: String::new(),
     };
+    let mut out = Vec::new();
     if !upper.contains("PRIMARY KEY") {
-        push(
+        out.push(finding(
             "NO_PRIMARY_KEY",
             format!("Table \"{table}\" has no primary key"),
-            String::new(),
-            String::new(),
-        );
+        ));
     }
     if let Some(engine) = option_value(&upper, raw, "ENGINE")
         && !engine.eq_ignore_ascii_case("InnoDB")
     {
-        push(
-            "INVALID_ENGINE",
-            format!("Table \"{table}\" uses unsupported engine {engine}"),
-            String::new(),
+        let text = format!("Table \"{table}\" uses unsupported engine {engine}");
+        out.push(Lint {
             engine,
-        );
+            ..finding("INVALID_ENGINE", text)
+        });
     }
     let charset =
         option_value(&upper, raw, "CHARSET").or_else(|| option_value(&upper, raw, "CHARACTER SET"));
-    if let Some(cs) = charset
-        && ["ucs2", "utf16", "utf16le", "utf32"].contains(&cs.to_ascii_lowercase().as_str())
+    if let Some(charset) = charset
+        && ["ucs2", "utf16", "utf16le", "utf32"].contains(&charset.to_ascii_lowercase().as_str())
     {
-        push(
-            "INVALID_CHARSET",
-            format!("Table \"{table}\" uses unsupported charset {cs}"),
-            cs,
-            String::new(),
-        );
+        let text = format!("Table \"{table}\" uses unsupported charset {charset}");
+        out.push(Lint {
+            charset,
+            ..finding("INVALID_CHARSET", text)
+        });
     }
     if !foreign_keys_enabled && upper.contains("FOREIGN KEY") {
-        let text = format!(
-            "Table \"{table}\" has foreign key constraints, which are not enabled for this database"
-        );
-        push(
-            "FOREIGN_KEYS_DISALLOWED",
-            text,
-            String::new(),
-            String::new(),
-        );
+        let text =
+            format!("Table \"{table}\" has foreign keys, which this database does not allow");
+        out.push(finding("FOREIGN_KEYS_DISALLOWED", text));
     }
     out
 }
