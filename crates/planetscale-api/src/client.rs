@@ -11,6 +11,7 @@ use crate::credentials::{Credentials, OAuthTokens, RefreshCallback, refresh_call
 use crate::limiter::{Limiter, RateLimit, RateLimiter};
 use crate::metrics::{ApiMetrics, Events, Observer};
 use crate::retry::RetryPolicy;
+use crate::server_clock::ServerClock;
 use crate::{Error, Result};
 
 /// The real API.
@@ -40,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) events: Events,
     pub(crate) page_size: u32,
+    pub(crate) server_clock: ServerClock,
 }
 
 impl std::fmt::Debug for Client {
@@ -76,6 +78,13 @@ impl Client {
             inner: self.inner.clone(),
             caller: Some(caller),
         }
+    }
+
+    /// The server's current time, estimated from the `Date` header of the last response (the
+    /// local time before the first one). Compare server-side deadlines such as a password's
+    /// `expires_at` with this rather than the local clock, which may be skewed.
+    pub fn server_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.server_clock.now()
     }
 
     /// The base URL requests go to.
@@ -243,6 +252,7 @@ impl ClientBuilder {
             retry: self.retry,
             events,
             page_size: self.page_size,
+            server_clock: ServerClock::default(),
         };
         Ok(Client {
             inner: Arc::new(inner),

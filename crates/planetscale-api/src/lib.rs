@@ -13,6 +13,7 @@ mod pagination;
 mod request;
 pub mod retry;
 mod secret;
+mod server_clock;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, MAX_PAGE_SIZE, USER_AGENT,

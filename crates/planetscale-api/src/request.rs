@@ -172,6 +172,7 @@ impl Client {
         };
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
+        self.inner.server_clock.observe(response.headers());
         let body = response.bytes().await;
         self.inner
             .events
