@@ -58,7 +58,10 @@ mod tests {
     fn follows_the_last_date_header() {
         let clock = ServerClock::default();
         let local = clock.now();
-        assert!((Utc::now() - local).num_seconds().abs() < 5, "local time first");
+        assert!(
+            (Utc::now() - local).num_seconds().abs() < 5,
+            "local time first"
+        );
         clock.observe(&headers("Sun, 06 Nov 2044 08:49:37 GMT"));
         let now = clock.now();
         assert_eq!(now.format("%Y-%m-%d %H:%M").to_string(), "2044-11-06 08:49");
