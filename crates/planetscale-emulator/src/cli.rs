@@ -24,7 +24,7 @@ pub enum LogFormat {
 ///
 /// Prints the base URL as the first stdout line and the default service token as
 /// `ID:TOKEN` (the Authorization header value) on the second.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "planetscale-emulator", version)]
 pub struct Args {
     /// Address to listen on; port 0 picks a free port.

@@ -29,6 +29,30 @@ pub mod humantime_serde {
     }
 }
 
+/// A secret from a config file or request: serialized as-is, printed as `[REDACTED]`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl SecretString {
+    /// The plaintext.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
 /// Runtime settings; every field can be changed with `PATCH /_emulator/settings`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -204,7 +228,7 @@ pub struct SeedToken {
     /// Token id (12 chars); random when absent.
     pub id: Option<String>,
     /// Secret; random `pscale_tkn_…` when absent (then only usable if printed elsewhere).
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     /// Display name.
     pub name: Option<String>,
     /// Owning organization.
@@ -237,7 +261,7 @@ pub struct SeedOAuthApp {
     /// OAuth client id.
     pub client_id: String,
     /// OAuth client secret.
-    pub client_secret: String,
+    pub client_secret: SecretString,
     /// Registered redirect URI (loopback URIs match any port).
     pub redirect_uri: String,
     /// Granted scopes, e.g. `read_databases` or `organization:read_branches`.

@@ -253,7 +253,10 @@ pub(crate) fn seed_token(
         .map_err(|_| err(format!("unknown organization {}", t.organization)))?]
     .id
     .clone();
-    let secret = t.token.clone().unwrap_or_else(|| new_secret("pscale_tkn_"));
+    let secret = t
+        .token
+        .as_ref()
+        .map_or_else(|| new_secret("pscale_tkn_"), |t| t.expose().to_string());
     Ok(ServiceToken {
         id: t.id.clone().unwrap_or_else(new_id),
         org_id,
@@ -288,7 +291,7 @@ fn seed_app(w: &World, a: &SeedOAuthApp, now: DateTime<Utc>) -> Result<OAuthApp,
         org_id,
         name: a.name.clone(),
         client_id: a.client_id.clone(),
-        client_secret_hash: hash_secret(&a.client_secret),
+        client_secret_hash: hash_secret(a.client_secret.expose()),
         redirect_uri: a.redirect_uri.clone(),
         scopes: a.scopes.clone(),
         user_id: user.id.clone(),

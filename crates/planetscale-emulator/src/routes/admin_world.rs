@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::deploy_requests::{dr_json, find as find_dr};
 use crate::app::App;
-use crate::config::{SeedAccess, SeedToken};
+use crate::config::{SecretString, SeedAccess, SeedToken};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::ids::{new_secret, ts, ts_opt};
@@ -164,7 +164,7 @@ async fn create_service_token(
     }
     let seed = SeedToken {
         id: b.id,
-        token: Some(secret.clone()),
+        token: Some(SecretString(secret.clone())),
         name: b.name,
         organization: b.organization,
         accesses: b.accesses,

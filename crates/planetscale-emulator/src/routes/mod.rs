@@ -191,6 +191,7 @@ pub fn router(app: App) -> Router {
         .merge(oauth::routes())
         .merge(admin::routes())
         .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             middleware::guard,

@@ -35,6 +35,9 @@ async fn missing_malformed_and_unknown_credentials_are_401() {
     h.get("/v1/organizations/acme/nothing-here")
         .await
         .expect_error(404, "not_found");
+    h.put("/v1/organizations/acme", json!({}))
+        .await
+        .expect_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -257,4 +260,33 @@ async fn expired_and_revoked_oauth_tokens_get_oauth_style_401s() {
     )
     .await
     .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn organization_updates_are_oauth_only() {
+    let h = H::new().await;
+    let body = json!({"billing_email": "finance@acme.example.com"});
+    h.patch("/v1/organizations/acme", body.clone())
+        .await
+        .expect_error(404, "not_found");
+    let minted = h
+        .admin(Method::POST, "/oauth-tokens", Some(json!({})))
+        .await
+        .expect(201);
+    let bearer = format!("Bearer {}", minted["access_token"].as_str().unwrap());
+    let org = h
+        .req_as(
+            Some(&bearer),
+            Method::PATCH,
+            "/v1/organizations/acme",
+            Some(body),
+        )
+        .await
+        .expect(200);
+    assert_eq!(org["billing_email"], "finance@acme.example.com");
+    let stats = h.admin(Method::GET, "/stats", None).await.expect(200);
+    assert_eq!(
+        stats["operations"]["update_organization"]["by_status"],
+        json!({"200": 1, "404": 1})
+    );
 }

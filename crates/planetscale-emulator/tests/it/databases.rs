@@ -194,3 +194,47 @@ async fn pagination_stops_with_a_null_next_page() {
         (0, json!(null))
     );
 }
+
+#[tokio::test]
+async fn database_regions_and_cascading_delete() {
+    let h = H::new().await;
+    let regions = h.get(&format!("{DB}/regions")).await.expect(200);
+    assert!(regions["data"].as_array().unwrap().len() > 5);
+    let ro = h.get(&format!("{DB}/read-only-regions")).await.expect(200);
+    assert_eq!(
+        (ro["data"].clone(), ro["next_page"].clone()),
+        (json!([]), json!(null))
+    );
+    h.ready_branch("dev").await;
+    h.post(&format!("{DB}/branches/dev/passwords"), json!({}))
+        .await
+        .expect(201);
+    let scoped = h
+        .token(json!([{"database": "shop", "accesses": ["read_branch"]}]))
+        .await;
+    assert_eq!(h.delete(DB).await.status, 204);
+    let state = h.admin(Method::GET, "/state", None).await.expect(200);
+    assert_eq!(
+        state["branches"],
+        json!([]),
+        "no branch outlives its database"
+    );
+    assert!(
+        state["passwords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["deleted"] == true)
+    );
+    let tokens = state["service_tokens"].as_array().unwrap();
+    assert!(tokens.iter().all(|t| {
+        t["accesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["database"].is_null())
+    }));
+    h.req_as(Some(&scoped), Method::GET, "/v1/organizations", None)
+        .await
+        .expect(200);
+}

@@ -51,6 +51,11 @@ async fn gated_deploy_holds_the_queue_until_applied() {
     act(&h, b, "apply-deploy")
         .await
         .expect_error(422, "unprocessable");
+    act(&h, b, "force-cutover")
+        .await
+        .expect_error(422, "unprocessable");
+    let forced = act(&h, a, "force-cutover").await.expect(200);
+    assert!(forced["deployment"]["force_cutover_requested_at"].is_string());
     assert_eq!(
         act(&h, a, "apply-deploy").await.expect(200)["deployment_state"],
         "in_progress_cutover"
