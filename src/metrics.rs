@@ -281,6 +281,26 @@ impl Metrics {
     }
 }
 
+/// Feeds the PlanetScale API client's events into the registry: register an `Arc<Metrics>`
+/// with `planetscale_api::ClientBuilder::observer`.
+impl planetscale_api::Observer for Metrics {
+    fn request(&self, operation: &'static str, status: &str, elapsed: Duration) {
+        self.observe_api_request(operation, status, elapsed);
+    }
+
+    fn throttled(&self, _operation: &'static str, waited: Duration) {
+        self.observe_rate_limit_wait(waited);
+    }
+
+    fn retry(&self, operation: &'static str, reason: &'static str) {
+        self.observe_api_retry(operation, reason);
+    }
+
+    fn token_refresh(&self, success: bool) {
+        self.observe_token_refresh(success);
+    }
+}
+
 /// Records the duration of one reconcile when dropped; see [`Metrics::reconcile_started`].
 #[must_use = "the duration is recorded when the guard is dropped"]
 #[derive(Debug)]

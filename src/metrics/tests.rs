@@ -129,3 +129,25 @@ fn every_family_has_its_type_once_used() {
         "OpenMetrics output must end with # EOF:\n{text}"
     );
 }
+
+#[test]
+fn the_api_client_observer_feeds_the_same_series() {
+    let m = std::sync::Arc::new(Metrics::new());
+    let observer: std::sync::Arc<dyn planetscale_api::Observer> = m.clone();
+    observer.request("list_branches", "503", Duration::from_millis(3));
+    observer.throttled("list_branches", Duration::from_secs(2));
+    observer.retry("list_branches", "ServerError");
+    observer.token_refresh(true);
+    let text = m.encode();
+    for want in [
+        r#"planetscale_operator_api_requests_total{operation="list_branches",status="503"} 1"#,
+        "planetscale_operator_api_rate_limit_wait_seconds_sum 2.0",
+        r#"planetscale_operator_api_retries_total{operation="list_branches",reason="ServerError"} 1"#,
+        r#"planetscale_operator_api_token_refreshes_total{result="success"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == want),
+            "missing {want:?} in:\n{text}"
+        );
+    }
+}
