@@ -3,7 +3,6 @@
 //! (including the YAML users copy from the docs) are accepted with their defaults filled in.
 //!
 //! Needs the local control plane (`make testenv-up`) and `crdgen` built next to this test.
-#[allow(unused_imports)]
 mod support;
 
 #[path = "admission/branch.rs"]
