@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -139,6 +140,25 @@ fn invalid_grant(text: &str) -> ApiError {
     ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", text)
 }
 
+/// The OAuth request body: form-encoded as the spec says, JSON tolerated.
+fn parse_form(body: &[u8]) -> ApiResult<HashMap<String, String>> {
+    let bad = |e: String| ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", e);
+    let text = std::str::from_utf8(body).map_err(|_| bad("the body is not UTF-8".into()))?;
+    if text.trim_start().starts_with('{') {
+        let map: HashMap<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let as_text =
+            |v: serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        return Ok(map.into_iter().map(|(k, v)| (k, as_text(v))).collect());
+    }
+    let uri: axum::http::Uri = format!("/?{}", text.trim())
+        .parse()
+        .map_err(|_| bad("malformed form body".into()))?;
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| bad(e.to_string()))
+}
+
 /// Client credentials from the form or an HTTP Basic header.
 fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> (String, String) {
     let basic = headers
@@ -258,11 +278,8 @@ pub fn exchange(
     Ok(issue(w, &app_id, &user_id, scopes, expires_at, now))
 }
 
-async fn token(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> ApiResult<Response> {
+async fn token(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let form = parse_form(&body)?;
     let mut ctx = app.lock();
     let (client_id, secret) = client_credentials(&headers, &form);
     let a = client_app(&ctx.world, &client_id, &secret)?;
@@ -276,11 +293,8 @@ async fn token(
     .into_response())
 }
 
-async fn revoke(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> ApiResult<Response> {
+async fn revoke(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let form = parse_form(&body)?;
     let mut ctx = app.lock();
     let (client_id, secret) = client_credentials(&headers, &form);
     let a = client_app(&ctx.world, &client_id, &secret)?;

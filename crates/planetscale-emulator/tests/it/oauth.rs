@@ -304,3 +304,35 @@ async fn oauth_applications_and_the_deprecated_token_endpoint() {
     assert_eq!(h.delete(&one).await.status, 204);
     h.get(&one).await.expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn token_endpoint_accepts_basic_client_auth_and_json_bodies() {
+    let h = H::new().await;
+    let code = code_for(&h, "http://127.0.0.1/callback").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/oauth/token", h.url))
+        .basic_auth(CLIENT, Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().await.unwrap();
+    let body = json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": CLIENT, "client_secret": SECRET});
+    let r = reqwest::Client::new()
+        .post(format!("{}/oauth/token", h.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stats = h.admin(Method::GET, "/stats", None).await.expect(200);
+    assert_eq!(stats["operations"]["oauth_token"]["by_status"]["200"], 2);
+    assert_eq!(
+        stats["operations"]["oauth_authorize"]["by_status"]["302"],
+        1
+    );
+}
