@@ -1,11 +1,298 @@
-//! The deploy_request controller (being written).
+//! The `DeployRequest` controller: opens a PlanetScale deploy request from a branch into its
+//! base and takes it as far as the spec allows, every step visible in status.
+//!
+//! A reconcile reads top to bottom: observe (source branch, the deploy request — read by
+//! number, adopted, or opened) → plan (pure, [`plan`]) → act (at most one step, [`act`]) →
+//! report (status from [`conditions`] and [`status`], events). Deletion is in [`cleanup`].
 use std::sync::Arc;
 
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use planetscale_api::Client;
+use planetscale_api::models::DeployRequest as ApiDeployRequest;
 use tokio_util::sync::CancellationToken;
 
-use super::Context;
+use super::{Context, apply_status, object_key, watched_apis};
+use crate::crd::conditions::reason as common;
+use crate::crd::deploy_request::reason as r;
+use crate::crd::{
+    DeployRequest, DeployRequestStatus, PAUSED_ANNOTATION, PlanetScaleBranch, is_paused,
+};
+use crate::error::{Error, Result};
 
-/// Runs the controller until `shutdown` is cancelled.
-pub async fn run(_ctx: Arc<Context>, shutdown: CancellationToken) {
-    shutdown.cancelled().await;
+mod act;
+mod cleanup;
+mod conditions;
+mod events;
+mod facts;
+mod plan;
+mod ready;
+mod status;
+mod target;
+#[cfg(test)]
+mod test_support;
+
+use facts::Facts;
+use plan::SLOW_POLL;
+use status::Location;
+
+/// Finalizer that lets the operator close or cancel the deploy request on deletion.
+pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
+
+/// Runs the controller until `shutdown` is cancelled (one controller per watched namespace).
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let apis = watched_apis::<DeployRequest>(&ctx.client, &ctx.settings.namespaces);
+    let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, &ctx.settings.namespaces);
+    let runs = apis
+        .into_iter()
+        .zip(branches)
+        .map(|(api, branches)| run_one(ctx.clone(), api, branches, shutdown.clone()));
+    futures::future::join_all(runs).await;
+}
+
+async fn run_one(
+    ctx: Arc<Context>,
+    api: Api<DeployRequest>,
+    branches: Api<PlanetScaleBranch>,
+    shutdown: CancellationToken,
+) {
+    let controller = Controller::new(api, watcher::Config::default());
+    let store = controller.store();
+    let config = controller::Config::default().concurrency(ctx.settings.concurrency);
+    controller
+        .with_config(config)
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .watches(branches, watcher::Config::default(), move |b| {
+            waiting_on(&store, &b)
+        })
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "deploy request reconcile did not complete");
+            }
+        })
+        .await;
+}
+
+/// Deploy requests that wait for `branch` to become Ready before they can be opened.
+fn waiting_on(
+    store: &Store<DeployRequest>,
+    branch: &PlanetScaleBranch,
+) -> Vec<ObjectRef<DeployRequest>> {
+    store
+        .state()
+        .iter()
+        .filter(|d| d.namespace() == branch.namespace())
+        .filter(|d| {
+            d.spec
+                .branch_ref
+                .as_ref()
+                .is_some_and(|b| b.name == branch.name_any())
+        })
+        .filter(|d| d.status.as_ref().and_then(|s| s.number).is_none())
+        .map(|d| ObjectRef::from_obj(d.as_ref()))
+        .collect()
+}
+
+async fn reconcile(obj: Arc<DeployRequest>, ctx: Arc<Context>) -> Result<Action> {
+    let api: Api<DeployRequest> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let key = object_key(obj.as_ref());
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            FinalizerEvent::Apply(o) => apply(&o, &ctx, &api).await,
+            FinalizerEvent::Cleanup(o) => cleanup::run(&o, &ctx).await,
+        }
+    })
+    .await
+    .map_err(from_finalizer);
+    if result.is_ok() {
+        ctx.reset_backoff(&key);
+    }
+    result
+}
+
+fn error_policy(obj: Arc<DeployRequest>, err: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(
+        name = %obj.name_any(),
+        namespace = obj.namespace().unwrap_or_default(),
+        reason = err.reason(),
+        error = %err,
+        "deploy request reconcile failed"
+    );
+    ctx.backoff(&object_key(obj.as_ref()), err)
+}
+
+fn from_finalizer(e: finalizer::Error<Error>) -> Error {
+    match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
+        other => Error::Invalid {
+            reason: "FinalizerFailed",
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Apply: sync, and on an error show it in `Ready` before backing off.
+async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> Result<Action> {
+    let mut current = obj.status.clone().unwrap_or_default();
+    if is_paused(&obj.metadata) {
+        let message = format!(
+            "paused with the annotation {PAUSED_ANNOTATION}: \"true\"; nothing is changed until it is removed"
+        );
+        let paused = status::with_error(
+            &current,
+            obj.meta().generation,
+            common::PAUSED,
+            message,
+            status::now(),
+        );
+        report(ctx, api, obj, &mut current, paused).await?;
+        return Ok(Action::await_change());
+    }
+    match sync(obj, ctx, api, &mut current).await {
+        Ok(action) => Ok(action),
+        Err(e) => {
+            let failed = status::with_error(
+                &current,
+                obj.meta().generation,
+                e.reason(),
+                e.to_string(),
+                status::now(),
+            );
+            if let Err(write) = report(ctx, api, obj, &mut current, failed).await {
+                tracing::warn!(error = %write, "could not write the deploy request status");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Observe → plan → act → report.
+async fn sync(
+    obj: &DeployRequest,
+    ctx: &Context,
+    api: &Api<DeployRequest>,
+    current: &mut DeployRequestStatus,
+) -> Result<Action> {
+    let client = ctx
+        .credentials
+        .client_for(
+            &obj.namespace().unwrap_or_default(),
+            obj.spec.credentials_ref.as_ref(),
+        )
+        .await?;
+    let src = target::source(&ctx.client, obj).await?;
+    let mut dr = observe(ctx, &client, obj, api, &src, current).await?;
+    let required = !dr.approved && target::approval_required(&client, &src.at).await?;
+    let approved_before = current.approved == Some(true)
+        || current
+            .conditions
+            .iter()
+            .any(|c| c.reason == r::APPROVAL_RESET);
+    let mut facts = Facts::new(&dr, required, approved_before);
+    let first = plan::plan(&obj.spec, &facts);
+    let mut step_error = None;
+    if let Some(step) = first.step {
+        match act::perform(ctx, &client, obj, &src.at, dr.number, step).await {
+            Ok(()) => {
+                dr = client
+                    .get_deploy_request(&src.at.org, &src.at.db, dr.number)
+                    .await?;
+                facts = Facts::new(&dr, required, approved_before);
+            }
+            Err(e) => step_error = Some(act::classify(step, dr.number, e)?),
+        }
+    }
+    let after = plan::plan(&obj.spec, &facts);
+    let conds = conditions::conditions(
+        &obj.spec,
+        &facts,
+        after.refusal.as_deref(),
+        step_error.as_ref(),
+    );
+    let new = status::build(
+        current,
+        obj.meta().generation,
+        &src.at,
+        &dr,
+        &facts,
+        conds,
+        status::now(),
+    );
+    report(ctx, api, obj, current, new).await?;
+    Ok(match (first.step, step_error) {
+        (Some(_), Some(_)) => Action::requeue(SLOW_POLL),
+        (Some(_), None) => Action::requeue(plan::QUICK_POLL),
+        (None, _) => after
+            .poll
+            .interval()
+            .map_or_else(Action::await_change, Action::requeue),
+    })
+}
+
+/// The deploy request of `obj`: by number, adopted (an open one for the same branches), or
+/// opened now. A new number is written to status right away.
+async fn observe(
+    ctx: &Context,
+    client: &Client,
+    obj: &DeployRequest,
+    api: &Api<DeployRequest>,
+    src: &target::Source,
+    current: &mut DeployRequestStatus,
+) -> Result<ApiDeployRequest> {
+    if current.number.is_some() {
+        let dr = target::existing(client, src, current.number, None).await?;
+        return dr.ok_or_else(|| Error::Invalid {
+            reason: "NotFound",
+            message: "deploy request vanished".into(),
+        });
+    }
+    let into = target::into_branch(client, src, obj.spec.into_branch.as_deref()).await?;
+    let (dr, adopted) = match target::existing(client, src, None, Some(&into)).await? {
+        Some(dr) => (dr, true),
+        None => (target::open(client, src, &into, obj).await?, false),
+    };
+    let mut recorded = current.clone();
+    record(&mut recorded, &src.at, &dr);
+    report(ctx, api, obj, current, recorded).await?;
+    events::opened(ctx, obj, &dr, adopted).await;
+    Ok(dr)
+}
+
+/// Identity fields of `dr` into `status`.
+fn record(status: &mut DeployRequestStatus, at: &Location, dr: &ApiDeployRequest) {
+    status.number = i64::try_from(dr.number).ok();
+    status.id = Some(dr.id.clone());
+    status.html_url = dr.html_url.clone();
+    status.organization = Some(at.org.clone());
+    status.database = Some(at.db.clone());
+    status.branch = Some(dr.branch.clone());
+    status.into_branch = Some(dr.into_branch.clone());
+    status.state = dr.state.as_ref().map(|s| s.as_str().to_string());
+    status.deployment_state = dr.deployment_state.as_ref().map(|s| s.as_str().to_string());
+}
+
+/// Writes `new` when it differs from `current` (then `current` becomes `new`), with events for
+/// what changed.
+async fn report(
+    ctx: &Context,
+    api: &Api<DeployRequest>,
+    obj: &DeployRequest,
+    current: &mut DeployRequestStatus,
+    new: DeployRequestStatus,
+) -> Result<()> {
+    if new == *current {
+        return Ok(());
+    }
+    apply_status(api, &obj.name_any(), &new).await?;
+    events::changed(ctx, obj, current, &new).await;
+    *current = new;
+    Ok(())
 }

@@ -11,13 +11,15 @@ use super::deploy_request_status::DeployRequestStatus;
 
 /// Condition types of a `DeployRequest`, besides the summary `Ready`.
 ///
-/// `Ready` means "the request has gone as far as the spec asks":
-/// - `deploy: false`: the checks finished and the request is deployable (or has no changes);
-/// - `deploy: true, autoApply: true`: the schema change is applied (`complete_pending_revert`
-///   or `complete`);
-/// - `deploy: true, autoApply: false`: the deploy waits in `pending_cutover` while `cutover`
-///   is false, and is applied once `cutover: true`;
-/// - `revert: true`: the revert completed.
+/// `Ready` means "the request has gone as far as the spec asks" (docs/deploy-request.md):
+/// - `deploy: false`: the checks passed (`ready`), or found nothing to deploy (`no_changes`);
+/// - `deploy: true`: the schema change is applied (`complete_pending_revert` or `complete`).
+///   With `autoApply: false` that needs `cutover: true`: until then `Ready` is `False` with
+///   reason `AwaitingCutover`;
+/// - `revert: true`: the revert completed (`complete_revert`).
+///
+/// A spec action that is not possible in the current state (`ActionNotAllowed`), a failure, a
+/// missing approval or a blocked queue make `Ready` `False` with that reason.
 pub mod condition {
     /// Deploy checks (diff and lint) passed.
     pub const CHECKS_PASSED: &str = "ChecksPassed";
@@ -53,9 +55,55 @@ pub mod reason {
     pub const REVERT_WINDOW_OPEN: &str = "RevertWindowOpen";
     /// `intoBranch` does not have safe migrations enabled.
     pub const SAFE_MIGRATIONS_REQUIRED: &str = "SafeMigrationsRequired";
+    /// `intoBranch` does not exist.
+    pub const BRANCH_NOT_FOUND: &str = "BranchNotFound";
     /// The action asked in the spec (cutover, revert, skipRevert) is not valid in the current
     /// deployment state.
     pub const ACTION_NOT_ALLOWED: &str = "ActionNotAllowed";
+    /// An approval was dismissed because the branch schema changed after it.
+    pub const APPROVAL_RESET: &str = "ApprovalReset";
+    /// The identity of `approval.credentialsRef` could not approve the request.
+    pub const APPROVAL_FAILED: &str = "ApprovalFailed";
+    /// The database does not require an approval.
+    pub const APPROVAL_NOT_REQUIRED: &str = "ApprovalNotRequired";
+    /// The request is approved.
+    pub const APPROVED: &str = "Approved";
+    /// Deploy checks (diff, lint) are running.
+    pub const CHECKS_RUNNING: &str = "ChecksRunning";
+    /// Deploy checks passed.
+    pub const CHECKS_PASSED: &str = "ChecksPassed";
+    /// The deploy waits in the deploy queue.
+    pub const QUEUED: &str = "Queued";
+    /// Not in the deploy queue (not asked to deploy yet, or already past it).
+    pub const NOT_QUEUED: &str = "NotQueued";
+    /// Schema changes are running (including the cutover).
+    pub const DEPLOYING: &str = "Deploying";
+    /// A deploy or revert is being cancelled.
+    pub const CANCELLING: &str = "Cancelling";
+    /// The change is being reverted.
+    pub const REVERTING: &str = "Reverting";
+    /// Nothing is running.
+    pub const IDLE: &str = "Idle";
+    /// The schema change is applied to `intoBranch`.
+    pub const DEPLOYED: &str = "Deployed";
+    /// The schema change is not applied (yet).
+    pub const NOT_DEPLOYED: &str = "NotDeployed";
+    /// The schema change was reverted.
+    pub const REVERTED: &str = "Reverted";
+    /// The revert window is closed (or never opened).
+    pub const REVERT_WINDOW_CLOSED: &str = "RevertWindowClosed";
+    /// The deploy failed; it blocks the deploy queue until completed.
+    pub const DEPLOY_FAILED: &str = "DeployFailed";
+    /// The revert failed; it blocks the deploy queue until completed.
+    pub const REVERT_FAILED: &str = "RevertFailed";
+    /// Nothing failed.
+    pub const NO_FAILURE: &str = "NoFailure";
+    /// The deploy was cancelled (in PlanetScale, or by deleting a gated deploy).
+    pub const CANCELLED: &str = "Cancelled";
+    /// The deploy request was closed in PlanetScale without being deployed.
+    pub const CLOSED: &str = "Closed";
+    /// PlanetScale reported a deployment state this operator does not know.
+    pub const UNKNOWN_STATE: &str = "UnknownState";
 }
 
 /// Second identity that approves the deploy request.

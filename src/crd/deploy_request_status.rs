@@ -149,7 +149,8 @@ pub struct DeployRequestStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100))]
     pub operations: Vec<TableOperation>,
-    /// Position in the database's deploy queue (1 = next), while queued.
+    /// Position in the deploy queue of `intoBranch` while queued: 1 + the deploys ahead of it
+    /// (a running or errored deploy that holds the queue counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_position: Option<i32>,
     /// When the deploy request was opened.

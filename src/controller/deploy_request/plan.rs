@@ -1,0 +1,174 @@
+//! The pure decision of a reconcile: which PlanetScale action (at most one) moves the deploy
+//! request towards its spec, whether the spec asks for something impossible right now, and
+//! when to look again.
+use std::time::Duration;
+
+use planetscale_api::models::DeploymentState;
+
+use super::facts::Facts;
+use crate::crd::DeployRequestSpec;
+
+/// Poll interval while PlanetScale works (checks, queue, deploy, cutover, revert).
+pub const QUICK_POLL: Duration = Duration::from_secs(3);
+/// Poll interval while waiting on a human (approval, cutover, schema fix, revert window).
+pub const SLOW_POLL: Duration = Duration::from_secs(30);
+
+/// One PlanetScale action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Post an approving review with the `approval.credentialsRef` identity.
+    Approve,
+    /// `POST …/deploy`.
+    Queue,
+    /// `PUT …/auto-apply` to match `spec.autoApply`.
+    SetAutoApply(bool),
+    /// `POST …/apply-deploy`.
+    Cutover,
+    /// `POST …/revert`.
+    Revert,
+    /// `POST …/skip-revert`.
+    SkipRevert,
+}
+
+impl Step {
+    /// Verb for events and messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Step::Approve => "approve",
+            Step::Queue => "queue the deploy of",
+            Step::SetAutoApply(true) => "turn on auto-apply for",
+            Step::SetAutoApply(false) => "turn off auto-apply for",
+            Step::Cutover => "cut over",
+            Step::Revert => "revert",
+            Step::SkipRevert => "skip the revert window of",
+        }
+    }
+}
+
+/// When to reconcile again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// Soon: PlanetScale is working on it.
+    Quick,
+    /// Now and then: waiting on a human or a clock.
+    Slow,
+    /// Only when the resource changes: nothing more will happen by itself.
+    Never,
+}
+
+impl Poll {
+    /// The interval, `None` for [`Poll::Never`].
+    pub fn interval(self) -> Option<Duration> {
+        match self {
+            Poll::Quick => Some(QUICK_POLL),
+            Poll::Slow => Some(SLOW_POLL),
+            Poll::Never => None,
+        }
+    }
+}
+
+/// The outcome of planning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The action to take now, if any.
+    pub step: Option<Step>,
+    /// Why a spec action (revert, skipRevert) cannot be honoured in this state.
+    pub refusal: Option<String>,
+    /// When to look again.
+    pub poll: Poll,
+}
+
+/// Plans the next step for `spec` given `facts`.
+pub fn plan(spec: &DeployRequestSpec, facts: &Facts) -> Plan {
+    Plan {
+        step: next_step(spec, facts),
+        refusal: refusal(spec, facts),
+        poll: poll(facts),
+    }
+}
+
+/// States before the deploy starts, where auto-apply can still be chosen.
+fn before_cutover(state: &DeploymentState) -> bool {
+    use DeploymentState::*;
+    matches!(
+        state,
+        Pending | Ready | NoChanges | Error | Queued | Submitting | InProgress | InProgressVschema
+    )
+}
+
+fn next_step(spec: &DeployRequestSpec, f: &Facts) -> Option<Step> {
+    use DeploymentState::*;
+    if f.open && before_cutover(&f.state) && f.auto_cutover != spec.auto_apply {
+        return Some(Step::SetAutoApply(spec.auto_apply));
+    }
+    match f.state {
+        Ready if f.open && spec.deploy && !spec.revert => {
+            if !f.approved && spec.approval.is_some() {
+                Some(Step::Approve)
+            } else if f.deployable && (f.approved || !f.approval_required) {
+                Some(Step::Queue)
+            } else {
+                None
+            }
+        }
+        PendingCutover if spec.cutover => Some(Step::Cutover),
+        PendingCutover if spec.auto_apply && !f.auto_cutover => Some(Step::SetAutoApply(true)),
+        CompletePendingRevert if spec.revert => Some(Step::Revert),
+        CompletePendingRevert if spec.skip_revert => Some(Step::SkipRevert),
+        _ => None,
+    }
+}
+
+fn refusal(spec: &DeployRequestSpec, f: &Facts) -> Option<String> {
+    use DeploymentState::*;
+    let state = f.state.as_str();
+    if spec.revert {
+        return match f.state {
+            Complete => Some(format!(
+                "revert: true cannot be honoured: the revert window of {} is closed \
+                 (deployment state complete), so the change stays deployed. Set revert: false, \
+                 and undo the change with a new schema change and deploy request",
+                f.name()
+            )),
+            Pending | Ready | NoChanges | Error | Queued | Submitting | InProgress
+            | InProgressVschema | PendingCutover | InProgressCancel | CompleteCancel
+            | Cancelled | CompleteError => Some(format!(
+                "revert: true cannot be honoured: nothing of {} is deployed (deployment state \
+                 {state}); a revert is only possible during the 30-minute revert window after \
+                 a deploy. Set revert: false (while it is true the operator does not queue the deploy)",
+                f.name()
+            )),
+            _ => None,
+        };
+    }
+    if spec.skip_revert
+        && matches!(
+            f.state,
+            InProgressRevert | InProgressRevertVschema | CompleteRevert | CompleteRevertError
+        )
+    {
+        return Some(format!(
+            "skipRevert: true cannot be honoured: {} was reverted (deployment state {state}); \
+             set skipRevert: false",
+            f.name()
+        ));
+    }
+    None
+}
+
+fn poll(f: &Facts) -> Poll {
+    use DeploymentState::*;
+    match f.state {
+        Queued if f.queue_blocked.is_some() => Poll::Slow,
+        Pending if !f.open => Poll::Never,
+        _ if f.state.is_running() => Poll::Quick,
+        Ready | NoChanges | Error if !f.open => Poll::Never,
+        Ready | NoChanges | Error | PendingCutover | CompletePendingRevert => Poll::Slow,
+        Unknown(_) => Poll::Slow,
+        _ => Poll::Never,
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,175 @@
+use planetscale_api::models::DeploymentState;
+
+use super::*;
+use crate::controller::deploy_request::test_support::{facts, spec};
+
+fn step(flags: &str, f: &Facts) -> Option<Step> {
+    plan(&spec(flags), f).step
+}
+
+#[test]
+fn deploy_false_never_acts() {
+    for state in DeploymentState::KNOWN {
+        let f = facts(state.as_str());
+        assert_eq!(step("", &f), None, "{state:?}");
+        assert_eq!(plan(&spec(""), &f).refusal, None, "{state:?}");
+    }
+}
+
+#[test]
+fn deploy_queues_only_when_ready() {
+    for state in DeploymentState::KNOWN {
+        let expected = (*state == DeploymentState::Ready).then_some(Step::Queue);
+        assert_eq!(
+            step("deploy", &facts(state.as_str())),
+            expected,
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn queue_waits_for_a_required_approval() {
+    let mut f = facts("ready");
+    f.approval_required = true;
+    assert_eq!(step("deploy", &f), None);
+    assert_eq!(step("deploy approver", &f), Some(Step::Approve));
+    f.approved = true;
+    assert_eq!(step("deploy approver", &f), Some(Step::Queue));
+    assert_eq!(step("deploy", &f), Some(Step::Queue));
+}
+
+#[test]
+fn approver_approves_even_when_not_required_but_only_with_deploy() {
+    let f = facts("ready");
+    assert_eq!(step("deploy approver", &f), Some(Step::Approve));
+    assert_eq!(step("approver", &f), None);
+    assert_eq!(step("deploy approver", &facts("pending")), None);
+}
+
+#[test]
+fn closed_or_not_deployable_requests_are_not_queued() {
+    let mut f = facts("ready");
+    f.open = false;
+    assert_eq!(step("deploy", &f), None);
+    let mut f = facts("ready");
+    f.deployable = false;
+    assert_eq!(step("deploy", &f), None);
+}
+
+#[test]
+fn auto_apply_follows_the_spec_until_cutover() {
+    let mut f = facts("pending");
+    assert_eq!(step("gated", &f), Some(Step::SetAutoApply(false)));
+    f.auto_cutover = false;
+    assert_eq!(step("gated", &f), None);
+    assert_eq!(step("", &f), Some(Step::SetAutoApply(true)));
+    let mut done = facts("complete");
+    done.auto_cutover = false;
+    assert_eq!(step("", &done), None, "too late to matter");
+}
+
+#[test]
+fn cutover_applies_only_in_pending_cutover() {
+    let mut f = facts("pending_cutover");
+    f.auto_cutover = false;
+    assert_eq!(step("deploy gated", &f), None);
+    assert_eq!(step("deploy gated cutover", &f), Some(Step::Cutover));
+    assert_eq!(step("deploy", &f), Some(Step::SetAutoApply(true)));
+    let mut early = facts("in_progress");
+    early.auto_cutover = false;
+    assert_eq!(step("deploy gated cutover", &early), None);
+}
+
+#[test]
+fn revert_and_skip_revert_act_in_the_window() {
+    let f = facts("complete_pending_revert");
+    assert_eq!(step("deploy revert", &f), Some(Step::Revert));
+    assert_eq!(step("deploy skip", &f), Some(Step::SkipRevert));
+    assert_eq!(step("deploy", &f), None);
+    assert_eq!(plan(&spec("deploy revert"), &f).refusal, None);
+}
+
+#[test]
+fn revert_outside_the_window_is_refused_with_a_reason() {
+    let closed = plan(&spec("deploy revert"), &facts("complete"));
+    assert_eq!(closed.step, None);
+    assert!(closed.refusal.unwrap().contains("revert window"));
+    let early = plan(&spec("deploy revert"), &facts("ready"));
+    assert_eq!(early.step, None, "the deploy is held while revert is true");
+    assert!(
+        early
+            .refusal
+            .unwrap()
+            .contains("nothing of deploy request #7 is deployed")
+    );
+    for ok in [
+        "in_progress_revert",
+        "complete_revert",
+        "in_progress_cutover",
+    ] {
+        assert_eq!(
+            plan(&spec("deploy revert"), &facts(ok)).refusal,
+            None,
+            "{ok}"
+        );
+    }
+}
+
+#[test]
+fn skip_revert_is_refused_after_a_revert_only() {
+    assert!(
+        plan(&spec("skip"), &facts("complete_revert"))
+            .refusal
+            .is_some()
+    );
+    for ok in ["ready", "complete", "complete_pending_revert", "queued"] {
+        assert_eq!(plan(&spec("deploy skip"), &facts(ok)).refusal, None, "{ok}");
+    }
+}
+
+#[test]
+fn every_state_has_a_poll_that_fits() {
+    use Poll::*;
+    let table = [
+        ("pending", Quick),
+        ("ready", Slow),
+        ("no_changes", Slow),
+        ("queued", Quick),
+        ("submitting", Quick),
+        ("in_progress", Quick),
+        ("pending_cutover", Slow),
+        ("in_progress_vschema", Quick),
+        ("in_progress_cancel", Quick),
+        ("in_progress_cutover", Quick),
+        ("complete", Never),
+        ("complete_cancel", Never),
+        ("complete_error", Never),
+        ("complete_pending_revert", Slow),
+        ("in_progress_revert", Quick),
+        ("in_progress_revert_vschema", Quick),
+        ("complete_revert", Never),
+        ("complete_revert_error", Never),
+        ("cancelled", Never),
+        ("error", Slow),
+    ];
+    assert_eq!(table.len(), DeploymentState::KNOWN.len());
+    for (state, expected) in table {
+        assert_eq!(
+            plan(&spec("deploy"), &facts(state)).poll,
+            expected,
+            "{state}"
+        );
+    }
+}
+
+#[test]
+fn blocked_queue_and_closed_requests_poll_slowly_or_not_at_all() {
+    let mut blocked = facts("queued");
+    blocked.queue_blocked = Some(Some(3));
+    assert_eq!(plan(&spec("deploy"), &blocked).poll, Poll::Slow);
+    let mut closed = facts("ready");
+    closed.open = false;
+    assert_eq!(plan(&spec(""), &closed).poll, Poll::Never);
+    assert_eq!(plan(&spec(""), &facts("bogus")).poll, Poll::Slow);
+}

@@ -1,0 +1,188 @@
+//! The observed state written to `status` (pure): PlanetScale's fields, bounded in size, and
+//! the conditions stamped with time and generation.
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
+
+use super::conditions::Cond;
+use super::facts::Facts;
+use crate::crd::conditions::{READY, new_condition, set_condition};
+use crate::crd::deploy_request_status::{
+    MAX_DDL_LEN, MAX_LINT_ERRORS, MAX_TABLES, MAX_TEXT_LEN, truncate_chars,
+};
+use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
+
+/// Organization and database of the deploy request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Organization.
+    pub org: String,
+    /// Database.
+    pub db: String,
+}
+
+/// A Kubernetes time from a PlanetScale time.
+pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
+    Timestamp::from_millisecond(t.timestamp_millis())
+        .ok()
+        .map(Time)
+}
+
+/// Kubernetes time now.
+pub fn now() -> Time {
+    Time(Timestamp::now())
+}
+
+/// The new status: `prev` with every PlanetScale field replaced and `conds` set.
+pub fn build(
+    prev: &DeployRequestStatus,
+    generation: Option<i64>,
+    at: &Location,
+    dr: &DeployRequest,
+    facts: &Facts,
+    conds: Vec<Cond>,
+    now: Time,
+) -> DeployRequestStatus {
+    let d = dr.deployment.clone().unwrap_or_default();
+    let (schema_diff, schema_diff_truncated) = schema_diff(&d.deploy_operations);
+    let times = &d.times;
+    let mut status = DeployRequestStatus {
+        number: i64::try_from(dr.number).ok(),
+        id: Some(dr.id.clone()).filter(|s| !s.is_empty()),
+        html_url: dr.html_url.clone(),
+        organization: Some(at.org.clone()),
+        database: Some(at.db.clone()),
+        branch: Some(dr.branch.clone()),
+        into_branch: Some(dr.into_branch.clone()),
+        state: dr.state.as_ref().map(|s| s.as_str().to_string()),
+        deployment_state: Some(facts.state.as_str().to_string()),
+        deployable: Some(d.deployable),
+        approved: Some(dr.approved),
+        deploy_check_errors: facts
+            .check_errors
+            .as_deref()
+            .map(|e| truncate_chars(e, MAX_TEXT_LEN).0),
+        lint_errors: lint_errors(&d),
+        schema_diff,
+        schema_diff_truncated,
+        operations: operations(facts, &d.deploy_operations),
+        queue_position: facts.queue_position,
+        created_at: dr.created_at.and_then(to_time),
+        queued_at: times.queued_at.and_then(to_time),
+        started_at: times.started_at.and_then(to_time),
+        ready_to_cutover_at: times.ready_to_cutover_at.and_then(to_time),
+        deployed_at: facts.deployed_at.and_then(to_time),
+        finished_at: times.finished_at.and_then(to_time),
+        revert_window_ends_at: facts.revert_window_ends_at().and_then(to_time),
+        observed_generation: generation,
+        conditions: prev.conditions.clone(),
+    };
+    set_conditions(&mut status, conds, generation, now);
+    status
+}
+
+/// Sets `conds` on `status` (keeping transition times of unchanged conditions).
+pub fn set_conditions(
+    status: &mut DeployRequestStatus,
+    conds: Vec<Cond>,
+    generation: Option<i64>,
+    now: Time,
+) {
+    for c in conds {
+        let new = new_condition(c.type_, c.status, c.reason, c.message, now.clone());
+        set_condition(&mut status.conditions, new, generation);
+    }
+    status.observed_generation = generation;
+}
+
+/// `prev` with `Ready=False` for an error that stopped the reconcile before PlanetScale could
+/// be read (credentials, branch not ready, safe migrations …).
+pub fn with_error(
+    prev: &DeployRequestStatus,
+    generation: Option<i64>,
+    reason: &'static str,
+    message: String,
+    now: Time,
+) -> DeployRequestStatus {
+    let mut status = prev.clone();
+    let ready = Cond {
+        type_: READY,
+        status: crate::crd::ConditionStatus::False,
+        reason,
+        message,
+    };
+    set_conditions(&mut status, vec![ready], generation, now);
+    status
+}
+
+fn schema_diff(ops: &[DeployOperation]) -> (Vec<TableDiff>, bool) {
+    let diff = ops
+        .iter()
+        .take(MAX_TABLES)
+        .map(|op| {
+            let (ddl, truncated) =
+                truncate_chars(op.ddl_statement.as_deref().unwrap_or(""), MAX_DDL_LEN);
+            TableDiff {
+                keyspace: non_empty(op.keyspace_name.as_deref()),
+                table: bounded(op.table_name.as_deref().unwrap_or(""), 256),
+                operation: bounded(op.operation_name.as_deref().unwrap_or(""), 32),
+                ddl,
+                truncated,
+            }
+        })
+        .collect();
+    (diff, ops.len() > MAX_TABLES)
+}
+
+/// Per-table progress, once the deploy was queued (before that the diff says it all).
+fn operations(facts: &Facts, ops: &[DeployOperation]) -> Vec<TableOperation> {
+    use planetscale_api::models::DeploymentState::*;
+    if matches!(facts.state, Pending | Ready | NoChanges | Error) {
+        return Vec::new();
+    }
+    ops.iter()
+        .take(MAX_TABLES)
+        .map(|op| TableOperation {
+            keyspace: non_empty(op.keyspace_name.as_deref()),
+            table: bounded(op.table_name.as_deref().unwrap_or(""), 256),
+            operation: bounded(op.operation_name.as_deref().unwrap_or(""), 32),
+            state: op
+                .state
+                .as_ref()
+                .map_or("pending".into(), |s| bounded(s.as_str(), 32)),
+            progress_percentage: op.progress_percentage.map(|p| p.clamp(0.0, 100.0)),
+            eta_seconds: op.eta_seconds.map(|s| s.max(0.0).round() as i64),
+        })
+        .collect()
+}
+
+fn lint_errors(d: &Deployment) -> Vec<LintError> {
+    d.lint_errors
+        .iter()
+        .take(MAX_LINT_ERRORS)
+        .filter_map(|v| {
+            serde_json::from_value::<planetscale_api::models::LintError>(v.clone()).ok()
+        })
+        .map(|l| LintError {
+            code: bounded(&l.lint_error, 128),
+            keyspace: non_empty(l.keyspace_name.as_deref()),
+            table: non_empty(l.table_name.as_deref()),
+            column: non_empty(l.column_name.as_deref()),
+            message: bounded(l.error_description.as_deref().unwrap_or(""), MAX_TEXT_LEN),
+            docs_url: non_empty(l.docs_url.as_deref()).map(|u| bounded(&u, 1024)),
+        })
+        .collect()
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(|s| bounded(s, 256))
+}
+
+fn bounded(s: &str, max: usize) -> String {
+    truncate_chars(s, max).0
+}
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;
