@@ -51,6 +51,7 @@ pub struct CredentialsStore {
     defaults: DefaultCredentials,
     settings: ClientSettings,
     metrics: Arc<ApiMetrics>,
+    observer: Option<Arc<dyn planetscale_api::Observer>>,
     clients: Mutex<HashMap<(String, String), Cached>>,
     limiters: Mutex<HashMap<String, Arc<RateLimiter>>>,
 }
@@ -67,9 +68,21 @@ impl CredentialsStore {
             defaults,
             settings,
             metrics: Arc::new(ApiMetrics::new()),
+            observer: None,
             clients: Mutex::default(),
             limiters: Mutex::default(),
         }
+    }
+
+    /// Where the default credentials live and which namespaces may use them.
+    pub fn defaults(&self) -> &DefaultCredentials {
+        &self.defaults
+    }
+
+    /// Also reports every request of this store's clients to `observer` (the operator's metrics).
+    pub fn with_observer(mut self, observer: Arc<dyn planetscale_api::Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Counters of every API request made through this store's clients.
@@ -126,6 +139,9 @@ impl CredentialsStore {
             .oauth_token_url(&self.settings.oauth_token_url)
             .rate_limiter(limiter)
             .metrics(self.metrics.clone());
+        if let Some(observer) = &self.observer {
+            builder = builder.observer(observer.clone());
+        }
         if matches!(creds, Credentials::OAuth { .. }) {
             let name = name.to_string();
             builder = builder

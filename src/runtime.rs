@@ -41,7 +41,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         leader_elect = args.leader_elect,
         "planetscale-operator started"
     );
-    let ctx = Arc::new(controller_context(client, &args));
+    let ctx = Arc::new(controller_context(client, &args, metrics.clone()));
     let shutdown = CancellationToken::new();
     let controllers = run_controllers(ctx, metrics, readiness.clone(), leader, shutdown.clone());
     let mut controllers = tokio::spawn(controllers);
@@ -117,7 +117,7 @@ pub async fn run_controllers(
     leader: watch::Receiver<bool>,
     shutdown: CancellationToken,
 ) {
-    let _ = &metrics; // TODO(lead): hand `metrics` to the controllers through `Context`.
+    let _ = metrics; // the controllers reach the metrics through `ctx.metrics`
     while_leader(leader, shutdown, |token| {
         // TODO(lead): set this once the controllers' stores are ready
         // (`Store::wait_until_ready`), and back to false when they stop.
@@ -203,7 +203,11 @@ async fn follow_leadership(
 }
 
 /// The shared controller context from the command-line settings.
-pub fn controller_context(client: Client, args: &RunArgs) -> crate::controller::Context {
+pub fn controller_context(
+    client: Client,
+    args: &RunArgs,
+    metrics: Arc<Metrics>,
+) -> crate::controller::Context {
     use crate::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
     let defaults = DefaultCredentials {
         secret: (!args.no_default_credentials).then(|| {
@@ -224,13 +228,14 @@ pub fn controller_context(client: Client, args: &RunArgs) -> crate::controller::
         oauth_token_url: args.oauth_token_url.clone(),
         requests_per_minute: args.api_rate_limit,
     };
-    let credentials = CredentialsStore::new(client.clone(), defaults, settings);
+    let credentials =
+        CredentialsStore::new(client.clone(), defaults, settings).with_observer(metrics.clone());
     let settings = crate::controller::Settings {
         resync_interval: args.resync_interval,
         concurrency: args.concurrency,
         namespaces: args.watched_namespaces(),
     };
-    crate::controller::Context::new(client, credentials, settings)
+    crate::controller::Context::new(client, credentials, settings, metrics)
 }
 
 /// Fails fast, with a message that says what to do, when a CRD is missing or not Established.

@@ -62,11 +62,18 @@ pub struct Context {
     pub recorder: Recorder,
     pub credentials: CredentialsStore,
     pub settings: Settings,
+    /// Reconcile, resource and API metrics served on `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
 impl Context {
-    pub fn new(client: Client, credentials: CredentialsStore, settings: Settings) -> Self {
+    pub fn new(
+        client: Client,
+        credentials: CredentialsStore,
+        settings: Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -76,6 +83,7 @@ impl Context {
             client,
             credentials,
             settings,
+            metrics,
             failures: Mutex::default(),
         }
     }
@@ -113,16 +121,22 @@ impl Context {
     /// Requeue after a failed reconcile: exponential backoff with jitter for transient errors
     /// (1 s, 2 s, 4 s … 5 min), the slow retry for errors only a user can fix.
     pub fn backoff(&self, key: &str, err: &Error) -> Action {
+        Action::requeue(self.backoff_delay_for(key, err))
+    }
+
+    /// The delay [`Context::backoff`] requeues with (and counts the failure the same way), for
+    /// controllers that also need the duration itself.
+    pub fn backoff_delay_for(&self, key: &str, err: &Error) -> Duration {
         if let Error::Waiting { retry_after, .. } = err {
-            return Action::requeue(*retry_after);
+            return *retry_after;
         }
         if !err.is_transient() {
-            return Action::requeue(SLOW_RETRY);
+            return SLOW_RETRY;
         }
         let mut failures = self.failures.lock().expect("lock");
         let n = failures.entry(key.to_string()).or_insert(0);
         *n = n.saturating_add(1);
-        Action::requeue(backoff_delay(*n, rand::random::<f64>()))
+        backoff_delay(*n, rand::random::<f64>())
     }
 }
 
