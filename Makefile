@@ -4,12 +4,13 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TESTENV := hack/testenv
 CRDGEN := target/debug/crdgen
+DOCGEN := target/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
 # Integration tests run one at a time per binary by default: 2-core machines, one shared control plane.
 TEST_THREADS ?= 4
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down clean
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -33,10 +34,14 @@ crds: build ## Regenerate crds/ and the chart's copy from the Rust types
 	rm -f crds/*.yaml && $(CRDGEN) --out-dir crds
 	rm -f $(CHART_CRDS)/*.yaml && cp crds/*.yaml $(CHART_CRDS)/
 
-check-generated: build ## Fail when crds/ or the chart's copy differ from what crdgen prints
+check-generated: build ## Fail when crds/, the chart's copy or docs/reference/ differ from the Rust types
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && $(CRDGEN) --out-dir $$tmp && \
 	  diff -ru $$tmp crds && diff -ru crds $(CHART_CRDS) && echo "generated files are up to date" || \
 	  { echo "crds/ is stale: run 'make crds' and commit the result" >&2; exit 1; }
+	@$(DOCGEN) --check docs/reference
+
+docs: build ## Regenerate the per-kind field reference docs/reference/ from the CRD types
+	$(DOCGEN) --out-dir docs/reference
 
 testenv-build: ## Build etcd, kube-apiserver, kube-controller-manager, kubectl, helm (cached)
 	$(TESTENV)/build
@@ -61,6 +66,12 @@ test: ## Everything: lint, unit tests, check-generated, control plane up, integr
 	@trap '$(TESTENV)/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  $(MAKE) --no-print-directory integration-test
+
+demo: ## The operator end to end on local defaults: control plane, emulator, operator, examples/demo/
+	hack/demo/up
+
+demo-down: ## Stop exactly what `make demo` started
+	hack/demo/down
 
 clean: ## Remove build output (not the control-plane binary cache)
 	$(CARGO) clean
