@@ -1,0 +1,85 @@
+//! Which deploy request: safe migrations on the target, adopting an open request, waiting for
+//! a PlanetScaleBranch.
+use planetscale_api::models::CreateDeployRequest;
+use serde_json::json;
+
+use crate::helpers::{condition, number, run, table};
+
+#[tokio::test]
+async fn refused_while_the_target_lacks_safe_migrations() {
+    run(|env| async move {
+        env.ps
+            .disable_safe_migrations("acme", "shop", "main")
+            .await
+            .unwrap();
+        env.branch_with("feat", &[&table("invoices")]).await;
+        env.create("ship", "feat", json!({})).await;
+        let dr = env
+            .wait_cond("ship", "Ready", "False", "SafeMigrationsRequired")
+            .await;
+        let message = condition(&dr, "Ready").unwrap().message;
+        assert!(
+            message.contains("branch main of acme/shop does not have safe migrations"),
+            "{message}"
+        );
+        assert_eq!(env.calls("create_deploy_request").await, 0);
+        env.ps
+            .enable_safe_migrations("acme", "shop", "main")
+            .await
+            .unwrap();
+        env.poke("ship").await;
+        env.wait_cond("ship", "Ready", "True", "ChecksPassed").await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_open_request_for_the_same_branches_is_adopted() {
+    run(|env| async move {
+        env.branch_with("feat", &[&table("invoices")]).await;
+        let body = CreateDeployRequest::new("feat");
+        let existing = env
+            .ps
+            .create_deploy_request("acme", "shop", &body)
+            .await
+            .unwrap();
+        env.create("ship", "feat", json!({"intoBranch": "main"}))
+            .await;
+        let dr = env.wait_cond("ship", "Ready", "True", "ChecksPassed").await;
+        assert_eq!(number(&dr), existing.number as i64);
+        assert_eq!(
+            env.calls("create_deploy_request").await,
+            1,
+            "only the one made by the test"
+        );
+        assert!(
+            env.event_reasons("ship")
+                .await
+                .contains(&"Adopted".to_string())
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn branch_ref_waits_for_the_branch_resource() {
+    run(|env| async move {
+        let obj = json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
+            "metadata": {"name": "pr-1"}, "spec": {"branchRef": {"name": "pr-1"}},
+        });
+        let obj = serde_json::from_value(obj).unwrap();
+        env.api.create(&Default::default(), &obj).await.unwrap();
+        let dr = env
+            .wait_cond("pr-1", "Ready", "False", "BranchNotReady")
+            .await;
+        assert!(
+            condition(&dr, "Ready")
+                .unwrap()
+                .message
+                .contains("PlanetScaleBranch pr-1")
+        );
+        assert_eq!(env.calls("create_deploy_request").await, 0);
+    })
+    .await
+}
