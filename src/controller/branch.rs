@@ -1,11 +1,258 @@
-//! The branch controller (being written).
+//! The `PlanetScaleBranch` controller: creates (or adopts) the branch, waits for it to be
+//! ready, keeps the settings the spec owns, recreates a branch deleted outside Kubernetes,
+//! and deletes or retains it behind a finalizer.
+//!
+//! A reconcile reads top to bottom: observe (credentials, branch, database) → [`plan::plan`]
+//! (pure) → act (create, promote, …) → report (status, events). [`schedule::Schedule`] keeps
+//! reconciles that changed nothing (such as the one our own status write triggers) from
+//! calling PlanetScale: a Ready branch makes no API call between resyncs.
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::PartialObjectMeta;
+use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, finalizer, watcher};
+use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::Context;
+use super::{Context, object_key, watched_apis};
+use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::common::is_paused;
+use crate::crd::conditions::is_ready_for;
+use crate::credentials::locate;
+use crate::error::Error;
 
-/// Runs the controller until `shutdown` is cancelled.
-pub async fn run(_ctx: Arc<Context>, shutdown: CancellationToken) {
-    shutdown.cancelled().await;
+mod act;
+mod cleanup;
+pub mod plan;
+pub mod schedule;
+mod status;
+
+use schedule::{Schedule, Trigger};
+
+/// Finalizer on every `PlanetScaleBranch` the operator manages.
+pub const FINALIZER: &str = "planetscale.operator.dev/branch";
+/// Label of the API requests this controller makes (for a fair limiter).
+const CALLER: &str = "branch-controller";
+
+/// The controller's own state next to the shared [`Context`].
+pub struct BranchContext {
+    /// The shared context.
+    pub ctx: Arc<Context>,
+    /// When each object may next call PlanetScale.
+    pub schedule: Schedule,
+}
+
+/// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let b = Arc::new(BranchContext {
+        ctx: ctx.clone(),
+        schedule: Schedule::default(),
+    });
+    let namespaces: Vec<Option<String>> = match &ctx.settings.namespaces {
+        None => vec![None],
+        Some(list) => list.iter().cloned().map(Some).collect(),
+    };
+    let apis = watched_apis::<PlanetScaleBranch>(&ctx.client, &ctx.settings.namespaces);
+    let runs = apis
+        .into_iter()
+        .zip(namespaces)
+        .map(|(api, ns)| run_one(api, ns, b.clone(), shutdown.clone()));
+    futures::future::join_all(runs).await;
+}
+
+async fn run_one(
+    api: Api<PlanetScaleBranch>,
+    namespace: Option<String>,
+    b: Arc<BranchContext>,
+    shutdown: CancellationToken,
+) {
+    let config = ControllerConfig::default().concurrency(b.ctx.settings.concurrency);
+    let mut controller = Controller::new(api, watcher::Config::default()).with_config(config);
+    let store = controller.store();
+    for (secrets, wc) in secret_apis(&b.ctx, namespace.as_deref()) {
+        let mapper = secret_mapper(store.clone(), b.clone());
+        controller = controller.watches(secrets, wc, mapper);
+    }
+    controller
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(reconcile, error_policy, b)
+        .for_each(|result| async move {
+            match result {
+                Ok((obj, _)) => tracing::debug!(name = %obj.name, namespace = ?obj.namespace, "branch reconciled"),
+                Err(e) => tracing::warn!(error = %e, "branch reconcile failed"),
+            }
+        })
+        .await;
+}
+
+/// The Secrets whose changes matter: those of the watched namespace (metadata only, nothing
+/// is cached), plus the default credentials Secret when it lives elsewhere.
+fn secret_apis(
+    ctx: &Context,
+    namespace: Option<&str>,
+) -> Vec<(Api<PartialObjectMeta<Secret>>, watcher::Config)> {
+    let client = ctx.client.clone();
+    let Some(ns) = namespace else {
+        return vec![(Api::all(client), watcher::Config::default())];
+    };
+    let mut apis = vec![(
+        Api::namespaced(client.clone(), ns),
+        watcher::Config::default(),
+    )];
+    if let Some((dns, dname)) = &ctx.credentials.defaults().secret
+        && dns != ns
+    {
+        let wc = watcher::Config::default().fields(&format!("metadata.name={dname}"));
+        apis.push((Api::namespaced(client, dns), wc));
+    }
+    apis
+}
+
+/// Maps a changed credentials Secret to the resources that use it and are not Ready (a Ready
+/// branch does not need its credentials until the next resync), and lets them through the
+/// schedule so that a fixed Secret is picked up at once.
+fn secret_mapper(
+    store: Store<PlanetScaleBranch>,
+    b: Arc<BranchContext>,
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<PlanetScaleBranch>> + Send + Sync + 'static
+{
+    move |secret| {
+        let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
+        let defaults = b.ctx.credentials.defaults();
+        store
+            .state()
+            .into_iter()
+            .filter(|o| {
+                let ns = o.namespace().unwrap_or_default();
+                locate(defaults, &ns, o.spec.credentials_ref.as_ref()).is_ok_and(|s| s == wanted)
+            })
+            .filter(|o| {
+                let ready = o
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| is_ready_for(&s.conditions, o.metadata.generation));
+                !ready || o.metadata.deletion_timestamp.is_some()
+            })
+            .map(|o| {
+                b.schedule.wake(&object_key(&*o));
+                ObjectRef::from_obj(&*o)
+            })
+            .collect()
+    }
+}
+
+/// One object's reconcile: what it is, where, and what its next reconcile depends on.
+pub(crate) struct Target<'a> {
+    obj: &'a PlanetScaleBranch,
+    api: Api<PlanetScaleBranch>,
+    key: String,
+    namespace: String,
+    /// The branch name in PlanetScale.
+    name: String,
+    trigger: Trigger,
+}
+
+impl<'a> Target<'a> {
+    fn new(obj: &'a PlanetScaleBranch, ctx: &Context) -> Self {
+        let namespace = obj.namespace().unwrap_or_default();
+        Self {
+            api: Api::namespaced(ctx.client.clone(), &namespace),
+            key: object_key(obj),
+            name: obj.spec.effective_branch_name(&obj.name_any()).to_string(),
+            trigger: Trigger {
+                generation: obj.metadata.generation,
+                paused: is_paused(&obj.metadata),
+                deleting: obj.metadata.deletion_timestamp.is_some(),
+            },
+            namespace,
+            obj,
+        }
+    }
+
+    fn org(&self) -> &str {
+        &self.obj.spec.organization
+    }
+
+    fn db(&self) -> &str {
+        &self.obj.spec.database
+    }
+
+    fn obj_name(&self) -> String {
+        self.obj.name_any()
+    }
+
+    fn generation(&self) -> Option<i64> {
+        self.obj.metadata.generation
+    }
+
+    /// The PlanetScale client for the resource's credentials.
+    async fn client(&self, b: &BranchContext) -> Result<planetscale_api::Client, Error> {
+        let creds = self.obj.spec.credentials_ref.as_ref();
+        let client = b.ctx.credentials.client_for(&self.namespace, creds).await?;
+        Ok(client.with_caller(CALLER))
+    }
+}
+
+/// `Ok(None)` for a 404.
+fn found<T>(r: Result<T, planetscale_api::Error>) -> Result<Option<T>, Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(planetscale_api::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(name = %obj.name_any(), namespace = ?obj.namespace()))]
+async fn reconcile(
+    obj: Arc<PlanetScaleBranch>,
+    b: Arc<BranchContext>,
+) -> Result<Action, finalizer::Error<Error>> {
+    let t = Target::new(&obj, &b.ctx);
+    if let Some(wait) = b.schedule.wait(&t.key, t.trigger) {
+        return Ok(Action::requeue(wait));
+    }
+    if t.trigger.paused {
+        return paused(&b, &t).await.map_err(finalizer::Error::ApplyFailed);
+    }
+    let (api, b, t) = (t.api.clone(), &b, &t);
+    finalizer(&api, FINALIZER, obj.clone(), |event| async move {
+        match event {
+            finalizer::Event::Apply(_) => act::apply(b, t).await,
+            finalizer::Event::Cleanup(_) => cleanup::cleanup(b, t).await,
+        }
+    })
+    .await
+}
+
+/// Paused: no change at all, in PlanetScale or on the object (not even the finalizer); only
+/// the `Paused` condition is reported. A paused object being deleted keeps its finalizer.
+async fn paused(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error> {
+    let mut s = t.obj.status.clone().unwrap_or_default();
+    status::set_paused(&mut s, t.generation());
+    let resync = b.ctx.settings.resync_interval;
+    b.schedule.set(&t.key, t.trigger, resync);
+    status::report(&b.ctx, t.obj, s).await?;
+    Ok(Action::requeue(resync))
+}
+
+fn error_policy(
+    obj: Arc<PlanetScaleBranch>,
+    err: &finalizer::Error<Error>,
+    b: Arc<BranchContext>,
+) -> Action {
+    let t = Target::new(&obj, &b.ctx);
+    match err {
+        // The reconcile has set the schedule (backoff or slow retry) already.
+        finalizer::Error::ApplyFailed(_) | finalizer::Error::CleanupFailed(_) => Action::requeue(
+            b.schedule
+                .wait(&t.key, t.trigger)
+                .unwrap_or(Duration::from_secs(1)),
+        ),
+        // Adding or removing the finalizer failed: a Kubernetes API problem.
+        _ => Action::requeue(Duration::from_secs(5)),
+    }
 }

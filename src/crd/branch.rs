@@ -17,6 +17,12 @@ pub mod reason {
     pub const ALREADY_EXISTS: &str = "AlreadyExists";
     /// The branch was deleted outside Kubernetes and has been created again.
     pub const RECREATED: &str = "Recreated";
+    /// The database exists but is still initializing; the branch is created once it is ready.
+    pub const DATABASE_NOT_READY: &str = "DatabaseNotReady";
+    /// PlanetScale has no branch named `spec.parentBranch` in the database.
+    pub const PARENT_NOT_FOUND: &str = "ParentNotFound";
+    /// PlanetScale has no backup `spec.backupId` (or not one of the parent branch).
+    pub const BACKUP_NOT_FOUND: &str = "BackupNotFound";
 }
 
 /// Where a new branch takes its data from, besides a specific backup.
@@ -242,6 +248,11 @@ pub struct PlanetScaleBranchStatus {
     /// Whether the branch existed before and was adopted (`spec.adopt`) rather than created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// When the operator asked PlanetScale to create the branch. Written just before the
+    /// create call and cleared once `id` is recorded, so that a branch found in between (the
+    /// operator stopped after creating it) is recognised as this resource's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_requested_at: Option<Time>,
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

@@ -1,0 +1,195 @@
+//! The pure part of the branch reconcile: from what was observed (spec, last status, the
+//! branch and, when the branch is missing, its database) to what to do.
+use planetscale_api::models::{Branch, CreateBranch, Database};
+
+use crate::crd::branch::{PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
+
+/// What a reconcile saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// The resource's spec.
+    pub spec: &'a PlanetScaleBranchSpec,
+    /// The branch name in PlanetScale.
+    pub name: &'a str,
+    /// The status written by the previous reconcile.
+    pub status: &'a PlanetScaleBranchStatus,
+    /// Id of a branch this process created for the resource, in case the status write that
+    /// records it has not reached the cache yet.
+    pub remembered_id: Option<&'a str>,
+    /// The branch, if it exists.
+    pub branch: Option<&'a Branch>,
+    /// The database, looked up only when the branch is missing.
+    pub database: Option<&'a Database>,
+}
+
+/// Whether an existing branch belongs to the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// Created (or adopted earlier) by this resource.
+    Ours,
+    /// Created by this resource, but the id was not recorded (the operator stopped between
+    /// the create call and the status write): record it now.
+    OursUnrecorded,
+    /// Someone else's branch.
+    Foreign,
+}
+
+/// A change to bring an existing, ready branch in line with the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// Make it a production branch.
+    Promote,
+    /// Make it a development branch.
+    Demote,
+    /// Turn safe migrations on.
+    EnableSafeMigrations,
+    /// Turn safe migrations off.
+    DisableSafeMigrations,
+    /// Turn deletion protection on (`true`) or off.
+    DeletionProtection(bool),
+}
+
+/// What the reconcile does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// The branch is missing and the database is still initializing.
+    WaitForDatabase,
+    /// Create the branch (`recreate`: it existed before and was deleted outside Kubernetes).
+    Create { body: CreateBranch, recreate: bool },
+    /// A branch of that name exists that this resource did not create, and `adopt` is off.
+    Refuse { existing_id: String },
+    /// The branch is ours (or adopted now): record it, and once ready apply `fixes`.
+    Sync {
+        /// How the branch became ours in this reconcile, if it did.
+        claim: Option<Claim>,
+        /// Whether the branch is ready (no fixes are planned before).
+        ready: bool,
+        /// Settings to correct, in order.
+        fixes: Vec<Fix>,
+    },
+}
+
+/// How a branch becomes the resource's in this reconcile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// `spec.adopt` takes over an existing branch.
+    Adopt,
+    /// The branch this resource created, whose id was not recorded yet.
+    Record,
+}
+
+/// Decides what to do. Pure: unit-tested without a cluster or an API.
+pub fn plan(o: &Observed<'_>) -> Plan {
+    let Some(branch) = o.branch else {
+        return plan_missing(o);
+    };
+    let claim = match ownership(o, branch) {
+        Ownership::Ours => None,
+        Ownership::OursUnrecorded => Some(Claim::Record),
+        Ownership::Foreign if o.spec.adopt => Some(Claim::Adopt),
+        Ownership::Foreign => {
+            return Plan::Refuse {
+                existing_id: branch.id.clone(),
+            };
+        }
+    };
+    let ready = branch.ready;
+    let fixes = if ready {
+        fixes(o.spec, branch)
+    } else {
+        Vec::new()
+    };
+    Plan::Sync {
+        claim,
+        ready,
+        fixes,
+    }
+}
+
+/// Whether `branch` (which exists) belongs to the resource.
+pub fn ownership(o: &Observed<'_>, branch: &Branch) -> Ownership {
+    let id = Some(branch.id.as_str());
+    if o.status.id.as_deref() == id || o.remembered_id == id {
+        Ownership::Ours
+    } else if o.status.create_requested_at.is_some() {
+        Ownership::OursUnrecorded
+    } else {
+        Ownership::Foreign
+    }
+}
+
+fn plan_missing(o: &Observed<'_>) -> Plan {
+    let db = o.database;
+    if db.is_some_and(|d| !d.ready) {
+        return Plan::WaitForDatabase;
+    }
+    let default_parent = db.and_then(|d| d.default_branch.clone());
+    Plan::Create {
+        body: create_body(o.spec, o.name, default_parent),
+        recreate: o.status.id.is_some(),
+    }
+}
+
+/// The create request: the parent defaults to the database's default branch.
+pub fn create_body(
+    spec: &PlanetScaleBranchSpec,
+    name: &str,
+    default_parent: Option<String>,
+) -> CreateBranch {
+    CreateBranch {
+        name: name.to_string(),
+        parent_branch: spec.parent_branch.clone().or(default_parent),
+        region: spec.region.clone(),
+        backup_id: spec.backup_id.clone(),
+        seed_data: spec.seed_data.map(|s| match s {
+            SeedData::LastSuccessfulBackup => "last_successful_backup".to_string(),
+        }),
+        cluster_size: spec.cluster_size.clone(),
+        deletion_protected: spec.deletion_protected,
+    }
+}
+
+/// The settings of a ready branch that differ from the spec, in an order PlanetScale
+/// accepts: promote before enabling safe migrations (which needs a production branch),
+/// disable safe migrations before demoting.
+pub fn fixes(spec: &PlanetScaleBranchSpec, b: &Branch) -> Vec<Fix> {
+    let mut out = Vec::new();
+    let production = spec.production.unwrap_or(b.production);
+    if spec.safe_migrations == Some(false) && b.safe_migrations {
+        out.push(Fix::DisableSafeMigrations);
+    }
+    if production != b.production {
+        out.push(if production {
+            Fix::Promote
+        } else {
+            Fix::Demote
+        });
+    }
+    // Demoting turns safe migrations off in PlanetScale.
+    let safe_after = b.safe_migrations && production == b.production;
+    if spec.safe_migrations == Some(true) && !safe_after {
+        out.push(Fix::EnableSafeMigrations);
+    }
+    if let Some(p) = spec.deletion_protected
+        && p != b.deletion_protected
+    {
+        out.push(Fix::DeletionProtection(p));
+    }
+    out
+}
+
+/// How a fix is described in events (`what was found` → `what was done`).
+pub fn describe(fix: Fix) -> &'static str {
+    match fix {
+        Fix::Promote => "promoted to a production branch",
+        Fix::Demote => "demoted to a development branch",
+        Fix::EnableSafeMigrations => "safe migrations turned on",
+        Fix::DisableSafeMigrations => "safe migrations turned off",
+        Fix::DeletionProtection(true) => "deletion protection turned on",
+        Fix::DeletionProtection(false) => "deletion protection turned off",
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,179 @@
+//! Credentials: missing, malformed and rejected Secrets give their reasons with a bounded
+//! number of API calls, a fixed Secret is picked up at once (the Secret watch), and OAuth
+//! tokens are refreshed and written back.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::{Api, Client};
+use planetscale_operator::crd::branch::PlanetScaleBranch;
+use serde_json::json;
+
+use super::EMULATOR;
+use super::common::*;
+use crate::support::{self, env, with_operator};
+
+/// A faster way to the next state than the 5-minute slow retry: only the Secret watch.
+const PICKED_UP: Duration = Duration::from_secs(20);
+
+/// Creates (or replaces) Secret `name` with `data`.
+async fn put_secret(client: &Client, ns: &str, name: &str, data: &[(&str, &str)]) {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    if api.get_opt(name).await.unwrap().is_some() {
+        api.delete(name, &DeleteParams::default()).await.unwrap();
+        support::eventually(PICKED_UP, "old Secret gone", || async {
+            match api.get_opt(name).await.unwrap() {
+                None => Ok(()),
+                Some(_) => Err("still there"),
+            }
+        })
+        .await;
+    }
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        string_data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &secret).await.unwrap();
+}
+
+async fn wait_reason_within(api: &Api<PlanetScaleBranch>, name: &str, reason: &str) {
+    let what = format!("Ready=False reason {reason} (picked up from the Secret change)");
+    support::wait_for(api, name, PICKED_UP, &what, |o| {
+        not_ready_because(o, reason)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn credentials_errors_have_reasons_bounded_calls_and_heal_when_fixed() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        reset_calls(&emu).await;
+        apply(
+            &api,
+            &branch("team", json!({"credentialsRef": {"name": "team-creds"}})),
+        )
+        .await;
+        let o = wait_reason(&api, "team", "CredentialsNotFound").await;
+        assert!(
+            condition(&o, "Ready").unwrap().2.contains("team-creds"),
+            "{o:?}"
+        );
+        wait_event(&client, &ns, "team", "CredentialsNotFound").await;
+        assert_eq!(calls(&emu, None, None).await, 0, "no Secret, no API call");
+
+        put_secret(
+            &client,
+            &ns,
+            "team-creds",
+            &[("serviceTokenId", "onlyanid")],
+        )
+        .await;
+        wait_reason_within(&api, "team", "CredentialsInvalid").await;
+        wait_event(&client, &ns, "team", "CredentialsInvalid").await;
+
+        let wrong = [
+            ("serviceTokenId", env::TOKEN_ID),
+            ("serviceToken", "pscale_tkn_wrong"),
+        ];
+        put_secret(&client, &ns, "team-creds", &wrong).await;
+        wait_reason_within(&api, "team", "Unauthorized").await;
+        wait_event(&client, &ns, "team", "Unauthorized").await;
+        // Rejected credentials are retried slowly: a handful of calls, not a loop.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let rejected = calls(&emu, None, Some(401)).await;
+        assert!(
+            (1..=3).contains(&rejected),
+            "401 answers: {}",
+            emu.stats().await
+        );
+        assert_eq!(
+            calls(&emu, None, None).await,
+            rejected,
+            "{}",
+            emu.stats().await
+        );
+
+        let right = [
+            ("serviceTokenId", env::TOKEN_ID),
+            ("serviceToken", env::TOKEN),
+        ];
+        put_secret(&client, &ns, "team-creds", &right).await;
+        support::wait_for(&api, "team", PICKED_UP, "Ready after the fix", is_ready).await;
+        assert!(ps_branch(&emu, "team").await.is_some());
+        teardown(&api).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn oauth_tokens_are_refreshed_and_the_new_pair_is_written_back() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        // An access token that expires within the client's refresh margin (60 s).
+        let minted = emu
+            .admin_post("/_emulator/oauth-tokens", json!({"lifetime": "30s"}))
+            .await;
+        let (access, refresh) = (
+            minted["access_token"].as_str().unwrap(),
+            minted["refresh_token"].as_str().unwrap(),
+        );
+        let expires = minted["expires_at"].as_str().unwrap();
+        let data = [
+            ("oauthClientId", "emulator-client"),
+            ("oauthClientSecret", "emulator-client-secret"),
+            ("accessToken", access),
+            ("refreshToken", refresh),
+            ("expiresAt", expires),
+        ];
+        put_secret(&client, &ns, "oauth-creds", &data).await;
+        let spec = json!({"credentialsRef": {"name": "oauth-creds"}});
+        apply(&api, &branch("via-oauth", spec)).await;
+        wait_ready(&api, "via-oauth").await;
+
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        let s = secrets.get("oauth-creds").await.unwrap();
+        let get = |k: &str| String::from_utf8(s.data.as_ref().unwrap()[k].0.clone()).unwrap();
+        assert_ne!(
+            get("refreshToken"),
+            refresh,
+            "the rotated refresh token is kept"
+        );
+        assert_ne!(get("accessToken"), access);
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        assert!(at(&get("expiresAt")) > at(expires), "new expiry is later");
+        let world = emu.world().await;
+        let spent = world["oauth_tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["refresh_spent"] == true);
+        assert!(spent, "the minted refresh token was used: {world}");
+
+        // The operator keeps working with the new pair.
+        merge(
+            &api,
+            "via-oauth",
+            json!({"spec": {"deletionProtected": true}}),
+        )
+        .await;
+        support::eventually(READY, "deletion protection on via OAuth", || async {
+            let b = ps_branch(&emu, "via-oauth").await.unwrap();
+            if b.deletion_protected { Ok(()) } else { Err(b) }
+        })
+        .await;
+        teardown(&api).await;
+    })
+    .await
+}
