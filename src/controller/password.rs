@@ -1,11 +1,212 @@
-//! The password controller (being written).
+//! The `PlanetScalePassword` controller: a branch password whose plaintext lives only in a
+//! Secret, created crash-safely, renewed, rotated without downtime, healed when the Secret is
+//! lost or edited, and deleted with the resource.
+//!
+//! A reconcile reads top to bottom: read the resource fresh → [`apply::apply`] (observe →
+//! [`plan::plan`], pure → act: [`mint`], [`upkeep`], [`restart`]) → report ([`status`]).
+//! Deletion is [`cleanup`]. Deadlines (renewal, rotation, grace periods) are measured with
+//! PlanetScale's clock (`planetscale_api::Client::server_now`).
+//!
+//! Watches: the resources, the `PlanetScaleBranch`es they reference, and only the Secrets
+//! labelled `app.kubernetes.io/managed-by=planetscale-operator` (metadata), so memory does not
+//! grow with the cluster's other Secrets.
 use std::sync::Arc;
 
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::PartialObjectMeta;
+use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, watcher};
+use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::Context;
+use super::{Context, MANAGED_BY_LABEL, MANAGED_BY_VALUE, object_key, watched_apis};
+use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::conditions::{READY, is_condition_true};
+use crate::crd::is_paused;
+use crate::crd::password::PlanetScalePassword;
+use crate::error::Error;
 
-/// Runs the controller until `shutdown` is cancelled.
-pub async fn run(_ctx: Arc<Context>, shutdown: CancellationToken) {
-    shutdown.cancelled().await;
+pub mod apply;
+pub mod cleanup;
+pub mod mint;
+pub mod observe;
+pub mod plan;
+#[cfg(test)]
+mod plan_tests;
+pub mod restart;
+pub mod run;
+pub mod secret;
+pub mod status;
+pub mod target;
+pub mod time;
+pub mod upkeep;
+
+use run::Run;
+
+/// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
+pub const FINALIZER: &str = "planetscale.operator.dev/password";
+/// Controller name in metrics.
+const CONTROLLER: &str = "password";
+
+/// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let ns = &ctx.settings.namespaces;
+    let passwords = watched_apis::<PlanetScalePassword>(&ctx.client, ns);
+    let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, ns);
+    let secrets = watched_apis::<PartialObjectMeta<Secret>>(&ctx.client, ns);
+    let runs = passwords
+        .into_iter()
+        .zip(branches)
+        .zip(secrets)
+        .map(|((p, b), s)| run_one(ctx.clone(), p, b, s, shutdown.clone()));
+    futures::future::join_all(runs).await;
+}
+
+async fn run_one(
+    ctx: Arc<Context>,
+    api: Api<PlanetScalePassword>,
+    branches: Api<PlanetScaleBranch>,
+    secrets: Api<PartialObjectMeta<Secret>>,
+    shutdown: CancellationToken,
+) {
+    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
+    let controller = Controller::new(api, watcher::Config::default()).with_config(config);
+    let store = controller.store();
+    let managed =
+        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    controller
+        .watches(branches, watcher::Config::default(), move |b| {
+            waiting_on(&store, &b)
+        })
+        .watches(secrets, managed, |s| secret_owner(&s))
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "password reconcile did not complete");
+            }
+        })
+        .await;
+}
+
+/// The passwords that reference `branch` and are not Ready (a Ready password does not need
+/// its branch until the next resync).
+fn waiting_on(
+    store: &Store<PlanetScalePassword>,
+    branch: &PlanetScaleBranch,
+) -> Vec<ObjectRef<PlanetScalePassword>> {
+    store
+        .state()
+        .iter()
+        .filter(|p| p.namespace() == branch.namespace())
+        .filter(|p| {
+            let r = p.spec.branch_ref.as_ref();
+            r.is_some_and(|r| r.name == branch.name_any())
+        })
+        .filter(|p| {
+            let ready = p.status.as_ref().map(|s| s.conditions.as_slice());
+            !ready.is_some_and(|c| is_condition_true(c, READY))
+        })
+        .map(|p| ObjectRef::from_obj(p.as_ref()))
+        .collect()
+}
+
+/// The password a managed Secret belongs to (its annotation names it).
+fn secret_owner(secret: &PartialObjectMeta<Secret>) -> Option<ObjectRef<PlanetScalePassword>> {
+    let name = secret.annotations().get(secret::PASSWORD_ANNOTATION)?;
+    Some(ObjectRef::new(name).within(&secret.namespace()?))
+}
+
+async fn reconcile(obj: Arc<PlanetScalePassword>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<PlanetScalePassword> = Api::namespaced(ctx.client.clone(), &ns);
+    // The watch cache may lag behind our own status writes: work from a fresh read.
+    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    if is_paused(&fresh.metadata) {
+        return paused(&ctx, &fresh).await;
+    }
+    let key = object_key(obj.as_ref());
+    let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
+        match event {
+            FinalizerEvent::Apply(o) => apply_one(&ctx, &o).await,
+            FinalizerEvent::Cleanup(o) => cleanup_one(&ctx, &o).await,
+        }
+    })
+    .await
+    .map_err(from_finalizer);
+    if result.is_ok() {
+        ctx.reset_backoff(&key);
+    }
+    result
+}
+
+async fn apply_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, obj);
+    let outcome = apply::apply(&mut run).await;
+    let secret = obj.spec.secret.effective_name(&obj.name_any()).to_string();
+    let (resolved, generation) = (run.target_resolved, run.generation());
+    status::set_conditions(&mut run.status, &outcome, resolved, &secret, generation);
+    if let Err(e) = status::report(&mut run).await {
+        tracing::warn!(error = %e, "could not write the password status");
+        if outcome.is_ok() {
+            return Err(e);
+        }
+    }
+    let outcome = outcome?;
+    Ok(Action::requeue(apply::requeue_after(
+        &outcome,
+        ctx.settings.resync_interval,
+    )))
+}
+
+async fn cleanup_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, obj);
+    let result = cleanup::cleanup(&mut run).await;
+    if let Err(e) = &result {
+        let generation = run.generation();
+        status::set_deletion_failed(&mut run.status, e, generation);
+        if let Err(write) = status::report(&mut run).await {
+            tracing::warn!(error = %write, "could not write the password status");
+        }
+    }
+    result
+}
+
+/// Paused: no change at all, only the `Paused` condition. A paused resource being deleted
+/// keeps its finalizer until the annotation is removed.
+async fn paused(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, obj);
+    let generation = run.generation();
+    status::set_paused(&mut run.status, generation);
+    run.save().await?;
+    Ok(Action::requeue(ctx.settings.resync_interval))
+}
+
+fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(
+        name = %obj.name_any(),
+        namespace = obj.namespace().unwrap_or_default(),
+        reason = err.reason(),
+        error = %err,
+        "password reconcile failed"
+    );
+    ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
+    ctx.backoff(&object_key(obj.as_ref()), err)
+}
+
+fn from_finalizer(e: finalizer::Error<Error>) -> Error {
+    match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
+        other => Error::Invalid {
+            reason: "FinalizerFailed",
+            message: other.to_string(),
+        },
+    }
 }

@@ -1,0 +1,112 @@
+//! Deletion: every password the resource created is deleted (unless `deletionPolicy:
+//! Retain`), then the Secret follows its creation policy.
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use planetscale_api::models::ListPasswords;
+
+use super::mint::delete_id;
+use super::run::Run;
+use super::secret;
+use super::target::Target;
+use crate::crd::common::DeletionPolicy;
+use crate::error::Error;
+
+/// Prefix of the names of every password the resource with `uid` creates.
+pub fn name_prefix(uid: &str) -> String {
+    let name = crate::crd::password_name(uid, 0);
+    name.trim_end_matches('0').to_string()
+}
+
+/// Deletes the passwords and lets go of the Secret. Errors keep the finalizer (retried).
+pub async fn cleanup(run: &mut Run<'_>) -> Result<Action, Error> {
+    if run.obj.spec.deletion_policy == DeletionPolicy::Delete {
+        delete_passwords(run).await?;
+    }
+    let desired_name = run.obj.spec.secret.effective_name(&run.name()).to_string();
+    let mut names = vec![desired_name];
+    names.extend(run.status.secret_name.clone());
+    names.dedup();
+    for name in names {
+        secret::release(&run.secrets, run.obj, &name).await?;
+    }
+    Ok(Action::await_change())
+}
+
+/// The branch the passwords were created on, from the status (the `PlanetScaleBranch` may be
+/// gone already).
+fn recorded_target(run: &Run<'_>) -> Option<Target> {
+    let s = &run.status;
+    Some(Target {
+        organization: s.organization.clone()?,
+        database: s.database.clone()?,
+        branch: s.branch.clone()?,
+        known_ready: true,
+    })
+}
+
+async fn delete_passwords(run: &mut Run<'_>) -> Result<(), Error> {
+    let Some(t) = recorded_target(run) else {
+        // No target was ever resolved, so no password was created.
+        return Ok(());
+    };
+    let api = run.client().await?;
+    let prefix = name_prefix(&run.uid);
+    let query = ListPasswords {
+        q: Some(prefix.clone()),
+        status: None,
+    };
+    let listed = api
+        .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
+        .await;
+    let listed = match listed {
+        Ok(list) => list,
+        // The branch (and every password on it) is gone.
+        Err(planetscale_api::Error::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut ids: Vec<String> = listed
+        .into_iter()
+        .filter(|p| p.name.starts_with(&prefix))
+        .map(|p| p.id)
+        .collect();
+    ids.extend(run.status.password_id.clone());
+    ids.extend(
+        run.status
+            .pending_deletions
+            .iter()
+            .map(|p| p.password_id.clone()),
+    );
+    ids.sort();
+    ids.dedup();
+    for id in &ids {
+        delete_id(&api, &t, id).await?;
+    }
+    if !ids.is_empty() {
+        let note = format!(
+            "deleted {} password(s) of branch {} in {}/{}",
+            ids.len(),
+            t.branch,
+            t.organization,
+            t.database
+        );
+        run.event(EventType::Normal, "PasswordsDeleted", note).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_matches_every_counter_and_no_other_uid() {
+        let uid = "0b9e0f3a-6a55-4f4e-9b0e-2d2f1d6f2c10";
+        let prefix = name_prefix(uid);
+        for n in [0, 1, 10, 12345] {
+            assert!(crate::crd::password_name(uid, n).starts_with(&prefix));
+        }
+        let other = "0b9e0f3a-6a55-4f4e-9b0e-2d2f1d6f2c1";
+        assert!(!crate::crd::password_name(other, 0).starts_with(&prefix));
+        assert!(prefix.ends_with('-'), "{prefix}");
+    }
+}

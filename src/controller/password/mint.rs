@@ -1,0 +1,273 @@
+//! Minting a password so that no crash and no lost response leaves a stray password or a
+//! Secret without a working one:
+//!
+//! 1. the rotation counter `n` is written to the status first;
+//! 2. the password named `k8s-<uid>-<n>` is looked up: one that exists but whose username is
+//!    not in the Secret (its create response was lost) is deleted;
+//! 3. it is created, and the Secret is written at once with the plaintext;
+//! 4. only then is the password id recorded, and the replaced one queued for deletion.
+//!
+//! A restart at any point repeats the steps for the same `n` and ends in the same state.
+use kube::runtime::events::EventType;
+use planetscale_api::models::{CreatePassword, ListPasswords, Password};
+
+use super::plan::{Cause, Desired, delete_after, next_rotation_at};
+use super::run::{Run, api_role};
+use super::secret::{self, SecretView};
+use super::target::Target;
+use super::time::to_time;
+use crate::connection::{SecretString, credentials_hash};
+use crate::crd::password::{MAX_PENDING_DELETIONS, PendingDeletion, reason};
+use crate::crd::password_name;
+use crate::error::Error;
+
+/// What [`mint`] starts from.
+pub struct Mint<'a> {
+    pub api: &'a planetscale_api::Client,
+    pub target: &'a Target,
+    pub desired: &'a Desired,
+    pub secret: &'a SecretView,
+    pub counter: i64,
+    pub cause: Cause,
+}
+
+/// Mints password `m.counter`, writes the Secret and records it (see the module docs).
+pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
+    preflight(run, &m)?;
+    if run.status.rotation < m.counter {
+        run.status.rotation = m.counter;
+        run.save().await?;
+    }
+    let name = password_name(&run.uid, m.counter);
+    let (password, plaintext, stale) = find_or_create(&m, &name).await?;
+    let written = write_secret(run, &m, &password, &plaintext).await;
+    if let Err(e) = written {
+        if password.plain_text.is_some() {
+            delete(&m, &password.id).await.ok();
+        }
+        return Err(e);
+    }
+    let old = record(run, &m, &password, &plaintext, &name);
+    run.save().await?;
+    if let Some(old_secret) = old.secret.filter(|s| *s != m.desired.secret_name) {
+        secret::release(&run.secrets, run.obj, &old_secret).await?;
+    }
+    announce(run, &m, &name, old.replaced, stale).await;
+    Ok(())
+}
+
+/// Renders the Secret with placeholder credentials, so a template that cannot render stops
+/// us before a password is created that could not be stored.
+fn preflight(run: &Run<'_>, m: &Mint<'_>) -> Result<(), Error> {
+    let placeholder = Password {
+        access_host_url: Some("placeholder.connect.psdb.cloud".into()),
+        username: Some("placeholder".into()),
+        ..Password::default()
+    };
+    let plaintext = SecretString::new("pscale_pw_placeholder");
+    let info = secret::connection_info(run.obj, m.target, &placeholder, &plaintext);
+    secret::render(run.obj, &info).map(drop)
+}
+
+/// The password named `name`: adopted when the Secret already holds it, else created after
+/// deleting any of that name (their plaintext is lost). Returns it, its plaintext and how many
+/// strays were deleted.
+async fn find_or_create(
+    m: &Mint<'_>,
+    name: &str,
+) -> Result<(Password, SecretString, usize), Error> {
+    let t = m.target;
+    let query = ListPasswords {
+        q: Some(name.to_string()),
+        status: None,
+    };
+    let found = m
+        .api
+        .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
+        .await?;
+    let mut adopted = None;
+    let mut stale = 0;
+    for p in found.into_iter().filter(|p| p.name == name) {
+        let in_secret = p.username.is_some() && p.username.as_deref() == m.secret.username();
+        match (&m.secret.creds, in_secret && adopted.is_none()) {
+            (Some((_, plaintext)), true) => adopted = Some((p, plaintext.clone())),
+            _ => {
+                delete(m, &p.id).await?;
+                stale += 1;
+            }
+        }
+    }
+    if let Some((p, plaintext)) = adopted {
+        return Ok((p, plaintext, stale));
+    }
+    let body = CreatePassword {
+        name: Some(name.to_string()),
+        role: Some(api_role(m.desired.role)),
+        ttl: m.desired.ttl.map(|t| t.as_secs()),
+        cidrs: m.desired.cidrs.clone(),
+        replica: Some(m.desired.replica),
+    };
+    let p = m
+        .api
+        .create_password(&t.organization, &t.database, &t.branch, &body)
+        .await?;
+    let Some(plaintext) = p.plain_text.as_ref().map(|s| SecretString::new(s.expose())) else {
+        delete(m, &p.id).await.ok();
+        return Err(Error::Invalid {
+            reason: "NoPlaintext",
+            message: format!("PlanetScale returned password {name} without its plaintext"),
+        });
+    };
+    Ok((p, plaintext, stale))
+}
+
+/// Deletes a password; 404 counts as done.
+pub async fn delete_id(api: &planetscale_api::Client, t: &Target, id: &str) -> Result<(), Error> {
+    match api
+        .delete_password(&t.organization, &t.database, &t.branch, id)
+        .await
+    {
+        Ok(()) | Err(planetscale_api::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete(m: &Mint<'_>, id: &str) -> Result<(), Error> {
+    delete_id(m.api, m.target, id).await
+}
+
+async fn write_secret(
+    run: &Run<'_>,
+    m: &Mint<'_>,
+    p: &Password,
+    plaintext: &SecretString,
+) -> Result<(), Error> {
+    let data = secret::render(
+        run.obj,
+        &secret::connection_info(run.obj, m.target, p, plaintext),
+    )?;
+    let desired = secret::desired(run.obj, &m.desired.secret_name, &data);
+    secret::write(&run.secrets, &desired).await
+}
+
+/// What recording the new password replaced.
+struct Replaced {
+    /// The replaced password's name, and when it is deleted.
+    replaced: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    /// The Secret the previous password was written to.
+    secret: Option<String>,
+}
+
+fn record(
+    run: &mut Run<'_>,
+    m: &Mint<'_>,
+    p: &Password,
+    plaintext: &SecretString,
+    name: &str,
+) -> Replaced {
+    let now = m.api.server_now();
+    let s = &mut run.status;
+    let old_id = s.password_id.clone().filter(|id| *id != p.id);
+    let mut replaced = None;
+    if let Some(id) = old_id.filter(|_| m.cause != Cause::Gone) {
+        let when = delete_after(m.cause, now, m.desired.grace);
+        let old_name = s.password_name.clone();
+        replaced = Some((old_name.clone().unwrap_or_else(|| id.clone()), when));
+        s.pending_deletions.push(PendingDeletion {
+            password_id: id,
+            password_name: old_name,
+            delete_after: to_time(when),
+        });
+    }
+    let overflow = s
+        .pending_deletions
+        .len()
+        .saturating_sub(MAX_PENDING_DELETIONS);
+    for pending in s.pending_deletions.iter_mut().take(overflow) {
+        pending.delete_after = to_time(now);
+    }
+    let created = p.created_at.unwrap_or(now);
+    let info = secret::connection_info(run.obj, m.target, p, plaintext);
+    let old_secret = s.secret_name.replace(m.desired.secret_name.clone());
+    s.password_id = Some(p.id.clone());
+    s.password_name = Some(name.to_string());
+    s.username = p.username.clone();
+    s.host = p.access_host_url.clone();
+    s.role = Some(m.desired.role);
+    s.expires_at = p.expires_at.map(to_time);
+    s.last_rotated_at = Some(to_time(created));
+    s.next_rotation_at = next_rotation_at(Some(created), m.desired.interval).map(to_time);
+    s.last_rotate_request = m.desired.rotate_request.clone();
+    s.credentials_hash = Some(credentials_hash(&info));
+    Replaced {
+        replaced,
+        secret: old_secret,
+    }
+}
+
+async fn announce(
+    run: &Run<'_>,
+    m: &Mint<'_>,
+    name: &str,
+    replaced: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    stale: usize,
+) {
+    let secret = &m.desired.secret_name;
+    let old = match &replaced {
+        Some((old, when)) => format!("; {old} is deleted at {}", when.to_rfc3339()),
+        None => String::new(),
+    };
+    let strays = if stale > 0 {
+        format!(" ({stale} password(s) of that name whose create response was lost were deleted)")
+    } else {
+        String::new()
+    };
+    let (type_, why, what) = cause_text(m.cause, secret);
+    let note = format!("{what} password {name} and wrote Secret {secret}{old}{strays}");
+    run.event(type_, why, note).await;
+}
+
+/// The event type, reason and opening words for a mint of `cause`.
+fn cause_text(cause: Cause, secret: &str) -> (EventType, &'static str, String) {
+    let (normal, warning) = (EventType::Normal, EventType::Warning);
+    let (t, r, what) = match cause {
+        Cause::Initial => (normal, "Created", "created"),
+        Cause::Resume => (normal, "Created", "finished creating"),
+        Cause::Scheduled => (
+            normal,
+            reason::ROTATED,
+            "rotation interval elapsed: created",
+        ),
+        Cause::Requested => (normal, reason::ROTATED, "rotation requested: created"),
+        Cause::SecretRenamed => (normal, reason::ROTATED, "secret.name changed: created"),
+        Cause::SecretMissing => {
+            let what = format!("Secret {secret} was deleted or lost its credentials: created");
+            return (warning, reason::SECRET_HEALED, what);
+        }
+        Cause::SecretEdited => {
+            let what = format!("the credentials in Secret {secret} were changed: created");
+            return (warning, reason::SECRET_HEALED, what);
+        }
+        Cause::Gone => (
+            warning,
+            reason::PASSWORD_REPLACED,
+            "the password was deleted in PlanetScale: created",
+        ),
+        Cause::Expired => (
+            warning,
+            reason::PASSWORD_REPLACED,
+            "the password expired: created",
+        ),
+        Cause::RenewRefused => (
+            warning,
+            reason::PASSWORD_REPLACED,
+            "PlanetScale refused to renew the password: created",
+        ),
+        Cause::SpecChanged => (
+            normal,
+            reason::PASSWORD_REPLACED,
+            "role, replica or ttl changed: created",
+        ),
+    };
+    (t, r, what.to_string())
+}

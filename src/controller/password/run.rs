@@ -1,0 +1,179 @@
+//! One reconcile's working state: the resource, its status being built, and the helpers every
+//! step uses (save the status, publish an event, the API client, the parsed spec).
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+
+use super::plan::Desired;
+use crate::controller::{Context, apply_status};
+use crate::crd::duration::parse_duration;
+use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
+use crate::crd::rotate_request;
+use crate::error::Error;
+
+/// Label of this controller's API requests (for a fair limiter).
+pub const CALLER: &str = "password-controller";
+
+/// The state of one reconcile of one `PlanetScalePassword`.
+pub struct Run<'a> {
+    pub ctx: &'a Context,
+    /// The resource as just read from the API server (not the watch cache).
+    pub obj: &'a PlanetScalePassword,
+    pub api: Api<PlanetScalePassword>,
+    pub secrets: Api<Secret>,
+    pub uid: String,
+    /// The status being built; [`Run::save`] writes it.
+    pub status: PlanetScalePasswordStatus,
+    /// The status as last written.
+    saved: PlanetScalePasswordStatus,
+    /// Whether the target branch was resolved (for the `BranchReady` condition).
+    pub target_resolved: bool,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(ctx: &'a Context, obj: &'a PlanetScalePassword) -> Self {
+        let ns = obj.namespace().unwrap_or_default();
+        let status = obj.status.clone().unwrap_or_default();
+        Self {
+            ctx,
+            obj,
+            api: Api::namespaced(ctx.client.clone(), &ns),
+            secrets: Api::namespaced(ctx.client.clone(), &ns),
+            uid: obj.uid().unwrap_or_default(),
+            saved: status.clone(),
+            status,
+            target_resolved: false,
+        }
+    }
+
+    /// The resource's name.
+    pub fn name(&self) -> String {
+        self.obj.name_any()
+    }
+
+    /// The resource's generation.
+    pub fn generation(&self) -> Option<i64> {
+        self.obj.metadata.generation
+    }
+
+    /// The PlanetScale client for the resource's credentials.
+    pub async fn client(&self) -> Result<planetscale_api::Client, Error> {
+        let ns = self.obj.namespace().unwrap_or_default();
+        let creds = self.obj.spec.credentials_ref.as_ref();
+        let client = self.ctx.credentials.client_for(&ns, creds).await?;
+        Ok(client.with_caller(CALLER))
+    }
+
+    /// Writes the status when it differs from what was last written.
+    pub async fn save(&mut self) -> Result<(), Error> {
+        if self.status == self.saved {
+            return Ok(());
+        }
+        apply_status(&self.api, &self.name(), &self.status).await?;
+        self.saved = self.status.clone();
+        Ok(())
+    }
+
+    /// The status as last written.
+    pub fn saved(&self) -> &PlanetScalePasswordStatus {
+        &self.saved
+    }
+
+    /// Publishes an event on the resource. `note` must never hold a secret.
+    pub async fn event(&self, type_: EventType, reason: &str, note: String) {
+        self.ctx
+            .event(self.obj, type_, reason, "Reconcile", note)
+            .await;
+    }
+}
+
+/// The spec, parsed for planning. Durations were validated at admission; a bad one is still
+/// reported rather than trusted.
+pub fn desired(obj: &PlanetScalePassword) -> Result<Desired, Error> {
+    let spec = &obj.spec;
+    let duration = |field: &str, text: &str| {
+        parse_duration(text).map_err(|e| Error::Invalid {
+            reason: "InvalidSpec",
+            message: format!("{field} {text:?} is not a duration: {e}"),
+        })
+    };
+    let ttl = spec
+        .ttl
+        .as_deref()
+        .map(|t| duration("ttl", t))
+        .transpose()?;
+    let interval = spec
+        .rotation
+        .interval
+        .as_deref()
+        .map(|t| duration("rotation.interval", t))
+        .transpose()?;
+    let grace = duration("rotation.gracePeriod", &spec.rotation.grace_period)?;
+    Ok(Desired {
+        role: spec.role,
+        ttl,
+        replica: spec.replica,
+        cidrs: normalize_cidrs(spec.cidrs.clone()),
+        interval,
+        grace,
+        rotate_request: rotate_request(&obj.metadata).map(str::to_string),
+        secret_name: spec.secret.effective_name(&obj.name_any()).to_string(),
+    })
+}
+
+/// CIDRs sorted, with an empty list meaning "any address" like no list.
+pub fn normalize_cidrs(cidrs: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut cidrs = cidrs.filter(|c| !c.is_empty())?;
+    cidrs.sort();
+    cidrs.dedup();
+    Some(cidrs)
+}
+
+/// The API's role for ours.
+pub fn api_role(role: PasswordRole) -> planetscale_api::models::PasswordRole {
+    use planetscale_api::models::PasswordRole as R;
+    match role {
+        PasswordRole::Reader => R::Reader,
+        PasswordRole::Writer => R::Writer,
+        PasswordRole::Readwriter => R::Readwriter,
+        PasswordRole::Admin => R::Admin,
+    }
+}
+
+/// Our role for the API's (`None` for a role this operator does not know).
+pub fn crd_role(role: &planetscale_api::models::PasswordRole) -> Option<PasswordRole> {
+    use planetscale_api::models::PasswordRole as R;
+    match role {
+        R::Reader => Some(PasswordRole::Reader),
+        R::Writer => Some(PasswordRole::Writer),
+        R::Readwriter => Some(PasswordRole::Readwriter),
+        R::Admin => Some(PasswordRole::Admin),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_are_compared_as_sets() {
+        assert_eq!(normalize_cidrs(Some(vec![])), None);
+        assert_eq!(
+            normalize_cidrs(Some(vec!["b/8".into(), "a/8".into(), "b/8".into()])),
+            Some(vec!["a/8".to_string(), "b/8".to_string()])
+        );
+    }
+
+    #[test]
+    fn roles_map_both_ways() {
+        for role in [
+            PasswordRole::Reader,
+            PasswordRole::Writer,
+            PasswordRole::Readwriter,
+            PasswordRole::Admin,
+        ] {
+            assert_eq!(crd_role(&api_role(role)), Some(role));
+        }
+    }
+}

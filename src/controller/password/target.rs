@@ -1,0 +1,174 @@
+//! Where the password is created: the `PlanetScaleBranch` named by `branchRef` once it is
+//! Ready, or `organization` + `database` + `branch`.
+use std::time::Duration;
+
+use kube::{Api, Client, ResourceExt};
+
+use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::conditions::{READY, find_condition, reason};
+use crate::crd::password::PlanetScalePassword;
+use crate::error::Error;
+
+/// How soon a password waiting on its branch looks again (the branch watch usually wakes it
+/// sooner).
+pub const BRANCH_POLL: Duration = Duration::from_secs(30);
+
+/// The PlanetScale branch a password belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub organization: String,
+    pub database: String,
+    pub branch: String,
+    /// Whether the branch is known to be ready (a Ready `PlanetScaleBranch`); an explicit
+    /// target is checked with PlanetScale before the first password is created.
+    pub known_ready: bool,
+}
+
+/// The target of `obj`, or `Waiting` with `BranchNotReady` while its `PlanetScaleBranch` is
+/// missing or not Ready.
+pub async fn resolve(client: &Client, obj: &PlanetScalePassword) -> Result<Target, Error> {
+    let spec = &obj.spec;
+    let Some(r) = &spec.branch_ref else {
+        return match (&spec.organization, &spec.database, &spec.branch) {
+            (Some(organization), Some(database), Some(branch)) => Ok(Target {
+                organization: organization.clone(),
+                database: database.clone(),
+                branch: branch.clone(),
+                known_ready: false,
+            }),
+            _ => Err(Error::Invalid {
+                reason: "InvalidSpec",
+                message: "set either branchRef, or organization, database and branch".into(),
+            }),
+        };
+    };
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+    let Some(branch) = api.get_opt(&r.name).await? else {
+        return Err(waiting(format!(
+            "PlanetScaleBranch {} does not exist in namespace {ns}",
+            r.name
+        )));
+    };
+    from_branch(&branch)
+}
+
+/// The target of a `PlanetScaleBranch`, if it is Ready. Pure.
+pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
+    let name = branch.name_any();
+    let conditions = branch
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let ready = find_condition(conditions, READY);
+    if branch.metadata.deletion_timestamp.is_some() {
+        return Err(waiting(format!(
+            "PlanetScaleBranch {name} is being deleted"
+        )));
+    }
+    match ready {
+        Some(c) if c.status == "True" => {}
+        Some(c) => {
+            return Err(waiting(format!(
+                "PlanetScaleBranch {name} is not Ready ({}: {})",
+                c.reason, c.message
+            )));
+        }
+        None => {
+            return Err(waiting(format!(
+                "PlanetScaleBranch {name} is not Ready yet"
+            )));
+        }
+    }
+    let status_name = branch.status.as_ref().and_then(|s| s.branch_name.clone());
+    Ok(Target {
+        organization: branch.spec.organization.clone(),
+        database: branch.spec.database.clone(),
+        branch: status_name.unwrap_or_else(|| branch.spec.effective_branch_name(&name).to_string()),
+        known_ready: true,
+    })
+}
+
+/// `Waiting` with reason `BranchNotReady`.
+pub fn waiting(message: String) -> Error {
+    Error::Waiting {
+        reason: reason::BRANCH_NOT_READY,
+        message,
+        retry_after: BRANCH_POLL,
+    }
+}
+
+/// Checks an explicit target with PlanetScale: the branch exists and is ready.
+pub async fn check_ready(api: &planetscale_api::Client, t: &Target) -> Result<(), Error> {
+    match api
+        .get_branch(&t.organization, &t.database, &t.branch)
+        .await
+    {
+        Ok(b) if b.ready => Ok(()),
+        Ok(_) => Err(waiting(format!(
+            "branch {} of {}/{} is not ready yet",
+            t.branch, t.organization, t.database
+        ))),
+        Err(planetscale_api::Error::NotFound { .. }) => Err(waiting(format!(
+            "branch {} of {}/{} was not found (or the credentials cannot see it)",
+            t.branch, t.organization, t.database
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::branch::{PlanetScaleBranchSpec, PlanetScaleBranchStatus};
+    use crate::crd::conditions::new_condition;
+
+    fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+        super::super::time::to_time(chrono::Utc::now())
+    }
+
+    fn branch(ready: Option<bool>) -> PlanetScaleBranch {
+        let spec: PlanetScaleBranchSpec =
+            serde_json::from_value(serde_json::json!({"organization": "acme", "database": "shop"}))
+                .unwrap();
+        let mut b = PlanetScaleBranch::new("pr-1", spec);
+        if let Some(ready) = ready {
+            b.status = Some(PlanetScaleBranchStatus {
+                branch_name: Some("pr-1".into()),
+                conditions: vec![new_condition(
+                    READY,
+                    ready,
+                    "Progressing",
+                    "creating",
+                    now(),
+                )],
+                ..Default::default()
+            });
+        }
+        b
+    }
+
+    #[test]
+    fn a_ready_branch_gives_the_target() {
+        let t = from_branch(&branch(Some(true))).unwrap();
+        assert_eq!(
+            (
+                t.organization.as_str(),
+                t.database.as_str(),
+                t.branch.as_str()
+            ),
+            ("acme", "shop", "pr-1")
+        );
+        assert!(t.known_ready);
+    }
+
+    #[test]
+    fn a_branch_that_is_not_ready_waits() {
+        for b in [branch(None), branch(Some(false))] {
+            let err = from_branch(&b).unwrap_err();
+            assert_eq!(err.reason(), "BranchNotReady");
+            assert!(err.to_string().contains("pr-1"), "{err}");
+        }
+    }
+}

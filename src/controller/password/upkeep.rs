@@ -1,0 +1,139 @@
+//! Looking after a password that works: renewal, CIDRs, deleting replaced passwords once their
+//! grace period is over, and keeping the Secret's other keys and the status in line.
+use chrono::{DateTime, Utc};
+use kube::runtime::events::EventType;
+use planetscale_api::models::UpdatePassword;
+
+use super::mint::delete_id;
+use super::observe::Seen;
+use super::plan::{Desired, due_deletions, next_rotation_at};
+use super::run::Run;
+use super::secret;
+use super::target::Target;
+use super::time::to_time;
+use crate::connection::credentials_hash;
+use crate::error::Error;
+
+/// Renews the current password. `Ok(false)` when PlanetScale refuses (the password is gone or
+/// cannot be renewed): the caller replaces it.
+pub async fn renew(
+    run: &mut Run<'_>,
+    api: &planetscale_api::Client,
+    t: &Target,
+) -> Result<bool, Error> {
+    let Some(id) = run.status.password_id.clone() else {
+        return Ok(false);
+    };
+    let renewed = api
+        .renew_password(&t.organization, &t.database, &t.branch, &id)
+        .await;
+    let p = match renewed {
+        Ok(p) => p,
+        Err(
+            planetscale_api::Error::NotFound { .. } | planetscale_api::Error::Unprocessable { .. },
+        ) => {
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    run.status.expires_at = p.expires_at.map(to_time);
+    run.save().await?;
+    let until = p
+        .expires_at
+        .map(|e| format!(" until {}", e.to_rfc3339()))
+        .unwrap_or_default();
+    let name = run.status.password_name.clone().unwrap_or(id);
+    run.event(
+        EventType::Normal,
+        "Renewed",
+        format!("renewed password {name}{until}"),
+    )
+    .await;
+    Ok(true)
+}
+
+/// Sets the current password's CIDRs to the spec's (an empty list: any address).
+pub async fn update_cidrs(
+    run: &Run<'_>,
+    api: &planetscale_api::Client,
+    t: &Target,
+    desired: &Desired,
+) -> Result<(), Error> {
+    let Some(id) = run.status.password_id.as_deref() else {
+        return Ok(());
+    };
+    let body = UpdatePassword {
+        name: None,
+        cidrs: Some(desired.cidrs.clone().unwrap_or_default()),
+    };
+    api.update_password(&t.organization, &t.database, &t.branch, id, &body)
+        .await?;
+    let shown = desired
+        .cidrs
+        .as_ref()
+        .map_or("any address".to_string(), |c| c.join(", "));
+    run.event(
+        EventType::Normal,
+        "CidrsUpdated",
+        format!("allowed CIDRs set to {shown}"),
+    )
+    .await;
+    Ok(())
+}
+
+/// Deletes the replaced passwords whose grace period is over (404 counts as deleted).
+pub async fn delete_due(
+    run: &mut Run<'_>,
+    api: &planetscale_api::Client,
+    t: &Target,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    for due in due_deletions(&run.status.pending_deletions, now) {
+        delete_id(api, t, &due.password_id).await?;
+        run.status
+            .pending_deletions
+            .retain(|p| p.password_id != due.password_id);
+        run.save().await?;
+        let name = due.password_name.unwrap_or(due.password_id);
+        let note = format!("deleted replaced password {name}: its grace period is over");
+        run.event(EventType::Normal, "PasswordDeleted", note).await;
+    }
+    Ok(())
+}
+
+/// With a working password and a Secret that holds it: rewrites the Secret when its other keys,
+/// labels, annotations or owner differ from the spec, and refreshes the status.
+pub async fn sync(
+    run: &mut Run<'_>,
+    seen: &Seen,
+    t: &Target,
+    desired: &Desired,
+) -> Result<(), Error> {
+    let (Some(p), Some((_, plaintext))) = (&seen.password, &seen.secret.creds) else {
+        return Ok(());
+    };
+    let info = secret::connection_info(run.obj, t, p, plaintext);
+    let data = secret::render(run.obj, &info)?;
+    let want = secret::desired(run.obj, &desired.secret_name, &data);
+    if seen.secret.differs(&want) {
+        secret::write(&run.secrets, &want).await?;
+        let note = format!(
+            "Secret {} updated to match the spec (same credentials)",
+            desired.secret_name
+        );
+        run.event(EventType::Normal, "SecretUpdated", note).await;
+    }
+    let s = &mut run.status;
+    let created = p
+        .created_at
+        .or(s.last_rotated_at.as_ref().map(super::time::from_time));
+    s.host = p.access_host_url.clone();
+    s.username = p.username.clone();
+    s.expires_at = p.expires_at.map(to_time);
+    s.last_rotated_at = created.map(to_time);
+    s.next_rotation_at = next_rotation_at(created, desired.interval).map(to_time);
+    s.credentials_hash = Some(credentials_hash(&info));
+    s.secret_name = Some(desired.secret_name.clone());
+    s.role = Some(desired.role);
+    Ok(())
+}
