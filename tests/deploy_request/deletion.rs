@@ -70,3 +70,51 @@ async fn deletion_in_each_state() {
     })
     .await
 }
+
+#[tokio::test]
+async fn deletion_does_not_hang_when_the_credentials_are_gone() {
+    run(|env| async move {
+        env.branch_with("feat", &[&table("invoices")]).await;
+        let dr = env.create("orphan", "feat", json!({})).await;
+        let dr = env
+            .wait_state(&dr.metadata.name.clone().unwrap(), "ready")
+            .await;
+        let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(env.kube.clone(), &env.ns);
+        secrets
+            .delete("planetscale-credentials", &Default::default())
+            .await
+            .unwrap();
+        env.delete("orphan").await;
+        assert_eq!(
+            env.ps_dr(number(&dr)).await["state"],
+            "open",
+            "could not be closed"
+        );
+        assert!(
+            env.event_reasons("orphan")
+                .await
+                .contains(&"CredentialsNotFound".to_string())
+        );
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_paused_request_is_left_alone_until_resumed() {
+    run(|env| async move {
+        env.branch_with("feat", &[&table("invoices")]).await;
+        let obj = json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
+            "metadata": {"name": "held", "annotations": {"planetscale.operator.dev/paused": "true"}},
+            "spec": {"organization": "acme", "database": "shop", "branch": "feat", "deploy": true},
+        });
+        env.api.create(&Default::default(), &serde_json::from_value(obj).unwrap()).await.unwrap();
+        env.wait_cond("held", "Ready", "False", "Paused").await;
+        assert_eq!(env.calls("create_deploy_request").await, 0);
+        let resume = json!({"metadata": {"annotations": {"planetscale.operator.dev/paused": null}}});
+        env.api.patch("held", &Default::default(), &kube::api::Patch::Merge(&resume)).await.unwrap();
+        env.wait_cond("held", "Ready", "True", "Deployed").await;
+    })
+    .await
+}

@@ -83,3 +83,34 @@ async fn branch_ref_waits_for_the_branch_resource() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_request_tracked_by_two_resources_survives_the_deletion_of_one() {
+    run(|env| async move {
+        // The preview copy opens the request and shows the checks …
+        env.branch_with("pr-7", &[&table("invoices")]).await;
+        env.create("preview", "pr-7", json!({})).await;
+        let preview = env
+            .wait_cond("preview", "Ready", "True", "ChecksPassed")
+            .await;
+        // … the production copy (synced after the merge) adopts it and deploys it …
+        env.create(
+            "production",
+            "pr-7",
+            json!({"deploy": true, "autoApply": false}),
+        )
+        .await;
+        let prod = env
+            .wait_cond("production", "AwaitingCutover", "True", "AwaitingCutover")
+            .await;
+        assert_eq!(number(&prod), number(&preview));
+        // … and the preview environment going away leaves it alone.
+        env.delete("preview").await;
+        assert_eq!(env.calls("cancel_deploy_request").await, 0);
+        assert_eq!(env.calls("close_deploy_request").await, 0);
+        env.patch_spec("production", json!({"cutover": true})).await;
+        env.wait_cond("production", "Ready", "True", "Deployed")
+            .await;
+    })
+    .await
+}

@@ -3,6 +3,7 @@
 //! one is completed (unblocking the queue) and closed; a gated one waiting for cutover is
 //! cancelled (it would hold the queue forever); a running one is left to finish.
 use kube::ResourceExt;
+use kube::api::ListParams;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use planetscale_api::Client;
@@ -10,7 +11,7 @@ use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState
 
 use super::status::Location;
 use super::target;
-use crate::controller::Context;
+use crate::controller::{Context, watched_apis};
 use crate::crd::{DeployRequest as DeployRequestResource, is_paused};
 use crate::error::{Error, Result};
 
@@ -72,6 +73,15 @@ pub async fn run(obj: &DeployRequestResource, ctx: &Context) -> Result<Action> {
         }
     };
     if let Some((client, at, dr)) = found {
+        if let Some(other) = shared_with(ctx, obj, &at, dr.number).await? {
+            let note = format!(
+                "deploy request #{} is also tracked by DeployRequest {other}; left as it is",
+                dr.number
+            );
+            ctx.event(obj, EventType::Normal, "Shared", "Delete", note)
+                .await;
+            return Ok(Action::await_change());
+        }
         let open = dr.state.as_ref() != Some(&DeployRequestState::Closed);
         let state = dr
             .deployment_state
@@ -95,6 +105,42 @@ pub async fn run(obj: &DeployRequestResource, ctx: &Context) -> Result<Action> {
         }
     }
     Ok(Action::await_change())
+}
+
+/// Another `DeployRequest` (not being deleted) that tracks the same deploy request, e.g. the
+/// production copy that adopted the request a preview environment opened.
+async fn shared_with(
+    ctx: &Context,
+    obj: &DeployRequestResource,
+    at: &Location,
+    number: u64,
+) -> Result<Option<String>> {
+    for api in watched_apis::<DeployRequestResource>(&ctx.client, &ctx.settings.namespaces) {
+        let list = api.list(&ListParams::default()).await?;
+        if let Some(other) = list.items.iter().find(|d| tracks_same(obj, d, at, number)) {
+            return Ok(Some(format!(
+                "{}/{}",
+                other.namespace().unwrap_or_default(),
+                other.name_any()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `other` (a different, live resource) tracks deploy request `number` of `at` (pure).
+fn tracks_same(
+    obj: &DeployRequestResource,
+    other: &DeployRequestResource,
+    at: &Location,
+    number: u64,
+) -> bool {
+    let status = other.status.clone().unwrap_or_default();
+    other.uid() != obj.uid()
+        && other.metadata.deletion_timestamp.is_none()
+        && status.number == i64::try_from(number).ok()
+        && status.organization.as_deref() == Some(at.org.as_str())
+        && status.database.as_deref() == Some(at.db.as_str())
 }
 
 /// The client, location and deploy request of `obj`, if one exists.
@@ -215,6 +261,36 @@ mod tests {
                 "{state}"
             );
         }
+    }
+
+    #[test]
+    fn another_live_resource_with_the_same_number_shares_the_request() {
+        let spec = crate::controller::deploy_request::test_support::spec("");
+        let make = |uid: &str, number: i64| {
+            let mut d = DeployRequestResource::new("x", spec.clone());
+            d.metadata.uid = Some(uid.into());
+            d.status = Some(crate::crd::DeployRequestStatus {
+                number: Some(number),
+                organization: Some("acme".into()),
+                database: Some("shop".into()),
+                ..Default::default()
+            });
+            d
+        };
+        let at = Location {
+            org: "acme".into(),
+            db: "shop".into(),
+        };
+        let (me, other) = (make("a", 7), make("b", 7));
+        assert!(tracks_same(&me, &other, &at, 7));
+        assert!(!tracks_same(&me, &me, &at, 7), "not itself");
+        assert!(!tracks_same(&me, &make("b", 8), &at, 7));
+        let mut leaving = other.clone();
+        leaving.metadata.deletion_timestamp = Some(super::super::status::now());
+        assert!(
+            !tracks_same(&me, &leaving, &at, 7),
+            "not one being deleted too"
+        );
     }
 
     #[test]
