@@ -148,6 +148,18 @@ impl Args {
                 .clone()
                 .unwrap_or_else(|| new_secret("pscale_tkn_")),
         });
+        if let Some(t) = &default_token {
+            let bad =
+                |v: &str| v.is_empty() || v.contains(':') || v.chars().any(char::is_whitespace);
+            anyhow::ensure!(
+                !bad(&t.id),
+                "--default-token-id must be non-empty, without ':' or spaces"
+            );
+            anyhow::ensure!(
+                !bad(&t.secret),
+                "--default-token must be non-empty, without ':' or spaces"
+            );
+        }
         Ok(Config {
             settings,
             seed,

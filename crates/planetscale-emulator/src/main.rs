@@ -33,8 +33,14 @@ async fn wait_for_signal() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn main() {
+    if let Err(error) = run(Args::parse()).await {
+        eprintln!("planetscale-emulator: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     init_logs(args.log_format);
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let config = args.into_config()?;

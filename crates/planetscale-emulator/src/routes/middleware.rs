@@ -71,8 +71,19 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
     }
     if action.drop_connection {
         let conn = req.extensions().get::<ConnHandle>().cloned();
-        let _processed = next.run(req).await;
+        let processed = next.run(req).await;
         if let Some(conn) = conn {
+            // The outer layer never sees this response: count and persist here.
+            let status = processed.status().as_u16();
+            if let Some(op) = operation {
+                app.stats.record(op, status);
+            }
+            app.persist();
+            tracing::info!(
+                operation,
+                status,
+                "connection dropped after processing (fault)"
+            );
             conn.0.notify_one();
             return std::future::pending().await;
         }

@@ -165,6 +165,11 @@ async fn dropped_connections_still_process_the_request() {
         .expect_err("the connection is closed without a response");
     assert!(!err.is_status(), "{err}");
     h.get(&format!("{DB}/branches/ghost")).await.expect(200);
+    let stats = h.admin(Method::GET, "/stats", None).await.expect(200);
+    assert_eq!(
+        stats["operations"]["create_branch"]["by_status"]["201"], 1,
+        "counted as processed"
+    );
 }
 
 #[tokio::test]
