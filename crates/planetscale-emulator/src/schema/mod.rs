@@ -197,4 +197,14 @@ mod tests {
         assert!(changes(&base, &branch, &target).is_err());
         assert!(changes(&base, &base, &base).unwrap().is_empty());
     }
+
+    #[test]
+    fn alter_statements_respect_quotes_keys_and_options() {
+        let old = "CREATE TABLE `o` (\n  `id` int NOT NULL,\n  PRIMARY KEY (`id`),\n  KEY `k` (`id`)\n) ENGINE=InnoDB";
+        let new = "CREATE TABLE `o` (\n  `id` bigint NOT NULL,\n  `s` varchar(9) DEFAULT 'a,b',\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB";
+        assert_eq!(
+            alter_statement("o", old, new),
+            "ALTER TABLE `o` DROP KEY `k`, MODIFY COLUMN `id` bigint NOT NULL, ADD COLUMN `s` varchar(9) DEFAULT 'a,b'"
+        );
+    }
 }

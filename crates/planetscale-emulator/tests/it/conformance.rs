@@ -3,7 +3,8 @@
 //!
 //! The spec is read from `$PLANETSCALE_OPENAPI_SPEC`, else `../shared/reference/planetscale-openapi.yaml`
 //! beside the repository. When it is missing the check is skipped with a loud message, and
-//! fails when `CI=true`.
+//! fails when `CI=true`. Set `PLANETSCALE_CONFORMANCE_LOG=FILE` to record every validated
+//! `operation status` pair.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -165,6 +166,15 @@ pub fn check(method: &str, path: &str, status: u16, body: &Value) {
         matched.op.name,
         errors.join("\n  ")
     );
+    if let Some(log) = std::env::var_os("PLANETSCALE_CONFORMANCE_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("conformance log");
+        let _ = f.write_all(format!("{} {status}\n", matched.op.name).as_bytes());
+    }
 }
 
 #[test]
