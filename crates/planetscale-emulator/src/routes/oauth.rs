@@ -29,17 +29,6 @@ pub fn routes() -> Router<App> {
         .route("/oauth/token/info", get(token_info))
 }
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn is_loopback(host: &str) -> bool {
     let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
@@ -102,7 +91,7 @@ async fn authorize(State(app): State<App>, ApiQuery(q): ApiQuery) -> ApiResult<R
     let sep = if redirect.contains('?') { '&' } else { '?' };
     let mut location = format!("{redirect}{sep}code={code}");
     if let Some(state) = q.get("state") {
-        location.push_str(&format!("&state={}", percent_encode(state)));
+        location.push_str(&format!("&state={}", crate::ids::percent_encode(state)));
     }
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::config::Settings;
-use crate::ids::hash_secret;
+use crate::ids::{hash_secret, percent_encode};
 use crate::model::{Actor, World};
 
 /// Rendering context: the world at one instant.
@@ -129,7 +129,7 @@ fn page_url(
     extra.sort();
     let mut url = format!("{base}{path}?page={page}&per_page={per_page}");
     for (k, v) in extra {
-        url.push_str(&format!("&{k}={v}"));
+        url.push_str(&format!("&{}={}", percent_encode(k), percent_encode(v)));
     }
     url
 }

@@ -180,6 +180,15 @@ async fn pagination_stops_with_a_null_next_page() {
         (page3["next_page"].clone(), page3["prev_page"].clone()),
         (json!(null), json!(2))
     );
+    let filtered = h
+        .get(&format!("{DB}/branches?per_page=2&q=a"))
+        .await
+        .expect(200);
+    assert_eq!(filtered["total_count"], 4);
+    let next = filtered["next_page_url"].as_str().unwrap().to_string();
+    assert!(next.ends_with("?page=2&per_page=2&q=a"), "{next}");
+    let page2 = h.get(next.strip_prefix(&h.url).unwrap()).await.expect(200);
+    assert_eq!(page2["next_page"], json!(null));
     let capped = h
         .get(&format!("{DB}/branches?per_page=500"))
         .await
