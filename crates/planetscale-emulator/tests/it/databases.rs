@@ -181,7 +181,7 @@ async fn pagination_stops_with_a_null_next_page() {
         (json!(null), json!(2))
     );
     let filtered = h
-        .get(&format!("{DB}/branches?per_page=2&q=a"))
+        .get(&format!("{DB}/branches?per_page=3&q=a"))
         .await
         .expect(200);
     assert_eq!(filtered["total_count"], 5, "a1..a4 and main");
