@@ -1,6 +1,8 @@
 //! Which deploy request: safe migrations on the target, adopting an open request, waiting for
 //! a PlanetScaleBranch.
+use kube::Api;
 use planetscale_api::models::CreateDeployRequest;
+use planetscale_operator::crd::PlanetScaleBranch;
 use serde_json::json;
 
 use crate::helpers::{condition, number, run, table};
@@ -62,7 +64,7 @@ async fn an_open_request_for_the_same_branches_is_adopted() {
 }
 
 #[tokio::test]
-async fn branch_ref_waits_for_the_branch_resource() {
+async fn branch_ref_waits_for_the_branch_resource_to_be_ready() {
     run(|env| async move {
         let obj = json!({
             "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
@@ -80,6 +82,26 @@ async fn branch_ref_waits_for_the_branch_resource() {
                 .contains("PlanetScaleBranch pr-1")
         );
         assert_eq!(env.calls("create_deploy_request").await, 0);
+
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(env.kube.clone(), &env.ns);
+        let branch = json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBranch",
+            "metadata": {"name": "pr-1"}, "spec": {"organization": "acme", "database": "shop"},
+        });
+        let branch = serde_json::from_value(branch).unwrap();
+        branches.create(&Default::default(), &branch).await.unwrap();
+        let dr = env
+            .wait("pr-1", "opened", |d| {
+                d.status.as_ref().is_some_and(|s| s.number.is_some())
+            })
+            .await;
+        assert_eq!(dr.status.as_ref().unwrap().branch.as_deref(), Some("pr-1"));
+        env.add_tables("pr-1", &[&table("invoices")]).await;
+        let dr = env.wait_cond("pr-1", "Ready", "True", "ChecksPassed").await;
+        assert_eq!(dr.status.unwrap().schema_diff[0].table, "invoices");
+        env.delete("pr-1").await;
+        branches.delete("pr-1", &Default::default()).await.unwrap();
+        crate::support::wait_gone(&branches, "pr-1", crate::helpers::WAIT).await;
     })
     .await
 }
