@@ -2,7 +2,6 @@
 //! control plane and the PlanetScale emulator (organization `acme`, database `shop`).
 //!
 //! Needs `make testenv-up` and `cargo build --workspace --bins`.
-#[allow(unused_imports)]
 mod support;
 
 #[path = "branch/common.rs"]
@@ -290,7 +289,7 @@ async fn the_documented_example_becomes_ready() {
         let name = obj.name_any();
         apply(&api, &obj).await;
         wait_ready(&api, &name).await;
-        let ps = ps_branch(&emu, &obj.spec.effective_branch_name(&name).to_string()).await;
+        let ps = ps_branch(&emu, obj.spec.effective_branch_name(&name)).await;
         assert!(ps.is_some_and(|b| b.ready));
         delete_and_wait(&api, &name).await;
     })

@@ -6,7 +6,8 @@
 //! (pure) → act (create, promote, …) → report (status, events). [`schedule::Schedule`] keeps
 //! reconciles that changed nothing (such as the one our own status write triggers) from
 //! calling PlanetScale: a Ready branch makes no API call between resyncs.
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,7 +15,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, finalizer, watcher};
+use kube::runtime::{Controller, WatchStreamExt, finalizer, watcher};
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +38,10 @@ use schedule::{Schedule, Trigger};
 pub const FINALIZER: &str = "planetscale.operator.dev/branch";
 /// Label of the API requests this controller makes (for a fair limiter).
 const CALLER: &str = "branch-controller";
+/// The `controller` label of the reconcile metrics.
+const CONTROLLER: &str = "branch";
+/// The `kind` label of the resources gauge.
+const KIND: &str = "PlanetScaleBranch";
 
 /// The controller's own state next to the shared [`Context`].
 pub struct BranchContext {
@@ -44,6 +49,18 @@ pub struct BranchContext {
     pub ctx: Arc<Context>,
     /// When each object may next call PlanetScale.
     pub schedule: Schedule,
+    /// The caches of every watched namespace (for the resources gauge).
+    stores: Mutex<Vec<Store<PlanetScaleBranch>>>,
+}
+
+impl BranchContext {
+    /// Sets the resources gauge from the caches.
+    fn count_resources(&self) {
+        let stores = self.stores.lock().expect("lock");
+        let objs: Vec<_> = stores.iter().flat_map(|s| s.state()).collect();
+        let counts = status::ready_counts(objs.iter().map(|o| o.as_ref()));
+        self.ctx.metrics.set_resources(KIND, counts);
+    }
 }
 
 /// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
@@ -51,6 +68,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let b = Arc::new(BranchContext {
         ctx: ctx.clone(),
         schedule: Schedule::default(),
+        stores: Mutex::default(),
     });
     let namespaces: Vec<Option<String>> = match &ctx.settings.namespaces {
         None => vec![None],
@@ -73,43 +91,81 @@ async fn run_one(
     let config = ControllerConfig::default().concurrency(b.ctx.settings.concurrency);
     let mut controller = Controller::new(api, watcher::Config::default()).with_config(config);
     let store = controller.store();
+    b.stores.lock().expect("lock").push(store.clone());
     for (secrets, wc) in secret_apis(&b.ctx, namespace.as_deref()) {
         let mapper = secret_mapper(store.clone(), b.clone());
         controller = controller.watches(secrets, wc, mapper);
     }
+    if let Some(changes) = default_secret_changes(&b, namespace.as_deref(), store.clone()) {
+        controller = controller.reconcile_all_on(changes);
+    }
     controller
         .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(reconcile, error_policy, b)
-        .for_each(|result| async move {
-            match result {
-                Ok((obj, _)) => tracing::debug!(name = %obj.name, namespace = ?obj.namespace, "branch reconciled"),
-                Err(e) => tracing::warn!(error = %e, "branch reconcile failed"),
+        .run(reconcile, error_policy, b.clone())
+        .for_each(|result| {
+            b.count_resources();
+            async move {
+                match result {
+                    Ok((obj, _)) => tracing::debug!(name = %obj.name, namespace = ?obj.namespace, "branch reconciled"),
+                    Err(e) => tracing::warn!(error = %e, "branch reconcile failed"),
+                }
             }
         })
         .await;
 }
 
-/// The Secrets whose changes matter: those of the watched namespace (metadata only, nothing
-/// is cached), plus the default credentials Secret when it lives elsewhere.
+/// The Secrets of the watched namespace (or all namespaces), metadata only: nothing of a
+/// Secret's data is read or cached.
 fn secret_apis(
     ctx: &Context,
     namespace: Option<&str>,
 ) -> Vec<(Api<PartialObjectMeta<Secret>>, watcher::Config)> {
     let client = ctx.client.clone();
-    let Some(ns) = namespace else {
-        return vec![(Api::all(client), watcher::Config::default())];
+    let api = match namespace {
+        None => Api::all(client),
+        Some(ns) => Api::namespaced(client, ns),
     };
-    let mut apis = vec![(
-        Api::namespaced(client.clone(), ns),
-        watcher::Config::default(),
-    )];
-    if let Some((dns, dname)) = &ctx.credentials.defaults().secret
-        && dns != ns
-    {
-        let wc = watcher::Config::default().fields(&format!("metadata.name={dname}"));
-        apis.push((Api::namespaced(client, dns), wc));
+    vec![(api, watcher::Config::default())]
+}
+
+/// Changes of the default credentials Secret when it lives outside the watched namespace. Its
+/// own watch with backoff (the chart may grant no `list`/`watch` there: then fixes of that
+/// Secret are picked up by the slow retry), so that a failure cannot stall the main watch.
+fn default_secret_changes(
+    b: &Arc<BranchContext>,
+    namespace: Option<&str>,
+    store: Store<PlanetScaleBranch>,
+) -> Option<impl futures::Stream<Item = ()> + Send + 'static> {
+    let ns = namespace?;
+    let (dns, dname) = b.ctx.credentials.defaults().secret.clone()?;
+    if dns == ns {
+        return None;
     }
-    apis
+    let api: Api<PartialObjectMeta<Secret>> = Api::namespaced(b.ctx.client.clone(), &dns);
+    let wc = watcher::Config::default().fields(&format!("metadata.name={dname}"));
+    let mapper = secret_mapper(store, b.clone());
+    let warned = AtomicBool::new(false);
+    let changes = watcher::watcher(api, wc)
+        .default_backoff()
+        .touched_objects()
+        .filter_map(move |r| {
+            let out = match r {
+                Ok(secret) => {
+                    mapper(secret); // wakes the resources that use it
+                    Some(())
+                }
+                Err(e) if !warned.swap(true, Ordering::Relaxed) => {
+                    tracing::warn!(error = %e, "cannot watch the default credentials Secret: fixes to it are picked up by the next retry");
+                    None
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "default credentials Secret watch failed");
+                    None
+                }
+            };
+            std::future::ready(out)
+        });
+    Some(changes)
 }
 
 /// Maps a changed credentials Secret to the resources that use it and are not Ready (a Ready
@@ -215,10 +271,29 @@ async fn reconcile(
     if let Some(wait) = b.schedule.wait(&t.key, t.trigger) {
         return Ok(Action::requeue(wait));
     }
-    if t.trigger.paused {
-        return paused(&b, &t).await.map_err(finalizer::Error::ApplyFailed);
+    let _timer = b.ctx.metrics.reconcile_started(CONTROLLER);
+    let result = if t.trigger.paused {
+        paused(&b, &t).await.map_err(finalizer::Error::ApplyFailed)
+    } else {
+        run_finalizer(&obj, &b, &t).await
+    };
+    if let Err(e) = &result {
+        let reason = match e {
+            finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.reason(),
+            _ => "KubernetesError",
+        };
+        b.ctx.metrics.reconcile_failed(CONTROLLER, reason);
     }
-    let (api, b, t) = (t.api.clone(), &b, &t);
+    result
+}
+
+/// Apply or cleanup behind the finalizer (added before the first apply).
+async fn run_finalizer(
+    obj: &Arc<PlanetScaleBranch>,
+    b: &BranchContext,
+    t: &Target<'_>,
+) -> Result<Action, finalizer::Error<Error>> {
+    let api = t.api.clone();
     finalizer(&api, FINALIZER, obj.clone(), |event| async move {
         match event {
             finalizer::Event::Apply(_) => act::apply(b, t).await,

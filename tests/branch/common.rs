@@ -105,7 +105,7 @@ pub async fn wait_event(client: &Client, ns: &str, name: &str, reason: &str) -> 
 /// Kubernetes.
 pub fn planetscale(emulator: &Emulator) -> planetscale_api::Client {
     planetscale_api::Client::builder(Credentials::service_token(env::TOKEN_ID, env::TOKEN))
-        .base_url(&emulator.api_url())
+        .base_url(emulator.api_url())
         .build()
         .expect("client")
 }

@@ -177,3 +177,76 @@ async fn oauth_tokens_are_refreshed_and_the_new_pair_is_written_back() {
     })
     .await
 }
+
+#[tokio::test]
+async fn default_credentials_in_the_operator_namespace_are_picked_up_when_fixed() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let ops = format!("ops-{:08x}", rand::random::<u32>());
+    let namespaces: Api<Namespace> = Api::all(support::client().await);
+    let meta = ObjectMeta {
+        name: Some(ops.clone()),
+        labels: Some([("pso-test".to_string(), "true".to_string())].into()),
+        ..Default::default()
+    };
+    let ns_obj = Namespace {
+        metadata: meta,
+        ..Default::default()
+    };
+    namespaces
+        .create(&PostParams::default(), &ns_obj)
+        .await
+        .unwrap();
+    let env = [
+        ("PSO_OPERATOR_NAMESPACE", ops.as_str()),
+        ("PSO_DEFAULT_CREDENTIALS_SECRET", "pso-default"),
+    ];
+    let ops_ns = ops.clone();
+    with_operator(EMULATOR, &env, move |client, ns, emu, op| async move {
+        let _running = (emu, op); // keeps the emulator and the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        apply(&api, &branch("defaulted", json!({}))).await;
+        let o = wait_reason(&api, "defaulted", "CredentialsNotFound").await;
+        let message = condition(&o, "Ready").unwrap().2;
+        assert!(
+            message.contains(&format!("{ops_ns}/pso-default")),
+            "{message}"
+        );
+        let right = [
+            ("serviceTokenId", env::TOKEN_ID),
+            ("serviceToken", env::TOKEN),
+        ];
+        put_secret(&client, &ops_ns, "pso-default", &right).await;
+        support::wait_for(
+            &api,
+            "defaulted",
+            PICKED_UP,
+            "Ready after the fix",
+            is_ready,
+        )
+        .await;
+        teardown(&api).await;
+    })
+    .await;
+    let _ = namespaces.delete(&ops, &DeleteParams::default()).await;
+}
+
+#[tokio::test]
+async fn namespaces_outside_the_allow_list_need_their_own_credentials() {
+    let env = [("PSO_DEFAULT_CREDENTIALS_NAMESPACES", "somewhere-else")];
+    with_operator(EMULATOR, &env, |client, ns, emu, op| async move {
+        let _running = (emu, op); // keeps the emulator and the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        apply(&api, &branch("denied", json!({}))).await;
+        let o = wait_reason(&api, "denied", "CredentialsNotFound").await;
+        let message = condition(&o, "Ready").unwrap().2;
+        assert!(
+            message.contains("may not use the operator's default credentials"),
+            "{message}"
+        );
+        let own = json!({"credentialsRef": {"name": env::CREDENTIALS_SECRET}});
+        apply(&api, &branch("own", own)).await;
+        wait_ready(&api, "own").await;
+        teardown(&api).await;
+    })
+    .await
+}

@@ -11,6 +11,7 @@ use crate::controller::{Context, apply_status};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
+use crate::metrics::ReadyCounts;
 
 /// Condition that is `True` while deletion cannot complete.
 pub const DELETION_BLOCKED: &str = "DeletionBlocked";
@@ -120,6 +121,24 @@ pub async fn report(
 
 fn is_waiting(r: &str) -> bool {
     r == reason::BRANCH_NOT_READY || r == crate::crd::branch::reason::DATABASE_NOT_READY
+}
+
+/// How many of `objs` are Ready (for the current generation), not Ready, or not reported yet.
+pub fn ready_counts<'a>(objs: impl Iterator<Item = &'a PlanetScaleBranch>) -> ReadyCounts {
+    let mut c = ReadyCounts::default();
+    for o in objs {
+        let conds = o
+            .status
+            .as_ref()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default();
+        match find_condition(conds, conditions::READY).map(|r| r.status.as_str()) {
+            Some("True") => c.ready += 1,
+            Some("False") => c.not_ready += 1,
+            _ => c.unknown += 1,
+        }
+    }
+    c
 }
 
 /// Marks the object paused (no change is made while the annotation is set). Leaves `Ready`
