@@ -41,6 +41,9 @@ use facts::Facts;
 use plan::SLOW_POLL;
 use status::Location;
 
+/// The `controller` label of the reconcile metrics.
+const CONTROLLER: &str = "deploy_request";
+
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
 pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
 
@@ -100,10 +103,15 @@ fn waiting_on(
 }
 
 async fn reconcile(obj: Arc<DeployRequest>, ctx: Arc<Context>) -> Result<Action> {
-    let api: Api<DeployRequest> =
-        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<DeployRequest> = Api::namespaced(ctx.client.clone(), &ns);
+    // The watch cache may lag behind our own status writes: work from a fresh read.
+    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
     let key = object_key(obj.as_ref());
-    let result = finalizer(&api, FINALIZER, obj, |event| async {
+    let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
         match event {
             FinalizerEvent::Apply(o) => apply(&o, &ctx, &api).await,
             FinalizerEvent::Cleanup(o) => cleanup::run(&o, &ctx).await,
@@ -125,6 +133,7 @@ fn error_policy(obj: Arc<DeployRequest>, err: &Error, ctx: Arc<Context>) -> Acti
         error = %err,
         "deploy request reconcile failed"
     );
+    ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
     ctx.backoff(&object_key(obj.as_ref()), err)
 }
 
