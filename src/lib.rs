@@ -1,12 +1,12 @@
 //! planetscale-operator: manage PlanetScale branches, passwords and deploy requests from Kubernetes.
+pub mod config;
 pub mod connection;
+pub mod controller;
 pub mod crd;
+pub mod credentials;
+pub mod error;
 pub mod http;
 pub mod leader;
-pub mod config;
 pub mod metrics;
 pub mod runtime;
 pub mod telemetry;
-pub mod controller;
-pub mod credentials;
-pub mod error;

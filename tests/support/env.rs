@@ -26,12 +26,26 @@ pub struct Emulator {
 impl Emulator {
     /// Starts the emulator with extra flags (e.g. `["--branch-ready-delay", "2s"]`).
     pub async fn start(extra: &[&str]) -> Self {
-        let mut args = vec!["--listen", "127.0.0.1:0", "--default-token-id", TOKEN_ID, "--default-token", TOKEN];
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--default-token-id",
+            TOKEN_ID,
+            "--default-token",
+            TOKEN,
+        ];
         args.extend_from_slice(extra);
-        let process = ChildProcess::spawn("emulator", &bin_path("planetscale-emulator"), &args, &[]);
-        let line = process.wait_for_log("http://127.0.0.1:", Duration::from_secs(30)).await;
+        let process =
+            ChildProcess::spawn("emulator", &bin_path("planetscale-emulator"), &args, &[]);
+        let line = process
+            .wait_for_log("http://127.0.0.1:", Duration::from_secs(30))
+            .await;
         let url = line.trim().to_string();
-        Self { process, url, http: reqwest::Client::new() }
+        Self {
+            process,
+            url,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// The API base URL the operator is configured with.
@@ -41,14 +55,25 @@ impl Emulator {
 
     /// GET an admin path (e.g. `/_emulator/state`).
     pub async fn admin_get(&self, path: &str) -> Value {
-        let r = self.http.get(format!("{}{path}", self.url)).send().await.expect("emulator reachable");
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("emulator reachable");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.json().await.expect("admin JSON")
     }
 
     /// POST JSON to an admin path.
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(format!("{}{path}", self.url)).json(&body).send().await.expect("emulator reachable");
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("emulator reachable");
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
         assert!(status.is_success(), "POST {path}: {status} {text}");
@@ -57,7 +82,8 @@ impl Emulator {
 
     /// Moves the emulator clock forward (e.g. `"30s"`, `"2h"`).
     pub async fn advance(&self, by: &str) {
-        self.admin_post("/_emulator/clock/advance", json!({ "by": by })).await;
+        self.admin_post("/_emulator/clock/advance", json!({ "by": by }))
+            .await;
     }
 
     /// Per-operation request counts by status.
@@ -71,7 +97,14 @@ impl Emulator {
     }
 
     /// Whether `username`/`password` currently work on `org/db/branch`.
-    pub async fn password_valid(&self, org: &str, db: &str, branch: &str, username: &str, password: &str) -> bool {
+    pub async fn password_valid(
+        &self,
+        org: &str,
+        db: &str,
+        branch: &str,
+        username: &str,
+        password: &str,
+    ) -> bool {
         let v = self
             .admin_post(
                 "/_emulator/verify-password",
@@ -112,7 +145,12 @@ impl Operator {
             vars.retain(|(key, _)| key != k);
             vars.push((k, v));
         }
-        let process = ChildProcess::spawn("operator", &bin_path("planetscale-operator"), &["run"], &vars);
+        let process = ChildProcess::spawn(
+            "operator",
+            &bin_path("planetscale-operator"),
+            &["run"],
+            &vars,
+        );
         Self { process }
     }
 
@@ -123,10 +161,25 @@ impl Operator {
 }
 
 /// Creates a service-token credentials Secret for the emulator's default token.
-pub async fn create_credentials_secret(client: kube::Client, ns: &str, name: &str, id: &str, token: &str) {
+pub async fn create_credentials_secret(
+    client: kube::Client,
+    ns: &str,
+    name: &str,
+    id: &str,
+    token: &str,
+) {
     let secret = Secret {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        string_data: Some([("serviceTokenId".to_string(), id.to_string()), ("serviceToken".to_string(), token.to_string())].into()),
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        string_data: Some(
+            [
+                ("serviceTokenId".to_string(), id.to_string()),
+                ("serviceToken".to_string(), token.to_string()),
+            ]
+            .into(),
+        ),
         ..Default::default()
     };
     Api::<Secret>::namespaced(client, ns)
@@ -138,14 +191,21 @@ pub async fn create_credentials_secret(client: kube::Client, ns: &str, name: &st
 /// A test namespace with a credentials Secret, an emulator (with `emulator_args`) and an
 /// operator watching that namespace. The closure gets the client, the namespace, the emulator
 /// and the operator; everything stops afterwards.
-pub async fn with_operator<F, Fut, T>(emulator_args: &[&str], operator_env: &[(&str, &str)], f: F) -> T
+pub async fn with_operator<F, Fut, T>(
+    emulator_args: &[&str],
+    operator_env: &[(&str, &str)],
+    f: F,
+) -> T
 where
     F: FnOnce(kube::Client, String, Emulator, Operator) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
     super::install_crds().await;
     let emulator = Emulator::start(emulator_args).await;
-    let env: Vec<(String, String)> = operator_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: Vec<(String, String)> = operator_env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     super::with_temp_ns(|client, ns| async move {
         create_credentials_secret(client.clone(), &ns, CREDENTIALS_SECRET, TOKEN_ID, TOKEN).await;
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
