@@ -12,12 +12,13 @@ mod credentials;
 mod deletion;
 #[path = "branch/drift.rs"]
 mod drift;
+#[path = "branch/ownership.rs"]
+mod ownership;
 
 use std::time::Duration;
 
 use common::*;
 use kube::{Api, ResourceExt};
-use planetscale_api::models::CreateBranch;
 use planetscale_operator::controller::branch::FINALIZER;
 use planetscale_operator::crd::branch::PlanetScaleBranch;
 use serde_json::json;
@@ -149,47 +150,6 @@ async fn errors_planetscale_returns_for_parent_region_and_backup_become_conditio
         .await;
         let o = wait_ready(&api, "restored").await;
         assert_eq!(o.status.unwrap().parent.as_deref(), Some("main"));
-        teardown(&api).await;
-    })
-    .await
-}
-
-#[tokio::test]
-async fn an_existing_branch_is_refused_then_adopted_with_adopt() {
-    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
-        let _operator = op; // keeps the operator running until the end
-        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
-        let ps = planetscale(&emu);
-        let theirs = ps
-            .create_branch("acme", "shop", &CreateBranch::new("legacy"))
-            .await
-            .unwrap();
-
-        apply(&api, &branch("legacy", json!({}))).await;
-        let o = wait_reason(&api, "legacy", "AlreadyExists").await;
-        assert!(
-            condition(&o, "Ready")
-                .unwrap()
-                .2
-                .contains("spec.adopt: true"),
-            "{o:?}"
-        );
-        wait_event(&client, &ns, "legacy", "AlreadyExists").await;
-        // Deleting the refused resource leaves the other owner's branch alone.
-        delete_and_wait(&api, "legacy").await;
-        let still = ps_branch(&emu, "legacy")
-            .await
-            .expect("foreign branch kept");
-        assert_eq!(still.id, theirs.id);
-
-        apply(&api, &branch("legacy", json!({"adopt": true}))).await;
-        let o = wait_ready(&api, "legacy").await;
-        let s = o.status.unwrap();
-        assert_eq!(
-            (s.id.as_deref(), s.adopted),
-            (Some(theirs.id.as_str()), Some(true))
-        );
-        wait_event(&client, &ns, "legacy", "Adopted").await;
         teardown(&api).await;
     })
     .await

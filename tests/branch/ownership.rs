@@ -1,0 +1,103 @@
+//! Who owns a branch: a foreign branch is refused until adopted, and a branch this resource
+//! created just before the operator stopped is recognised as its own.
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use planetscale_api::models::CreateBranch;
+use planetscale_operator::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
+use serde_json::json;
+
+use super::common::*;
+use super::{EMULATOR, PAUSED};
+use crate::support::with_operator;
+
+#[tokio::test]
+async fn an_existing_branch_is_refused_then_adopted_with_adopt() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        let ps = planetscale(&emu);
+        let theirs = ps
+            .create_branch("acme", "shop", &CreateBranch::new("legacy"))
+            .await
+            .unwrap();
+
+        apply(&api, &branch("legacy", json!({}))).await;
+        let o = wait_reason(&api, "legacy", "AlreadyExists").await;
+        assert!(
+            condition(&o, "Ready")
+                .unwrap()
+                .2
+                .contains("spec.adopt: true"),
+            "{o:?}"
+        );
+        wait_event(&client, &ns, "legacy", "AlreadyExists").await;
+        // Deleting the refused resource leaves the other owner's branch alone.
+        delete_and_wait(&api, "legacy").await;
+        let still = ps_branch(&emu, "legacy")
+            .await
+            .expect("foreign branch kept");
+        assert_eq!(still.id, theirs.id);
+
+        apply(&api, &branch("legacy", json!({"adopt": true}))).await;
+        let o = wait_ready(&api, "legacy").await;
+        let s = o.status.unwrap();
+        assert_eq!(
+            (s.id.as_deref(), s.adopted),
+            (Some(theirs.id.as_str()), Some(true))
+        );
+        wait_event(&client, &ns, "legacy", "Adopted").await;
+        teardown(&api).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_branch_created_just_before_the_operator_stopped_is_its_own() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        // The state a crash leaves: the intent recorded, the branch created, no id recorded.
+        let mut obj = branch("crashy", json!({}));
+        obj.metadata.annotations = Some([(PAUSED.to_string(), "true".to_string())].into());
+        apply(&api, &obj).await;
+        let intent = PlanetScaleBranchStatus {
+            create_requested_at: Some(Time(k8s_openapi::jiff::Timestamp::now())),
+            ..Default::default()
+        };
+        let patch = json!({"apiVersion": "planetscale.operator.dev/v1alpha1",
+            "kind": "PlanetScaleBranch", "status": intent});
+        let pp = PatchParams::apply("planetscale-operator").force();
+        api.patch_status("crashy", &pp, &Patch::Apply(&patch))
+            .await
+            .unwrap();
+        let ps = planetscale(&emu);
+        let created = ps
+            .create_branch("acme", "shop", &CreateBranch::new("crashy"))
+            .await
+            .unwrap();
+
+        merge(
+            &api,
+            "crashy",
+            json!({"metadata": {"annotations": {PAUSED: null}}}),
+        )
+        .await;
+        let o = wait_ready(&api, "crashy").await;
+        let s = o.status.unwrap();
+        assert_eq!(s.id.as_deref(), Some(created.id.as_str()));
+        assert_eq!(s.adopted, Some(false), "its own branch, not an adopted one");
+        assert!(
+            s.create_requested_at.is_none(),
+            "the intent is cleared once the id is recorded"
+        );
+        let reasons: Vec<String> = events(&client, &ns, "crashy")
+            .await
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert!(!reasons.iter().any(|r| r == "AlreadyExists"), "{reasons:?}");
+        teardown(&api).await;
+    })
+    .await
+}
