@@ -18,11 +18,8 @@ use planetscale_api::models::DeployRequest as ApiDeployRequest;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, apply_status, object_key, watched_apis};
-use crate::crd::conditions::reason as common;
 use crate::crd::deploy_request::reason as r;
-use crate::crd::{
-    DeployRequest, DeployRequestStatus, PAUSED_ANNOTATION, PlanetScaleBranch, is_paused,
-};
+use crate::crd::{DeployRequest, DeployRequestStatus, PlanetScaleBranch, is_paused};
 use crate::error::{Error, Result};
 
 mod act;
@@ -152,16 +149,7 @@ fn from_finalizer(e: finalizer::Error<Error>) -> Error {
 async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> Result<Action> {
     let mut current = obj.status.clone().unwrap_or_default();
     if is_paused(&obj.metadata) {
-        let message = format!(
-            "paused with the annotation {PAUSED_ANNOTATION}: \"true\"; nothing is changed until it is removed"
-        );
-        let paused = status::with_error(
-            &current,
-            obj.meta().generation,
-            common::PAUSED,
-            message,
-            status::now(),
-        );
+        let paused = status::paused(&current, obj.meta().generation, status::now());
         report(ctx, api, obj, &mut current, paused).await?;
         return Ok(Action::await_change());
     }

@@ -110,11 +110,12 @@ async fn a_paused_request_is_left_alone_until_resumed() {
             "spec": {"organization": "acme", "database": "shop", "branch": "feat", "deploy": true},
         });
         env.api.create(&Default::default(), &serde_json::from_value(obj).unwrap()).await.unwrap();
-        env.wait_cond("held", "Ready", "False", "Paused").await;
+        env.wait_cond("held", "Paused", "True", "Paused").await;
         assert_eq!(env.calls("create_deploy_request").await, 0);
         let resume = json!({"metadata": {"annotations": {"planetscale.operator.dev/paused": null}}});
         env.api.patch("held", &Default::default(), &kube::api::Patch::Merge(&resume)).await.unwrap();
-        env.wait_cond("held", "Ready", "True", "Deployed").await;
+        let dr = env.wait_cond("held", "Ready", "True", "Deployed").await;
+        assert!(crate::helpers::condition(&dr, "Paused").is_none(), "Paused goes on resume");
     })
     .await
 }

@@ -1,17 +1,22 @@
 //! The observed state written to `status` (pure): PlanetScale's fields, bounded in size, and
 //! the conditions stamped with time and generation.
 use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
 use super::conditions::Cond;
 use super::facts::Facts;
-use crate::crd::conditions::{READY, new_condition, set_condition};
+use crate::crd::ConditionStatus::{False, True};
+use crate::crd::PAUSED_ANNOTATION;
+use crate::crd::conditions::{READY, new_condition, reason as common, set_condition};
 use crate::crd::deploy_request_status::{
     MAX_DDL_LEN, MAX_LINT_ERRORS, MAX_TABLES, MAX_TEXT_LEN, truncate_chars,
 };
 use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
+
+/// Condition type present while the paused annotation is set.
+pub const PAUSED: &str = "Paused";
 
 /// Organization and database of the deploy request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +81,7 @@ pub fn build(
         finished_at: times.finished_at.and_then(to_time),
         revert_window_ends_at: facts.revert_window_ends_at().and_then(to_time),
         observed_generation: generation,
-        conditions: prev.conditions.clone(),
+        conditions: without_paused(prev),
     };
     set_conditions(&mut status, conds, generation, now);
     status
@@ -106,14 +111,43 @@ pub fn with_error(
     now: Time,
 ) -> DeployRequestStatus {
     let mut status = prev.clone();
+    status.conditions = without_paused(prev);
     let ready = Cond {
         type_: READY,
-        status: crate::crd::ConditionStatus::False,
+        status: False,
         reason,
         message,
     };
     set_conditions(&mut status, vec![ready], generation, now);
     status
+}
+
+/// `prev` with `Paused=True` and `Ready=False` (reason `Paused`): the operator changes nothing.
+pub fn paused(
+    prev: &DeployRequestStatus,
+    generation: Option<i64>,
+    now: Time,
+) -> DeployRequestStatus {
+    let message = format!(
+        "the annotation {PAUSED_ANNOTATION}: \"true\" is set: the operator changes nothing, in \
+         Kubernetes or PlanetScale, until it is removed"
+    );
+    let mut status = prev.clone();
+    let conds = [PAUSED, READY].map(|type_| Cond {
+        type_,
+        status: if type_ == PAUSED { True } else { False },
+        reason: common::PAUSED,
+        message: message.clone(),
+    });
+    set_conditions(&mut status, conds.into(), generation, now);
+    status
+}
+
+/// Conditions of `prev` without `Paused` (set only while paused).
+fn without_paused(prev: &DeployRequestStatus) -> Vec<Condition> {
+    let mut conditions = prev.conditions.clone();
+    conditions.retain(|c| c.type_ != PAUSED);
+    conditions
 }
 
 fn schema_diff(ops: &[DeployOperation]) -> (Vec<TableDiff>, bool) {

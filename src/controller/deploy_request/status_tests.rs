@@ -129,3 +129,19 @@ fn unchanged_conditions_make_an_identical_status() {
     let second = build(&first, Some(3), &at(), &d, &facts, conds, later);
     assert_eq!(first, second, "no status write when nothing changed");
 }
+
+#[test]
+fn paused_adds_a_condition_that_goes_away_on_resume() {
+    let d = dr(json!({"state": "queued"}));
+    let s = build_for(&d);
+    let p = paused(&s, Some(3), now());
+    let find =
+        |s: &DeployRequestStatus, t: &str| s.conditions.iter().find(|c| c.type_ == t).cloned();
+    assert_eq!(find(&p, PAUSED).unwrap().status, "True");
+    assert_eq!(find(&p, READY).unwrap().reason, "Paused");
+    let facts = Facts::new(&d, false, false);
+    let conds = conditions(&spec("deploy"), &facts, None, None);
+    let resumed = build(&p, Some(3), &at(), &d, &facts, conds, now());
+    assert!(find(&resumed, PAUSED).is_none());
+    assert_eq!(find(&resumed, READY).unwrap().reason, "Queued");
+}
