@@ -189,13 +189,13 @@ async fn paused(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Erro
 }
 
 fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, ctx: Arc<Context>) -> Action {
-    tracing::warn!(
-        name = %obj.name_any(),
-        namespace = obj.namespace().unwrap_or_default(),
-        reason = err.reason(),
-        error = %err,
-        "password reconcile failed"
-    );
+    let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
+    if let Error::Waiting { .. } = err {
+        tracing::info!(%name, %namespace, reason = err.reason(), error = %err, "password waiting");
+    } else {
+        let reason = err.reason();
+        tracing::warn!(%name, %namespace, reason, error = %err, "password reconcile failed");
+    }
     ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
     ctx.backoff(&object_key(obj.as_ref()), err)
 }

@@ -45,6 +45,8 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
             Step::Conflict => return Ok(Outcome::Conflict),
             Step::Mint { counter, cause } => {
                 mint_step(run, &api, &target, &desired, &seen.secret, counter, cause).await?;
+                // The refusal was about the password just replaced.
+                renew_refused = false;
             }
             Step::Renew => renew_refused = !upkeep::renew(run, &api, &target).await?,
             Step::UpdateCidrs => upkeep::update_cidrs(run, &api, &target, &desired).await?,

@@ -224,7 +224,7 @@ async fn announce(
     };
     let (type_, why, what) = cause_text(m.cause, secret);
     let note = format!("{what} password {name} and wrote Secret {secret}{old}{strays}");
-    run.event(type_, why, note).await;
+    run.event_as(type_, why, action(m.cause), note).await;
 }
 
 /// The event type, reason and opening words for a mint of `cause`.
@@ -270,4 +270,21 @@ fn cause_text(cause: Cause, secret: &str) -> (EventType, &'static str, String) {
         ),
     };
     (t, r, what.to_string())
+}
+
+/// The event action of a mint of `cause`.
+fn action(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Initial => "Create",
+        Cause::Resume => "ResumeCreate",
+        Cause::Scheduled => "RotateOnSchedule",
+        Cause::Requested => "RotateOnRequest",
+        Cause::SecretRenamed => "MoveSecret",
+        Cause::SecretMissing => "HealMissingSecret",
+        Cause::SecretEdited => "HealEditedSecret",
+        Cause::Gone => "ReplaceDeleted",
+        Cause::Expired => "ReplaceExpired",
+        Cause::RenewRefused => "ReplaceUnrenewable",
+        Cause::SpecChanged => "ReplaceChanged",
+    }
 }

@@ -33,7 +33,8 @@ pub fn annotation_key(name: &str) -> String {
 }
 
 /// Sets the annotation to the current credentials hash on every listed workload where it
-/// differs. A workload that does not exist is skipped and named in a warning event.
+/// differs. A workload that does not exist (yet) is skipped; it is annotated once it exists
+/// and the password is reconciled again.
 pub async fn converge(run: &Run<'_>) -> Result<(), Error> {
     let Some(hash) = run.status.credentials_hash.clone() else {
         return Ok(());
@@ -41,6 +42,7 @@ pub async fn converge(run: &Run<'_>) -> Result<(), Error> {
     let key = annotation_key(&run.name());
     let ns = run.obj.namespace().unwrap_or_default();
     let client = run.ctx.client.clone();
+    let mut restarted = Vec::new();
     for target in &run.obj.spec.restart_on_rotation {
         let outcome = match target.kind {
             RestartKind::Deployment => {
@@ -52,7 +54,18 @@ pub async fn converge(run: &Run<'_>) -> Result<(), Error> {
                     .await?
             }
         };
-        report(run, target, outcome).await;
+        let what = format!("{:?}/{}", target.kind, target.name);
+        match outcome {
+            Outcome::Unchanged => {}
+            Outcome::Restarted => restarted.push(what),
+            Outcome::Missing => {
+                tracing::debug!(target = %what, "restartOnRotation target not found")
+            }
+        }
+    }
+    if !restarted.is_empty() {
+        let note = format!("{} restart with the new credentials", restarted.join(", "));
+        run.event(EventType::Normal, "RestartTriggered", note).await;
     }
     Ok(())
 }
@@ -63,20 +76,6 @@ enum Outcome {
     Unchanged,
     Restarted,
     Missing,
-}
-
-async fn report(run: &Run<'_>, target: &RestartTarget, outcome: Outcome) {
-    let what = format!("{:?}/{}", target.kind, target.name);
-    match outcome {
-        Outcome::Unchanged => {}
-        Outcome::Restarted => {
-            let note = format!("{what} restarts with the new credentials");
-            run.event(EventType::Normal, "RestartTriggered", note).await;
-        }
-        Outcome::Missing => {
-            tracing::debug!(target = %what, "restartOnRotation target not found");
-        }
-    }
 }
 
 async fn annotate<K>(

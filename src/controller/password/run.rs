@@ -81,9 +81,14 @@ impl<'a> Run<'a> {
 
     /// Publishes an event on the resource. `note` must never hold a secret.
     pub async fn event(&self, type_: EventType, reason: &str, note: String) {
-        self.ctx
-            .event(self.obj, type_, reason, "Reconcile", note)
-            .await;
+        self.event_as(type_, reason, "Reconcile", note).await;
+    }
+
+    /// [`Run::event`] with an `action`. Events of the same reason and action within a few
+    /// minutes are counted as a series of the first (whose note is kept), so actions tell
+    /// apart what deserves its own note.
+    pub async fn event_as(&self, type_: EventType, reason: &str, action: &str, note: String) {
+        self.ctx.event(self.obj, type_, reason, action, note).await;
     }
 }
 
