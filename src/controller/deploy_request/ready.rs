@@ -41,11 +41,20 @@ pub fn ready(spec: &DeployRequestSpec, f: &Facts) -> Cond {
         CompleteRevertError => not(r::REVERT_FAILED, failed(f).message),
         Unknown(_) => not(r::UNKNOWN_STATE, unknown(f)),
         _ if spec.revert => ready_revert(f),
-        _ if !spec.deploy => cond(
+        Ready if !spec.deploy => cond(
             READY,
             True,
             r::CHECKS_PASSED,
             format!("deploy checks of {name} passed; set deploy: true to deploy it"),
+        ),
+        _ if !spec.deploy => cond(
+            READY,
+            True,
+            r::CHECKS_PASSED,
+            format!(
+                "deploy checks of {name} passed; it is {} (deployed from elsewhere: this resource has deploy: false)",
+                f.state.as_str()
+            ),
         ),
         _ => ready_deploy(spec, f),
     }
