@@ -173,3 +173,48 @@ fn blocked_queue_and_closed_requests_poll_slowly_or_not_at_all() {
     assert_eq!(plan(&spec(""), &closed).poll, Poll::Never);
     assert_eq!(plan(&spec(""), &facts("bogus")).poll, Poll::Slow);
 }
+
+/// Every deployment state × the four deploying specs: the one step (if any) planned.
+#[test]
+fn every_state_times_every_spec() {
+    use Step::*;
+    let n: Option<Step> = None;
+    let table: [(&str, [Option<Step>; 4]); 20] = [
+        ("pending", [n, n, n, n]),
+        ("ready", [Some(Queue), Some(Queue), n, Some(Queue)]),
+        ("no_changes", [n, n, n, n]),
+        ("queued", [n, n, n, n]),
+        ("submitting", [n, n, n, n]),
+        ("in_progress", [n, n, n, n]),
+        ("pending_cutover", [n, Some(Cutover), n, n]),
+        ("in_progress_vschema", [n, n, n, n]),
+        ("in_progress_cancel", [n, n, n, n]),
+        ("in_progress_cutover", [n, n, n, n]),
+        ("complete", [n, n, n, n]),
+        ("complete_cancel", [n, n, n, n]),
+        ("complete_error", [n, n, n, n]),
+        (
+            "complete_pending_revert",
+            [n, n, Some(Revert), Some(SkipRevert)],
+        ),
+        ("in_progress_revert", [n, n, n, n]),
+        ("in_progress_revert_vschema", [n, n, n, n]),
+        ("complete_revert", [n, n, n, n]),
+        ("complete_revert_error", [n, n, n, n]),
+        ("cancelled", [n, n, n, n]),
+        ("error", [n, n, n, n]),
+    ];
+    let specs = [
+        "deploy",
+        "deploy gated cutover",
+        "deploy revert",
+        "deploy skip",
+    ];
+    for (state, expected) in table {
+        for (flags, want) in specs.iter().zip(expected) {
+            let mut f = facts(state);
+            f.auto_cutover = !flags.contains("gated");
+            assert_eq!(step(flags, &f), want, "{state} with {flags}");
+        }
+    }
+}
