@@ -10,7 +10,7 @@
 //! Watches: the resources, the `PlanetScaleBranch`es they reference, and only the Secrets
 //! labelled `app.kubernetes.io/managed-by=planetscale-operator` (metadata), so memory does not
 //! grow with the cluster's other Secrets.
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -24,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Context, MANAGED_BY_LABEL, MANAGED_BY_VALUE, object_key, watched_apis};
 use crate::crd::branch::PlanetScaleBranch;
-use crate::crd::conditions::{READY, is_condition_true};
+use crate::crd::conditions::{READY, find_condition, is_condition_true};
 use crate::crd::is_paused;
 use crate::crd::password::PlanetScalePassword;
 use crate::error::Error;
+use crate::metrics::ReadyCounts;
 
 pub mod apply;
 pub mod cleanup;
@@ -50,6 +51,8 @@ use run::Run;
 pub const FINALIZER: &str = "planetscale.operator.dev/password";
 /// Controller name in metrics.
 const CONTROLLER: &str = "password";
+/// The `kind` label of the resources gauge.
+const KIND: &str = "PlanetScalePassword";
 
 /// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
@@ -57,26 +60,33 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let passwords = watched_apis::<PlanetScalePassword>(&ctx.client, ns);
     let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, ns);
     let secrets = watched_apis::<PartialObjectMeta<Secret>>(&ctx.client, ns);
+    let stores = Stores::default();
     let runs = passwords
         .into_iter()
         .zip(branches)
         .zip(secrets)
-        .map(|((p, b), s)| run_one(ctx.clone(), p, b, s, shutdown.clone()));
+        .map(|((p, b), s)| run_one(ctx.clone(), p, b, s, stores.clone(), shutdown.clone()));
     futures::future::join_all(runs).await;
 }
+
+/// The caches of every watched namespace, for the resources gauge.
+type Stores = Arc<Mutex<Vec<Store<PlanetScalePassword>>>>;
 
 async fn run_one(
     ctx: Arc<Context>,
     api: Api<PlanetScalePassword>,
     branches: Api<PlanetScaleBranch>,
     secrets: Api<PartialObjectMeta<Secret>>,
+    stores: Stores,
     shutdown: CancellationToken,
 ) {
     let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
     let controller = Controller::new(api, watcher::Config::default()).with_config(config);
     let store = controller.store();
+    stores.lock().expect("lock").push(store.clone());
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    let gauge = ctx.clone();
     controller
         .watches(branches, watcher::Config::default(), move |b| {
             waiting_on(&store, &b)
@@ -84,12 +94,29 @@ async fn run_one(
         .watches(secrets, managed, |s| secret_owner(&s))
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
+        .for_each(|result| {
+            count_resources(&gauge, &stores);
             if let Err(e) = result {
                 tracing::debug!(error = %e, "password reconcile did not complete");
             }
+            std::future::ready(())
         })
         .await;
+}
+
+/// Sets the resources gauge (Ready, not Ready, unknown) from the caches.
+fn count_resources(ctx: &Context, stores: &Stores) {
+    let stores = stores.lock().expect("lock");
+    let mut counts = ReadyCounts::default();
+    for obj in stores.iter().flat_map(|s| s.state()) {
+        let conditions = obj.status.as_ref().map(|s| s.conditions.as_slice());
+        match find_condition(conditions.unwrap_or_default(), READY).map(|c| c.status.as_str()) {
+            Some("True") => counts.ready += 1,
+            Some("False") => counts.not_ready += 1,
+            _ => counts.unknown += 1,
+        }
+    }
+    ctx.metrics.set_resources(KIND, counts);
 }
 
 /// The passwords that reference `branch` and are not Ready (a Ready password does not need

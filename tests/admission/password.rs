@@ -201,6 +201,103 @@ pub fn cases() -> Vec<Case> {
             json!({"restartOnRotation": [{"kind": "Deployment"}]}),
             &["spec.restartOnRotation[0].name: Required value"],
         ),
+        bad(
+            Password,
+            "database with capitals",
+            json!({"branchRef": null, "organization": "acme", "database": "Shop", "branch": "main"}),
+            &["spec.database", "database must be a PlanetScale name"],
+        ),
+        bad(
+            Password,
+            "branch name too long",
+            json!({"branchRef": null, "organization": "acme", "database": "shop", "branch": "b".repeat(64)}),
+            &["spec.branch", "Too long"],
+        ),
+        bad(
+            Password,
+            "cidr longer than any address",
+            json!({"cidrs": [format!("{}/64", "1".repeat(44))]}),
+            &["spec.cidrs[0]", "Too long"],
+        ),
+        bad(
+            Password,
+            "rotation interval under a minute",
+            json!({"rotation": {"interval": "30s", "gracePeriod": "0s"}}),
+            &[
+                "spec.rotation.interval",
+                "rotation.interval must be between 1m and 8760h",
+            ],
+        ),
+        bad(
+            Password,
+            "grace period in words",
+            json!({"rotation": {"gracePeriod": "ten minutes"}}),
+            &[
+                "spec.rotation.gracePeriod",
+                "rotation.gracePeriod must be a duration such as",
+            ],
+        ),
+        bad(
+            Password,
+            "annotation key too long",
+            json!({"secret": {"annotations": {"a".repeat(317): "x"}}}),
+            &[
+                "spec.secret.annotations",
+                "secret.annotations keys must be at most 316 characters",
+            ],
+        ),
+        bad(
+            Password,
+            "label key too long",
+            json!({"secret": {"labels": {"l".repeat(317): "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be at most 316 characters",
+            ],
+        ),
+        bad(
+            Password,
+            "template value too long",
+            json!({"secret": {"template": {"data": {"big": "x".repeat(8193)}}}}),
+            &["spec.secret.template.data.big", "Too long"],
+        ),
+        bad(
+            Password,
+            "33 template entries",
+            json!({"secret": {"template": {"data": (0..33).map(|i| (format!("k{i}"), json!("{{ host }}"))).collect::<serde_json::Map<_, _>>()}}}),
+            &["spec.secret.template.data", "Too many"],
+        ),
+        bad(
+            Password,
+            "restart target name not an object name",
+            json!({"restartOnRotation": [{"kind": "Deployment", "name": "My_App"}]}),
+            &[
+                "spec.restartOnRotation[0].name",
+                "restartOnRotation name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            Password,
+            "17 restart targets",
+            json!({"restartOnRotation": (0..17).map(|i| json!({"kind": "Deployment", "name": format!("app-{i}")})).collect::<Vec<_>>()}),
+            &["spec.restartOnRotation", "Too many"],
+        ),
+        bad(
+            Password,
+            "credentialsRef name not an object name",
+            json!({"credentialsRef": {"name": "Creds!"}}),
+            &[
+                "spec.credentialsRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad_update(
+            Password,
+            "organization changed",
+            explicit(),
+            json!({"organization": "other"}),
+            &["spec.organization", "organization is immutable"],
+        ),
         bad_update(
             Password,
             "branchRef changed",
