@@ -23,7 +23,7 @@ mod ttl;
 
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
+use kube::{Api, ResourceExt};
 use planetscale_operator::controller::password::FINALIZER;
 use planetscale_operator::crd::branch::PlanetScaleBranch;
 use planetscale_operator::crd::password::PlanetScalePassword;
@@ -46,6 +46,7 @@ async fn explicit_target_every_role_and_preset_gives_working_credentials() {
         let seen = Seen::default();
         for (role, name, formats) in CASES {
             let spec = json!({"role": role, "secret": {"name": format!("{name}-db"), "formats": formats,
+                "labels": {"team": "shop"}, "annotations": {"example.com/owner": name},
                 "template": {"data": {"config.yaml": "user: {{ username }}\nhost: {{ host }}\nrole: {{ role }}"}}}});
             apply(&api, &password(name, spec)).await;
         }
@@ -68,7 +69,23 @@ async fn explicit_target_every_role_and_preset_gives_working_credentials() {
             check_presets(&sec, formats, &c);
             let config = value(&sec, "config.yaml").expect("template key");
             assert_eq!(config, format!("user: {}\nhost: {}\nrole: {role}", c.0, s.host.unwrap()));
+            assert_eq!(sec.labels().get("team").map(String::as_str), Some("shop"));
+            assert_eq!(sec.annotations().get("example.com/owner").map(String::as_str), Some(*name));
         }
+
+        // Fewer formats: their keys go, the credentials stay.
+        let before = secret(&client, &ns, "ro-db").await.unwrap();
+        merge(&api, "ro", json!({"spec": {"secret": {"formats": ["env"], "template": null}}})).await;
+        crate::support::eventually(READY, "the Secret follows the new formats", || async {
+            let s = secret(&client, &ns, "ro-db").await.unwrap();
+            let keys: Vec<String> = s.data.clone().unwrap_or_default().into_keys().collect();
+            let gone = ["DSN", "JDBC_URL", "config.yaml"].iter().all(|k| !keys.contains(&k.to_string()));
+            if gone && keys.contains(&"USERNAME".to_string()) { Ok(()) } else { Err(keys) }
+        })
+        .await;
+        let after = secret(&client, &ns, "ro-db").await.unwrap();
+        assert_eq!(creds(&after), creds(&before), "same password");
+        wait_ready(&api, "ro").await;
         wait_event(&client, &ns, "ro", "Created").await;
         assert_no_leaks(&client, &ns, &[&op], &seen).await;
         teardown(&api).await;

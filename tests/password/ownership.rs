@@ -61,6 +61,20 @@ async fn owner_orphan_merge_and_a_foreign_secret() {
                 .map(String::as_str),
             Some("planetscale-operator")
         );
+        let c_owned = wait_secret(&client, &emu, &ns, "owned", "main", &seen, |_| true).await;
+        // A new secret.name: a new password in the new Secret, the old Secret goes (Owner).
+        merge(
+            &api,
+            "owned",
+            json!({"spec": {"secret": {"name": "owned-2"}}}),
+        )
+        .await;
+        wait_secret(&client, &emu, &ns, "owned-2", "main", &seen, |c| {
+            c.0 != c_owned.0
+        })
+        .await;
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        support::wait_gone(&secrets, "owned", READY).await;
         wait_ready(&api, "orphan").await;
         assert!(owners(&secret(&client, &ns, "orphan").await.unwrap()).is_empty());
         wait_ready(&api, "merged").await;
@@ -85,7 +99,7 @@ async fn owner_orphan_merge_and_a_foreign_secret() {
         merge(&api, "foreign", json!({"spec": merge_into("theirs")})).await;
         wait_ready(&api, "foreign").await;
         wait_secret(&client, &emu, &ns, "theirs", "main", &seen, |_| true).await;
-        for name in ["owned", "orphan"] {
+        for name in ["owned-2", "orphan"] {
             wait_secret(&client, &emu, &ns, name, "main", &seen, |_| true).await;
         }
         assert_no_leaks(&client, &ns, &[&op], &seen).await;
@@ -104,8 +118,7 @@ async fn owner_orphan_merge_and_a_foreign_secret() {
         for name in all {
             support::wait_gone(&api, name, READY).await;
         }
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-        support::wait_gone(&secrets, "owned", READY).await;
+        support::wait_gone(&secrets, "owned-2", READY).await;
         let orphan = secret(&client, &ns, "orphan")
             .await
             .expect("an orphaned Secret stays");
