@@ -18,7 +18,6 @@ use planetscale_api::models::DeployRequest as ApiDeployRequest;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, apply_status, object_key, watched_apis};
-use crate::crd::deploy_request::reason as r;
 use crate::crd::{DeployRequest, DeployRequestStatus, PlanetScaleBranch, is_paused};
 use crate::error::{Error, Result};
 
@@ -34,6 +33,7 @@ mod target;
 #[cfg(test)]
 mod test_support;
 
+use conditions::StepError;
 use facts::Facts;
 use plan::SLOW_POLL;
 use status::Location;
@@ -178,45 +178,28 @@ async fn sync(
     api: &Api<DeployRequest>,
     current: &mut DeployRequestStatus,
 ) -> Result<Action> {
+    let ns = obj.namespace().unwrap_or_default();
     let client = ctx
         .credentials
-        .client_for(
-            &obj.namespace().unwrap_or_default(),
-            obj.spec.credentials_ref.as_ref(),
-        )
+        .client_for(&ns, obj.spec.credentials_ref.as_ref())
         .await?;
     let src = target::source(&ctx.client, obj).await?;
-    let mut dr = observe(ctx, &client, obj, api, &src, current).await?;
+    let dr = observe(ctx, &client, obj, api, &src, current).await?;
     let required = !dr.approved && target::approval_required(&client, &src.at).await?;
-    let approved_before = current.approved == Some(true)
-        || current
-            .conditions
-            .iter()
-            .any(|c| c.reason == r::APPROVAL_RESET);
-    let mut facts = Facts::new(&dr, required, approved_before);
-    let first = plan::plan(&obj.spec, &facts);
-    let mut step_error = None;
-    if let Some(step) = first.step {
-        match act::perform(ctx, &client, obj, &src.at, dr.number, step).await {
-            Ok(()) => {
-                dr = client
-                    .get_deploy_request(&src.at.org, &src.at.db, dr.number)
-                    .await?;
-                facts = Facts::new(&dr, required, approved_before);
-            }
-            Err(e) => step_error = Some(act::classify(step, dr.number, e)?),
-        }
-    }
+    let before = facts::approved_before(current);
+    let first = plan::plan(&obj.spec, &Facts::new(&dr, required, before));
+    let (dr, step_error) = match first.step {
+        Some(step) => take_step(ctx, &client, obj, &src.at, dr, step).await?,
+        None => (dr, None),
+    };
+    let facts = Facts::new(&dr, required, before);
     let after = plan::plan(&obj.spec, &facts);
-    let conds = conditions::conditions(
-        &obj.spec,
-        &facts,
-        after.refusal.as_deref(),
-        step_error.as_ref(),
-    );
+    let refusal = after.refusal.as_deref();
+    let conds = conditions::conditions(&obj.spec, &facts, refusal, step_error.as_ref());
+    let generation = obj.meta().generation;
     let new = status::build(
         current,
-        obj.meta().generation,
+        generation,
         &src.at,
         &dr,
         &facts,
@@ -232,6 +215,30 @@ async fn sync(
             .interval()
             .map_or_else(Action::await_change, Action::requeue),
     })
+}
+
+/// Takes `step`; on success re-reads the deploy request, on a refusal a user must look at
+/// returns it as a [`StepError`] (transient failures are errors, retried with backoff).
+async fn take_step(
+    ctx: &Context,
+    client: &Client,
+    obj: &DeployRequest,
+    at: &Location,
+    dr: ApiDeployRequest,
+    step: plan::Step,
+) -> Result<(ApiDeployRequest, Option<StepError>)> {
+    match act::perform(ctx, client, obj, at, dr.number, step).await {
+        Ok(()) => {
+            let dr = client
+                .get_deploy_request(&at.org, &at.db, dr.number)
+                .await?;
+            Ok((dr, None))
+        }
+        Err(e) => {
+            let refused = act::classify(step, dr.number, e)?;
+            Ok((dr, Some(refused)))
+        }
+    }
 }
 
 /// The deploy request of `obj`: by number, adopted (an open one for the same branches), or

@@ -2,19 +2,17 @@
 //! on a deploy in progress.
 use serde_json::json;
 
-use crate::helpers::{number, run, table};
+use crate::helpers::{condition, number, run, table};
 
 #[tokio::test]
-async fn deletion_in_each_state() {
+async fn deleting_open_queued_and_gated_requests_closes_or_cancels_them() {
     run(|env| async move {
-        for name in ["open", "gated", "queued", "done", "running"] {
+        for name in ["open", "gated", "queued"] {
             env.branch_with(name, &[&table(&format!("t_{name}"))]).await;
         }
         // Open, not started: closed.
-        let open = env.create("open", "open", json!({})).await;
-        let open = env
-            .wait_state(&open.metadata.name.clone().unwrap(), "ready")
-            .await;
+        env.create("open", "open", json!({})).await;
+        let open = env.wait_state("open", "ready").await;
         env.delete("open").await;
         assert_eq!(env.ps_dr(number(&open)).await["state"], "closed");
 
@@ -31,25 +29,28 @@ async fn deletion_in_each_state() {
         let queued = env.wait_state("queued", "queued").await;
         env.delete("queued").await;
         let ps = env.ps_dr(number(&queued)).await;
-        assert_eq!(
-            (ps["state"].as_str(), ps["deployment_state"].as_str()),
-            (Some("closed"), Some("cancelled"))
-        );
+        let states = (ps["state"].as_str(), ps["deployment_state"].as_str());
+        assert_eq!(states, (Some("closed"), Some("cancelled")), "{ps}");
         env.delete("gated").await;
         let ps = env.ps_dr(number(&gated)).await;
-        assert!(
-            ps["deployment_state"].as_str().unwrap().contains("cancel"),
-            "gated deploy cancelled: {ps}"
-        );
+        let state = ps["deployment_state"].as_str().unwrap();
+        assert!(state.contains("cancel"), "gated deploy cancelled: {ps}");
+    })
+    .await
+}
 
+#[tokio::test]
+async fn deleting_deployed_or_running_requests_leaves_them_and_does_not_wait() {
+    run(|env| async move {
+        for name in ["done", "running"] {
+            env.branch_with(name, &[&table(&format!("t_{name}"))]).await;
+        }
         // Deployed (revert window open): left as it is.
         env.create("done", "done", json!({"deploy": true})).await;
         let done = env.wait_state("done", "complete_pending_revert").await;
         env.delete("done").await;
-        assert_eq!(
-            env.ps_dr(number(&done)).await["deployment_state"],
-            "complete_pending_revert"
-        );
+        let ps = env.ps_dr(number(&done)).await;
+        assert_eq!(ps["deployment_state"], "complete_pending_revert");
 
         // Running: left to finish, deletion does not wait for it.
         env.emulator_settings(json!({"deploy_step_duration": "1h"}))
@@ -58,15 +59,12 @@ async fn deletion_in_each_state() {
             .await;
         let running = env
             .wait("running", "deploying", |d| {
-                crate::helpers::condition(d, "Deploying").is_some_and(|c| c.status == "True")
+                condition(d, "Deploying").is_some_and(|c| c.status == "True")
             })
             .await;
         env.delete("running").await;
         let ps = env.ps_dr(number(&running)).await;
-        assert_eq!(
-            ps["deployment_state"], "submitting",
-            "still running in PlanetScale: {ps}"
-        );
+        assert_eq!(ps["deployment_state"], "submitting", "still running: {ps}");
     })
     .await
 }
@@ -115,7 +113,7 @@ async fn a_paused_request_is_left_alone_until_resumed() {
         let resume = json!({"metadata": {"annotations": {"planetscale.operator.dev/paused": null}}});
         env.api.patch("held", &Default::default(), &kube::api::Patch::Merge(&resume)).await.unwrap();
         let dr = env.wait_cond("held", "Ready", "True", "Deployed").await;
-        assert!(crate::helpers::condition(&dr, "Paused").is_none(), "Paused goes on resume");
+        assert!(condition(&dr, "Paused").is_none(), "Paused goes on resume");
     })
     .await
 }

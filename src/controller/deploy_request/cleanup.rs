@@ -73,38 +73,50 @@ pub async fn run(obj: &DeployRequestResource, ctx: &Context) -> Result<Action> {
         }
     };
     if let Some((client, at, dr)) = found {
-        if let Some(other) = shared_with(ctx, obj, &at, dr.number).await? {
-            let note = format!(
-                "deploy request #{} is also tracked by DeployRequest {other}; left as it is",
-                dr.number
-            );
-            ctx.event(obj, EventType::Normal, "Shared", "Delete", note)
-                .await;
-            return Ok(Action::await_change());
-        }
-        let open = dr.state.as_ref() != Some(&DeployRequestState::Closed);
-        let state = dr
-            .deployment_state
-            .clone()
-            .unwrap_or(DeploymentState::Unknown(String::new()));
-        match carry_out(&client, &at, dr.number, plan(&state, open), open).await {
-            Ok(Some(note)) => {
-                ctx.event(obj, EventType::Normal, "Cleanup", "Delete", note)
-                    .await
-            }
-            Ok(None) => {}
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                let note = format!(
-                    "could not clean up deploy request #{} ({e}); finish it in PlanetScale",
-                    dr.number
-                );
-                ctx.event(obj, EventType::Warning, e.reason(), "Delete", note)
-                    .await;
-            }
-        }
+        clean(obj, ctx, &client, &at, &dr).await?;
     }
     Ok(Action::await_change())
+}
+
+/// Does what deletion needs for `dr` and tells the user in an event.
+async fn clean(
+    obj: &DeployRequestResource,
+    ctx: &Context,
+    client: &Client,
+    at: &Location,
+    dr: &DeployRequest,
+) -> Result<()> {
+    if let Some(other) = shared_with(ctx, obj, at, dr.number).await? {
+        let note = format!(
+            "deploy request #{} is also tracked by DeployRequest {other}; left as it is",
+            dr.number
+        );
+        ctx.event(obj, EventType::Normal, "Shared", "Delete", note)
+            .await;
+        return Ok(());
+    }
+    let open = dr.state.as_ref() != Some(&DeployRequestState::Closed);
+    let state = dr
+        .deployment_state
+        .clone()
+        .unwrap_or(DeploymentState::Unknown(String::new()));
+    match carry_out(client, at, dr.number, plan(&state, open), open).await {
+        Ok(Some(note)) => {
+            ctx.event(obj, EventType::Normal, "Cleanup", "Delete", note)
+                .await
+        }
+        Ok(None) => {}
+        Err(e) if e.is_transient() => return Err(e),
+        Err(e) => {
+            let note = format!(
+                "could not clean up deploy request #{} ({e}); finish it in PlanetScale",
+                dr.number
+            );
+            ctx.event(obj, EventType::Warning, e.reason(), "Delete", note)
+                .await;
+        }
+    }
+    Ok(())
 }
 
 /// Another `DeployRequest` (not being deleted) that tracks the same deploy request, e.g. the

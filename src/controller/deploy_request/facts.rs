@@ -3,6 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState};
 
+use crate::crd::DeployRequestStatus;
+use crate::crd::deploy_request::{condition, reason};
+
 /// How long PlanetScale keeps the revert window open after a deploy.
 pub const REVERT_WINDOW: Duration = Duration::minutes(30);
 
@@ -72,15 +75,7 @@ impl Facts {
             .iter()
             .filter(|op| op.state.as_ref().is_some_and(|s| s.as_str() == "complete"))
             .count();
-        let preceding: Vec<(Option<u64>, String)> = d
-            .preceding_deployments
-            .iter()
-            .map(|p| {
-                let number = p.get("deploy_request_number").and_then(|n| n.as_u64());
-                let state = p.get("state").and_then(|s| s.as_str()).unwrap_or_default();
-                (number, state.to_string())
-            })
-            .collect();
+        let preceding = preceding(&d.preceding_deployments);
         Self {
             number: dr.number,
             branch: dr.branch.clone(),
@@ -130,6 +125,28 @@ impl Facts {
     pub fn name(&self) -> String {
         format!("deploy request #{}", self.number)
     }
+}
+
+/// Whether the last status recorded an approval, or an approval reset still not made good: an
+/// approval missing now was then dismissed (by a schema change).
+pub fn approved_before(status: &DeployRequestStatus) -> bool {
+    status.approved == Some(true)
+        || status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == condition::APPROVED && c.reason == reason::APPROVAL_RESET)
+}
+
+/// `(number, state)` of the deployments ahead in the queue.
+fn preceding(items: &[serde_json::Value]) -> Vec<(Option<u64>, String)> {
+    items
+        .iter()
+        .map(|p| {
+            let number = p.get("deploy_request_number").and_then(|n| n.as_u64());
+            let state = p.get("state").and_then(|s| s.as_str()).unwrap_or_default();
+            (number, state.to_string())
+        })
+        .collect()
 }
 
 /// The errored deploy that blocks the queue, if the queue is blocked.
@@ -183,6 +200,25 @@ mod tests {
         let mut approved = dr("ready", json!({}));
         approved.approved = true;
         assert!(!Facts::new(&approved, true, true).approval_reset);
+    }
+
+    #[test]
+    fn approved_before_remembers_an_approval_or_its_reset() {
+        use crate::crd::conditions::new_condition;
+        let mut status = DeployRequestStatus::default();
+        assert!(!approved_before(&status));
+        status.approved = Some(true);
+        assert!(approved_before(&status));
+        status.approved = Some(false);
+        let reset = new_condition(
+            condition::APPROVED,
+            false,
+            reason::APPROVAL_RESET,
+            "",
+            crate::controller::deploy_request::status::now(),
+        );
+        status.conditions.push(reset);
+        assert!(approved_before(&status), "sticky until approved again");
     }
 
     #[test]
