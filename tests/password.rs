@@ -214,3 +214,32 @@ async fn branch_ref_waits_for_the_branch_then_creates_the_password_on_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_template_that_does_not_render_creates_no_password_until_fixed() {
+    with_operator(&[], &[], |client, ns, emu, op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let spec =
+            json!({"secret": {"template": {"data": {"url": "{{ host | no_such_filter }}"}}}});
+        apply(&api, &password("app", spec)).await;
+        let obj = wait_condition(&api, "app", "SecretSynced", "False", "TemplateFailed").await;
+        let message = condition(&obj, "Ready").unwrap().2;
+        assert!(message.contains("url"), "names the key: {message}");
+        assert!(
+            live_passwords(&emu, &obj).await.is_empty(),
+            "nothing created that could not be stored"
+        );
+        assert!(secret(&client, &ns, "app").await.is_none());
+        let fixed =
+            json!({"spec": {"secret": {"template": {"data": {"url": "{{ host | upper }}"}}}}});
+        merge(&api, "app", fixed).await;
+        let obj = wait_ready(&api, "app").await;
+        let seen = Seen::default();
+        wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
+        let url = value(&secret(&client, &ns, "app").await.unwrap(), "url").unwrap();
+        assert_eq!(Some(url.to_lowercase()), obj.status.unwrap().host);
+        assert_no_leaks(&client, &ns, &[&op], &seen).await;
+        teardown(&api).await;
+    })
+    .await;
+}

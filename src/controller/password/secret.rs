@@ -176,17 +176,11 @@ pub fn render(obj: &PlanetScalePassword, info: &ConnectionInfo) -> Result<Secret
     crate::connection::render(info, &presets(obj), template.as_ref()).map_err(render_error)
 }
 
-/// A render error as the `Invalid` error the user must fix (it never quotes values).
+/// A render error as the `Invalid` error the user must fix, with the render error's own
+/// reason (`TemplateFailed`, `FormatConflict`, …). It never quotes values.
 pub fn render_error(e: crate::connection::RenderError) -> Error {
-    use crate::connection::RenderError as R;
-    let reason = match &e {
-        R::Template { .. } | R::ReservedKey { .. } | R::InvalidKey { .. } => {
-            crate::crd::password::reason::TEMPLATE_INVALID
-        }
-        other => other.reason(),
-    };
     Error::Invalid {
-        reason,
+        reason: e.reason(),
         message: format!("the Secret cannot be rendered: {e}"),
     }
 }

@@ -208,11 +208,11 @@ mod tests {
             Some(1),
         );
         let err = Error::Invalid {
-            reason: pw_reason::TEMPLATE_INVALID,
+            reason: "TemplateFailed",
             message: "template x does not render".into(),
         };
         set_conditions(&mut s, &Err(err), true, "db", Some(2));
-        assert_eq!(cond(&s, "SecretSynced"), ("False", "TemplateInvalid"));
+        assert_eq!(cond(&s, "SecretSynced"), ("False", "TemplateFailed"));
         assert_eq!(cond(&s, "BranchReady"), ("True", "Ready"));
     }
 }
