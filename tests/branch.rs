@@ -34,45 +34,10 @@ async fn create_reaches_ready_with_every_status_field_and_then_stays_quiet() {
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
         apply(&api, &branch("pr-1", json!({"region": "aws-us-east-2"}))).await;
         let o = wait_ready(&api, "pr-1").await;
-        let s = o.status.clone().expect("status");
         let ps = ps_branch(&emu, "pr-1")
             .await
-            .expect("branch created in PlanetScale");
-        assert_eq!(s.id.as_deref(), Some(ps.id.as_str()));
-        assert_eq!(s.branch_name.as_deref(), Some("pr-1"));
-        assert_eq!((s.state.as_deref(), s.ready), (Some("ready"), Some(true)));
-        assert_eq!(
-            (s.production, s.safe_migrations, s.deletion_protected),
-            (Some(false), Some(false), Some(false))
-        );
-        assert_eq!(s.region.as_deref(), Some("aws-us-east-2"));
-        assert_eq!(
-            s.parent.as_deref(),
-            Some("main"),
-            "parent defaults to the default branch"
-        );
-        assert_eq!(
-            s.mysql_address.as_deref(),
-            Some("aws-us-east-2.connect.psdb.cloud")
-        );
-        assert!(s.mysql_edge_address.is_some(), "{s:?}");
-        assert!(
-            s.html_url
-                .as_deref()
-                .is_some_and(|u| u.ends_with("/acme/shop/pr-1")),
-            "{s:?}"
-        );
-        assert!(
-            s.created_at.is_some() && s.create_requested_at.is_none(),
-            "{s:?}"
-        );
-        assert_eq!(s.adopted, Some(false));
-        assert_eq!(s.observed_generation, o.metadata.generation);
-        assert!(
-            o.finalizers().iter().any(|f| f == FINALIZER),
-            "{:?}",
-            o.finalizers()
-        );
+            .expect("created in PlanetScale");
+        assert_every_status_field(&o, &ps);
         wait_event(&client, &ns, "pr-1", "Created").await;
         wait_event(&client, &ns, "pr-1", "Ready").await;
 
@@ -99,7 +64,7 @@ async fn create_reaches_ready_with_every_status_field_and_then_stays_quiet() {
 }
 
 #[tokio::test]
-async fn errors_planetscale_returns_for_parent_region_and_backup_become_conditions() {
+async fn errors_planetscale_returns_for_parent_region_backup_and_seed_become_conditions() {
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
@@ -121,6 +86,12 @@ async fn errors_planetscale_returns_for_parent_region_and_backup_become_conditio
                 json!({"backupId": "nosuchbackup", "clusterSize": "PS_10"}),
                 "BackupNotFound",
                 "nosuchbackup",
+            ),
+            (
+                "bad-seed",
+                json!({"seedData": "LastSuccessfulBackup"}),
+                "Rejected",
+                "Data branching is not enabled",
             ),
         ];
         for (name, spec, _, _) in &cases {
@@ -185,9 +156,7 @@ async fn paused_annotation_stops_every_change_until_removed() {
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
-        let mut obj = branch("quiet", json!({}));
-        obj.metadata.annotations = Some([(PAUSED.to_string(), "true".to_string())].into());
-        apply(&api, &obj).await;
+        apply(&api, &paused_branch("quiet")).await;
         let paused = |o: &PlanetScaleBranch| condition(o, "Paused").is_some_and(|c| c.0 == "True");
         support::wait_for(&api, "quiet", READY, "Paused", paused).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -200,21 +169,11 @@ async fn paused_annotation_stops_every_change_until_removed() {
             "paused: no finalizer"
         );
 
-        merge(
-            &api,
-            "quiet",
-            json!({"metadata": {"annotations": {PAUSED: null}}}),
-        )
-        .await;
+        set_paused(&api, "quiet", false).await;
         let o = wait_ready(&api, "quiet").await;
         assert!(condition(&o, "Paused").is_none(), "{o:?}");
 
-        merge(
-            &api,
-            "quiet",
-            json!({"metadata": {"annotations": {PAUSED: "true"}}}),
-        )
-        .await;
+        set_paused(&api, "quiet", true).await;
         merge(&api, "quiet", json!({"spec": {"deletionProtected": true}})).await;
         support::wait_for(&api, "quiet", READY, "Paused", paused).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -225,12 +184,7 @@ async fn paused_annotation_stops_every_change_until_removed() {
         let o = api.get("quiet").await.unwrap();
         assert_ne!(o.status.unwrap().observed_generation, o.metadata.generation);
 
-        merge(
-            &api,
-            "quiet",
-            json!({"metadata": {"annotations": {PAUSED: null}}}),
-        )
-        .await;
+        set_paused(&api, "quiet", false).await;
         wait_ready(&api, "quiet").await;
         assert!(ps_branch(&emu, "quiet").await.unwrap().deletion_protected);
         teardown(&api).await;
@@ -256,5 +210,25 @@ async fn the_documented_example_becomes_ready() {
     .await
 }
 
-/// The pause annotation.
-pub const PAUSED: &str = "planetscale.operator.dev/paused";
+/// The status of the Ready `pr-1` (region `aws-us-east-2`) says what PlanetScale says.
+fn assert_every_status_field(o: &PlanetScaleBranch, ps: &planetscale_api::models::Branch) {
+    let s = o.status.clone().expect("status");
+    assert_eq!(s.id.as_deref(), Some(ps.id.as_str()));
+    assert_eq!(s.branch_name.as_deref(), Some("pr-1"));
+    assert_eq!((s.state.as_deref(), s.ready), (Some("ready"), Some(true)));
+    let settings = (s.production, s.safe_migrations, s.deletion_protected);
+    assert_eq!(settings, (Some(false), Some(false), Some(false)));
+    assert_eq!(s.region.as_deref(), Some("aws-us-east-2"));
+    assert_eq!(s.parent.as_deref(), Some("main"), "the default branch");
+    let host = Some("aws-us-east-2.connect.psdb.cloud");
+    assert_eq!(s.mysql_address.as_deref(), host);
+    assert!(s.mysql_edge_address.is_some(), "{s:?}");
+    let url = s.html_url.as_deref();
+    assert!(url.is_some_and(|u| u.ends_with("/acme/shop/pr-1")), "{s:?}");
+    assert!(s.created_at.is_some(), "{s:?}");
+    assert!(s.create_requested_at.is_none(), "{s:?}");
+    assert_eq!(s.adopted, Some(false));
+    assert_eq!(s.observed_generation, o.metadata.generation);
+    let finalizers = o.finalizers();
+    assert!(finalizers.iter().any(|f| f == FINALIZER), "{finalizers:?}");
+}

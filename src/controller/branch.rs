@@ -319,14 +319,12 @@ fn error_policy(
     err: &finalizer::Error<Error>,
     b: Arc<BranchContext>,
 ) -> Action {
-    let t = Target::new(&obj, &b.ctx);
+    let key = object_key(obj.as_ref());
     match err {
         // The reconcile has set the schedule (backoff or slow retry) already.
-        finalizer::Error::ApplyFailed(_) | finalizer::Error::CleanupFailed(_) => Action::requeue(
-            b.schedule
-                .wait(&t.key, t.trigger)
-                .unwrap_or(Duration::from_secs(1)),
-        ),
+        finalizer::Error::ApplyFailed(_) | finalizer::Error::CleanupFailed(_) => {
+            Action::requeue(b.schedule.remaining(&key).unwrap_or(Duration::from_secs(1)))
+        }
         // Adding or removing the finalizer failed: a Kubernetes API problem.
         _ => Action::requeue(Duration::from_secs(5)),
     }

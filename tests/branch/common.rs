@@ -30,6 +30,27 @@ pub fn branch(name: &str, spec: Value) -> PlanetScaleBranch {
     .expect("valid PlanetScaleBranch")
 }
 
+/// The pause annotation.
+pub const PAUSED: &str = "planetscale.operator.dev/paused";
+
+/// A `branch(name, {})` with the pause annotation.
+pub fn paused_branch(name: &str) -> PlanetScaleBranch {
+    let mut obj = branch(name, json!({}));
+    obj.metadata.annotations = Some([(PAUSED.to_string(), "true".to_string())].into());
+    obj
+}
+
+/// Sets (`true`) or removes the pause annotation.
+pub async fn set_paused(api: &Api<PlanetScaleBranch>, name: &str, on: bool) {
+    let value = if on { json!("true") } else { json!(null) };
+    merge(
+        api,
+        name,
+        json!({"metadata": {"annotations": {PAUSED: value}}}),
+    )
+    .await;
+}
+
 /// Server-side applies `obj` as the test's field manager.
 pub async fn apply(api: &Api<PlanetScaleBranch>, obj: &PlanetScaleBranch) -> PlanetScaleBranch {
     let pp = PatchParams::apply("pso-test").force();
@@ -173,7 +194,7 @@ pub async fn teardown(api: &Api<PlanetScaleBranch>) {
     for o in &list.items {
         let name = o.name_any();
         let retain = json!({
-            "metadata": {"annotations": {"planetscale.operator.dev/paused": null}},
+            "metadata": {"annotations": {PAUSED: null}},
             "spec": {"deletionPolicy": "Retain"},
         });
         let _ = api

@@ -7,8 +7,8 @@ use planetscale_api::models::CreateBranch;
 use planetscale_operator::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use serde_json::json;
 
+use super::EMULATOR;
 use super::common::*;
-use super::{EMULATOR, PAUSED};
 use crate::support::with_operator;
 
 #[tokio::test]
@@ -58,9 +58,7 @@ async fn a_branch_created_just_before_the_operator_stopped_is_its_own() {
         let _operator = op; // keeps the operator running until the end
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
         // The state a crash leaves: the intent recorded, the branch created, no id recorded.
-        let mut obj = branch("crashy", json!({}));
-        obj.metadata.annotations = Some([(PAUSED.to_string(), "true".to_string())].into());
-        apply(&api, &obj).await;
+        apply(&api, &paused_branch("crashy")).await;
         let intent = PlanetScaleBranchStatus {
             create_requested_at: Some(Time(k8s_openapi::jiff::Timestamp::now())),
             ..Default::default()
@@ -77,12 +75,7 @@ async fn a_branch_created_just_before_the_operator_stopped_is_its_own() {
             .await
             .unwrap();
 
-        merge(
-            &api,
-            "crashy",
-            json!({"metadata": {"annotations": {PAUSED: null}}}),
-        )
-        .await;
+        set_paused(&api, "crashy", false).await;
         let o = wait_ready(&api, "crashy").await;
         let s = o.status.unwrap();
         assert_eq!(s.id.as_deref(), Some(created.id.as_str()));

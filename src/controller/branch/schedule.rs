@@ -28,6 +28,9 @@ pub struct Trigger {
 struct Entry {
     trigger: Trigger,
     not_before: Instant,
+    /// Set by [`Schedule::wake`], consumed by the next [`Schedule::wait`]: a wake during a
+    /// reconcile is not lost when that reconcile sets the schedule afterwards.
+    woken: bool,
     polls: u32,
     created_id: Option<String>,
 }
@@ -40,12 +43,25 @@ pub struct Schedule {
 
 impl Schedule {
     /// How long to wait before the object may be reconciled again, if nothing it depends on
-    /// changed since the schedule was set.
+    /// changed since the schedule was set and it was not woken. Consumes a wake.
     pub fn wait(&self, key: &str, trigger: Trigger) -> Option<Duration> {
-        let entries = self.entries.lock().expect("lock");
-        let e = entries.get(key)?;
+        let mut entries = self.entries.lock().expect("lock");
+        let e = entries.get_mut(key)?;
+        if std::mem::take(&mut e.woken) || e.trigger != trigger {
+            return None;
+        }
         let left = e.not_before.checked_duration_since(Instant::now())?;
-        (e.trigger == trigger && !left.is_zero()).then_some(left)
+        (!left.is_zero()).then_some(left)
+    }
+
+    /// Time left until `not_before` (for the requeue after a failed reconcile).
+    pub fn remaining(&self, key: &str) -> Option<Duration> {
+        let entries = self.entries.lock().expect("lock");
+        let left = entries
+            .get(key)?
+            .not_before
+            .checked_duration_since(Instant::now())?;
+        (!left.is_zero()).then_some(left)
     }
 
     /// No API calls for `after` unless what `trigger` records changes.
@@ -54,6 +70,7 @@ impl Schedule {
         let e = entries.entry(key.to_string()).or_insert_with(|| Entry {
             trigger,
             not_before: Instant::now(),
+            woken: false,
             polls: 0,
             created_id: None,
         });
@@ -78,10 +95,11 @@ impl Schedule {
         }
     }
 
-    /// Lets the next reconcile of `key` through at once (its credentials changed).
+    /// Lets the next reconcile of `key` through at once (its credentials changed), even if a
+    /// reconcile running now sets the schedule after this call.
     pub fn wake(&self, key: &str) {
         if let Some(e) = self.entries.lock().expect("lock").get_mut(key) {
-            e.not_before = Instant::now();
+            e.woken = true;
         }
     }
 
@@ -147,6 +165,20 @@ mod tests {
         assert_eq!(s.wait("k", paused), None, "pausing goes through");
         s.wake("k");
         assert_eq!(s.wait("k", T), None, "a credentials change goes through");
+        assert!(s.wait("k", T).is_some(), "once");
+    }
+
+    #[test]
+    fn a_wake_during_a_reconcile_survives_the_schedule_it_sets() {
+        let s = Schedule::default();
+        s.set("k", T, Duration::from_secs(300));
+        s.wake("k"); // the Secret changes while a reconcile runs …
+        s.set("k", T, Duration::from_secs(300)); // … which then schedules the slow retry
+        assert_eq!(s.wait("k", T), None);
+        assert!(
+            s.remaining("k").is_some(),
+            "remaining() does not consume wakes"
+        );
     }
 
     #[test]
