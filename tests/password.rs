@@ -243,3 +243,43 @@ async fn a_template_that_does_not_render_creates_no_password_until_fixed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_documented_examples_with_explicit_targets_become_ready() {
+    with_operator(&[], &[], |client, ns, emu, op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut names = Vec::new();
+        for file in ["password-presets.yaml", "password-rotation.yaml"] {
+            let text = std::fs::read_to_string(root.join(file)).expect("example");
+            for doc in text.split("\n---\n") {
+                let obj: PlanetScalePassword = serde_norway::from_str(doc).expect(file);
+                names.push((
+                    obj.name_any(),
+                    obj.spec.secret.effective_name(&obj.name_any()).to_string(),
+                ));
+                apply(&api, &obj).await;
+            }
+        }
+        assert_eq!(names.len(), 5);
+        let seen = Seen::default();
+        for (name, secret_name) in &names {
+            wait_ready(&api, name).await;
+            wait_secret(&client, &emu, &ns, secret_name, "main", &seen, |_| true).await;
+        }
+        let rails = secret(&client, &ns, "rails").await.unwrap();
+        let yml = value(&rails, "database.yml").expect("templated key");
+        let parsed: serde_json::Value = serde_norway::from_str(&yml).expect("valid YAML");
+        assert_eq!(
+            parsed["production"]["username"].as_str(),
+            creds(&rails).map(|c| c.0).as_deref()
+        );
+        assert_eq!(
+            parsed["production"]["password"].as_str(),
+            creds(&rails).map(|c| c.1).as_deref()
+        );
+        assert_no_leaks(&client, &ns, &[&op], &seen).await;
+        teardown(&api).await;
+    })
+    .await;
+}
