@@ -14,6 +14,7 @@ use crate::crd::password::condition::{BRANCH_READY, SECRET_SYNCED};
 use crate::crd::password::{PlanetScalePasswordStatus, reason as pw_reason};
 use crate::crd::{PAUSED_ANNOTATION, password_secret::CreationPolicy};
 use crate::error::Error;
+use ConditionStatus::{False, True};
 
 /// Condition that is `True` while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
@@ -42,58 +43,72 @@ pub fn set_conditions(
     secret: &str,
     generation: Option<i64>,
 ) {
-    let g = generation;
-    let set =
-        |s: &mut PlanetScalePasswordStatus, t: &str, st: ConditionStatus, r: &str, m: String| {
-            set_condition(&mut s.conditions, new_condition(t, st, r, m, now()), g);
-        };
-    use ConditionStatus::{False, True};
+    let mut set = |t: &str, st: ConditionStatus, r: &str, m: String| {
+        set_condition(
+            &mut s.conditions,
+            new_condition(t, st, r, m, now()),
+            generation,
+        );
+    };
     match outcome {
         Err(e) if e.reason() == reason::BRANCH_NOT_READY => {
-            set(s, BRANCH_READY, False, e.reason(), e.to_string());
+            set(BRANCH_READY, False, e.reason(), e.to_string());
         }
         _ if target_resolved => {
-            set(
-                s,
-                BRANCH_READY,
-                True,
-                reason::READY,
-                "the target branch is ready".into(),
-            );
+            let message = "the target branch is ready".to_string();
+            set(BRANCH_READY, True, reason::READY, message);
         }
         _ => {}
     }
-    let (ready, why, message) = match outcome {
+    let has_synced = find_condition(&s.conditions, SECRET_SYNCED).is_some();
+    let (synced, ready) = summary(outcome, secret, has_synced);
+    if let Some((st, r, m)) = synced {
+        set_condition(
+            &mut s.conditions,
+            new_condition(SECRET_SYNCED, st, r, m, now()),
+            generation,
+        );
+    }
+    let (st, r, m) = ready;
+    set_condition(
+        &mut s.conditions,
+        new_condition(conditions::READY, st, r, m, now()),
+        generation,
+    );
+    s.conditions.retain(|c| c.type_ != PAUSED);
+    s.observed_generation = generation;
+}
+
+type Cond<'a> = (ConditionStatus, &'a str, String);
+
+/// `SecretSynced` (when it changes) and `Ready` for `outcome`.
+fn summary<'a>(
+    outcome: &'a Result<Outcome, Error>,
+    secret: &str,
+    has_synced: bool,
+) -> (Option<Cond<'a>>, Cond<'a>) {
+    match outcome {
         Ok(Outcome::Ready { .. }) => {
             let message = format!("Secret {secret} holds the credentials of a working password");
-            set(s, SECRET_SYNCED, True, reason::READY, message.clone());
-            (True, reason::READY, message)
+            (
+                Some((True, reason::READY, message.clone())),
+                (True, reason::READY, message),
+            )
         }
         Ok(Outcome::Conflict) => {
-            let message = conflict_message(secret);
-            set(
-                s,
-                SECRET_SYNCED,
-                False,
-                pw_reason::SECRET_CONFLICT,
-                message.clone(),
-            );
-            (False, pw_reason::SECRET_CONFLICT, message)
+            let (r, message) = (pw_reason::SECRET_CONFLICT, conflict_message(secret));
+            (Some((False, r, message.clone())), (False, r, message))
         }
         Ok(Outcome::Converging) => {
             let message = "creating or replacing the password".to_string();
-            (False, reason::PROGRESSING, message)
+            (None, (False, reason::PROGRESSING, message))
         }
         Err(e) => {
-            if is_secret_error(e) || find_condition(&s.conditions, SECRET_SYNCED).is_none() {
-                set(s, SECRET_SYNCED, False, e.reason(), e.to_string());
-            }
-            (False, e.reason(), e.to_string())
+            let failed = (False, e.reason(), e.to_string());
+            let synced = (is_secret_error(e) || !has_synced).then(|| failed.clone());
+            (synced, failed)
         }
-    };
-    set(s, conditions::READY, ready, why, message);
-    s.conditions.retain(|c| c.type_ != PAUSED);
-    s.observed_generation = generation;
+    }
 }
 
 fn is_secret_error(e: &Error) -> bool {
