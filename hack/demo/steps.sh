@@ -77,7 +77,8 @@ print_summary() {
   cat <<EXPLORE
 
 Explore:
-  source $DEMO_DIR/env          # KUBECONFIG, PATH (kubectl, helm), EMULATOR_URL
+  export KUBECONFIG=$DEMO_DIR/kubeconfig
+  source $DEMO_DIR/env          # the same KUBECONFIG, plus PATH (kubectl, helm) and EMULATOR_URL
   kubectl -n $DEMO_NS describe psbranch demo-feature
   kubectl -n $DEMO_NS describe pspassword demo-app
   kubectl -n $DEMO_NS describe psdr add-orders-status
