@@ -86,6 +86,18 @@ async fn owner_orphan_merge_and_a_foreign_secret() {
             "Merge does not take the Secret over"
         );
 
+        // Two resources cannot share a Secret, not even with Merge; the rival changes nothing.
+        apply(&api, &password("rival", merge_into("shared"))).await;
+        let rival = wait_condition(&api, "rival", "SecretSynced", "False", "SecretConflict").await;
+        let message = condition(&rival, "Ready").unwrap().2;
+        assert!(message.contains("PlanetScalePassword merged"), "{message}");
+        assert!(live_passwords(&emu, &rival).await.is_empty());
+        api.delete("rival", &DeleteParams::default())
+            .await
+            .expect("delete");
+        support::wait_gone(&api, "rival", READY).await;
+        wait_secret(&client, &emu, &ns, "shared", "main", &seen, |_| true).await;
+
         let foreign =
             wait_condition(&api, "foreign", "SecretSynced", "False", "SecretConflict").await;
         assert_eq!(condition(&foreign, "Ready").unwrap().1, "SecretConflict");

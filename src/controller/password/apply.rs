@@ -42,7 +42,10 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
         let (now, next) = (o.now, next_deadline(&o));
         tracing::debug!(?step, "password step");
         match step {
-            Step::Conflict => return Ok(Outcome::Conflict),
+            Step::Conflict => {
+                let holder = seen.secret.holder.clone();
+                return Ok(Outcome::Conflict { holder });
+            }
             Step::Mint { counter, cause } => {
                 mint_step(run, &api, &target, &desired, &seen.secret, counter, cause).await?;
                 // The refusal was about the password just replaced.
@@ -91,7 +94,7 @@ pub fn requeue_after(outcome: &Outcome, resync: Duration) -> Duration {
     match outcome {
         Outcome::Ready { next: Some(next) } => (*next + Duration::from_secs(1)).min(resync),
         Outcome::Ready { next: None } => resync,
-        Outcome::Conflict => resync.min(Duration::from_secs(60)),
+        Outcome::Conflict { .. } => resync.min(Duration::from_secs(60)),
         Outcome::Converging => Duration::from_secs(1),
     }
 }
@@ -115,6 +118,7 @@ mod tests {
             requeue_after(&Outcome::Ready { next: None }, resync),
             resync
         );
-        assert!(requeue_after(&Outcome::Conflict, resync) <= Duration::from_secs(60));
+        let conflict = Outcome::Conflict { holder: None };
+        assert!(requeue_after(&conflict, resync) <= Duration::from_secs(60));
     }
 }

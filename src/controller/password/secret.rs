@@ -29,6 +29,8 @@ pub struct SecretView {
     pub exists: bool,
     /// Written by this resource (our label and annotation), or the policy is `Merge`.
     pub writable: bool,
+    /// Another `PlanetScalePassword` whose credentials the Secret holds (its annotation).
+    pub holder: Option<String>,
     /// The `username` and `password` keys, when both are usable.
     pub creds: Option<(String, SecretString)>,
     data: BTreeMap<String, ByteString>,
@@ -46,14 +48,19 @@ impl SecretView {
             return Self::default();
         };
         let policy = obj.spec.secret.creation_policy;
-        let ours = secret.labels().get(MANAGED_BY_LABEL).map(String::as_str)
-            == Some(MANAGED_BY_VALUE)
-            && secret.annotations().get(PASSWORD_ANNOTATION) == Some(&obj.name_any());
+        let holder = secret.annotations().get(PASSWORD_ANNOTATION).cloned();
+        let labelled =
+            secret.labels().get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let ours = holder.as_deref() == Some(obj.name_any().as_str());
+        // Merge may write into any Secret, except one that holds another resource's password.
+        let writable =
+            (ours && labelled) || (policy == CreationPolicy::Merge && (ours || holder.is_none()));
         let uid = obj.uid().unwrap_or_default();
         let data = secret.data.clone().unwrap_or_default();
         Self {
             exists: true,
-            writable: ours || policy == CreationPolicy::Merge,
+            writable,
+            holder: holder.filter(|h| *h != obj.name_any()),
             creds: parse_back(&data),
             owned: secret.owner_references().iter().any(|o| o.uid == uid),
             our_keys: managed_data_keys(&secret),
@@ -255,7 +262,7 @@ pub async fn release(
             }
         }
         CreationPolicy::Owner => Ok(()),
-        CreationPolicy::Merge => {
+        CreationPolicy::Merge if view.writable => {
             let empty = serde_json::json!({
                 "apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": name, "namespace": obj.namespace()},
@@ -264,5 +271,6 @@ pub async fn release(
             api.patch(name, &params, &Patch::Apply(&empty)).await?;
             Ok(())
         }
+        CreationPolicy::Merge => Ok(()),
     }
 }

@@ -25,8 +25,9 @@ pub enum Outcome {
     /// The Secret holds a working password; look again after `next` (a renewal, rotation or
     /// deletion coming due), if any.
     Ready { next: Option<Duration> },
-    /// The Secret belongs to someone else.
-    Conflict,
+    /// The Secret belongs to someone else: another `PlanetScalePassword` (`holder`), or no
+    /// resource of ours.
+    Conflict { holder: Option<String> },
     /// Still working (the step budget of one reconcile ran out).
     Converging,
 }
@@ -95,8 +96,9 @@ fn summary<'a>(
                 (True, reason::READY, message),
             )
         }
-        Ok(Outcome::Conflict) => {
-            let (r, message) = (pw_reason::SECRET_CONFLICT, conflict_message(secret));
+        Ok(Outcome::Conflict { holder }) => {
+            let message = conflict_message(secret, holder.as_deref());
+            let r = pw_reason::SECRET_CONFLICT;
             (Some((False, r, message.clone())), (False, r, message))
         }
         Ok(Outcome::Converging) => {
@@ -116,7 +118,13 @@ fn is_secret_error(e: &Error) -> bool {
 }
 
 /// What a user reads when the Secret is not ours.
-pub fn conflict_message(secret: &str) -> String {
+pub fn conflict_message(secret: &str, holder: Option<&str>) -> String {
+    if let Some(holder) = holder {
+        return format!(
+            "Secret {secret} holds the credentials of PlanetScalePassword {holder}: two resources \
+             cannot share a Secret. Choose another secret.name"
+        );
+    }
     format!(
         "Secret {secret} exists and was not written by this PlanetScalePassword: it is left \
          untouched. Choose another secret.name, delete that Secret, or set \
@@ -204,12 +212,15 @@ mod tests {
     #[test]
     fn a_foreign_secret_is_a_conflict() {
         let mut s = PlanetScalePasswordStatus::default();
-        set_conditions(&mut s, &Ok(Outcome::Conflict), true, "db", Some(1));
+        let conflict = Outcome::Conflict { holder: None };
+        set_conditions(&mut s, &Ok(conflict), true, "db", Some(1));
         assert_eq!(cond(&s, "SecretSynced"), ("False", "SecretConflict"));
         assert_eq!(cond(&s, "Ready"), ("False", "SecretConflict"));
         assert!(cond(&s, "Ready").1.contains("Conflict"));
         let msg = &find_condition(&s.conditions, "Ready").unwrap().message;
         assert!(msg.contains("creationPolicy: Merge"), "{msg}");
+        let shared = conflict_message("db", Some("other"));
+        assert!(shared.contains("PlanetScalePassword other"), "{shared}");
     }
 
     #[test]
