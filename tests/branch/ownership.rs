@@ -94,3 +94,36 @@ async fn a_branch_created_just_before_the_operator_stopped_is_its_own() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_refused_create_leaves_no_claim_on_a_branch_made_later() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        apply(&api, &branch("later", json!({"region": "mars-north-1"}))).await;
+        wait_reason(&api, "later", "Rejected").await;
+        // A second attempt with the same outcome (pausing and resuming retries at once).
+        let unpaused_and_rejected = |o: &PlanetScaleBranch| {
+            condition(o, "Paused").is_none() && not_ready_because(o, "Rejected")
+        };
+        set_paused(&api, "later", true).await;
+        let paused = |o: &PlanetScaleBranch| condition(o, "Paused").is_some();
+        crate::support::wait_for(&api, "later", READY, "Paused", paused).await;
+        set_paused(&api, "later", false).await;
+        let what = "rejected again";
+        let o = crate::support::wait_for(&api, "later", READY, what, unpaused_and_rejected).await;
+        assert!(o.status.unwrap().create_requested_at.is_none());
+
+        // Someone else creates a branch of that name: it is not this resource's.
+        let ps = planetscale(&emu);
+        ps.create_branch("acme", "shop", &CreateBranch::new("later"))
+            .await
+            .unwrap();
+        set_paused(&api, "later", true).await;
+        crate::support::wait_for(&api, "later", READY, "Paused", paused).await;
+        set_paused(&api, "later", false).await;
+        wait_reason(&api, "later", "AlreadyExists").await;
+        teardown(&api).await;
+    })
+    .await
+}

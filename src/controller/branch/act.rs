@@ -144,10 +144,16 @@ async fn create(
     let created = match client.create_branch(t.org(), t.db(), &body).await {
         Ok(created) => created,
         Err(e) => {
-            if definitely_not_created(&e) {
+            let not_created = definitely_not_created(&e);
+            let outcome = create_failed(t, &body, e);
+            if not_created {
+                // Clear the intent on the server now, with the outcome: the final report
+                // skips writes that change nothing compared to the (older) cached status.
                 status.create_requested_at = None;
+                set_ready(status, &outcome, &t.name, t.generation());
+                apply_status(&t.api, &t.obj_name(), &*status).await?;
             }
-            return create_failed(t, &body, e);
+            return outcome;
         }
     };
     b.schedule.remember_created(&t.key, &created.id, t.trigger);
