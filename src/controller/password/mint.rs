@@ -40,13 +40,7 @@ pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
     }
     let name = password_name(&run.uid, m.counter);
     let (password, plaintext, stale) = find_or_create(&m, &name).await?;
-    let written = write_secret(run, &m, &password, &plaintext).await;
-    if let Err(e) = written {
-        if password.plain_text.is_some() {
-            delete(&m, &password.id).await.ok();
-        }
-        return Err(e);
-    }
+    write_secret(run, &m, &password, &plaintext).await?;
     let old = record(run, &m, &password, &plaintext, &name);
     run.save().await?;
     if let Some(old_secret) = old.secret.filter(|s| *s != m.desired.secret_name) {
@@ -136,16 +130,26 @@ async fn delete(m: &Mint<'_>, id: &str) -> Result<(), Error> {
     delete_id(m.api, m.target, id).await
 }
 
+/// Writes the Secret for `p`. A password whose Secret cannot even be rendered is deleted at
+/// once (it could never be stored); after a failed write it is left for the next attempt's
+/// lookup, which keeps it if the write went through after all.
 async fn write_secret(
     run: &Run<'_>,
     m: &Mint<'_>,
     p: &Password,
     plaintext: &SecretString,
 ) -> Result<(), Error> {
-    let data = secret::render(
-        run.obj,
-        &secret::connection_info(run.obj, m.target, p, plaintext),
-    )?;
+    let info = secret::connection_info(run.obj, m.target, p, plaintext);
+    let data = match secret::render(run.obj, &info) {
+        Ok(data) => data,
+        Err(e) => {
+            if p.plain_text.is_some() {
+                // Just created (not adopted from the Secret).
+                delete(m, &p.id).await.ok();
+            }
+            return Err(e);
+        }
+    };
     let desired = secret::desired(run.obj, &m.desired.secret_name, &data);
     secret::write(&run.secrets, &desired).await
 }
