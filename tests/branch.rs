@@ -68,32 +68,7 @@ async fn errors_planetscale_returns_for_parent_region_backup_and_seed_become_con
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
-        let cases = [
-            (
-                "bad-parent",
-                json!({"parentBranch": "nope"}),
-                "ParentNotFound",
-                "nope",
-            ),
-            (
-                "bad-region",
-                json!({"region": "mars-north-1"}),
-                "Rejected",
-                "Unknown region",
-            ),
-            (
-                "bad-backup",
-                json!({"backupId": "nosuchbackup", "clusterSize": "PS_10"}),
-                "BackupNotFound",
-                "nosuchbackup",
-            ),
-            (
-                "bad-seed",
-                json!({"seedData": "LastSuccessfulBackup"}),
-                "Rejected",
-                "Data branching is not enabled",
-            ),
-        ];
+        let cases = refusals();
         for (name, spec, _, _) in &cases {
             apply(&api, &branch(name, spec.clone())).await;
         }
@@ -208,6 +183,36 @@ async fn the_documented_example_becomes_ready() {
         delete_and_wait(&api, &name).await;
     })
     .await
+}
+
+/// Specs PlanetScale refuses at create time: (name, spec, reason, text in the message).
+fn refusals() -> [(&'static str, serde_json::Value, &'static str, &'static str); 4] {
+    [
+        (
+            "bad-parent",
+            json!({"parentBranch": "nope"}),
+            "ParentNotFound",
+            "nope",
+        ),
+        (
+            "bad-region",
+            json!({"region": "mars-north-1"}),
+            "Rejected",
+            "Unknown region",
+        ),
+        (
+            "bad-backup",
+            json!({"backupId": "nosuchbackup", "clusterSize": "PS_10"}),
+            "BackupNotFound",
+            "nosuchbackup",
+        ),
+        (
+            "bad-seed",
+            json!({"seedData": "LastSuccessfulBackup"}),
+            "Rejected",
+            "Data branching is not enabled",
+        ),
+    ]
 }
 
 /// The status of the Ready `pr-1` (region `aws-us-east-2`) says what PlanetScale says.

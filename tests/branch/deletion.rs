@@ -43,19 +43,7 @@ async fn deletion_protection_blocks_deletion_until_released() {
         }
         for name in ["guarded", "unguarded"] {
             let o = wait_reason(&api, name, "DeletionBlocked").await;
-            let (status, cause, message) = condition(&o, "DeletionBlocked").expect("condition");
-            assert_eq!(
-                (status.as_str(), cause.as_str()),
-                ("True", "DeletionProtected")
-            );
-            assert!(
-                message.contains("set spec.deletionPolicy: Retain"),
-                "{message}"
-            );
-            assert!(
-                message.contains("spec.deletionProtected: false"),
-                "{message}"
-            );
+            assert_says_how_to_release(&o);
             wait_event(&client, &ns, name, "DeletionBlocked").await;
         }
         // Blocked deletions are retried slowly, not in a loop.
@@ -87,4 +75,21 @@ async fn deletion_protection_blocks_deletion_until_released() {
         );
     })
     .await
+}
+
+/// `DeletionBlocked=True` with the cause and both ways out.
+fn assert_says_how_to_release(o: &PlanetScaleBranch) {
+    let (status, cause, message) = condition(o, "DeletionBlocked").expect("condition");
+    assert_eq!(
+        (status.as_str(), cause.as_str()),
+        ("True", "DeletionProtected")
+    );
+    assert!(
+        message.contains("set spec.deletionPolicy: Retain"),
+        "{message}"
+    );
+    assert!(
+        message.contains("spec.deletionProtected: false"),
+        "{message}"
+    );
 }
