@@ -112,3 +112,74 @@ async fn an_operator_killed_between_create_and_secret_write_recovers_on_restart(
     })
     .await;
 }
+
+/// The state an operator killed after writing the Secret, but before recording the password,
+/// leaves behind; and the state of one killed after recording the counter, before creating.
+#[tokio::test]
+async fn a_restart_adopts_a_written_password_and_finishes_a_recorded_rotation() {
+    with_operator(&[], &[], |client, ns, emu, mut op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        apply(&api, &password("app", json!({}))).await;
+        let first = wait_ready(&api, "app").await;
+        let seen = Seen::default();
+        let c1 = wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
+        let id1 = first.status.clone().unwrap().password_id;
+        op.process.kill_hard();
+        let unrecorded = json!({"status": {"passwordId": null, "passwordName": null}});
+        api.patch_status(
+            "app",
+            &Default::default(),
+            &kube::api::Patch::Merge(&unrecorded),
+        )
+        .await
+        .expect("patch status");
+
+        let mut second = Operator::start(&ns, &emu, &[]);
+        let obj = wait_until(&api, "app", "a recorded password", |o| {
+            o.status.as_ref().is_some_and(|s| s.password_id.is_some())
+        })
+        .await;
+        let s = obj.status.clone().unwrap();
+        assert_eq!(s.password_id, id1, "the password in the Secret was adopted");
+        assert_eq!((s.rotation, s.pending_deletions.len()), (1, 0));
+        let sec = secret(&client, &ns, "app").await.unwrap();
+        assert_eq!(creds(&sec), Some(c1.clone()));
+        assert_eq!(
+            all_passwords(&emu, &obj).await.len(),
+            1,
+            "nothing created or deleted"
+        );
+
+        second.process.kill_hard();
+        let counted = json!({"status": {"rotation": 2}});
+        api.patch_status(
+            "app",
+            &Default::default(),
+            &kube::api::Patch::Merge(&counted),
+        )
+        .await
+        .expect("patch status");
+        let third = Operator::start(&ns, &emu, &[]);
+        let name2 = format!("k8s-{}-2", obj.uid().unwrap());
+        let obj = wait_until(&api, "app", "password 2 recorded", |o| {
+            is_ready(o) && password_name(o) == name2
+        })
+        .await;
+        let c2 = wait_secret(&client, &emu, &ns, "app", "main", &seen, |c| c.0 != c1.0).await;
+        assert!(
+            valid(&emu, "main", &c1).await,
+            "the replaced one is in its grace period"
+        );
+        assert_eq!(obj.status.unwrap().pending_deletions.len(), 1);
+        assert_eq!(
+            live_passwords(&emu, &api.get("app").await.unwrap())
+                .await
+                .len(),
+            2
+        );
+        assert!(valid(&emu, "main", &c2).await);
+        assert_no_leaks(&client, &ns, &[&op, &second, &third], &seen).await;
+        teardown(&api).await;
+    })
+    .await;
+}
