@@ -242,7 +242,7 @@ fn namespaced_mode_grants_nothing_outside_the_watched_namespaces() {
         ["planetscale-token"],
         "only the default credentials Secret"
     );
-    assert_eq!(secrets.verbs, ["get", "patch"]);
+    assert_eq!(secrets.verbs, ["get", "list", "watch", "patch"]);
 }
 
 /// Installs a minimal ServiceMonitor CRD (schema-less) unless one exists, so that the chart's
