@@ -86,6 +86,25 @@ async fn explicit_target_every_role_and_preset_gives_working_credentials() {
         let after = secret(&client, &ns, "ro-db").await.unwrap();
         assert_eq!(creds(&after), creds(&before), "same password");
         wait_ready(&api, "ro").await;
+
+        // CIDRs are changed on the password itself.
+        merge(&api, "ro", json!({"spec": {"cidrs": ["10.0.0.0/8"]}})).await;
+        let ps = planetscale_api::Client::builder(planetscale_api::Credentials::service_token(
+            support::env::TOKEN_ID,
+            support::env::TOKEN,
+        ))
+        .base_url(emu.api_url())
+        .build()
+        .expect("client");
+        let id = api.get("ro").await.unwrap().status.unwrap().password_id.unwrap();
+        support::eventually(READY, "the password's CIDRs", || async {
+            let p = ps.get_password("acme", "shop", "main", &id).await.expect("get");
+            if p.cidrs == Some(vec!["10.0.0.0/8".to_string()]) { Ok(()) } else { Err(p.cidrs) }
+        })
+        .await;
+        wait_event(&client, &ns, "ro", "CidrsUpdated").await;
+        let sec = secret(&client, &ns, "ro-db").await.unwrap();
+        assert_eq!(creds(&sec), creds(&before), "still the same password");
         wait_event(&client, &ns, "ro", "Created").await;
         assert_no_leaks(&client, &ns, &[&op], &seen).await;
         teardown(&api).await;

@@ -26,7 +26,7 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
     run.status.database = Some(target.database.clone());
     run.status.branch = Some(target.branch.clone());
     let api = run.client().await?;
-    let mut renew_refused = false;
+    let (mut renew_refused, mut cidrs_patched) = (false, false);
     for _ in 0..MAX_STEPS {
         let seen = observe(run, &api, &target, &desired.secret_name).await?;
         let o = Observed {
@@ -37,6 +37,7 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
             secret: seen.secret.state(&run.status),
             live: seen.live.clone(),
             renew_refused,
+            cidrs_patched,
         };
         let step = plan(&o);
         let (now, next) = (o.now, next_deadline(&o));
@@ -52,7 +53,10 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
                 renew_refused = false;
             }
             Step::Renew => renew_refused = !upkeep::renew(run, &api, &target).await?,
-            Step::UpdateCidrs => upkeep::update_cidrs(run, &api, &target, &desired).await?,
+            Step::UpdateCidrs => {
+                upkeep::update_cidrs(run, &api, &target, &desired).await?;
+                cidrs_patched = true;
+            }
             Step::Idle => {
                 upkeep::sync(run, &seen, &target, &desired).await?;
                 upkeep::delete_due(run, &api, &target, now).await?;

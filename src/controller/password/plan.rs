@@ -89,6 +89,9 @@ pub struct Observed<'a> {
     pub live: Live,
     /// A renewal was just refused (this reconcile).
     pub renew_refused: bool,
+    /// The CIDRs were already set once this reconcile (so a server that reports them
+    /// differently does not make us set them again and again).
+    pub cidrs_patched: bool,
 }
 
 /// Why a new password is minted.
@@ -181,7 +184,7 @@ pub fn plan(o: &Observed<'_>) -> Step {
     if renew_due(live, o.now) {
         return Step::Renew;
     }
-    if live.cidrs != o.desired.cidrs {
+    if live.cidrs != o.desired.cidrs && !o.cidrs_patched {
         return Step::UpdateCidrs;
     }
     Step::Idle

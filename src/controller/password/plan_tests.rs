@@ -62,6 +62,7 @@ fn observe<'a>(
         secret,
         live,
         renew_refused: false,
+        cidrs_patched: false,
     }
 }
 
@@ -255,8 +256,10 @@ fn role_replica_or_ttl_changes_mint_a_new_password() {
 fn cidr_changes_are_patched_in_place() {
     let (s, mut d) = (settled(1), desired());
     d.cidrs = Some(vec!["10.0.0.0/8".into()]);
-    let o = observe(&s, &d, OK, Live::Found(live()), 0);
+    let mut o = observe(&s, &d, OK, Live::Found(live()), 0);
     assert_eq!(plan(&o), Step::UpdateCidrs);
+    o.cidrs_patched = true;
+    assert_eq!(plan(&o), Step::Idle, "once per reconcile");
 }
 
 #[test]
