@@ -215,3 +215,36 @@ async fn restart_targets_get_the_credentials_hash_and_roll_on_rotation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_role_change_mints_a_new_password_and_retires_the_old_one() {
+    with_operator(&[], &[], |client, ns, emu, op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let seen = Seen::default();
+        apply(&api, &password("app", json!({"role": "reader"}))).await;
+        let first = wait_ready(&api, "app").await;
+        let c1 = wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
+        merge(&api, "app", json!({"spec": {"role": "admin"}})).await;
+        let obj = wait_until(&api, "app", "a new admin password", |o| {
+            is_ready(o) && password_name(o) != password_name(&first)
+        })
+        .await;
+        wait_secret(&client, &emu, &ns, "app", "main", &seen, |c| c.0 != c1.0).await;
+        let live = live_passwords(&emu, &obj).await;
+        let roles: Vec<_> = live.iter().map(|p| p["role"].as_str().unwrap()).collect();
+        assert_eq!(
+            live.len(),
+            2,
+            "the reader one is in its grace period: {roles:?}"
+        );
+        assert!(
+            roles.contains(&"admin") && roles.contains(&"reader"),
+            "{roles:?}"
+        );
+        assert_eq!(obj.status.unwrap().role.map(|r| r.as_str()), Some("admin"));
+        wait_event_with(&client, &ns, "PasswordReplaced", "role").await;
+        assert_no_leaks(&client, &ns, &[&op], &seen).await;
+        teardown(&api).await;
+    })
+    .await;
+}
