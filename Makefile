@@ -8,9 +8,12 @@ DOCGEN := target/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
 # Integration tests run one at a time per binary by default: 2-core machines, one shared control plane.
 TEST_THREADS ?= 4
+# Chaos suite size: 1 (make test) is a fifth of issue 11's size, 5 its full size.
+CHAOS_SCALE ?= 1
+CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down docs clean
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs clean chaos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -58,6 +61,12 @@ testenv-status: ## Is the local control plane running?
 integration-test: build ## Integration tests against a running control plane
 	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS)
 
+chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on its own control plane (CHAOS_SCALE=5: full size)
+	@trap 'TESTENV_DIR=$(CHAOS_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
+	  TESTENV_DIR=$(CHAOS_TESTENV) TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
+	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \
+	  $(CARGO) test -p planetscale-operator --test chaos -- --ignored --nocapture
+
 test: ## Everything: lint, unit tests, check-generated, control plane up, integration tests, down
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
@@ -66,6 +75,7 @@ test: ## Everything: lint, unit tests, check-generated, control plane up, integr
 	@trap '$(TESTENV)/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  $(MAKE) --no-print-directory integration-test
+	@$(MAKE) --no-print-directory chaos
 
 demo: ## The operator end to end on local defaults: control plane, emulator, operator, examples/demo/
 	hack/demo/up
