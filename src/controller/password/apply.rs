@@ -20,20 +20,30 @@ const MAX_STEPS: usize = 5;
 /// Brings the password, the Secret and the restart targets in line with the spec.
 pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
     let desired = desired(run.obj)?;
-    let target = target::resolve(&run.ctx.client, run.obj).await?;
-    run.target_resolved = true;
+    let (target, branch_waiting) = target::resolve(&run.ctx.client, run.obj).await?;
+    run.target_resolved = branch_waiting.is_none();
+    let outcome = converge(run, &desired, &target).await?;
+    match branch_waiting {
+        // Looked after, but the branch is not Ready: that is what the conditions say.
+        Some(waiting) => Err(waiting),
+        None => Ok(outcome),
+    }
+}
+
+/// Observe → plan → act until idle, on `target`.
+async fn converge(run: &mut Run<'_>, desired: &Desired, target: &Target) -> Result<Outcome, Error> {
     run.status.organization = Some(target.organization.clone());
     run.status.database = Some(target.database.clone());
     run.status.branch = Some(target.branch.clone());
     let api = run.client().await?;
     let (mut renew_refused, mut cidrs_patched) = (false, false);
     for _ in 0..MAX_STEPS {
-        let seen = observe(run, &api, &target, &desired.secret_name).await?;
+        let seen = observe(run, &api, target, &desired.secret_name).await?;
         let o = Observed {
             now: api.server_now(),
             uid: &run.uid,
             status: &run.status,
-            desired: &desired,
+            desired,
             secret: seen.secret.state(&run.status),
             live: seen.live.clone(),
             renew_refused,
@@ -48,18 +58,18 @@ pub async fn apply(run: &mut Run<'_>) -> Result<Outcome, Error> {
                 return Ok(Outcome::Conflict { holder });
             }
             Step::Mint { counter, cause } => {
-                mint_step(run, &api, &target, &desired, &seen.secret, counter, cause).await?;
+                mint_step(run, &api, target, desired, &seen.secret, counter, cause).await?;
                 // The refusal was about the password just replaced.
                 renew_refused = false;
             }
-            Step::Renew => renew_refused = !upkeep::renew(run, &api, &target).await?,
+            Step::Renew => renew_refused = !upkeep::renew(run, &api, target).await?,
             Step::UpdateCidrs => {
-                upkeep::update_cidrs(run, &api, &target, &desired).await?;
+                upkeep::update_cidrs(run, &api, target, desired).await?;
                 cidrs_patched = true;
             }
             Step::Idle => {
-                upkeep::sync(run, &seen, &target, &desired).await?;
-                upkeep::delete_due(run, &api, &target, now).await?;
+                upkeep::sync(run, &seen, target, desired).await?;
+                upkeep::delete_due(run, &api, target, now).await?;
                 restart::converge(run).await?;
                 let next = next.map(|at| until(api.server_now(), at));
                 return Ok(Outcome::Ready { next });

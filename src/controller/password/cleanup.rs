@@ -7,7 +7,6 @@ use planetscale_api::models::ListPasswords;
 use super::mint::delete_id;
 use super::run::Run;
 use super::secret;
-use super::target::Target;
 use crate::crd::common::DeletionPolicy;
 use crate::error::Error;
 
@@ -32,20 +31,10 @@ pub async fn cleanup(run: &mut Run<'_>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-/// The branch the passwords were created on, from the status (the `PlanetScaleBranch` may be
-/// gone already).
-fn recorded_target(run: &Run<'_>) -> Option<Target> {
-    let s = &run.status;
-    Some(Target {
-        organization: s.organization.clone()?,
-        database: s.database.clone()?,
-        branch: s.branch.clone()?,
-        known_ready: true,
-    })
-}
-
 async fn delete_passwords(run: &mut Run<'_>) -> Result<(), Error> {
-    let Some(t) = recorded_target(run) else {
+    // The branch the passwords were created on, from the status (the `PlanetScaleBranch` may
+    // be gone already).
+    let Some(t) = super::target::recorded(&run.status) else {
         // No target was ever resolved, so no password was created.
         return Ok(());
     };

@@ -6,7 +6,7 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::conditions::{READY, find_condition, reason};
-use crate::crd::password::PlanetScalePassword;
+use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::error::Error;
 
 /// How soon a password waiting on its branch looks again (the branch watch usually wakes it
@@ -25,22 +25,17 @@ pub struct Target {
 }
 
 /// The target of `obj`, or `Waiting` with `BranchNotReady` while its `PlanetScaleBranch` is
-/// missing or not Ready.
-pub async fn resolve(client: &Client, obj: &PlanetScalePassword) -> Result<Target, Error> {
+/// missing or not Ready. A password that already works keeps being looked after (renewed,
+/// healed) on the target in its status while its existing `PlanetScaleBranch` is not Ready
+/// (e.g. a sleeping branch, or a branch controller backing off): the second value is then the
+/// `BranchNotReady` to report.
+pub async fn resolve(
+    client: &Client,
+    obj: &PlanetScalePassword,
+) -> Result<(Target, Option<Error>), Error> {
     let spec = &obj.spec;
     let Some(r) = &spec.branch_ref else {
-        return match (&spec.organization, &spec.database, &spec.branch) {
-            (Some(organization), Some(database), Some(branch)) => Ok(Target {
-                organization: organization.clone(),
-                database: database.clone(),
-                branch: branch.clone(),
-                known_ready: false,
-            }),
-            _ => Err(Error::Invalid {
-                reason: "InvalidSpec",
-                message: "set either branchRef, or organization, database and branch".into(),
-            }),
-        };
+        return explicit(obj).map(|t| (t, None));
     };
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
@@ -50,7 +45,43 @@ pub async fn resolve(client: &Client, obj: &PlanetScalePassword) -> Result<Targe
             r.name
         )));
     };
-    from_branch(&branch)
+    match from_branch(&branch) {
+        Ok(t) => Ok((t, None)),
+        Err(e) if branch.metadata.deletion_timestamp.is_none() => {
+            let working = obj.status.as_ref().filter(|s| s.password_id.is_some());
+            match working.and_then(recorded) {
+                Some(t) => Ok((t, Some(e))),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The target recorded in the status, if complete.
+pub fn recorded(s: &PlanetScalePasswordStatus) -> Option<Target> {
+    Some(Target {
+        organization: s.organization.clone()?,
+        database: s.database.clone()?,
+        branch: s.branch.clone()?,
+        known_ready: true,
+    })
+}
+
+fn explicit(obj: &PlanetScalePassword) -> Result<Target, Error> {
+    let spec = &obj.spec;
+    match (&spec.organization, &spec.database, &spec.branch) {
+        (Some(organization), Some(database), Some(branch)) => Ok(Target {
+            organization: organization.clone(),
+            database: database.clone(),
+            branch: branch.clone(),
+            known_ready: false,
+        }),
+        _ => Err(Error::Invalid {
+            reason: "InvalidSpec",
+            message: "set either branchRef, or organization, database and branch".into(),
+        }),
+    }
 }
 
 /// The target of a `PlanetScaleBranch`, if it is Ready. Pure.
@@ -161,6 +192,18 @@ mod tests {
             ("acme", "shop", "pr-1")
         );
         assert!(t.known_ready);
+    }
+
+    #[test]
+    fn only_a_complete_recorded_target_is_used() {
+        let mut s = PlanetScalePasswordStatus {
+            organization: Some("acme".into()),
+            database: Some("shop".into()),
+            ..Default::default()
+        };
+        assert_eq!(recorded(&s), None);
+        s.branch = Some("pr-1".into());
+        assert_eq!(recorded(&s).map(|t| t.branch), Some("pr-1".to_string()));
     }
 
     #[test]
