@@ -13,7 +13,7 @@ CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down docs clean chaos
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,11 @@ demo: ## The operator end to end on local defaults: control plane, emulator, ope
 
 demo-down: ## Stop exactly what `make demo` started
 	hack/demo/down
+
+bench: testenv-build ## Benchmark on its own control plane (.bench/): burst, idle, latency, memory; BENCH_N=20 for a quick run
+	$(CARGO) build --release --workspace --bins
+	@trap 'TESTENV_DIR=$(CURDIR)/.bench/testenv $(TESTENV)/down --keep-logs >/dev/null' EXIT INT TERM; \
+	  $(CARGO) bench --bench operator -- $(BENCH_ARGS)
 
 clean: ## Remove build output (not the control-plane binary cache)
 	$(CARGO) clean

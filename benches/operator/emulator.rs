@@ -1,0 +1,157 @@
+//! The PlanetScale emulator as a child process, and its admin API (`/_emulator/...`).
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::procs::Proc;
+
+/// The emulator's default service token in every scenario (a fixture, not a real secret).
+pub const TOKEN_ID: &str = "pso0bench0tk";
+pub const TOKEN: &str = "pscale_tkn_operatorbenchmark000000000000000";
+/// Organization and database of the built-in world.
+pub const ORG: &str = "acme";
+pub const DATABASE: &str = "shop";
+
+/// A running emulator.
+pub struct Emulator {
+    pub process: Proc,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    http: reqwest::Client,
+}
+
+/// Per-operation counts of API responses (`GET /_emulator/stats`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub total: u64,
+    #[serde(default)]
+    pub operations: BTreeMap<String, OpStats>,
+}
+
+/// One operation's responses by HTTP status.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OpStats {
+    pub total: u64,
+    #[serde(default)]
+    pub by_status: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Responses with status 429 (rate limited), over every operation.
+    pub fn rate_limited(&self) -> u64 {
+        self.operations
+            .values()
+            .filter_map(|o| o.by_status.get("429"))
+            .sum()
+    }
+
+    /// `operation -> count` for display.
+    pub fn by_operation(&self) -> BTreeMap<String, u64> {
+        self.operations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.total))
+            .collect()
+    }
+}
+
+impl Emulator {
+    /// Starts the emulator binary with the bench token and `extra` flags.
+    pub async fn start(binary: &Path, extra: &[&str], log_dir: &Path, name: &str) -> Result<Self> {
+        let mut args: Vec<String> = [
+            "--listen",
+            "127.0.0.1:0",
+            "--default-token-id",
+            TOKEN_ID,
+            "--default-token",
+            TOKEN,
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(["--log-format".into(), "text".into()]);
+        let envs = vec![("RUST_LOG".to_string(), "warn".to_string())];
+        let mut process = Proc::spawn(name, binary, &args, &envs, log_dir)?;
+        let line = process
+            .wait_for_log("http://127.0.0.1:", Duration::from_secs(30))
+            .await?;
+        Ok(Self {
+            process,
+            url: line.trim().to_string(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The API base URL for the operator.
+    pub fn api_url(&self) -> String {
+        format!("{}/v1", self.url)
+    }
+
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}/_emulator{path}", self.url));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("{method} /_emulator{path}: {status} {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Per-operation counts since the last reset.
+    pub async fn stats(&self) -> Result<Stats> {
+        let v = self.admin(reqwest::Method::GET, "/stats", None).await?;
+        serde_json::from_value(v).context("parse /_emulator/stats")
+    }
+
+    /// Zeroes the counters.
+    pub async fn reset_stats(&self) -> Result<()> {
+        self.admin(reqwest::Method::DELETE, "/stats", None).await?;
+        Ok(())
+    }
+
+    /// Moves the emulator clock forward, e.g. `"1m"`.
+    pub async fn advance(&self, by: &str) -> Result<()> {
+        self.admin(
+            reqwest::Method::POST,
+            "/clock/advance",
+            Some(json!({ "by": by })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether `username`/`password` work on `branch` of the bench database.
+    pub async fn password_valid(
+        &self,
+        branch: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<bool> {
+        let body = json!({
+            "organization": ORG, "database": DATABASE, "branch": branch,
+            "username": username, "password": password,
+        });
+        let v = self
+            .admin(reqwest::Method::POST, "/verify-password", Some(body))
+            .await?;
+        Ok(v["valid"].as_bool().unwrap_or(false))
+    }
+}

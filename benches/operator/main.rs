@@ -1,0 +1,269 @@
+//! `make bench`: the operator's use of the PlanetScale API budget, its kube writes, memory and
+//! latency, measured against its own local control plane (`.bench/testenv`) and the emulator,
+//! with the operator as a separate release-built process. Writes `target/bench/report.json`
+//! and `report.md` and prints a table. docs/performance.md explains each scenario.
+//!
+//! Every parameter is a flag and a `BENCH_*` variable: `make bench BENCH_N=20` runs small.
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use kube::Client;
+
+mod audit;
+mod burst;
+mod cluster;
+mod emulator;
+mod idle;
+mod latency;
+mod memory;
+mod operator;
+mod pairs;
+mod procs;
+mod report;
+
+use audit::AuditLog;
+use emulator::Emulator;
+use operator::Operator;
+use report::{Report, ScenarioReport};
+
+/// Benchmark of the planetscale-operator (see docs/performance.md).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "bench")]
+pub struct Args {
+    /// Scenarios to run, comma-separated: burst, idle, latency, memory.
+    #[arg(
+        long,
+        env = "BENCH_SCENARIOS",
+        value_delimiter = ',',
+        default_value = "burst,idle,latency,memory"
+    )]
+    pub scenarios: Vec<String>,
+    /// Number of pairs for burst, idle and memory at once (overrides the three below).
+    #[arg(long, env = "BENCH_N")]
+    pub n: Option<usize>,
+    /// Burst: pairs applied at once.
+    #[arg(long, env = "BENCH_BURST_N", default_value_t = 200)]
+    pub burst_n: usize,
+    /// Burst: the emulator's branch ready delay.
+    #[arg(long, env = "BENCH_BURST_READY_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub burst_ready_delay: Duration,
+    /// Burst and latency: API requests per minute (the emulator's limit and the operator's budget).
+    #[arg(long, env = "BENCH_RATE_LIMIT", default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Burst: give up after this long (default: 3 × the lower bound, at least 3 minutes).
+    #[arg(long, env = "BENCH_BURST_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub burst_timeout: Option<Duration>,
+    /// Idle: Ready pairs.
+    #[arg(long, env = "BENCH_IDLE_N", default_value_t = 200)]
+    pub idle_n: usize,
+    /// Idle: the operator's resync interval, standing for its default 10 minutes.
+    #[arg(long, env = "BENCH_IDLE_RESYNC", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub idle_resync: Duration,
+    /// Idle: minutes of emulator clock measured.
+    #[arg(long, env = "BENCH_IDLE_MINUTES", default_value_t = 10)]
+    pub idle_minutes: u32,
+    /// Memory: pairs.
+    #[arg(long, env = "BENCH_MEMORY_N", default_value_t = 1000)]
+    pub memory_n: usize,
+    /// Memory: unrelated objects added (half Secrets, half ConfigMaps).
+    #[arg(long, env = "BENCH_UNRELATED", default_value_t = 10_000)]
+    pub unrelated: usize,
+    /// Memory: bytes of data in each unrelated object.
+    #[arg(long, env = "BENCH_UNRELATED_BYTES", default_value_t = 1024)]
+    pub unrelated_bytes: usize,
+    /// Setup of idle and memory: give up waiting for the pairs after this long.
+    #[arg(long, env = "BENCH_SETUP_TIMEOUT", default_value = "6m", value_parser = humantime::parse_duration)]
+    pub setup_timeout: Duration,
+    /// Latency: measured runs (one warm-up run comes first and is not counted).
+    #[arg(long, env = "BENCH_LATENCY_RUNS", default_value_t = 50)]
+    pub latency_runs: usize,
+    /// Where report.json, report.md and logs/ go (default: <repo>/target/bench).
+    #[arg(long, env = "BENCH_OUT")]
+    pub out: Option<PathBuf>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+/// What every scenario shares: binaries, the control plane, the operator's identity.
+pub struct Bench {
+    pub bin_dir: PathBuf,
+    pub logs: PathBuf,
+    pub client: Client,
+    pub operator_kubeconfig: PathBuf,
+    pub audit: AuditLog,
+}
+
+impl Bench {
+    /// Starts an emulator with `extra` flags; its log is `logs/<name>.log`.
+    pub async fn emulator(&self, name: &str, extra: &[&str]) -> Result<Emulator> {
+        Emulator::start(
+            &self.bin_dir.join("planetscale-emulator"),
+            extra,
+            &self.logs,
+            name,
+        )
+        .await
+    }
+
+    /// Starts the operator against `emulator` with `env` overrides and waits until it is ready.
+    pub async fn operator(
+        &self,
+        name: &str,
+        emulator: &Emulator,
+        env: &[(&str, String)],
+    ) -> Result<Operator> {
+        let bin = self.bin_dir.join("planetscale-operator");
+        Operator::start(
+            &bin,
+            &self.operator_kubeconfig,
+            emulator,
+            env,
+            &self.logs,
+            name,
+        )
+        .await
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `target/release` of the running bench executable (`target/release/deps/operator-<hash>`).
+fn release_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("bench executable has no target dir")?;
+    for bin in ["planetscale-operator", "planetscale-emulator", "crdgen"] {
+        if !dir.join(bin).exists() {
+            bail!(
+                "{} is missing: build it with `cargo build --release --workspace --bins` (make bench does)",
+                dir.join(bin).display()
+            );
+        }
+    }
+    Ok(dir.to_path_buf())
+}
+
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo_root())
+            .output()
+    };
+    let hash = git(&["rev-parse", "--short", "HEAD"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let dirty = git(&["diff", "--quiet", "HEAD"])
+        .map(|o| !o.status.success())
+        .unwrap_or(false);
+    if dirty { format!("{hash}-dirty") } else { hash }
+}
+
+async fn run_scenarios(args: &Args, bench: &Bench, done: &mut Vec<ScenarioReport>) -> Result<()> {
+    for name in &args.scenarios {
+        let t = Instant::now();
+        println!("bench: scenario {name} …");
+        let mut rep = match name.as_str() {
+            "burst" => burst::run(bench, args).await,
+            "idle" => idle::run(bench, args).await,
+            "memory" => memory::run(bench, args).await,
+            "latency" => latency::run(bench, args).await,
+            other => bail!("unknown scenario {other:?}: use burst, idle, memory or latency"),
+        };
+        rep.wall_seconds = t.elapsed().as_secs_f64();
+        println!("bench: scenario {name} done in {:.0} s", rep.wall_seconds);
+        done.push(rep);
+    }
+    Ok(())
+}
+
+async fn setup(args: &Args, repo: &Path) -> Result<(cluster::Testenv, Bench, PathBuf)> {
+    let bin_dir = release_dir()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| repo.join("target/bench"));
+    let logs = out.join("logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs)?;
+    let crds = repo.join(".bench/crds");
+    cluster::generate_crds(&bin_dir.join("crdgen"), &crds)?;
+    let env = cluster::Testenv::up(repo, &crds)?;
+    let client = env.client().await?;
+    let operator_kubeconfig = repo.join(".bench/operator.kubeconfig");
+    cluster::operator_identity(&client, &env.kubeconfig(), &operator_kubeconfig).await?;
+    let audit = AuditLog::new(&env.audit_log(), cluster::OPERATOR_USER);
+    let bench = Bench {
+        bin_dir,
+        logs,
+        client,
+        operator_kubeconfig,
+        audit,
+    };
+    Ok((env, bench, out))
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut args = Args::parse();
+    if let Some(n) = args.n {
+        (args.burst_n, args.idle_n, args.memory_n) = (n, n, n);
+    }
+    let repo = repo_root();
+    let (env, bench, out) = match setup(&args, &repo).await {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("bench: setup failed: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut done = Vec::new();
+    let outcome = tokio::select! {
+        r = run_scenarios(&args, &bench, &mut done) => r,
+        _ = shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+    };
+    drop(bench);
+    drop(env);
+    let report = Report {
+        generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        commit: commit(),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        scenarios: done,
+    };
+    finish(&report, &out, outcome)
+}
+
+fn finish(report: &Report, out: &Path, outcome: Result<()>) -> std::process::ExitCode {
+    if let Err(e) = report.write(out) {
+        eprintln!("bench: cannot write the report: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
+    println!("\n{}", report.table());
+    println!("bench: wrote {}/report.json and report.md", out.display());
+    let failed = report.scenarios.iter().any(|s| s.error.is_some());
+    match outcome {
+        Err(e) => {
+            eprintln!("bench: stopped: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+        Ok(()) if failed => std::process::ExitCode::FAILURE,
+        Ok(()) => std::process::ExitCode::SUCCESS,
+    }
+}
