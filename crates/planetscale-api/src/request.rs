@@ -243,15 +243,25 @@ impl Client {
     }
 }
 
-/// Parses `Retry-After` as delta-seconds or an HTTP date.
+/// Longest `Retry-After` taken from a server: a longer one (or one too large for a `Duration`)
+/// counts as this long, so that no server answer can overflow a deadline.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Parses `Retry-After` as delta-seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        let wait = Duration::try_from_secs_f64(seconds).unwrap_or(MAX_RETRY_AFTER);
+        return (seconds.is_finite() && seconds >= 0.0).then(|| wait.min(MAX_RETRY_AFTER));
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    Some(
+        delta
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 #[cfg(test)]
@@ -282,6 +292,13 @@ mod tests {
             parsed > Duration::from_secs(25) && parsed <= Duration::from_secs(30),
             "{parsed:?}"
         );
+        for huge in [
+            "9223372036854770177",
+            "1e30",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(retry_after(&headers(huge)), Some(MAX_RETRY_AFTER), "{huge}");
+        }
         assert_eq!(retry_after(&headers("soon")), None);
         assert_eq!(retry_after(&headers("-1")), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);
