@@ -41,7 +41,8 @@ pub fn chaos_testenv_dir() -> PathBuf {
 }
 
 /// 10% 5xx (500, 502, 503), 5% 429, 2% connections dropped after the request was processed,
-/// 300 ms on every request: on every `/v1` call, for the whole run.
+/// 300 ms on every request: on every `/v1` call, for the whole run. On top, 15% of the creates
+/// (branch, password, deploy request) are dropped after processing.
 pub async fn inject_faults(emulator: &Emulator) -> Faults {
     let add = |rule: Value| async move {
         let r = emulator.admin_post("/_emulator/faults", rule).await;
@@ -55,6 +56,11 @@ pub async fn inject_faults(emulator: &Emulator) -> Faults {
         add(json!({"path": all, "status": status, "probability": 0.035})).await;
     }
     add(json!({"path": all, "drop_connection": true, "probability": 0.02})).await;
+    // The dangerous moment, more often: a create that happened, whose answer is lost.
+    for operation in ["create_branch", "create_password", "create_deploy_request"] {
+        let rule = json!({"operation": operation, "drop_connection": true, "probability": 0.15});
+        add(rule).await;
+    }
     let latency = add(json!({"path": all, "latency": "300ms"})).await;
     Faults { too_many, latency }
 }

@@ -21,6 +21,8 @@ pub struct Counts {
     pub injected_5xx: u64,
     /// Connections closed after the request was processed (from the emulator log).
     pub dropped: u64,
+    /// Of those, creates that succeeded (201) without the operator seeing the answer.
+    pub lost_creates: u64,
     pub delayed: u64,
     /// 429s of the emulator's own rate limiter (all 429s minus the injected ones).
     pub limiter_429: u64,
@@ -60,13 +62,39 @@ pub async fn fault_counts(run: &Run, faults: &Faults) -> Counts {
         .filter(|(s, _)| **s >= 500)
         .map(|(_, n)| n)
         .sum();
-    let log = run.emulator.process.log_text();
-    c.dropped = log.matches("connection dropped after processing").count() as u64;
+    let log = strip_ansi(&run.emulator.process.log_text());
+    let dropped: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection dropped after processing"))
+        .collect();
+    c.dropped = dropped.len() as u64;
+    c.lost_creates = dropped
+        .iter()
+        .filter(|l| l.contains("operation=\"create_") && l.contains("status=201"))
+        .count() as u64;
     c.delayed = hits(faults.latency);
     let all_429 = c.by_status.get(&429).copied().unwrap_or(0);
     c.limiter_429 = all_429.saturating_sub(c.injected_429);
     c.peak_per_minute = peak_per_minute(&run.samples.lock().unwrap());
     c
+}
+
+/// The text without terminal colour sequences (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Most requests in any 60-second window, from `(when, running total)` samples.
@@ -118,13 +146,14 @@ pub fn print(run: &Run, c: &Counts, checks: &[Check], took: Duration) {
     ));
     line(format!("creates    {:?}", c.creates));
     line(format!(
-        "faults     5xx {} ({:.1}%), 429 injected {} ({:.1}%), dropped after processing {} ({:.1}%), +300 ms latency {}",
+        "faults     5xx {} ({:.1}%), 429 injected {} ({:.1}%), dropped after processing {} ({:.1}%; {} successful creates whose answer was lost), +300 ms latency {}",
         c.injected_5xx,
         pct(c.injected_5xx, c.total),
         c.injected_429,
         pct(c.injected_429, c.total),
         c.dropped,
         pct(c.dropped, c.total),
+        c.lost_creates,
         c.delayed
     ));
     line(format!(
