@@ -8,8 +8,11 @@ use serde_json::json;
 
 use crate::Args;
 use crate::Bench;
+use crate::audit::Writes;
 use crate::cluster::{create_namespace, delete_namespace};
-use crate::pairs::{apply_pairs, names, wait_working};
+use crate::emulator::Stats;
+use crate::pairs::{Working, apply_pairs, names, wait_working};
+use crate::procs::Memory;
 use crate::report::{Row, ScenarioReport, percentile};
 
 const NS: &str = "bench-burst";
@@ -38,7 +41,7 @@ pub async fn run(b: &Bench, a: &Args) -> ScenarioReport {
     let lb = lower_bound(a.burst_n, a.rate_limit, a.burst_ready_delay);
     let timeout = a
         .burst_timeout
-        .unwrap_or_else(|| (lb * 3).max(Duration::from_secs(180)));
+        .unwrap_or_else(|| (lb * 5).max(Duration::from_secs(240)));
     let mut rep = ScenarioReport {
         name: "burst".into(),
         params: json!({
@@ -87,13 +90,8 @@ async fn measure(
             ],
         )
         .await?;
-    let mut op = b
-        .operator(
-            "burst-operator",
-            &emu,
-            &[("PSO_API_RATE_LIMIT", rate.clone())],
-        )
-        .await?;
+    let env = [("PSO_API_RATE_LIMIT", rate.clone())];
+    let mut op = b.operator("burst-operator", &emu, &env).await?;
     create_namespace(&b.client, NS).await?;
     emu.reset_stats().await?;
     let audit_start = b.audit.offset();
@@ -101,91 +99,86 @@ async fn measure(
     let t0 = Instant::now();
     apply_pairs(&b.client, NS, &pairs, 50).await?;
     let applied = t0.elapsed();
-    let working = wait_working(
-        &b.client,
-        NS,
-        &emu,
-        &pairs,
-        t0,
-        timeout,
-        Duration::from_millis(250),
-    )
-    .await?;
-    let stats = emu.stats().await?;
-    let writes = b.audit.writes_since(audit_start)?;
-    let mem = op.memory()?;
+    let poll = Duration::from_millis(250);
+    let working = wait_working(&b.client, NS, &emu, &pairs, t0, timeout, poll).await?;
+    let m = Measured {
+        stats: emu.stats().await?,
+        writes: b.audit.writes_since(audit_start)?,
+        memory: op.memory()?,
+        working,
+    };
     op.check_alive()?;
+    report(rep, n, lb, timeout, &m);
+    let mut secs: Vec<f64> = m.working.at.values().map(Duration::as_secs_f64).collect();
+    rep.details = json!({
+        "apply_seconds": applied.as_secs_f64(),
+        "median_working_seconds": percentile(&mut secs, 50.0),
+        "lower_bound_seconds": lb.as_secs_f64(),
+        "minimal_calls": minimal_calls(n),
+        "api_calls_total": m.stats.total,
+        "api_calls": m.stats.operations,
+        "kube_writes": m.writes,
+        "missing": m.working.missing.iter().take(20).collect::<Vec<_>>(),
+        "operator_memory_kib": m.memory,
+    });
+    Ok(())
+}
 
-    let done = working.at.len();
-    let calls_per_pair = stats.total as f64 / n as f64;
-    rep.rows.push(
+/// What the burst produced.
+struct Measured {
+    stats: Stats,
+    writes: Writes,
+    memory: Memory,
+    working: Working,
+}
+
+fn report(rep: &mut ScenarioReport, n: usize, lb: Duration, timeout: Duration, m: &Measured) {
+    let done = m.working.at.len();
+    let per_pair = m.stats.total as f64 / n as f64;
+    let rows = &mut rep.rows;
+    rows.push(
         Row::text("Secrets working", format!("{done}/{n}")).target(&format!("{n}/{n}"), done == n),
     );
-    match working.last() {
+    let lb_s = lb.as_secs_f64();
+    match m.working.last() {
         Some(t) => {
-            let ratio = t.as_secs_f64() / lb.as_secs_f64();
-            rep.rows.push(Row::num(
+            let ratio = t.as_secs_f64() / lb_s;
+            rows.push(Row::num(
                 "time to the last working Secret",
                 t.as_secs_f64(),
                 1,
                 "s",
             ));
-            rep.rows.push(Row::num(
+            rows.push(Row::num(
                 "lower bound (rate limit, minimal calls)",
-                lb.as_secs_f64(),
+                lb_s,
                 1,
                 "s",
             ));
-            rep.rows
-                .push(Row::num("time / lower bound", ratio, 2, "×").target("≤ 1.2×", ratio <= 1.2));
+            rows.push(Row::num("time / lower bound", ratio, 2, "×").target("≤ 1.2×", ratio <= 1.2));
         }
-        None => rep.rows.push(
-            Row::text(
-                "time to the last working Secret",
-                format!("> {} s (timed out)", timeout.as_secs()),
-            )
-            .target(&format!("≤ 1.2 × {:.1} s", lb.as_secs_f64()), false),
-        ),
+        None => {
+            let shown = format!("> {} s (timed out)", timeout.as_secs());
+            let target = format!("≤ 1.2 × {lb_s:.1} s");
+            rows.push(Row::text("time to the last working Secret", shown).target(&target, false));
+        }
     }
-    rep.rows.push(
-        Row::num("API calls per pair", calls_per_pair, 2, "")
-            .target("≤ 2.2", calls_per_pair <= 2.2),
-    );
-    let by_op: Vec<String> = stats
-        .by_operation()
-        .iter()
-        .map(|(op, c)| format!("{op} {:.2}", *c as f64 / n as f64))
-        .collect();
-    rep.rows.push(Row::text(
+    rows.push(Row::num("API calls per pair", per_pair, 2, "").target("≤ 2.2", per_pair <= 2.2));
+    rows.push(Row::text(
         "API calls per pair by operation",
-        by_op.join(", "),
+        m.stats.per_operation(n as f64, 2),
     ));
-    rep.rows.push(Row::num(
+    rows.push(Row::num(
         "429 responses",
-        stats.rate_limited() as f64,
+        m.stats.rate_limited() as f64,
         0,
         "",
     ));
-    rep.rows.push(Row::num(
+    rows.push(Row::num(
         "kube writes per pair",
-        writes.total as f64 / n as f64,
+        m.writes.total as f64 / n as f64,
         1,
         "",
     ));
-    rep.rows
-        .push(Row::num("operator peak RSS", mem.peak_mib(), 1, "MiB"));
-    let mut secs: Vec<f64> = working.at.values().map(Duration::as_secs_f64).collect();
-    let median = percentile(&mut secs, 50.0).unwrap_or(f64::NAN);
-    rep.details = json!({
-        "apply_seconds": applied.as_secs_f64(),
-        "median_working_seconds": median,
-        "lower_bound_seconds": lb.as_secs_f64(),
-        "minimal_calls": crate::burst::minimal_calls(n),
-        "api_calls_total": stats.total,
-        "api_calls": stats.operations,
-        "kube_writes": writes,
-        "missing": working.missing.iter().take(20).collect::<Vec<_>>(),
-        "operator_memory_kib": mem,
-    });
-    Ok(())
+    rows.push(Row::num("operator peak RSS", m.memory.peak_mib(), 1, "MiB"));
 }

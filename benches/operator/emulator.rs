@@ -49,6 +49,20 @@ impl Stats {
             .sum()
     }
 
+    /// `"create_branch 1.00, get_branch 2.75, …"`: each operation's count divided by `per`.
+    pub fn per_operation(&self, per: f64, decimals: usize) -> String {
+        let parts: Vec<String> = self
+            .operations
+            .iter()
+            .map(|(op, s)| format!("{op} {:.decimals$}", s.total as f64 / per))
+            .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// `operation -> count` for display.
     pub fn by_operation(&self) -> BTreeMap<String, u64> {
         self.operations

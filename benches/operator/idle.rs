@@ -153,61 +153,40 @@ fn report(
     writes: &crate::audit::Writes,
 ) {
     let minutes = f64::from(a.idle_minutes.max(1));
-    let intervals = minutes / 10.0;
-    let per_interval = stats.total as f64 / intervals / DATABASES;
-    rep.rows
-        .push(Row::num("Ready pairs", a.idle_n as f64, 0, ""));
-    rep.rows.push(
-        Row::num(
-            "API calls per database per resync interval",
-            per_interval,
-            1,
-            "",
-        )
-        .target("≤ 1", per_interval <= 1.0),
-    );
-    rep.rows.push(Row::num(
+    let per_interval = stats.total as f64 / (minutes / 10.0) / DATABASES;
+    let per_minute = |count: u64| count as f64 / minutes;
+    let window = format!("in {} emulator minutes", a.idle_minutes);
+    let rows = &mut rep.rows;
+    rows.push(Row::num("Ready pairs", a.idle_n as f64, 0, ""));
+    let calls = "API calls per database per resync interval";
+    rows.push(Row::num(calls, per_interval, 1, "").target("≤ 1", per_interval <= 1.0));
+    rows.push(Row::num(
         "API calls per minute",
-        stats.total as f64 / minutes,
+        per_minute(stats.total),
         2,
         "/min",
     ));
-    let by_op: Vec<String> = stats
-        .by_operation()
-        .iter()
-        .map(|(op, c)| format!("{op} {c}"))
-        .collect();
-    rep.rows.push(Row::text(
-        &format!(
-            "API calls in {} emulator minutes by operation",
-            a.idle_minutes
-        ),
-        if by_op.is_empty() {
-            "none".into()
-        } else {
-            by_op.join(", ")
-        },
+    let by_op = stats.per_operation(1.0, 0);
+    rows.push(Row::text(
+        &format!("API calls {window} by operation"),
+        by_op,
     ));
-    rep.rows.push(
-        Row::num(
-            "kube writes per minute",
-            writes.total as f64 / minutes,
-            2,
-            "/min",
-        )
-        .target("0", writes.total == 0),
+    let writes_row = Row::num(
+        "kube writes per minute",
+        per_minute(writes.total),
+        2,
+        "/min",
     );
+    rows.push(writes_row.target("0", writes.total == 0));
     let kinds: Vec<String> = writes
         .by_kind
         .iter()
         .map(|(k, c)| format!("{k} {c}"))
         .collect();
-    rep.rows.push(Row::text(
-        &format!("kube writes in {} emulator minutes", a.idle_minutes),
-        if kinds.is_empty() {
-            "none".into()
-        } else {
-            kinds.join(", ")
-        },
-    ));
+    let kinds = if kinds.is_empty() {
+        "none".into()
+    } else {
+        kinds.join(", ")
+    };
+    rows.push(Row::text(&format!("kube writes {window}"), kinds));
 }

@@ -52,7 +52,7 @@ pub struct Args {
     /// Burst and latency: API requests per minute (the emulator's limit and the operator's budget).
     #[arg(long, env = "BENCH_RATE_LIMIT", default_value_t = 600)]
     pub rate_limit: u32,
-    /// Burst: give up after this long (default: 3 × the lower bound, at least 3 minutes).
+    /// Burst: give up after this long (default: 5 × the lower bound, at least 4 minutes).
     #[arg(long, env = "BENCH_BURST_TIMEOUT", value_parser = humantime::parse_duration)]
     pub burst_timeout: Option<Duration>,
     /// Idle: Ready pairs.

@@ -139,6 +139,13 @@ impl Memory {
         })
     }
 
+    /// Resets `VmHWM` of `pid` to its current RSS (`echo 5 > /proc/<pid>/clear_refs`), so
+    /// that a later peak shows what happened after this point.
+    pub fn reset_peak(pid: u32) -> Result<()> {
+        let path = format!("/proc/{pid}/clear_refs");
+        std::fs::write(&path, "5").with_context(|| format!("write {path}"))
+    }
+
     /// Peak in MiB.
     pub fn peak_mib(&self) -> f64 {
         self.peak_kib as f64 / 1024.0
