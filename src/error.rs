@@ -16,7 +16,7 @@ pub enum Error {
     #[error("PlanetScale rejected the credentials: {0}")]
     Unauthorized(#[source] planetscale_api::Error),
     /// A PlanetScale API error not covered by a more specific variant.
-    #[error("PlanetScale API: {0}")]
+    #[error("PlanetScale API: {0}{hint}", hint = api_hint(.0))]
     Api(#[source] planetscale_api::Error),
     /// A Kubernetes API error.
     #[error("Kubernetes API: {0}")]
@@ -72,6 +72,21 @@ impl From<planetscale_api::Error> for Error {
             planetscale_api::Error::Unauthorized { .. } => Error::Unauthorized(e),
             other => Error::Api(other),
         }
+    }
+}
+
+/// What a user should know about an API error beyond its text: PlanetScale answers 404 both
+/// for a missing object and for a token without the access the operation needs.
+fn api_hint(e: &planetscale_api::Error) -> &'static str {
+    match e {
+        planetscale_api::Error::NotFound { .. } => {
+            " (the organization, database or branch does not exist, or the credentials lack the \
+             access this operation needs: PlanetScale answers 404 for both)"
+        }
+        planetscale_api::Error::Forbidden { .. } => {
+            " (the credentials lack the access this operation needs)"
+        }
+        _ => "",
     }
 }
 

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::api::Api;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -48,10 +49,14 @@ pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let apis = watched_apis::<DeployRequest>(&ctx.client, &ctx.settings.namespaces);
     let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, &ctx.settings.namespaces);
+    let secrets = watched_apis::<PartialObjectMeta<Secret>>(&ctx.client, &ctx.settings.namespaces);
     let runs = apis
         .into_iter()
         .zip(branches)
-        .map(|(api, branches)| run_one(ctx.clone(), api, branches, shutdown.clone()));
+        .zip(secrets)
+        .map(|((api, branches), secrets)| {
+            run_one(ctx.clone(), api, branches, secrets, shutdown.clone())
+        });
     futures::future::join_all(runs).await;
 }
 
@@ -59,16 +64,28 @@ async fn run_one(
     ctx: Arc<Context>,
     api: Api<DeployRequest>,
     branches: Api<PlanetScaleBranch>,
+    secrets: Api<PartialObjectMeta<Secret>>,
     shutdown: CancellationToken,
 ) {
     let controller = Controller::new(api, watcher::Config::default());
     let store = controller.store();
+    let (creds_store, creds_ctx) = (store.clone(), ctx.clone());
     let config = controller::Config::default().concurrency(ctx.settings.concurrency);
     controller
         .with_config(config)
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .watches(branches, watcher::Config::default(), move |b| {
             waiting_on(&store, &b)
+        })
+        // Credentials Secrets (metadata only): a fixed Secret wakes the requests that wait on it.
+        .watches(secrets, watcher::Config::default(), move |s| {
+            super::waiting_on_credentials(
+                &creds_store,
+                &creds_ctx,
+                &s,
+                |d: &DeployRequest| d.spec.credentials_ref.as_ref(),
+                |d| d.status.as_ref().map(|s| s.conditions.as_slice()),
+            )
         })
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

@@ -140,6 +140,34 @@ impl Context {
     }
 }
 
+/// The objects in `store` that are not Ready and take their credentials from `secret`: a
+/// fixed credentials Secret wakes them at once instead of at the next slow retry.
+pub fn waiting_on_credentials<K>(
+    store: &kube::runtime::reflector::Store<K>,
+    ctx: &Context,
+    secret: &kube::api::PartialObjectMeta<k8s_openapi::api::core::v1::Secret>,
+    credentials_ref: impl Fn(&K) -> Option<&crate::crd::SecretRef>,
+    conditions: impl Fn(&K) -> Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+) -> Vec<kube::runtime::reflector::ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
+    let defaults = ctx.credentials.defaults();
+    store
+        .state()
+        .iter()
+        .filter(|o| {
+            let ns = o.namespace().unwrap_or_default();
+            crate::credentials::locate(defaults, &ns, credentials_ref(o)).is_ok_and(|s| s == wanted)
+        })
+        .filter(|o| {
+            !crate::crd::conditions::is_condition_true(conditions(o).unwrap_or_default(), "Ready")
+        })
+        .map(|o| kube::runtime::reflector::ObjectRef::from_obj(&**o))
+        .collect()
+}
+
 /// Delay after the `n`th consecutive transient failure, with `jitter` in [0, 1): between half
 /// and all of `min(2^(n-1) s, MAX_BACKOFF)`.
 pub fn backoff_delay(n: u32, jitter: f64) -> Duration {

@@ -87,11 +87,22 @@ async fn run_one(
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
     let gauge = ctx.clone();
+    let (creds_store, creds_ctx) = (store.clone(), ctx.clone());
     controller
         .watches(branches, watcher::Config::default(), move |b| {
             waiting_on(&store, &b)
         })
-        .watches(secrets, managed, |s| secret_owner(&s))
+        .watches(secrets.clone(), managed, |s| secret_owner(&s))
+        // Credentials Secrets (metadata only): a fixed Secret wakes the passwords that wait on it.
+        .watches(secrets, watcher::Config::default(), move |s| {
+            super::waiting_on_credentials(
+                &creds_store,
+                &creds_ctx,
+                &s,
+                |p: &PlanetScalePassword| p.spec.credentials_ref.as_ref(),
+                |p| p.status.as_ref().map(|s| s.conditions.as_slice()),
+            )
+        })
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {

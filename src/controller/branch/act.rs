@@ -218,8 +218,9 @@ fn create_failed(t: &Target<'_>, body: &CreateBranch, e: ApiError) -> Result<Pro
         (ApiError::NotFound { .. }, None) => Error::Invalid {
             reason: branch_reason::PARENT_NOT_FOUND,
             message: format!(
-                "cannot create branch {}: parent branch {parent} does not exist in {}/{}: \
-                 check spec.parentBranch",
+                "cannot create branch {}: PlanetScale answered 404 — parent branch {parent} does \
+                 not exist in {}/{}, or the credentials lack the create_branch access (PlanetScale \
+                 answers 404 for both): check spec.parentBranch and the token's accesses",
                 t.name,
                 t.org(),
                 t.db()
@@ -228,8 +229,9 @@ fn create_failed(t: &Target<'_>, body: &CreateBranch, e: ApiError) -> Result<Pro
         (ApiError::NotFound { .. }, Some(backup)) => Error::Invalid {
             reason: branch_reason::BACKUP_NOT_FOUND,
             message: format!(
-                "cannot create branch {}: backup {backup} (or parent branch {parent}) does not \
-                 exist in {}/{}: check spec.backupId",
+                "cannot create branch {}: PlanetScale answered 404 — backup {backup} (or parent \
+                 branch {parent}) does not exist in {}/{}, or the credentials lack the \
+                 restore_backup access: check spec.backupId and the token's accesses",
                 t.name,
                 t.org(),
                 t.db()

@@ -151,7 +151,7 @@ pub fn set_paused(s: &mut PlanetScalePasswordStatus, generation: Option<i64>) {
 }
 
 /// Writes the status when it changed, with an event when `Ready` changes: `Ready` when it
-/// turns true, the reason of a new failure (waiting on the branch is not a failure).
+/// turns true, the reason of a new failure, and (as a normal event) waiting on the branch.
 pub async fn report(run: &mut Run<'_>) -> Result<(), Error> {
     let before = run.obj.status.clone().unwrap_or_default();
     run.save().await?;
@@ -167,7 +167,12 @@ pub async fn report(run: &mut Run<'_>) -> Result<(), Error> {
     if is.status == "True" {
         run.event(EventType::Normal, reason::READY, is.message.clone())
             .await;
-    } else if is.reason != reason::PROGRESSING && is.reason != reason::BRANCH_NOT_READY {
+    } else if is.reason == reason::BRANCH_NOT_READY {
+        // Waiting on the branch is not a failure, but say once what the password waits for
+        // (e.g. a branchRef naming a PlanetScaleBranch that does not exist).
+        run.event(EventType::Normal, &is.reason, is.message.clone())
+            .await;
+    } else if is.reason != reason::PROGRESSING {
         run.event(EventType::Warning, &is.reason, is.message.clone())
             .await;
     }
