@@ -82,7 +82,8 @@ pub struct Args {
     /// Where report.json, report.md and logs/ go (default: <repo>/target/bench).
     #[arg(long, env = "BENCH_OUT")]
     pub out: Option<PathBuf>,
-    /// Passed by `cargo bench`; ignored.
+    /// Passed by `cargo bench`. Without it (`cargo test --benches` runs bench targets too) the
+    /// program only says how to run it.
     #[arg(long, hide = true)]
     pub bench: bool,
 }
@@ -221,6 +222,10 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut args = Args::parse();
+    if !args.bench {
+        println!("bench: not run; use `make bench` or `cargo bench --bench operator` (see --help)");
+        return std::process::ExitCode::SUCCESS;
+    }
     if let Some(n) = args.n {
         (args.burst_n, args.idle_n, args.memory_n) = (n, n, n);
     }
