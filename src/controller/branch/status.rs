@@ -2,7 +2,6 @@
 //! a change of the `Ready` condition.
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use planetscale_api::models::Branch;
@@ -32,13 +31,12 @@ pub enum Progress {
 
 /// The current time as a Kubernetes `Time`.
 pub fn now() -> Time {
-    Time(Timestamp::now())
+    crate::controller::k8s_time(Utc::now())
 }
 
 /// A chrono time as a Kubernetes `Time`.
 pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
-    let nanos = i32::try_from(t.timestamp_subsec_nanos()).ok()?;
-    Timestamp::new(t.timestamp(), nanos).ok().map(Time)
+    Some(crate::controller::k8s_time(t))
 }
 
 /// Copies what PlanetScale says about `b` into `status`.
@@ -225,7 +223,8 @@ mod tests {
         );
         assert_eq!(
             s.created_at.unwrap().0,
-            Timestamp::new(1_700_000_000, 5).unwrap()
+            k8s_openapi::jiff::Timestamp::new(1_700_000_000, 0).unwrap(),
+            "whole seconds, as Kubernetes stores them"
         );
         assert!(s.create_requested_at.is_none(), "the id is recorded now");
     }

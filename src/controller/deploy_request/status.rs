@@ -2,7 +2,6 @@
 //! the conditions stamped with time and generation.
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use k8s_openapi::jiff::Timestamp;
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
 use super::conditions::Cond;
@@ -29,14 +28,12 @@ pub struct Location {
 
 /// A Kubernetes time from a PlanetScale time.
 pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
-    Timestamp::from_millisecond(t.timestamp_millis())
-        .ok()
-        .map(Time)
+    Some(crate::controller::k8s_time(t))
 }
 
 /// Kubernetes time now.
 pub fn now() -> Time {
-    Time(Timestamp::now())
+    crate::controller::k8s_time(Utc::now())
 }
 
 /// The new status: `prev` with every PlanetScale field replaced and `conds` set.

@@ -125,7 +125,7 @@ fn unchanged_conditions_make_an_identical_status() {
     let first = build_for(&d);
     let facts = Facts::new(&d, false, false);
     let conds = conditions(&spec("deploy"), &facts, None, None);
-    let later = Time(Timestamp::from_second(2_000_000_000).unwrap());
+    let later = Time(k8s_openapi::jiff::Timestamp::from_second(2_000_000_000).unwrap());
     let second = build(&first, Some(3), &at(), &d, &facts, conds, later);
     assert_eq!(first, second, "no status write when nothing changed");
 }

@@ -3,12 +3,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 
 /// A chrono time as a Kubernetes `Time` (the epoch for times out of range).
 pub fn to_time(t: DateTime<Utc>) -> Time {
-    let nanos = i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0);
-    Time(Timestamp::new(t.timestamp(), nanos).unwrap_or(Timestamp::UNIX_EPOCH))
+    crate::controller::k8s_time(t)
 }
 
 /// A Kubernetes `Time` as a chrono time.
@@ -39,7 +37,14 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2030-01-02T03:04:05.678Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(from_time(&to_time(t)), t);
+        let whole = DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            from_time(&to_time(t)),
+            whole,
+            "whole seconds, as Kubernetes stores them"
+        );
     }
 
     #[test]
