@@ -90,6 +90,20 @@ fn api_hint(e: &planetscale_api::Error) -> &'static str {
     }
 }
 
+impl From<kube::runtime::finalizer::Error<Error>> for Error {
+    fn from(e: kube::runtime::finalizer::Error<Error>) -> Self {
+        use kube::runtime::finalizer::Error as F;
+        match e {
+            F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+            F::AddFinalizer(e) | F::RemoveFinalizer(e) => Error::Kube(e),
+            other => Error::Invalid {
+                reason: "FinalizerFailed",
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 fn api_reason(e: &planetscale_api::Error) -> &'static str {
     use planetscale_api::Error as E;
     match e {

@@ -23,7 +23,6 @@ use super::{Context, object_key, watched_apis};
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::common::is_paused;
 use crate::crd::conditions::is_ready_for;
-use crate::credentials::locate;
 use crate::error::Error;
 
 mod act;
@@ -177,27 +176,23 @@ fn secret_mapper(
 ) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<ObjectRef<PlanetScaleBranch>> + Send + Sync + 'static
 {
     move |secret| {
-        let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
-        let defaults = b.ctx.credentials.defaults();
-        store
-            .state()
-            .into_iter()
-            .filter(|o| {
-                let ns = o.namespace().unwrap_or_default();
-                locate(defaults, &ns, o.spec.credentials_ref.as_ref()).is_ok_and(|s| s == wanted)
-            })
-            .filter(|o| {
+        let woken = super::waiting_on_credentials(
+            &store,
+            &b.ctx,
+            &secret,
+            |o: &PlanetScaleBranch| o.spec.credentials_ref.as_ref(),
+            |o| {
                 let ready = o
                     .status
                     .as_ref()
                     .is_some_and(|s| is_ready_for(&s.conditions, o.metadata.generation));
                 !ready || o.metadata.deletion_timestamp.is_some()
-            })
-            .map(|o| {
-                b.schedule.wake(&object_key(&*o));
-                ObjectRef::from_obj(&*o)
-            })
-            .collect()
+            },
+        );
+        for r in &woken {
+            b.schedule.wake(&super::object_ref_key(r));
+        }
+        woken
     }
 }
 

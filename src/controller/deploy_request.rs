@@ -10,7 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
@@ -84,7 +84,7 @@ async fn run_one(
                 &creds_ctx,
                 &s,
                 |d: &DeployRequest| d.spec.credentials_ref.as_ref(),
-                |d| d.status.as_ref().map(|s| s.conditions.as_slice()),
+                |d| super::not_ready(d.status.as_ref().map(|s| s.conditions.as_slice())),
             )
         })
         .run(reconcile, error_policy, ctx)
@@ -132,7 +132,7 @@ async fn reconcile(obj: Arc<DeployRequest>, ctx: Arc<Context>) -> Result<Action>
         }
     })
     .await
-    .map_err(from_finalizer);
+    .map_err(Error::from);
     if result.is_ok() {
         ctx.reset_backoff(&key);
     }
@@ -149,17 +149,6 @@ fn error_policy(obj: Arc<DeployRequest>, err: &Error, ctx: Arc<Context>) -> Acti
     );
     ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
     ctx.backoff(&object_key(obj.as_ref()), err)
-}
-
-fn from_finalizer(e: finalizer::Error<Error>) -> Error {
-    match e {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
-        other => Error::Invalid {
-            reason: "FinalizerFailed",
-            message: other.to_string(),
-        },
-    }
 }
 
 /// Apply: sync, and on an error show it in `Ready` before backing off.

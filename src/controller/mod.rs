@@ -140,14 +140,14 @@ impl Context {
     }
 }
 
-/// The objects in `store` that are not Ready and take their credentials from `secret`: a
-/// fixed credentials Secret wakes them at once instead of at the next slow retry.
+/// The objects in `store` that take their credentials from `secret` and are `waiting` (e.g.
+/// not Ready): a fixed credentials Secret wakes them at once instead of at the next slow retry.
 pub fn waiting_on_credentials<K>(
     store: &kube::runtime::reflector::Store<K>,
     ctx: &Context,
     secret: &kube::api::PartialObjectMeta<k8s_openapi::api::core::v1::Secret>,
     credentials_ref: impl Fn(&K) -> Option<&crate::crd::SecretRef>,
-    conditions: impl Fn(&K) -> Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+    waiting: impl Fn(&K) -> bool,
 ) -> Vec<kube::runtime::reflector::ObjectRef<K>>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
@@ -161,11 +161,16 @@ where
             let ns = o.namespace().unwrap_or_default();
             crate::credentials::locate(defaults, &ns, credentials_ref(o)).is_ok_and(|s| s == wanted)
         })
-        .filter(|o| {
-            !crate::crd::conditions::is_condition_true(conditions(o).unwrap_or_default(), "Ready")
-        })
+        .filter(|o| waiting(o))
         .map(|o| kube::runtime::reflector::ObjectRef::from_obj(&**o))
         .collect()
+}
+
+/// Whether `conditions` lack `Ready=True` (the usual `waiting` for [`waiting_on_credentials`]).
+pub fn not_ready(
+    conditions: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+) -> bool {
+    !crate::crd::conditions::is_condition_true(conditions.unwrap_or_default(), "Ready")
 }
 
 /// A PlanetScale time as a Kubernetes `Time`, truncated to whole seconds: `Time` serialises
@@ -188,12 +193,18 @@ pub fn backoff_delay(n: u32, jitter: f64) -> Duration {
 
 /// The backoff key of an object.
 pub fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
-    format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        obj.namespace().unwrap_or_default(),
-        obj.name_any()
-    )
+    key::<K>(obj.namespace().as_deref(), &obj.name_any())
+}
+
+/// The backoff key of the object `r` points at (the same as [`object_key`] of that object).
+pub fn object_ref_key<K: Resource<DynamicType = ()>>(
+    r: &kube::runtime::reflector::ObjectRef<K>,
+) -> String {
+    key::<K>(r.namespace.as_deref(), &r.name)
+}
+
+fn key<K: Resource<DynamicType = ()>>(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{}/{name}", K::kind(&()), namespace.unwrap_or_default())
 }
 
 /// One `Api` per watched namespace, or one for all namespaces.

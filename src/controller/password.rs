@@ -16,7 +16,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, ResourceExt};
@@ -100,7 +100,7 @@ async fn run_one(
                 &creds_ctx,
                 &s,
                 |p: &PlanetScalePassword| p.spec.credentials_ref.as_ref(),
-                |p| p.status.as_ref().map(|s| s.conditions.as_slice()),
+                |p| super::not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
             )
         })
         .graceful_shutdown_on(shutdown.cancelled_owned())
@@ -177,7 +177,7 @@ async fn reconcile(obj: Arc<PlanetScalePassword>, ctx: Arc<Context>) -> Result<A
         }
     })
     .await
-    .map_err(from_finalizer);
+    .map_err(Error::from);
     if result.is_ok() {
         ctx.reset_backoff(&key);
     }
@@ -236,15 +236,4 @@ fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, ctx: Arc<Context>) -
     }
     ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
     ctx.backoff(&object_key(obj.as_ref()), err)
-}
-
-fn from_finalizer(e: finalizer::Error<Error>) -> Error {
-    match e {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => Error::Kube(e),
-        other => Error::Invalid {
-            reason: "FinalizerFailed",
-            message: other.to_string(),
-        },
-    }
 }
