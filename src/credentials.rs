@@ -100,6 +100,15 @@ impl CredentialsStore {
         self.client_from_secret(&ns, &name).await
     }
 
+    /// Whether `resource_version` of Secret `ns/name` is the version the cached client was built
+    /// from: a watch event for that version (a relist, a late initial list) changes nothing.
+    pub fn is_current(&self, ns: &str, name: &str, resource_version: Option<&str>) -> bool {
+        let key = (ns.to_string(), name.to_string());
+        let clients = self.clients.lock().expect("lock");
+        resource_version
+            .is_some_and(|rv| clients.get(&key).is_some_and(|c| c.resource_version == rv))
+    }
+
     /// A client for the credentials in Secret `ns/name` (cached until the Secret changes).
     pub async fn client_from_secret(
         &self,

@@ -142,6 +142,7 @@ impl Context {
 
 /// The objects in `store` that take their credentials from `secret` and are `waiting` (e.g.
 /// not Ready): a fixed credentials Secret wakes them at once instead of at the next slow retry.
+/// A version of the Secret the operator has already built its client from wakes nothing.
 pub fn waiting_on_credentials<K>(
     store: &kube::runtime::reflector::Store<K>,
     ctx: &Context,
@@ -153,6 +154,12 @@ where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
+    let rv = secret.metadata.resource_version.as_deref();
+    if ctx.credentials.is_current(&wanted.0, &wanted.1, rv) {
+        // The failing reconciles already used this version: waking them would only repeat
+        // the same calls (a late initial list or a relist of the watch, not a fix).
+        return Vec::new();
+    }
     let defaults = ctx.credentials.defaults();
     store
         .state()
