@@ -7,8 +7,11 @@
 //! Readiness with leader election on: the **leader** is ready once its controllers' caches are
 //! synced; a **standby** is ready while its elector can reach the Lease (it is a healthy
 //! replacement, and marking it unready would stall rolling updates and PodDisruptionBudgets of
-//! a 2-replica Deployment). Without leader election the single replica is ready once the caches
-//! are synced. Every replica turns unready as soon as shutdown starts.
+//! a 2-replica Deployment). A standby runs no controllers and so has no caches: it starts them
+//! when it wins the lease, and is unready as a leader until they have synced. Without leader
+//! election the single replica is ready once the caches are synced. Every replica turns unready
+//! as soon as shutdown starts. The body says why (`ready: leader, caches synced`,
+//! `not ready: leader, waiting for caches to sync: PlanetScalePassword in team-a`, …).
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +25,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{CONTENT_TYPE, Metrics};
+use crate::runtime::caches::{CacheStatus, Caches};
 
-/// Shared readiness state; clones share it. Controllers set the caches flag, the runtime sets
-/// the leadership flags from the elector.
+/// Shared readiness state; clones share it. The controllers register their caches in
+/// [`Readiness::caches`], the runtime sets the leadership flags from the elector.
 #[derive(Clone, Debug)]
 pub struct Readiness {
     inner: Arc<ReadinessInner>,
@@ -33,7 +37,7 @@ pub struct Readiness {
 #[derive(Debug)]
 struct ReadinessInner {
     leader_election: bool,
-    caches_synced: AtomicBool,
+    caches: Caches,
     leader: AtomicBool,
     lease_reachable: AtomicBool,
     shutting_down: AtomicBool,
@@ -45,7 +49,7 @@ impl Readiness {
         Self {
             inner: Arc::new(ReadinessInner {
                 leader_election,
-                caches_synced: AtomicBool::new(false),
+                caches: Caches::default(),
                 leader: AtomicBool::new(false),
                 lease_reachable: AtomicBool::new(false),
                 shutting_down: AtomicBool::new(false),
@@ -53,9 +57,9 @@ impl Readiness {
         }
     }
 
-    /// The controllers' caches (reflector stores) have synced, or were dropped (`false`).
-    pub fn set_caches_synced(&self, synced: bool) {
-        self.inner.caches_synced.store(synced, Ordering::SeqCst);
+    /// The controllers' caches (reflector stores): give this to the controllers' context.
+    pub fn caches(&self) -> Caches {
+        self.inner.caches.clone()
     }
 
     /// This replica holds the leader lease.
@@ -76,24 +80,31 @@ impl Readiness {
     }
 
     /// `Ok(why ready)` or `Err(why not)`, as served by `/readyz`.
-    pub fn check(&self) -> Result<&'static str, &'static str> {
+    pub fn check(&self) -> Result<String, String> {
         let i = &self.inner;
-        let synced = i.caches_synced.load(Ordering::SeqCst);
         if i.shutting_down.load(Ordering::SeqCst) {
-            return Err("shutting down");
+            return Err("shutting down".into());
         }
+        let caches = match i.caches.status() {
+            CacheStatus::Synced => Ok("caches synced".to_string()),
+            CacheStatus::NotRunning => Err("controllers not started yet".to_string()),
+            CacheStatus::Waiting(ids) => Err(format!(
+                "waiting for caches to sync: {}",
+                ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            )),
+        };
         if !i.leader_election {
-            return if synced {
-                Ok("caches synced")
-            } else {
-                Err("caches not synced")
-            };
+            return caches;
         }
-        match (i.leader.load(Ordering::SeqCst), synced) {
-            (true, true) => Ok("leader, caches synced"),
-            (true, false) => Err("leader, caches not synced yet"),
-            (false, _) if i.lease_reachable.load(Ordering::SeqCst) => Ok("standby"),
-            (false, _) => Err("standby, cannot reach the leader Lease"),
+        if i.leader.load(Ordering::SeqCst) {
+            return caches
+                .map(|why| format!("leader, {why}"))
+                .map_err(|why| format!("leader, {why}"));
+        }
+        if i.lease_reachable.load(Ordering::SeqCst) {
+            Ok("standby, caches start when this replica leads".into())
+        } else {
+            Err("standby, cannot reach the leader Lease".into())
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Start-up checks, the HTTP endpoints, leader election, the controllers, and graceful
 //! shutdown.
 //!
+//! Start-up fails fast, with a message that says what to do, when a CRD is missing or when the
+//! operator may not list and watch its kinds (and Secrets) in a namespace it is told to watch.
+//!
 //! Order of shutdown on SIGTERM: `/readyz` turns 503, the controllers finish their in-flight
 //! reconciles (up to `--shutdown-timeout`), then the leader lease is released so that a
 //! standby takes over at once, then the HTTP server stops.
@@ -18,12 +21,16 @@ use crate::http::{HttpServer, Readiness};
 use crate::leader::{LeaderElector, while_leader};
 use crate::metrics::Metrics;
 
+mod access;
+pub mod caches;
+
 /// Runs the operator until SIGTERM or SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default().await.context(
         "cannot build a Kubernetes client: set KUBECONFIG or run inside a cluster with a ServiceAccount",
     )?;
     check_crds(&client).await?;
+    access::check(&client, args.watched_namespaces().as_deref()).await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::new(args.leader_elect);
     let http = Serving::start(&args, &metrics, &readiness).await?;
@@ -41,7 +48,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         leader_elect = args.leader_elect,
         "planetscale-operator started"
     );
-    let ctx = Arc::new(controller_context(client, &args, metrics.clone()));
+    let mut ctx = controller_context(client, &args, metrics.clone());
+    ctx.caches = readiness.caches();
+    let ctx = Arc::new(ctx);
     let shutdown = CancellationToken::new();
     let controllers = run_controllers(ctx, metrics, readiness.clone(), leader, shutdown.clone());
     let mut controllers = tokio::spawn(controllers);
@@ -108,8 +117,9 @@ impl Serving {
 /// `leader` is `true` while this replica may write (always, without leader election). The
 /// controllers get a child of `shutdown` and should finish in-flight reconciles when it is
 /// cancelled; when leadership is lost they are dropped at once (see [`while_leader`]).
-/// `metrics` is for the controllers' reconcile metrics; `readiness` must be told when their
-/// caches have synced.
+/// `metrics` is for the controllers' reconcile metrics; `readiness` waits for the caches the
+/// controllers register in `ctx.caches` (which must be `readiness.caches()`): one per kind and
+/// watched namespace, forgotten again whenever the controllers stop.
 pub async fn run_controllers(
     ctx: Arc<Context>,
     metrics: Arc<Metrics>,
@@ -118,14 +128,38 @@ pub async fn run_controllers(
     shutdown: CancellationToken,
 ) {
     let _ = metrics; // the controllers reach the metrics through `ctx.metrics`
+    let caches = readiness.caches();
+    let expected = expected_caches(ctx.settings.namespaces.as_deref());
     while_leader(leader, shutdown, |token| {
-        // TODO(lead): set this once the controllers' stores are ready
-        // (`Store::wait_until_ready`), and back to false when they stop.
-        readiness.set_caches_synced(true);
-        crate::controller::run_all(ctx.clone(), token)
+        caches.start(expected.clone());
+        let stopped = caches::StopOnDrop(caches.clone());
+        let run = crate::controller::run_all(ctx.clone(), token);
+        async move {
+            let _stopped = stopped;
+            run.await;
+        }
     })
     .await;
-    readiness.set_caches_synced(false);
+}
+
+/// The caches the controllers need: each kind in each watched namespace (`None`: all).
+fn expected_caches(namespaces: Option<&[String]>) -> Vec<caches::CacheId> {
+    use crate::crd::{DeployRequest, branch::PlanetScaleBranch, password::PlanetScalePassword};
+    use caches::CacheId;
+    let namespaces: Vec<Option<&str>> = match namespaces {
+        None => vec![None],
+        Some(list) => list.iter().map(|n| Some(n.as_str())).collect(),
+    };
+    namespaces
+        .into_iter()
+        .flat_map(|ns| {
+            [
+                CacheId::of::<PlanetScaleBranch>(ns),
+                CacheId::of::<PlanetScalePassword>(ns),
+                CacheId::of::<DeployRequest>(ns),
+            ]
+        })
+        .collect()
 }
 
 /// Leadership: a Lease elector, or always leading when leader election is off.

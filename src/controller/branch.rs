@@ -91,6 +91,7 @@ async fn run_one(
     let mut controller = Controller::new(api, watcher::Config::default()).with_config(config);
     let store = controller.store();
     b.stores.lock().expect("lock").push(store.clone());
+    b.ctx.caches.register(namespace.as_deref(), &store);
     for (secrets, wc) in secret_apis(&b.ctx, namespace.as_deref()) {
         let mapper = secret_mapper(store.clone(), b.clone());
         controller = controller.watches(secrets, wc, mapper);

@@ -67,8 +67,10 @@ async fn run_one(
     secrets: Api<PartialObjectMeta<Secret>>,
     shutdown: CancellationToken,
 ) {
+    let namespace = api.namespace().map(str::to_owned);
     let controller = Controller::new(api, watcher::Config::default());
     let store = controller.store();
+    ctx.caches.register(namespace.as_deref(), &store);
     let (creds_store, creds_ctx) = (store.clone(), ctx.clone());
     let config = controller::Config::default().concurrency(ctx.settings.concurrency);
     controller

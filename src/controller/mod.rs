@@ -64,6 +64,9 @@ pub struct Context {
     pub settings: Settings,
     /// Reconcile, resource and API metrics served on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The caches `/readyz` waits for: every controller registers the store of its kind for
+    /// each namespace it watches (`None`: all), see [`crate::runtime::caches`].
+    pub caches: crate::runtime::caches::Caches,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -84,6 +87,7 @@ impl Context {
             credentials,
             settings,
             metrics,
+            caches: Default::default(),
             failures: Mutex::default(),
         }
     }

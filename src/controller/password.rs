@@ -81,8 +81,10 @@ async fn run_one(
     shutdown: CancellationToken,
 ) {
     let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
+    let namespace = api.namespace().map(str::to_owned);
     let controller = Controller::new(api, watcher::Config::default()).with_config(config);
     let store = controller.store();
+    ctx.caches.register(namespace.as_deref(), &store);
     stores.lock().expect("lock").push(store.clone());
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));

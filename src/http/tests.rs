@@ -2,6 +2,10 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::crd::branch::PlanetScaleBranch;
+use crate::runtime::caches::CacheId;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher::Event;
 
 const LOCAL: &str = "127.0.0.1:0";
 
@@ -26,6 +30,25 @@ async fn start(
             .unwrap()
     };
     (server, readiness, metrics, CancellationToken::new())
+}
+
+/// The controllers start with one cache (branches in `team-a`); returns its writer.
+fn start_caches(readiness: &Readiness) -> Writer<PlanetScaleBranch> {
+    let caches = readiness.caches();
+    caches.start([CacheId::of::<PlanetScaleBranch>(Some("team-a"))]);
+    let (store, writer) = kube::runtime::reflector::store();
+    caches.register(Some("team-a"), &store);
+    writer
+}
+
+/// The cache's first list arrives; returns once the readiness state has seen it.
+async fn sync(readiness: &Readiness, mut writer: Writer<PlanetScaleBranch>) {
+    writer.apply_watcher_event(&Event::InitDone);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while readiness.caches().status() != CacheStatus::Synced {
+        assert!(Instant::now() < deadline, "the cache never counted as synced");
+        tokio::task::yield_now().await;
+    }
 }
 
 fn http() -> reqwest::Client {
@@ -56,9 +79,17 @@ async fn health_and_metrics_are_served_on_their_own_addresses() {
     assert_eq!(get(h_addr, "/healthz").await, (200, "ok\n".into()));
     assert_eq!(
         get(h_addr, "/readyz").await,
-        (503, "not ready: caches not synced\n".into())
+        (503, "not ready: controllers not started yet\n".into())
     );
-    readiness.set_caches_synced(true);
+    let writer = start_caches(&readiness);
+    assert_eq!(
+        get(h_addr, "/readyz").await,
+        (
+            503,
+            "not ready: waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
+        )
+    );
+    sync(&readiness, writer).await;
     assert_eq!(
         get(h_addr, "/readyz").await,
         (200, "ready: caches synced\n".into())
@@ -100,7 +131,7 @@ async fn one_listener_serves_everything_when_the_addresses_are_equal() {
     let addr = server.metrics_addr();
     assert_eq!(addr, server.health_addr());
     let task = tokio::spawn(server.run(stop.clone()));
-    readiness.set_caches_synced(true);
+    sync(&readiness, start_caches(&readiness)).await;
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(get(addr, path).await.0, 200, "{path}");
     }
@@ -123,13 +154,27 @@ async fn readyz_follows_leadership_and_shutdown() {
         )
     );
     readiness.set_lease_reachable(true);
-    assert_eq!(ready().await, (200, "ready: standby\n".into()));
+    assert_eq!(
+        ready().await,
+        (
+            200,
+            "ready: standby, caches start when this replica leads\n".into()
+        )
+    );
     readiness.set_leader(true);
     assert_eq!(
         ready().await,
-        (503, "not ready: leader, caches not synced yet\n".into())
+        (503, "not ready: leader, controllers not started yet\n".into())
     );
-    readiness.set_caches_synced(true);
+    let writer = start_caches(&readiness);
+    assert_eq!(
+        ready().await,
+        (
+            503,
+            "not ready: leader, waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
+        )
+    );
+    sync(&readiness, writer).await;
     assert_eq!(
         ready().await,
         (200, "ready: leader, caches synced\n".into())
