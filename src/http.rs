@@ -90,7 +90,10 @@ impl Readiness {
             CacheStatus::NotRunning => Err("controllers not started yet".to_string()),
             CacheStatus::Waiting(ids) => Err(format!(
                 "waiting for caches to sync: {}",
-                ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
         if !i.leader_election {

@@ -46,7 +46,10 @@ async fn sync(readiness: &Readiness, mut writer: Writer<PlanetScaleBranch>) {
     writer.apply_watcher_event(&Event::InitDone);
     let deadline = Instant::now() + Duration::from_secs(5);
     while readiness.caches().status() != CacheStatus::Synced {
-        assert!(Instant::now() < deadline, "the cache never counted as synced");
+        assert!(
+            Instant::now() < deadline,
+            "the cache never counted as synced"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -164,7 +167,10 @@ async fn readyz_follows_leadership_and_shutdown() {
     readiness.set_leader(true);
     assert_eq!(
         ready().await,
-        (503, "not ready: leader, controllers not started yet\n".into())
+        (
+            503,
+            "not ready: leader, controllers not started yet\n".into()
+        )
     );
     let writer = start_caches(&readiness);
     assert_eq!(

@@ -96,16 +96,10 @@ pub async fn check(client: &Client, namespaces: Option<&[String]>) -> anyhow::Re
              namespaces it has a Role in"
         }
     };
-    bail!(
-        "the operator may not {} (RBAC): {hint}",
-        denied.join(", ")
-    )
+    bail!("the operator may not {} (RBAC): {hint}", denied.join(", "))
 }
 
-async fn review(
-    api: &Api<SelfSubjectAccessReview>,
-    need: Need,
-) -> anyhow::Result<(Need, bool)> {
+async fn review(api: &Api<SelfSubjectAccessReview>, need: Need) -> anyhow::Result<(Need, bool)> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
