@@ -18,7 +18,7 @@
 //! | `api_retries_total` | counter | `operation`, `reason` |
 //! | `api_rate_limit_wait_seconds` | histogram | — |
 //! | `api_token_refreshes_total` | counter | `result` (`success` \| `failure`) |
-//! | `resources` | gauge | `kind`, `ready` (`True` \| `False` \| `Unknown`) |
+//! | `resources` | gauge | `kind`, `ready` (`True` \| `False` \| `Unknown`); counted from the running controllers' caches at every scrape, 0 on a standby |
 //! | `leader` | gauge | — (1 on the replica that holds the lease) |
 use std::time::{Duration, Instant};
 

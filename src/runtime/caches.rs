@@ -5,12 +5,69 @@
 //! Each controller registers the store of its kind for every namespace it watches
 //! ([`Caches::register`]); a store counts as synced once its first list has arrived
 //! (`Store::wait_until_ready`). A store of an earlier run never counts for a later one.
+//!
+//! The same stores give the `resources` gauge ([`Caches::publish_resources`]): every kind's
+//! objects by `Ready` status, counted when `/metrics` is scraped.
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Resource;
 use kube::runtime::reflector::Store;
+
+use crate::crd::conditions::{READY, find_condition};
+use crate::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
+use crate::metrics::{Metrics, ReadyCounts};
+
+/// A kind the controllers cache: its `kind` label and its status conditions.
+pub trait Cached: Resource<DynamicType = ()> + Clone + Send + Sync + 'static {
+    /// The `kind` label of the resources gauge.
+    const KIND: &'static str;
+    /// The status conditions (empty without a status).
+    fn conditions(&self) -> &[Condition];
+}
+
+impl Cached for PlanetScaleBranch {
+    const KIND: &'static str = "PlanetScaleBranch";
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+impl Cached for PlanetScalePassword {
+    const KIND: &'static str = "PlanetScalePassword";
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+impl Cached for DeployRequest {
+    const KIND: &'static str = "DeployRequest";
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+/// The kinds of the resources gauge.
+const KINDS: [&str; 3] = [
+    PlanetScaleBranch::KIND,
+    PlanetScalePassword::KIND,
+    DeployRequest::KIND,
+];
+
+/// How many of `objs` have each `Ready` status.
+fn ready_counts<K: Cached>(objs: &[Arc<K>]) -> ReadyCounts {
+    let mut c = ReadyCounts::default();
+    for o in objs {
+        match find_condition(o.conditions(), READY).map(|r| r.status.as_str()) {
+            Some("True") => c.ready += 1,
+            Some("False") => c.not_ready += 1,
+            _ => c.unknown += 1,
+        }
+    }
+    c
+}
 
 /// One cache: the kind it holds and the namespace it watches (`None`: all namespaces).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +121,17 @@ struct State {
     /// The caches the running controllers need; `None` while they do not run.
     expected: Option<BTreeSet<CacheId>>,
     synced: BTreeSet<CacheId>,
+    /// The stores of this run, as a kind and a way to count their objects by `Ready` status.
+    counters: Vec<(&'static str, Counter)>,
+}
+
+/// Counts one store's objects by `Ready` status.
+struct Counter(Box<dyn Fn() -> ReadyCounts + Send>);
+
+impl fmt::Debug for Counter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Counter")
+    }
 }
 
 impl Caches {
@@ -73,6 +141,7 @@ impl Caches {
         s.run += 1;
         s.expected = Some(expected.into_iter().collect());
         s.synced.clear();
+        s.counters.clear();
     }
 
     /// The controllers stopped: their caches are gone.
@@ -81,16 +150,20 @@ impl Caches {
         s.run += 1;
         s.expected = None;
         s.synced.clear();
+        s.counters.clear();
     }
 
     /// A controller's store of `K` for `namespace` (`None`: all namespaces); it counts as
     /// synced once its first list has arrived. Call it from inside the Tokio runtime.
-    pub fn register<K>(&self, namespace: Option<&str>, store: &Store<K>)
-    where
-        K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
-    {
+    pub fn register<K: Cached>(&self, namespace: Option<&str>, store: &Store<K>) {
         let id = CacheId::of::<K>(namespace);
-        let run = self.inner.lock().expect("lock").run;
+        let run = {
+            let mut s = self.inner.lock().expect("lock");
+            let counted = store.clone();
+            let counter = Counter(Box::new(move || ready_counts(&counted.state())));
+            s.counters.push((K::KIND, counter));
+            s.run
+        };
         let (store, inner) = (store.clone(), self.inner.clone());
         tokio::spawn(async move {
             // Fails only when the controller stopped before the first list: nothing to record.
@@ -114,6 +187,24 @@ impl Caches {
             CacheStatus::Synced
         } else {
             CacheStatus::Waiting(waiting)
+        }
+    }
+}
+
+impl Caches {
+    /// Sets the `resources` gauge of every kind from the stores of the running controllers
+    /// (all 0 while they do not run, so that only the leader counts).
+    pub fn publish_resources(&self, metrics: &Metrics) {
+        let s = self.inner.lock().expect("lock");
+        for kind in KINDS {
+            let mut total = ReadyCounts::default();
+            for (_, count) in s.counters.iter().filter(|(k, _)| *k == kind) {
+                let c = (count.0)();
+                total.ready += c.ready;
+                total.not_ready += c.not_ready;
+                total.unknown += c.unknown;
+            }
+            metrics.set_resources(kind, total);
         }
     }
 }
@@ -172,6 +263,51 @@ mod tests {
         assert_eq!(caches.status(), CacheStatus::Synced);
         drop(StopOnDrop(caches.clone()));
         assert_eq!(caches.status(), CacheStatus::NotRunning);
+    }
+
+    fn branch(name: &str, ready: Option<&str>) -> PlanetScaleBranch {
+        let conditions: Vec<serde_json::Value> = ready
+            .into_iter()
+            .map(|status| {
+                serde_json::json!({"type": "Ready", "status": status, "reason": "R", "message": "",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z"})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBranch",
+            "metadata": {"name": name, "namespace": "a"},
+            "spec": {"organization": "o", "database": "d"},
+            "status": {"conditions": conditions},
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
+        let (caches, metrics) = (Caches::default(), Metrics::new());
+        let gauge = |kind: &str, ready: &str| {
+            let line =
+                format!("planetscale_operator_resources{{kind=\"{kind}\",ready=\"{ready}\"}} ");
+            let text = metrics.encode();
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&line).map(str::to_owned));
+            value.unwrap_or_else(|| panic!("no {line} in\n{text}"))
+        };
+        caches.start([CacheId::of::<PlanetScaleBranch>(Some("a"))]);
+        let (store, mut writer) = kube::runtime::reflector::store::<PlanetScaleBranch>();
+        caches.register(Some("a"), &store);
+        for (name, ready) in [("x", Some("True")), ("y", Some("False")), ("z", None)] {
+            writer.apply_watcher_event(&Event::Apply(branch(name, ready)));
+        }
+        caches.publish_resources(&metrics);
+        assert_eq!(gauge("PlanetScaleBranch", "True"), "1");
+        assert_eq!(gauge("PlanetScaleBranch", "False"), "1");
+        assert_eq!(gauge("PlanetScaleBranch", "Unknown"), "1");
+        assert_eq!(gauge("DeployRequest", "True"), "0");
+        caches.stop();
+        caches.publish_resources(&metrics);
+        assert_eq!(gauge("PlanetScaleBranch", "True"), "0");
     }
 
     #[tokio::test]
