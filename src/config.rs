@@ -31,6 +31,9 @@ pub enum Command {
     Crdgen,
     /// Print the version.
     Version,
+    /// OAuth application helpers (`oauth login`).
+    #[command(subcommand)]
+    Oauth(crate::oauth_login::OAuthCommand),
 }
 
 /// Flags of `run`.

@@ -8,5 +8,6 @@ pub mod error;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod oauth_login;
 pub mod runtime;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! `planetscale-operator`: wiring only; the logic lives in the library.
 use clap::Parser;
 use planetscale_operator::config::{Cli, Command};
+use planetscale_operator::oauth_login::{self, OAuthCommand};
 use planetscale_operator::{crd, runtime, telemetry};
 
 #[tokio::main]
@@ -14,6 +15,12 @@ async fn main() -> std::process::ExitCode {
                     "---\n{}",
                     serde_norway::to_string(&c).expect("CRDs serialize")
                 );
+            }
+        }
+        Command::Oauth(OAuthCommand::Login(args)) => {
+            if let Err(e) = oauth_login::login(args).await {
+                eprintln!("planetscale-operator oauth login: {e:#}");
+                return std::process::ExitCode::FAILURE;
             }
         }
         Command::Run(args) => {
