@@ -111,6 +111,7 @@ ops! {
     "get_branch_schema" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/schema" Auth::Db(READ_BRANCH, S_READ_BRANCHES), true;
     "lint_branch_schema" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/schema/lint" Auth::Db(READ_BRANCH, S_READ_BRANCHES), true;
     "list_passwords" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords" Auth::Db(LIST_PW, S_PASSWORDS), true;
+    "list_database_passwords" "GET" "/v1/organizations/{organization}/databases/{database}/passwords" Auth::Db(LIST_PW, S_PASSWORDS), false;
     "create_password" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords" Auth::Db(CONNECT, S_PASSWORDS), true;
     "get_password" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}" Auth::Db(LIST_PW, S_PASSWORDS), true;
     "update_password" "PATCH" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}" Auth::Db(CONNECT, S_PASSWORDS), true;

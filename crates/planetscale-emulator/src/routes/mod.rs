@@ -100,6 +100,7 @@ fn org_routes() -> Router<App> {
                 .delete(databases::delete),
         )
         .route(&format!("{DB}/regions"), get(databases::list_regions))
+        .route(&format!("{DB}/passwords"), get(passwords::list_database))
         .route(
             &format!("{DB}/read-only-regions"),
             get(databases::list_read_only_regions),

@@ -21,7 +21,8 @@ fn expired(ctx: &Ctx<'_>, p: &Password) -> bool {
     p.expires_at.is_some_and(|e| e <= ctx.now)
 }
 
-/// `GET …/passwords` with `q` and `status` (`active`, `expired`, `renewable`) filters.
+/// `GET …/branches/{branch}/passwords` with `q` and `status` (`active`, `expired`,
+/// `renewable`) filters.
 pub async fn list(
     State(app): State<App>,
     Path((org, db, branch)): Path<(String, String, String)>,
@@ -29,25 +30,50 @@ pub async fn list(
 ) -> ApiResult<Response> {
     let ctx = app.lock();
     let (_, b) = ctx.world.branch_path(&org, &db, &branch)?;
-    let branch_id = &ctx.world.branches[b].id;
+    let branch_id = ctx.world.branches[b].id.clone();
+    let items = matching(&ctx, app.base_url(), &q, |p| p.branch_id == branch_id);
+    let path = format!("/v1/organizations/{org}/databases/{db}/branches/{branch}/passwords");
+    ok(envelope(items, &q, app.base_url(), &path, true))
+}
+
+/// `GET …/databases/{database}/passwords` (the Go SDK's, not in the spec): the passwords of
+/// every branch of the database, each with its `database_branch`, paged and filtered like
+/// [`list`].
+pub async fn list_database(
+    State(app): State<App>,
+    Path((org, db)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery,
+) -> ApiResult<Response> {
+    let ctx = app.lock();
+    let d = ctx.world.db_idx(&org, &db)?;
+    let db_id = ctx.world.databases[d].id.clone();
+    let items = matching(&ctx, app.base_url(), &q, |p| p.db_id == db_id);
+    let path = format!("/v1/organizations/{org}/databases/{db}/passwords");
+    ok(envelope(items, &q, app.base_url(), &path, true))
+}
+
+/// The live passwords for which `scope` holds, filtered by `q` (name) and `status`, rendered.
+fn matching(
+    ctx: &Ctx<'_>,
+    base: &str,
+    q: &std::collections::HashMap<String, String>,
+    scope: impl Fn(&Password) -> bool,
+) -> Vec<serde_json::Value> {
     let needle = q.get("q").cloned().unwrap_or_default();
     let status = q.get("status").map(String::as_str);
-    let v = ctx.view(app.base_url());
-    let items = ctx
-        .world
+    let v = ctx.view(base);
+    ctx.world
         .passwords
         .iter()
-        .filter(|p| &p.branch_id == branch_id && p.deleted_at.is_none() && p.name.contains(&needle))
+        .filter(|p| scope(p) && p.deleted_at.is_none() && p.name.contains(&needle))
         .filter(|p| match status {
-            Some("active") => !expired(&ctx, p),
-            Some("expired") => expired(&ctx, p),
-            Some("renewable") => p.ttl_seconds.is_some_and(|t| t > 0) && !expired(&ctx, p),
+            Some("active") => !expired(ctx, p),
+            Some("expired") => expired(ctx, p),
+            Some("renewable") => p.ttl_seconds.is_some_and(|t| t > 0) && !expired(ctx, p),
             _ => true,
         })
         .map(|p| v.password(p, None))
-        .collect();
-    let path = format!("/v1/organizations/{org}/databases/{db}/branches/{branch}/passwords");
-    ok(envelope(items, &q, app.base_url(), &path, true))
+        .collect()
 }
 
 /// Body of `create_password`.

@@ -280,3 +280,90 @@ async fn deleting_a_branch_deletes_its_passwords() {
         .clone();
     assert_eq!(entry["deleted"], true, "no orphaned live password: {entry}");
 }
+
+#[tokio::test]
+async fn the_database_list_pages_through_the_passwords_of_every_branch() {
+    let h = H::new().await;
+    h.ready_branch("dev").await;
+    let mut ids = Vec::new();
+    for (branch, n) in [("main", 3), ("dev", 2)] {
+        let path = format!("{DB}/branches/{branch}/passwords");
+        for i in 0..n {
+            let pw = h
+                .post(&path, json!({"name": format!("{branch}-{i}")}))
+                .await
+                .expect(201);
+            ids.push((pw["id"].as_str().unwrap().to_string(), branch));
+        }
+    }
+    let gone = ids.pop().unwrap();
+    h.delete(&format!("{DB}/branches/dev/passwords/{}", gone.0))
+        .await
+        .expect(204);
+
+    let first = h
+        .get(&format!("{DB}/passwords?per_page=3"))
+        .await
+        .expect(200);
+    assert_eq!(
+        (first["next_page"].clone(), first["total_count"].clone()),
+        (json!(2), json!(4))
+    );
+    let second = h
+        .get(&format!("{DB}/passwords?per_page=3&page=2"))
+        .await
+        .expect(200);
+    assert_eq!(second["next_page"], json!(null));
+    let listed: Vec<(String, String)> = [first, second]
+        .iter()
+        .flat_map(|page| page["data"].as_array().unwrap().clone())
+        .map(|p| {
+            assert_eq!(p["plain_text"], json!(null));
+            let branch = p["database_branch"]["name"].as_str().unwrap().to_string();
+            (p["id"].as_str().unwrap().to_string(), branch)
+        })
+        .collect();
+    let want: Vec<(String, String)> = ids
+        .iter()
+        .map(|(id, b)| (id.clone(), b.to_string()))
+        .collect();
+    assert_eq!(
+        listed, want,
+        "every live password of the database, with its branch"
+    );
+
+    let named = h.get(&format!("{DB}/passwords?q=dev-")).await.expect(200);
+    assert_eq!(named["data"].as_array().unwrap().len(), 1);
+    h.get("/v1/organizations/acme/databases/nope/passwords")
+        .await
+        .expect_error(404, "not_found");
+    let ops = h.admin(Method::GET, "/operations", None).await.expect(200);
+    let op = ops["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "list_database_passwords")
+        .expect("listed");
+    assert_eq!(op["in_spec"], json!(false));
+}
+
+#[tokio::test]
+async fn the_database_list_needs_the_same_access_as_the_branch_list() {
+    let h = H::new().await;
+    let body = json!({"name": "other", "cluster_size": "PS_10"});
+    h.post("/v1/organizations/acme/databases", body)
+        .await
+        .expect(201);
+    let other = h
+        .token(json!([{"database": "other", "accesses": ["read_branch"]}]))
+        .await;
+    h.req_as(Some(&other), Method::GET, &format!("{DB}/passwords"), None)
+        .await
+        .expect_error(404, "not_found");
+    let reader = h
+        .token(json!([{"database": "shop", "accesses": ["read_branch"]}]))
+        .await;
+    h.req_as(Some(&reader), Method::GET, &format!("{DB}/passwords"), None)
+        .await
+        .expect(200);
+}
