@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::branch_path;
+use super::{branch_path, db_path};
 use crate::models::{CreatePassword, ListPasswords, Password, UpdatePassword};
 use crate::pagination::{ListRequest, Paged};
 use crate::request::Request;
@@ -64,6 +64,30 @@ impl Client {
             .await
     }
 
+    /// `GET /organizations/{org}/databases/{db}/passwords`: the passwords of every branch of
+    /// the database (each with its `database_branch`). Not in the OpenAPI spec; the Go SDK
+    /// uses it. An API without it answers 404 (as does a database the credentials cannot see).
+    pub fn list_database_passwords(
+        &self,
+        org: &str,
+        db: &str,
+        filters: &ListPasswords,
+    ) -> Paged<Password> {
+        self.paginate(database_passwords_list(org, db, filters))
+    }
+
+    /// Every password of the database matching `filters`, a page (of the client's page size,
+    /// 100 by default) per request.
+    pub async fn list_database_passwords_all(
+        &self,
+        org: &str,
+        db: &str,
+        filters: &ListPasswords,
+    ) -> Result<Vec<Password>> {
+        self.collect_all(database_passwords_list(org, db, filters))
+            .await
+    }
+
     /// `PATCH …/passwords/{id}`: rename or change CIDRs.
     pub async fn update_password(
         &self,
@@ -108,4 +132,9 @@ fn passwords_list(org: &str, db: &str, branch: &str, filters: &ListPasswords) ->
         &branch_path(org, db, branch, &["passwords"]),
     )
     .query(filters.query())
+}
+
+fn database_passwords_list(org: &str, db: &str, filters: &ListPasswords) -> ListRequest {
+    ListRequest::new("list_database_passwords", &db_path(org, db, &["passwords"]))
+        .query(filters.query())
 }

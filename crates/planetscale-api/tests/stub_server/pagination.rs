@@ -103,3 +103,53 @@ async fn a_next_page_that_does_not_advance_stops_the_stream() {
     assert_eq!(orgs.len(), 1);
     assert_eq!(stub.log.all().len(), 1);
 }
+
+#[tokio::test]
+async fn database_passwords_are_listed_a_hundred_per_page_with_their_branch() {
+    let page = |Query(query): Query<HashMap<String, String>>| async move {
+        let page: u32 = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let data: Vec<Value> = (0..2)
+            .map(|i| json!({"id": format!("p{page}{i}"), "name": "x", "database_branch": {"id": "b", "name": format!("dev{i}")}}))
+            .collect();
+        let next = (page < 2).then_some(page + 1);
+        Json(json!({"data": data, "next_page": next}))
+    };
+    let stub = start(Router::new().route(
+        "/v1/organizations/{org}/databases/{db}/passwords",
+        get(page),
+    ))
+    .await;
+    let client = builder(&stub).build().unwrap();
+    let all = client
+        .list_database_passwords_all("acme", "shop", &Default::default())
+        .await
+        .unwrap();
+    let seen: Vec<(String, String)> = all
+        .iter()
+        .map(|p| (p.id.clone(), p.database_branch.clone().unwrap().name))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("p10", "dev0"),
+            ("p11", "dev1"),
+            ("p20", "dev0"),
+            ("p21", "dev1")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let requests: Vec<(String, String)> = stub
+        .log
+        .all()
+        .into_iter()
+        .map(|s| (s.path, s.query))
+        .collect();
+    let path = "/v1/organizations/acme/databases/shop/passwords".to_string();
+    assert_eq!(
+        requests,
+        [
+            (path.clone(), "page=1&per_page=100".to_string()),
+            (path, "page=2&per_page=100".to_string())
+        ]
+    );
+}
