@@ -22,7 +22,10 @@ pub use credentials::{
     Credentials, OAuthTokens, RefreshCallback, refresh_callback, refresh_callback_sync,
 };
 pub use error::{Error, Result};
-pub use limiter::{AcquireContext, CLIENT_THROTTLED, Limiter, RateLimit, RateLimiter};
+pub use limiter::{
+    AcquireContext, CLIENT_THROTTLED, DEFAULT_HIGH_PRIORITY_CALLERS, Limiter, Priority, RateLimit,
+    RateLimiter,
+};
 pub use metrics::{ApiMetrics, MetricsSnapshot, Observer, RequestCount};
 pub use pagination::Paged;
 pub use retry::{Idempotency, RetryPolicy};
