@@ -496,3 +496,28 @@ async fn no_redirect_within_the_timeout_fails_and_says_what_to_check() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_secret_holding_a_service_token_is_refused_before_the_browser_opens() {
+    let emu = Emulator::start(&[]).await;
+    support::with_temp_ns(|client, ns| async move {
+        let (id, token) = (support::env::TOKEN_ID, support::env::TOKEN);
+        support::env::create_credentials_secret(client.clone(), &ns, "shared", id, token).await;
+        let flags = ["--namespace", ns.as_str(), "--secret-name", "shared"];
+        let mut login = Login::start(&emu, &flags, CLIENT_SECRET, true);
+        let stderr = login.wait_failure().await;
+        assert!(
+            stderr.contains(&format!("Secret {ns}/shared holds a service token")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("/oauth/authorize?"),
+            "no browser step:\n{stderr}"
+        );
+        let secrets: Api<Secret> = Api::namespaced(client, &ns);
+        let kept = text_data(&secrets.get("shared").await.expect("Secret"));
+        let keys: Vec<&str> = kept.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["serviceToken", "serviceTokenId"], "left as it was");
+    })
+    .await
+}
