@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, finalizer, watcher};
+use kube::runtime::{WatchStreamExt, finalizer, watcher};
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +28,7 @@ use crate::error::Error;
 mod act;
 mod cleanup;
 pub mod plan;
+pub mod poller;
 pub mod schedule;
 mod status;
 
@@ -48,11 +49,24 @@ pub struct BranchContext {
     pub ctx: Arc<Context>,
     /// When each object may next call PlanetScale.
     pub schedule: Schedule,
+    /// Shared looks at PlanetScale: pending branches and resyncs, one call per database.
+    pub poller: Arc<poller::Poller>,
+    /// Where the poller's wake-ups go: the controller of each watched namespace (`None`: all).
+    wakes: Mutex<Vec<(Option<String>, poller::Wake)>>,
     /// The caches of every watched namespace (for the resources gauge).
     stores: Mutex<Vec<Store<PlanetScaleBranch>>>,
 }
 
 impl BranchContext {
+    /// The wake-up channel of the controller that watches `namespace`.
+    fn wake_for(&self, namespace: &str) -> Option<poller::Wake> {
+        let wakes = self.wakes.lock().expect("lock");
+        wakes
+            .iter()
+            .find(|(ns, _)| ns.as_deref().is_none_or(|n| n == namespace))
+            .map(|(_, w)| w.clone())
+    }
+
     /// Sets the resources gauge from the caches.
     fn count_resources(&self) {
         let stores = self.stores.lock().expect("lock");
@@ -67,6 +81,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let b = Arc::new(BranchContext {
         ctx: ctx.clone(),
         schedule: Schedule::default(),
+        poller: Arc::default(),
+        wakes: Mutex::default(),
         stores: Mutex::default(),
     });
     let namespaces: Vec<Option<String>> = match &ctx.settings.namespaces {
@@ -88,10 +104,22 @@ async fn run_one(
     shutdown: CancellationToken,
 ) {
     let config = ControllerConfig::default().concurrency(b.ctx.settings.concurrency);
-    let mut controller = Controller::new(api, watcher::Config::default()).with_config(config);
+    let mut controller =
+        super::lean_controller(api, watcher::Config::default()).with_config(config);
     let store = controller.store();
     b.stores.lock().expect("lock").push(store.clone());
     b.ctx.caches.register(namespace.as_deref(), &store);
+    let (wake, woken) = futures::channel::mpsc::unbounded();
+    b.wakes
+        .lock()
+        .expect("lock")
+        .push((namespace.clone(), wake));
+    let woken_b = b.clone();
+    controller = controller.reconcile_on(woken.map(move |r: ObjectRef<PlanetScaleBranch>| {
+        // Let the woken reconcile through the schedule.
+        woken_b.schedule.wake(&super::object_ref_key(&r));
+        r
+    }));
     for (secrets, wc) in secret_apis(&b.ctx, namespace.as_deref()) {
         let mapper = secret_mapper(store.clone(), b.clone());
         controller = controller.watches(secrets, wc, mapper);
@@ -206,6 +234,10 @@ pub(crate) struct Target<'a> {
     /// The branch name in PlanetScale.
     name: String,
     trigger: Trigger,
+    /// When the shared list this reconcile used was taken (the resync counts from it).
+    listed_at: Mutex<Option<std::time::Instant>>,
+    /// Whether the branch was handed to the poller in this reconcile.
+    registered: AtomicBool,
 }
 
 impl<'a> Target<'a> {
@@ -222,6 +254,8 @@ impl<'a> Target<'a> {
             },
             namespace,
             obj,
+            listed_at: Mutex::new(None),
+            registered: AtomicBool::new(false),
         }
     }
 
@@ -239,6 +273,18 @@ impl<'a> Target<'a> {
 
     fn generation(&self) -> Option<i64> {
         self.obj.metadata.generation
+    }
+
+    /// The database as the poller keys it (with the credentials used to look at it).
+    fn db_key(&self, b: &BranchContext) -> Result<poller::DbKey, Error> {
+        let creds = self.obj.spec.credentials_ref.as_ref();
+        let credentials =
+            crate::credentials::locate(b.ctx.credentials.defaults(), &self.namespace, creds)?;
+        Ok(poller::DbKey {
+            credentials,
+            organization: self.org().to_string(),
+            database: self.db().to_string(),
+        })
     }
 
     /// The PlanetScale client for the resource's credentials.

@@ -1,12 +1,15 @@
 //! The apply half of the reconcile: observe PlanetScale, plan, act, report.
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use planetscale_api::models::{Branch, CreateBranch, Database, UpdateBranch};
 use planetscale_api::{Client, Error as ApiError};
 
-use super::plan::{Claim, Fix, Observed, Plan, describe, plan};
+use super::plan::{Claim, Fix, Observed, Plan, create_body, describe, fixes, plan};
+use super::poller::DbKey;
 use super::status::{Progress, copy_branch, now, report, set_ready};
 use super::{BranchContext, Target, found};
 use crate::controller::apply_status;
@@ -28,16 +31,27 @@ pub async fn apply(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error> {
     outcome.map(|_| Action::requeue(delay))
 }
 
-/// Ready: the next resync. Waiting: the next poll (2 s … 30 s). Failed: the backoff.
+/// Ready: the next resync (counted from the shared list the resync used). Waiting on the
+/// branch: the poller wakes the resource; its own look is only a safety net. Waiting on the
+/// database: the next poll (2 s … 30 s). Failed: the backoff.
 fn next_look(b: &BranchContext, t: &Target<'_>, outcome: &Result<Progress, Error>) -> Duration {
     match outcome {
         Ok(Progress::Ready) => {
             b.schedule.reset_polls(&t.key);
             b.ctx.reset_backoff(&t.key);
-            b.ctx.settings.resync_interval
+            let resync = b.ctx.settings.resync_interval;
+            match *t.listed_at.lock().expect("lock") {
+                Some(at) => (at + resync)
+                    .saturating_duration_since(Instant::now())
+                    .max(resync / 2),
+                None => resync,
+            }
         }
         Ok(Progress::Waiting { .. }) | Err(Error::Waiting { .. }) => {
             b.ctx.reset_backoff(&t.key);
+            if t.registered.load(Ordering::Relaxed) {
+                return SAFETY_LOOK;
+            }
             b.schedule.next_poll(&t.key)
         }
         Err(e) => {
@@ -47,18 +61,37 @@ fn next_look(b: &BranchContext, t: &Target<'_>, outcome: &Result<Progress, Error
     }
 }
 
+/// How long a branch registered with the poller waits before it looks on its own.
+const SAFETY_LOOK: Duration = Duration::from_secs(120);
+
 async fn converge(
     b: &BranchContext,
     t: &Target<'_>,
     status: &mut PlanetScaleBranchStatus,
 ) -> Result<Progress, Error> {
     let client = t.client(b).await?;
-    let branch = found(client.get_branch(t.org(), t.db(), &t.name).await)?;
+    let key = t.db_key(b)?;
+    let remembered = b.schedule.created_id(&t.key);
+    let never_created =
+        status.id.is_none() && status.create_requested_at.is_none() && remembered.is_none();
+    if never_created && !t.obj.spec.adopt {
+        // Nothing to look at yet: create at once. A refusal says why (and only then is the
+        // database looked at, to tell a missing database from a missing parent).
+        let body = create_body(&t.obj.spec, &t.name, None);
+        match create(b, t, &key, &client, status, body, false).await {
+            Err(e) if e.reason() == branch_reason::ALREADY_EXISTS => {}
+            Err(e) if is_not_found(&e) => return Err(diagnose_not_found(&client, t, e).await),
+            other => return other,
+        }
+    }
+    if let Some(progress) = still_pending(b, t, &key, &client, status) {
+        return Ok(progress);
+    }
+    let branch = observe(b, t, &key, &client, status).await?;
     let database = match branch {
         None => Some(get_database(&client, t).await?),
         Some(_) => None,
     };
-    let remembered = b.schedule.created_id(&t.key);
     let planned = plan(&Observed {
         spec: &t.obj.spec,
         name: &t.name,
@@ -70,11 +103,93 @@ async fn converge(
     match (planned, branch) {
         (Plan::WaitForDatabase, _) => Ok(waiting_for_database(t)),
         (Plan::Refuse { existing_id }, _) => Err(already_exists(t, Some(&existing_id))),
-        (Plan::Create { body, recreate }, _) => create(b, t, &client, status, body, recreate).await,
+        (Plan::Create { body, recreate }, _) => {
+            create(b, t, &key, &client, status, body, recreate).await
+        }
         (Plan::Sync { claim, fixes, .. }, Some(branch)) => {
-            sync(b, t, &client, status, branch, claim, fixes).await
+            sync(b, t, &key, &client, status, branch, claim, fixes).await
         }
         (Plan::Sync { .. }, None) => unreachable!("plan syncs only an existing branch"),
+    }
+}
+
+/// A pending branch the poller is watching needs no look of its own: it is woken when the
+/// branch changes (the registration is renewed). `None` when the reconcile must look.
+fn still_pending(
+    b: &BranchContext,
+    t: &Target<'_>,
+    key: &DbKey,
+    client: &Client,
+    status: &PlanetScaleBranchStatus,
+) -> Option<Progress> {
+    let same_spec = status.observed_generation == t.generation();
+    if !same_spec || !b.poller.is_waiting(key, &t.name) {
+        return None;
+    }
+    register(b, t, key, client, status.state.clone());
+    Some(Progress::Waiting {
+        reason: reason::BRANCH_NOT_READY,
+        message: status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == crate::crd::conditions::READY)
+            .map(|c| c.message.clone())
+            .unwrap_or_else(|| format!("waiting for branch {} to be ready", t.name)),
+    })
+}
+
+/// What PlanetScale says about the branch, at the lowest cost: what the poller saw when it
+/// woke the resource, the shared list for the resync of a Ready branch, else one GET.
+async fn observe(
+    b: &BranchContext,
+    t: &Target<'_>,
+    key: &DbKey,
+    client: &Client,
+    status: &PlanetScaleBranchStatus,
+) -> Result<Option<Branch>, Error> {
+    if let Some(Some(seen)) = b.poller.take_seen(key, &t.name) {
+        return Ok(Some(seen));
+    }
+    let resync = status.id.is_some() && is_ready_for(&status.conditions, t.generation());
+    if resync {
+        let max_age = b.ctx.settings.resync_interval / 2;
+        let snapshot = b.poller.snapshot(key, client, max_age).await?;
+        if let Some(branch) = snapshot.branches.get(&t.name) {
+            *t.listed_at.lock().expect("lock") = Some(snapshot.taken);
+            return Ok(Some(branch.clone()));
+        }
+        // Not in the list: confirm with a GET before treating it as deleted.
+    }
+    found(client.get_branch(t.org(), t.db(), &t.name).await)
+}
+
+/// Lets the poller wake the resource once its pending branch changes.
+fn register(
+    b: &BranchContext,
+    t: &Target<'_>,
+    key: &DbKey,
+    client: &Client,
+    state: Option<String>,
+) {
+    let Some(wake) = b.wake_for(&t.namespace) else {
+        return;
+    };
+    let obj = ObjectRef::from_obj(t.obj);
+    b.poller
+        .wait_for(key, &t.name, obj, wake, client.clone(), state);
+    t.registered.store(true, Ordering::Relaxed);
+}
+
+fn is_not_found(e: &Error) -> bool {
+    let r = e.reason();
+    r == branch_reason::PARENT_NOT_FOUND || r == branch_reason::BACKUP_NOT_FOUND
+}
+
+/// A 404 on create: a missing database explains it better than a missing parent.
+async fn diagnose_not_found(client: &Client, t: &Target<'_>, e: Error) -> Error {
+    match get_database(client, t).await {
+        Err(missing @ Error::Invalid { .. }) => missing,
+        _ => e,
     }
 }
 
@@ -132,6 +247,7 @@ fn already_exists(t: &Target<'_>, id: Option<&str>) -> Error {
 async fn create(
     b: &BranchContext,
     t: &Target<'_>,
+    key: &DbKey,
     client: &Client,
     status: &mut PlanetScaleBranchStatus,
     body: CreateBranch,
@@ -177,6 +293,18 @@ async fn create(
     b.ctx
         .event(t.obj, EventType::Normal, r, "Create", note)
         .await;
+    if created.ready {
+        // Ready at once (e.g. a restore of a small backup): no need to wait for a look.
+        let fixes = fixes(&t.obj.spec, &created);
+        return sync(b, t, key, client, status, created, None, fixes).await;
+    }
+    register(
+        b,
+        t,
+        key,
+        client,
+        created.state.as_ref().map(|s| s.as_str().to_string()),
+    );
     Ok(waiting_for_branch(t, &created))
 }
 
@@ -245,9 +373,11 @@ fn create_failed(t: &Target<'_>, body: &CreateBranch, e: ApiError) -> Result<Pro
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn sync(
     b: &BranchContext,
     t: &Target<'_>,
+    key: &DbKey,
     client: &Client,
     status: &mut PlanetScaleBranchStatus,
     branch: Branch,
@@ -270,6 +400,7 @@ async fn sync(
         }
     }
     if !branch.ready {
+        register(b, t, key, client, status.state.clone());
         return Ok(waiting_for_branch(t, &branch));
     }
     for fix in fixes {

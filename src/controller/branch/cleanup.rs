@@ -66,6 +66,9 @@ pub async fn cleanup(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error>
 
 fn finished(b: &BranchContext, t: &Target<'_>) -> Action {
     b.schedule.forget(&t.key);
+    if let Ok(key) = t.db_key(b) {
+        b.poller.forget(&key, &t.name);
+    }
     b.ctx.reset_backoff(&t.key);
     Action::await_change()
 }

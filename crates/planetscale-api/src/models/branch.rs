@@ -172,6 +172,9 @@ pub struct ListBranches {
     pub production: Option<bool>,
     /// Only branches with (or without) safe migrations.
     pub safe_migrations: Option<bool>,
+    /// Newest first (`order=desc` by `created_at`): a caller looking for recently created
+    /// branches can stop after the first page.
+    pub newest_first: bool,
 }
 
 impl ListBranches {
@@ -185,6 +188,9 @@ impl ListBranches {
         }
         if let Some(safe) = self.safe_migrations {
             query.push(("safe_migrations", safe.to_string()));
+        }
+        if self.newest_first {
+            query.push(("order", "desc".to_string()));
         }
         query
     }

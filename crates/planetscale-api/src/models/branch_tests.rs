@@ -76,4 +76,9 @@ fn list_filters_become_query_parameters() {
     };
     assert_eq!(filters.query(), vec![("production", "true".to_string())]);
     assert!(ListBranches::default().query().is_empty());
+    let newest = ListBranches {
+        newest_first: true,
+        ..ListBranches::default()
+    };
+    assert_eq!(newest.query(), vec![("order", "desc".to_string())]);
 }
