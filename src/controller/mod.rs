@@ -218,6 +218,35 @@ fn key<K: Resource<DynamicType = ()>>(namespace: Option<&str>, name: &str) -> St
     format!("{}/{}/{name}", K::kind(&()), namespace.unwrap_or_default())
 }
 
+/// A `Controller` whose cache keeps the objects without `metadata.managedFields` and the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation: the reconciles never read
+/// them, and they are most of an object's size (memory grows with our resources only).
+pub fn lean_controller<K>(
+    api: Api<K>,
+    wc: kube::runtime::watcher::Config,
+) -> kube::runtime::Controller<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    use kube::runtime::WatchStreamExt;
+    let (reader, writer) = kube::runtime::reflector::store();
+    let stream = kube::runtime::watcher(api, wc)
+        .default_backoff()
+        .modify(trim_metadata)
+        .reflect(writer)
+        .applied_objects();
+    kube::runtime::Controller::for_stream(stream, reader)
+}
+
+/// Drops what a cached object never needs (see [`lean_controller`]).
+pub fn trim_metadata<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 /// One `Api` per watched namespace, or one for all namespaces.
 pub fn watched_apis<K>(client: &Client, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
 where
@@ -266,6 +295,26 @@ fn truncate(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_objects_keep_no_managed_fields_or_last_applied_annotation() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "x",
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                    "keep": "me"
+                },
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+            }
+        }))
+        .expect("configmap");
+        trim_metadata(&mut cm);
+        assert!(cm.metadata.managed_fields.is_none());
+        let annotations = cm.metadata.annotations.expect("annotations");
+        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
