@@ -218,27 +218,9 @@ fn key<K: Resource<DynamicType = ()>>(namespace: Option<&str>, name: &str) -> St
     format!("{}/{}/{name}", K::kind(&()), namespace.unwrap_or_default())
 }
 
-/// A `Controller` whose cache keeps the objects without `metadata.managedFields` and the
-/// `kubectl.kubernetes.io/last-applied-configuration` annotation: the reconciles never read
-/// them, and they are most of an object's size (memory grows with our resources only).
-pub fn lean_controller<K>(
-    api: Api<K>,
-    wc: kube::runtime::watcher::Config,
-) -> kube::runtime::Controller<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    use kube::runtime::WatchStreamExt;
-    let (reader, writer) = kube::runtime::reflector::store();
-    let stream = kube::runtime::watcher(api, wc)
-        .default_backoff()
-        .modify(trim_metadata)
-        .reflect(writer)
-        .applied_objects();
-    kube::runtime::Controller::for_stream(stream, reader)
-}
-
-/// Drops what a cached object never needs (see [`lean_controller`]).
+/// Drops what a cached object never needs: `metadata.managedFields` and the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation. The reconciles never read
+/// them, and they are most of an object's size (so the caches grow with our resources only).
 pub fn trim_metadata<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
