@@ -142,6 +142,11 @@ impl Metrics {
             leader: Gauge::default(),
         };
         m.register();
+        // Both results exist from the start, so that `increase(…{result="failure"}[30m])`
+        // alerts work before the first refresh (and without OAuth they stay 0).
+        for result in ["success", "failure"] {
+            let _ = m.token_refreshes.get_or_create(&ResultLabels { result });
+        }
         m
     }
 

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, WatchStreamExt, finalizer, watcher};
+use kube::runtime::{WatchStreamExt, finalizer, watcher};
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -104,11 +104,13 @@ async fn run_one(
     shutdown: CancellationToken,
 ) {
     let config = ControllerConfig::default().concurrency(b.ctx.settings.concurrency);
-    let mut controller =
-        Controller::new(api, watcher::Config::default()).with_config(config);
+    let mut controller = b
+        .ctx
+        .caches
+        .controller(api, watcher::Config::default())
+        .with_config(config);
     let store = controller.store();
     b.stores.lock().expect("lock").push(store.clone());
-    b.ctx.caches.register(namespace.as_deref(), &store);
     let (wake, woken) = futures::channel::mpsc::unbounded();
     b.wakes
         .lock()

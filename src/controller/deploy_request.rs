@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
-use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::controller::{self, Action};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
@@ -67,10 +67,8 @@ async fn run_one(
     secrets: Api<PartialObjectMeta<Secret>>,
     shutdown: CancellationToken,
 ) {
-    let namespace = api.namespace().map(str::to_owned);
-    let controller = Controller::new(api, watcher::Config::default());
+    let controller = ctx.caches.controller(api, watcher::Config::default());
     let store = controller.store();
-    ctx.caches.register(namespace.as_deref(), &store);
     let (creds_store, creds_ctx) = (store.clone(), ctx.clone());
     let config = controller::Config::default().concurrency(ctx.settings.concurrency);
     controller

@@ -18,7 +18,7 @@ use kube::api::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, watcher};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -81,10 +81,11 @@ async fn run_one(
     shutdown: CancellationToken,
 ) {
     let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
-    let namespace = api.namespace().map(str::to_owned);
-    let controller = Controller::new(api, watcher::Config::default()).with_config(config);
+    let controller = ctx
+        .caches
+        .controller(api, watcher::Config::default())
+        .with_config(config);
     let store = controller.store();
-    ctx.caches.register(namespace.as_deref(), &store);
     stores.lock().expect("lock").push(store.clone());
     let managed =
         watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));

@@ -3,9 +3,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::crd::branch::PlanetScaleBranch;
-use crate::runtime::caches::CacheId;
-use kube::runtime::reflector::store::Writer;
-use kube::runtime::watcher::Event;
+use crate::runtime::caches::{CacheId, SyncMark};
 
 const LOCAL: &str = "127.0.0.1:0";
 
@@ -32,26 +30,18 @@ async fn start(
     (server, readiness, metrics, CancellationToken::new())
 }
 
-/// The controllers start with one cache (branches in `team-a`); returns its writer.
-fn start_caches(readiness: &Readiness) -> Writer<PlanetScaleBranch> {
+/// The controllers start with one cache (branches in `team-a`); returns what marks it synced.
+fn start_caches(readiness: &Readiness) -> SyncMark {
     let caches = readiness.caches();
     caches.start([CacheId::of::<PlanetScaleBranch>(Some("team-a"))]);
-    let (store, writer) = kube::runtime::reflector::store();
-    caches.register(Some("team-a"), &store);
-    writer
+    let (store, _writer) = kube::runtime::reflector::store::<PlanetScaleBranch>();
+    caches.track(Some("team-a"), &store)
 }
 
-/// The cache's first list arrives; returns once the readiness state has seen it.
-async fn sync(readiness: &Readiness, mut writer: Writer<PlanetScaleBranch>) {
-    writer.apply_watcher_event(&Event::InitDone);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while readiness.caches().status() != CacheStatus::Synced {
-        assert!(
-            Instant::now() < deadline,
-            "the cache never counted as synced"
-        );
-        tokio::task::yield_now().await;
-    }
+/// The cache's first list has arrived.
+fn sync(readiness: &Readiness, listed: SyncMark) {
+    listed.synced();
+    assert_eq!(readiness.caches().status(), CacheStatus::Synced);
 }
 
 fn http() -> reqwest::Client {
@@ -84,7 +74,7 @@ async fn health_and_metrics_are_served_on_their_own_addresses() {
         get(h_addr, "/readyz").await,
         (503, "not ready: controllers not started yet\n".into())
     );
-    let writer = start_caches(&readiness);
+    let listed = start_caches(&readiness);
     assert_eq!(
         get(h_addr, "/readyz").await,
         (
@@ -92,7 +82,7 @@ async fn health_and_metrics_are_served_on_their_own_addresses() {
             "not ready: waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
         )
     );
-    sync(&readiness, writer).await;
+    sync(&readiness, listed);
     assert_eq!(
         get(h_addr, "/readyz").await,
         (200, "ready: caches synced\n".into())
@@ -134,7 +124,7 @@ async fn one_listener_serves_everything_when_the_addresses_are_equal() {
     let addr = server.metrics_addr();
     assert_eq!(addr, server.health_addr());
     let task = tokio::spawn(server.run(stop.clone()));
-    sync(&readiness, start_caches(&readiness)).await;
+    sync(&readiness, start_caches(&readiness));
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(get(addr, path).await.0, 200, "{path}");
     }
@@ -172,7 +162,7 @@ async fn readyz_follows_leadership_and_shutdown() {
             "not ready: leader, controllers not started yet\n".into()
         )
     );
-    let writer = start_caches(&readiness);
+    let listed = start_caches(&readiness);
     assert_eq!(
         ready().await,
         (
@@ -180,7 +170,7 @@ async fn readyz_follows_leadership_and_shutdown() {
             "not ready: leader, waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
         )
     );
-    sync(&readiness, writer).await;
+    sync(&readiness, listed);
     assert_eq!(
         ready().await,
         (200, "ready: leader, caches synced\n".into())

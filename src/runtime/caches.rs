@@ -2,9 +2,9 @@
 //!
 //! The runtime says which caches the controllers need ([`Caches::start`], one per kind and
 //! watched namespace) when it starts them, and forgets them when they stop ([`Caches::stop`]).
-//! Each controller registers the store of its kind for every namespace it watches
-//! ([`Caches::register`]); a store counts as synced once its first list has arrived
-//! (`Store::wait_until_ready`). A store of an earlier run never counts for a later one.
+//! Each controller builds its `Controller` for every namespace it watches with
+//! [`Caches::controller`]; its cache counts as synced once its first list has arrived. A cache
+//! of an earlier run never counts for a later one.
 //!
 //! The same stores give the `resources` gauge ([`Caches::publish_resources`]): every kind's
 //! objects by `Ready` status, counted when `/metrics` is scraped.
@@ -12,9 +12,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use futures::TryStreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::Resource;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
 
 use crate::crd::conditions::{READY, find_condition};
 use crate::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
@@ -153,27 +156,42 @@ impl Caches {
         s.counters.clear();
     }
 
-    /// A controller's store of `K` for `namespace` (`None`: all namespaces); it counts as
-    /// synced once its first list has arrived. Call it from inside the Tokio runtime.
-    pub fn register<K: Cached>(&self, namespace: Option<&str>, store: &Store<K>) {
-        let id = CacheId::of::<K>(namespace);
-        let run = {
-            let mut s = self.inner.lock().expect("lock");
-            let counted = store.clone();
-            let counter = Counter(Box::new(move || ready_counts(&counted.state())));
-            s.counters.push((K::KIND, counter));
-            s.run
-        };
-        let (store, inner) = (store.clone(), self.inner.clone());
-        tokio::spawn(async move {
-            // Fails only when the controller stopped before the first list: nothing to record.
-            if store.wait_until_ready().await.is_ok() {
-                let mut s = inner.lock().expect("lock");
-                if s.run == run {
-                    s.synced.insert(id);
+    /// A `Controller` for `api` (one namespace, or all) whose cache counts as synced once its
+    /// first list has arrived: use it instead of `Controller::new(api, wc)`.
+    ///
+    /// The sync is seen in the reflector's own stream (its `InitDone` event), not by awaiting
+    /// `Store::wait_until_ready`: that future keeps only one waker, and the controller's own
+    /// runner waits on it, so a second waiter could leave the runner asleep with work queued.
+    pub fn controller<K>(&self, api: Api<K>, wc: watcher::Config) -> Controller<K>
+    where
+        K: Cached + DeserializeOwned + fmt::Debug,
+    {
+        let (store, writer) = reflector::store::<K>();
+        let mark = self.track(api.namespace(), &store);
+        let stream = watcher(api, wc)
+            // The cache keeps no managedFields (memory grows with our resources only).
+            .modify(crate::controller::trim_metadata)
+            .reflect(writer)
+            .inspect_ok(move |event| {
+                if matches!(event, watcher::Event::InitDone) {
+                    mark.synced();
                 }
-            }
-        });
+            })
+            .applied_objects();
+        Controller::for_stream(stream, store)
+    }
+
+    /// Counts `store` in the resources gauge; returns what marks its cache synced.
+    pub(crate) fn track<K: Cached>(&self, namespace: Option<&str>, store: &Store<K>) -> SyncMark {
+        let mut s = self.inner.lock().expect("lock");
+        let counted = store.clone();
+        let counter = Counter(Box::new(move || ready_counts(&counted.state())));
+        s.counters.push((K::KIND, counter));
+        SyncMark {
+            inner: self.inner.clone(),
+            run: s.run,
+            id: CacheId::of::<K>(namespace),
+        }
     }
 
     /// Where the caches stand.
@@ -209,6 +227,22 @@ impl Caches {
     }
 }
 
+/// Marks one cache synced, unless the run it belongs to has ended.
+pub(crate) struct SyncMark {
+    inner: Arc<Mutex<State>>,
+    run: u64,
+    id: CacheId,
+}
+
+impl SyncMark {
+    pub(crate) fn synced(&self) {
+        let mut s = self.inner.lock().expect("lock");
+        if s.run == self.run {
+            s.synced.insert(self.id.clone());
+        }
+    }
+}
+
 /// Calls [`Caches::stop`] when dropped: the controllers stopped, whichever way.
 #[derive(Debug)]
 pub struct StopOnDrop(pub Caches);
@@ -230,27 +264,19 @@ mod tests {
         CacheId::of::<K>(Some(ns))
     }
 
-    async fn settle() {
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-    }
-
-    #[tokio::test]
-    async fn synced_only_once_every_expected_store_has_listed() {
+    #[test]
+    fn synced_only_once_every_expected_cache_has_listed() {
         let caches = Caches::default();
         assert_eq!(caches.status(), CacheStatus::NotRunning);
         caches.start([id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")]);
-        let (branches, mut bw) = kube::runtime::reflector::store::<PlanetScaleBranch>();
-        let (passwords, mut pw) = kube::runtime::reflector::store::<PlanetScalePassword>();
-        caches.register(Some("a"), &branches);
-        caches.register(Some("a"), &passwords);
-        settle().await;
+        let (branches, _) = reflector::store::<PlanetScaleBranch>();
+        let (passwords, _) = reflector::store::<PlanetScalePassword>();
+        let branches_listed = caches.track(Some("a"), &branches);
+        let passwords_listed = caches.track(Some("a"), &passwords);
         let both = vec![id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")];
         assert_eq!(caches.status(), CacheStatus::Waiting(both));
 
-        bw.apply_watcher_event(&Event::InitDone);
-        settle().await;
+        branches_listed.synced();
         let waiting = vec![id::<PlanetScalePassword>("a")];
         assert_eq!(caches.status(), CacheStatus::Waiting(waiting));
         assert_eq!(
@@ -258,8 +284,7 @@ mod tests {
             "PlanetScalePassword in a"
         );
 
-        pw.apply_watcher_event(&Event::InitDone);
-        settle().await;
+        passwords_listed.synced();
         assert_eq!(caches.status(), CacheStatus::Synced);
         drop(StopOnDrop(caches.clone()));
         assert_eq!(caches.status(), CacheStatus::NotRunning);
@@ -282,8 +307,8 @@ mod tests {
         .unwrap()
     }
 
-    #[tokio::test]
-    async fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
+    #[test]
+    fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
         let (caches, metrics) = (Caches::default(), Metrics::new());
         let gauge = |kind: &str, ready: &str| {
             let line =
@@ -295,8 +320,8 @@ mod tests {
             value.unwrap_or_else(|| panic!("no {line} in\n{text}"))
         };
         caches.start([CacheId::of::<PlanetScaleBranch>(Some("a"))]);
-        let (store, mut writer) = kube::runtime::reflector::store::<PlanetScaleBranch>();
-        caches.register(Some("a"), &store);
+        let (store, mut writer) = reflector::store::<PlanetScaleBranch>();
+        caches.track(Some("a"), &store);
         for (name, ready) in [("x", Some("True")), ("y", Some("False")), ("z", None)] {
             writer.apply_watcher_event(&Event::Apply(branch(name, ready)));
         }
@@ -310,16 +335,15 @@ mod tests {
         assert_eq!(gauge("PlanetScaleBranch", "True"), "0");
     }
 
-    #[tokio::test]
-    async fn a_store_of_an_earlier_run_does_not_count() {
+    #[test]
+    fn a_cache_of_an_earlier_run_does_not_count() {
         let caches = Caches::default();
         caches.start([CacheId::of::<PlanetScaleBranch>(None)]);
-        let (old, mut writer) = kube::runtime::reflector::store::<PlanetScaleBranch>();
-        caches.register(None, &old);
+        let (old, _) = reflector::store::<PlanetScaleBranch>();
+        let old_listed = caches.track(None, &old);
         caches.stop();
         caches.start([CacheId::of::<PlanetScaleBranch>(None)]);
-        writer.apply_watcher_event(&Event::InitDone);
-        settle().await;
+        old_listed.synced();
         let all = CacheId::of::<PlanetScaleBranch>(None);
         assert_eq!(all.to_string(), "PlanetScaleBranch in all namespaces");
         assert_eq!(caches.status(), CacheStatus::Waiting(vec![all]));
