@@ -1,44 +1,12 @@
 //! Running helm and kubectl from the local control plane's binary folder, and reading the
 //! rendered manifests.
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The chart under test.
-pub fn chart() -> PathBuf {
-    repo().join("charts/planetscale-operator")
-}
-
-/// The folder with helm and kubectl: `$PSO_TESTENV_BIN`, else the cache folder that
-/// `hack/testenv/versions.sh` names (the same logic `hack/testenv/build` uses).
-pub fn bin_dir() -> PathBuf {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg("source hack/testenv/versions.sh && printf %s \"$TESTENV_BIN\"")
-        .current_dir(repo())
-        .output()
-        .expect("run bash");
-    assert!(
-        out.status.success(),
-        "versions.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(String::from_utf8(out.stdout).expect("utf-8"));
-    assert!(
-        dir.join("helm").exists() && dir.join("kubectl").exists(),
-        "no helm/kubectl in {}: run `make testenv-build` (or set PSO_TESTENV_BIN)",
-        dir.display()
-    );
-    dir
-}
+pub use super::support::helm::{bin_dir, chart, text};
 
 /// Runs `tool` (helm or kubectl) with `args`, feeding `stdin`.
 pub fn run(tool: &str, args: &[String], stdin: Option<&str>) -> Output {
@@ -64,16 +32,6 @@ pub fn run(tool: &str, args: &[String], stdin: Option<&str>) -> Output {
         .expect("write stdin");
     drop(input);
     child.wait_with_output().expect("wait")
-}
-
-/// Both output streams, for failure messages.
-pub fn text(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// One value set of the chart: a file in `ci/` (or none for the defaults) plus extra flags.

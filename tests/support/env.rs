@@ -1,4 +1,6 @@
 //! The emulator and the operator as child processes, for end-to-end tests.
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -129,7 +131,6 @@ impl Operator {
         let api_url = emulator.api_url();
         let token_url = format!("{}/oauth/token", emulator.url);
         let mut vars: Vec<(&str, &str)> = vec![
-            ("KUBECONFIG", kubeconfig.to_str().expect("utf-8 path")),
             ("PSO_WATCH_NAMESPACES", namespace),
             ("PSO_OPERATOR_NAMESPACE", namespace),
             ("PSO_DEFAULT_CREDENTIALS_SECRET", CREDENTIALS_SECRET),
@@ -145,11 +146,20 @@ impl Operator {
             vars.retain(|(key, _)| key != k);
             vars.push((k, v));
         }
+        Self::start_with(&kubeconfig, &vars)
+    }
+
+    /// Starts `planetscale-operator run` with exactly `vars` (nothing defaulted) and the
+    /// kubeconfig at `kubeconfig` (e.g. a ServiceAccount's).
+    pub fn start_with(kubeconfig: &Path, vars: &[(&str, &str)]) -> Self {
+        let mut all: Vec<(&str, &str)> =
+            vec![("KUBECONFIG", kubeconfig.to_str().expect("utf-8 path"))];
+        all.extend(vars.iter().filter(|(k, _)| *k != "KUBECONFIG"));
         let process = ChildProcess::spawn(
             "operator",
             &bin_path("planetscale-operator"),
             &["run"],
-            &vars,
+            &all,
         );
         Self { process }
     }
@@ -158,6 +168,54 @@ impl Operator {
     pub fn log(&self) -> String {
         self.process.log_text()
     }
+
+    /// The addresses it serves `/metrics` and `/healthz` + `/readyz` on (from its start-up log
+    /// line, so that port 0 works).
+    pub async fn addresses(&self) -> (SocketAddr, SocketAddr) {
+        let line = self
+            .process
+            .wait_for_log("serving /metrics", Duration::from_secs(30))
+            .await;
+        let v: Value = serde_json::from_str(&line).expect("JSON log line");
+        let addr = |k: &str| {
+            v["fields"][k]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no {k} address in {line}"))
+        };
+        (addr("metrics"), addr("health"))
+    }
+
+    /// `GET /readyz`: the status code and the body.
+    pub async fn readyz(&self) -> (u16, String) {
+        let (_, health) = self.addresses().await;
+        let r = local_http()
+            .get(format!("http://{health}/readyz"))
+            .send()
+            .await
+            .expect("/readyz answers");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    /// `GET /metrics`, parsed.
+    pub async fn metrics(&self) -> super::scrape::Scrape {
+        let (metrics, _) = self.addresses().await;
+        let r = local_http()
+            .get(format!("http://{metrics}/metrics"))
+            .send()
+            .await
+            .expect("/metrics answers");
+        assert!(r.status().is_success(), "/metrics: {}", r.status());
+        super::scrape::Scrape::parse(&r.text().await.expect("body"))
+    }
+}
+
+fn local_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("HTTP client")
 }
 
 /// Creates a service-token credentials Secret for the emulator's default token.

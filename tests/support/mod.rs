@@ -6,7 +6,9 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod env;
+pub mod helm;
 pub mod process;
+pub mod scrape;
 pub use env::{Emulator, Operator, with_operator};
 pub use process::{ChildProcess, bin_path};
 

@@ -1,0 +1,208 @@
+//! Two full operator processes with leader election on one Lease, against one emulator: only
+//! the leader reconciles; SIGKILLed in the middle of a burst of branches and passwords, it is
+//! replaced by the standby within the lease duration, and the end state has every resource
+//! Ready with exactly one PlanetScale branch per `PlanetScaleBranch` and exactly one live
+//! password per `PlanetScalePassword` — nothing duplicated across the handover.
+//!
+//! Needs the control plane (`make testenv-up`) and the built binaries.
+mod support;
+
+#[path = "runtime/flows.rs"]
+mod flows;
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::{Api, Client, ResourceExt};
+use planetscale_operator::crd::{PlanetScaleBranch, PlanetScalePassword};
+use serde_json::{Value, json};
+use support::env::{CREDENTIALS_SECRET, TOKEN, TOKEN_ID, create_credentials_secret};
+use support::{Emulator, Operator};
+
+const LEASE_DURATION: Duration = Duration::from_secs(4);
+const RETRY: Duration = Duration::from_millis(500);
+/// Slack for API round trips and scheduling on a loaded 2-core machine.
+const SLACK: Duration = Duration::from_secs(1);
+/// Branches, and as many passwords (one on each).
+const N: usize = 8;
+const LEASE: &str = "planetscale-operator";
+
+fn election(identity: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("PSO_LEADER_ELECT", "true"),
+        ("PSO_LEASE_DURATION", "4s"),
+        ("PSO_LEASE_RENEW_DEADLINE", "3s"),
+        ("PSO_LEASE_RETRY_PERIOD", "500ms"),
+        ("PSO_LEADER_IDENTITY", identity),
+    ]
+}
+
+async fn holder(client: &Client, ns: &str) -> Option<String> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns);
+    let lease = leases.get_opt(LEASE).await.ok()??;
+    lease.spec?.holder_identity.filter(|h| !h.is_empty())
+}
+
+#[tokio::test]
+async fn the_standby_replaces_a_sigkilled_leader_within_the_lease_without_duplicates() {
+    support::install_crds().await;
+    let emu = Emulator::start(&["--branch-ready-delay", "2s"]).await;
+    // Every API call takes 150 ms longer, so that the burst is still running at the kill.
+    emu.admin_post(
+        "/_emulator/faults",
+        json!({"path": "/v1/**", "latency": "150ms"}),
+    )
+    .await;
+    support::with_temp_ns(|client, ns| async move {
+        create_credentials_secret(client.clone(), &ns, CREDENTIALS_SECRET, TOKEN_ID, TOKEN).await;
+        let a = Operator::start(&ns, &emu, &election("op-a"));
+        let b = Operator::start(&ns, &emu, &election("op-b"));
+        let first = support::eventually(Duration::from_secs(30), "a Lease holder", || async {
+            holder(&client, &ns).await.ok_or("no holder")
+        })
+        .await;
+        let (mut leader, standby, standby_id) = match first.as_str() {
+            "op-a" => (a, b, "op-b"),
+            "op-b" => (b, a, "op-a"),
+            other => panic!("unexpected holder {other}"),
+        };
+        println!("{first} leads");
+        wait_readyz(&leader, "ready: leader, caches synced\n").await;
+        wait_readyz(&standby, "ready: standby, caches start when this replica leads\n").await;
+        assert_eq!(gauge(&leader).await, 1.0, "leader gauge of the leader");
+        assert_eq!(gauge(&standby).await, 0.0, "leader gauge of the standby");
+
+        for i in 0..N {
+            flows::apply(&client, &ns, &flows::branch(&format!("b-{i}"))).await;
+            flows::apply(&client, &ns, &flows::password(&format!("p-{i}"), &format!("b-{i}"))).await;
+        }
+        // Mid-burst: the leader has created its first password, not all of them.
+        support::eventually(Duration::from_secs(60), "the first password created", || async {
+            let created = creates(&emu, "create_password").await;
+            if created >= 1 { Ok(()) } else { Err(created) }
+        })
+        .await;
+        let standby_reconciles = reconciles(&standby).await;
+        leader.process.kill_hard();
+        let killed = Instant::now();
+        let (progress, all_done) = progress(&client, &ns).await;
+        println!("SIGKILLed {first} with {progress}");
+        assert!(!all_done, "the burst was over before the kill: {progress}");
+        assert_eq!(standby_reconciles, 0.0, "the standby reconciled while the other led");
+        assert!(!standby.log().contains("starting the controllers"), "the standby started its controllers");
+        assert!(leader.log().contains("starting the controllers"));
+
+        let handover = loop {
+            if holder(&client, &ns).await.as_deref() == Some(standby_id) {
+                break killed.elapsed();
+            }
+            assert!(killed.elapsed() < LEASE_DURATION * 3, "no handover within {:?}", LEASE_DURATION * 3);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        println!("handover to {standby_id} took {handover:?} (lease duration {LEASE_DURATION:?})");
+        assert!(
+            handover <= LEASE_DURATION + RETRY + SLACK,
+            "handover took {handover:?}, more than the lease duration {LEASE_DURATION:?} + a retry period + {SLACK:?}"
+        );
+
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        for i in 0..N {
+            support::wait_for(&branches, &format!("b-{i}"), flows::WAIT, "Ready", flows::branch_ready).await;
+            support::wait_for(&passwords, &format!("p-{i}"), flows::WAIT, "Ready", flows::password_ready).await;
+        }
+        println!("all {N} branches and {N} passwords Ready {:?} after the kill", killed.elapsed());
+        no_duplicates(&client, &ns, &emu).await;
+        let minted = creates(&emu, "create_password").await;
+        println!("{minted} password creates for {N} passwords (the rest replaced orphans of the kill)");
+        assert_eq!(gauge(&standby).await, 1.0, "the new leader's gauge");
+        assert!(reconciles(&standby).await > 0.0, "the new leader reconciled nothing");
+        flows::delete_all(&client, &ns).await;
+        drop(standby);
+    })
+    .await;
+}
+
+/// Exactly one PlanetScale branch per `PlanetScaleBranch` (and no other), exactly one live
+/// password per `PlanetScalePassword` (the one its status names), and every Secret works.
+async fn no_duplicates(client: &Client, ns: &str, emu: &Emulator) {
+    let world = emu.world().await;
+    let mut names: Vec<&str> = world["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .filter(|n| *n != "main")
+        .collect();
+    names.sort_unstable();
+    let mut want: Vec<String> = (0..N).map(|i| format!("b-{i}")).collect();
+    want.sort_unstable();
+    assert_eq!(names, want, "branches in PlanetScale");
+    let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), ns);
+    for p in passwords.list(&Default::default()).await.unwrap().items {
+        let prefix = format!("k8s-{}-", p.uid().unwrap());
+        let live: Vec<&Value> = world["passwords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["name"].as_str().is_some_and(|n| n.starts_with(&prefix)))
+            .filter(|w| w["deleted"] == json!(false))
+            .collect();
+        let current = p.status.as_ref().and_then(|s| s.password_name.clone());
+        assert_eq!(live.len(), 1, "{}: live passwords {live:?}", p.name_any());
+        assert_eq!(
+            live[0]["name"].as_str(),
+            current.as_deref(),
+            "{}",
+            p.name_any()
+        );
+        let branch = p.spec.branch_ref.as_ref().unwrap().name.clone();
+        flows::working_secret(client, emu, ns, &format!("{}-db", p.name_any()), &branch).await;
+    }
+}
+
+/// How many are Ready, and whether all are.
+async fn progress(client: &Client, ns: &str) -> (String, bool) {
+    let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
+    let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), ns);
+    let b = branches.list(&Default::default()).await.unwrap().items;
+    let p = passwords.list(&Default::default()).await.unwrap().items;
+    let rb = b.iter().filter(|o| flows::branch_ready(o)).count();
+    let rp = p.iter().filter(|o| flows::password_ready(o)).count();
+    let text = format!("{rb}/{N} branches and {rp}/{N} passwords Ready");
+    (text, rb == N && rp == N)
+}
+
+async fn creates(emu: &Emulator, op: &str) -> u64 {
+    emu.stats().await["operations"][op]["total"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+async fn gauge(op: &Operator) -> f64 {
+    let m = op.metrics().await;
+    m.value("planetscale_operator_leader", &[])
+        .expect("leader gauge")
+}
+
+async fn reconciles(op: &Operator) -> f64 {
+    op.metrics()
+        .await
+        .sum("planetscale_operator_reconciles_total", &[])
+}
+
+async fn wait_readyz(op: &Operator, body: &str) {
+    support::eventually(
+        Duration::from_secs(30),
+        &format!("/readyz {body:?}"),
+        || async {
+            let got = op.readyz().await;
+            if got == (200, body.to_string()) {
+                Ok(())
+            } else {
+                Err(got)
+            }
+        },
+    )
+    .await
+}
