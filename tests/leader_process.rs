@@ -114,7 +114,7 @@ async fn the_standby_replaces_a_sigkilled_leader_within_the_lease_without_duplic
         println!("all {N} branches and {N} passwords Ready {:?} after the kill", killed.elapsed());
         no_duplicates(&client, &ns, &emu).await;
         let minted = creates(&emu, "create_password").await;
-        println!("{minted} password creates for {N} passwords (the rest replaced orphans of the kill)");
+        println!("{minted} password creates for {N} passwords (each one above {N} replaced a password the killed leader created but never recorded)");
         assert_eq!(gauge(&standby).await, 1.0, "the new leader's gauge");
         assert!(reconciles(&standby).await > 0.0, "the new leader reconciled nothing");
         flows::delete_all(&client, &ns).await;
