@@ -41,6 +41,9 @@ use status::Location;
 
 /// The `controller` label of the reconcile metrics.
 const CONTROLLER: &str = "deploy_request";
+/// Label of this controller's API requests: the rate limiter serves them before the others
+/// (`planetscale_api::DEFAULT_HIGH_PRIORITY_CALLERS`), so a cutover never waits behind a burst.
+pub const CALLER: &str = "deploy-request-controller";
 
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
 pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
@@ -188,7 +191,8 @@ async fn sync(
     let client = ctx
         .credentials
         .client_for(&ns, obj.spec.credentials_ref.as_ref())
-        .await?;
+        .await?
+        .with_caller(CALLER);
     let src = target::source(&ctx.client, obj).await?;
     let dr = observe(ctx, &client, obj, api, &src, current).await?;
     let required = !dr.approved && target::approval_required(&client, &src.at).await?;

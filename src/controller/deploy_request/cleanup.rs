@@ -165,7 +165,8 @@ async fn find(
     let client = ctx
         .credentials
         .client_for(&ns, obj.spec.credentials_ref.as_ref())
-        .await?;
+        .await?
+        .with_caller(super::CALLER);
     let src = match target::source(&ctx.client, obj).await {
         Ok(src) => src,
         Err(_) if status.number.is_none() => return Ok(None),
