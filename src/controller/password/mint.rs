@@ -3,11 +3,16 @@
 //!
 //! 1. the rotation counter `n` is written to the status first;
 //! 2. the password named `k8s-<uid>-<n>` is looked up: one that exists but whose username is
-//!    not in the Secret (its create response was lost) is deleted;
+//!    not in the Secret (its create response was lost) is deleted. The lookup is skipped when
+//!    this attempt is the one that raised the counter to `n` in step 1: no earlier attempt
+//!    created anything of that name, since every attempt writes `n` before it creates
+//!    ([`lookup_needed`]). A first password whose Secret already holds credentials is looked
+//!    up all the same (the status may have been lost, e.g. by a restore);
 //! 3. it is created, and the Secret is written at once with the plaintext;
 //! 4. only then is the password id recorded, and the replaced one queued for deletion.
 //!
-//! A restart at any point repeats the steps for the same `n` and ends in the same state.
+//! A restart at any point repeats the steps for the same `n` (the status then already holds
+//! `n`, so step 2 looks) and ends in the same state.
 use kube::runtime::events::EventType;
 use planetscale_api::models::{CreatePassword, ListPasswords, Password};
 
@@ -34,12 +39,14 @@ pub struct Mint<'a> {
 /// Mints password `m.counter`, writes the Secret and records it (see the module docs).
 pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
     preflight(run, &m)?;
+    let unexplained = m.cause == Cause::Initial && m.secret.creds.is_some();
+    let lookup = lookup_needed(run.status.rotation, m.counter, unexplained);
     if run.status.rotation < m.counter {
         run.status.rotation = m.counter;
         run.save().await?;
     }
     let name = password_name(&run.uid, m.counter);
-    let (password, plaintext, stale) = find_or_create(&m, &name).await?;
+    let (password, plaintext, stale) = find_or_create(&m, &name, lookup).await?;
     write_secret(run, &m, &password, &plaintext).await?;
     let old = record(run, &m, &password, &plaintext, &name);
     run.save().await?;
@@ -48,6 +55,16 @@ pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
     }
     announce(run, &m, &name, old.replaced, stale).await;
     Ok(())
+}
+
+/// Whether password `counter` must be looked up before it is created: when the status
+/// already held `counter` before this attempt (`recorded`), i.e. an earlier attempt may have
+/// created it (and crashed or lost the response), or when a first password's Secret already
+/// holds credentials the status does not explain (`unexplained`: a status that was lost, or a
+/// merged Secret with keys of its own). When this attempt raises the counter, no password of
+/// that name can exist yet. Pure.
+pub fn lookup_needed(recorded: i64, counter: i64, unexplained: bool) -> bool {
+    recorded >= counter || unexplained
 }
 
 /// Renders the Secret with placeholder credentials, so a template that cannot render stops
@@ -64,21 +81,25 @@ fn preflight(run: &Run<'_>, m: &Mint<'_>) -> Result<(), Error> {
 }
 
 /// The password named `name`: adopted when the Secret already holds it, else created after
-/// deleting any of that name (their plaintext is lost). Returns it, its plaintext and how many
-/// strays were deleted.
+/// deleting any of that name (their plaintext is lost); with `lookup` false nothing is looked
+/// up (see [`lookup_needed`]). Returns it, its plaintext and how many strays were deleted.
 async fn find_or_create(
     m: &Mint<'_>,
     name: &str,
+    lookup: bool,
 ) -> Result<(Password, SecretString, usize), Error> {
     let t = m.target;
-    let query = ListPasswords {
-        q: Some(name.to_string()),
-        status: None,
+    let found = if lookup {
+        let query = ListPasswords {
+            q: Some(name.to_string()),
+            status: None,
+        };
+        m.api
+            .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
+            .await?
+    } else {
+        Vec::new()
     };
-    let found = m
-        .api
-        .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
-        .await?;
     let mut adopted = None;
     let mut stale = 0;
     for p in found.into_iter().filter(|p| p.name == name) {
@@ -290,5 +311,24 @@ fn action(cause: Cause) -> &'static str {
         Cause::Expired => "ReplaceExpired",
         Cause::RenewRefused => "ReplaceUnrenewable",
         Cause::SpecChanged => "ReplaceChanged",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lookup_needed;
+
+    #[test]
+    fn a_counter_this_attempt_raised_needs_no_lookup() {
+        // First password, a rotation, a heal: the status held n - 1.
+        assert!(!lookup_needed(0, 1, false));
+        assert!(!lookup_needed(4, 5, false));
+        // A create that was interrupted (crash, lost response): the status already held n.
+        assert!(lookup_needed(1, 1, false));
+        assert!(lookup_needed(5, 5, false));
+        // Never skip on a counter the status is already past.
+        assert!(lookup_needed(6, 5, false));
+        // A first password whose Secret already holds credentials (a lost status).
+        assert!(lookup_needed(0, 1, true));
     }
 }
