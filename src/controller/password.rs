@@ -7,6 +7,11 @@
 //! Deletion is [`cleanup`]. Deadlines (renewal, rotation, grace periods) are measured with
 //! PlanetScale's clock (`planetscale_api::Client::server_now`).
 //!
+//! API budget: a Ready password costs no API call between resyncs (reconciles triggered by our
+//! own writes plan from the last view of the password, [`cache`]), and at a resync its
+//! database's passwords share one paged list; creating one costs a create (plus a list only
+//! when an earlier attempt may have created it, [`mint`]).
+//!
 //! Watches: the resources, the `PlanetScaleBranch`es they reference, and only the Secrets
 //! labelled `app.kubernetes.io/managed-by=planetscale-operator` (metadata), so memory does not
 //! grow with the cluster's other Secrets.
@@ -31,6 +36,7 @@ use crate::error::Error;
 use crate::metrics::ReadyCounts;
 
 pub mod apply;
+pub mod cache;
 pub mod cleanup;
 pub mod mint;
 pub mod observe;
@@ -45,6 +51,7 @@ pub mod target;
 pub mod time;
 pub mod upkeep;
 
+use cache::Caches;
 use run::Run;
 
 /// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
@@ -54,6 +61,13 @@ const CONTROLLER: &str = "password";
 /// The `kind` label of the resources gauge.
 const KIND: &str = "PlanetScalePassword";
 
+/// What every reconcile of this controller gets: the shared context and the controller's
+/// caches (one set for every watched namespace).
+pub struct Shared {
+    pub ctx: Arc<Context>,
+    pub caches: Caches,
+}
+
 /// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let ns = &ctx.settings.namespaces;
@@ -61,11 +75,15 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, ns);
     let secrets = watched_apis::<PartialObjectMeta<Secret>>(&ctx.client, ns);
     let stores = Stores::default();
+    let shared = Arc::new(Shared {
+        ctx: ctx.clone(),
+        caches: Caches::default(),
+    });
     let runs = passwords
         .into_iter()
         .zip(branches)
         .zip(secrets)
-        .map(|((p, b), s)| run_one(ctx.clone(), p, b, s, stores.clone(), shutdown.clone()));
+        .map(|((p, b), s)| run_one(shared.clone(), p, b, s, stores.clone(), shutdown.clone()));
     futures::future::join_all(runs).await;
 }
 
@@ -73,13 +91,14 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
 type Stores = Arc<Mutex<Vec<Store<PlanetScalePassword>>>>;
 
 async fn run_one(
-    ctx: Arc<Context>,
+    shared: Arc<Shared>,
     api: Api<PlanetScalePassword>,
     branches: Api<PlanetScaleBranch>,
     secrets: Api<PartialObjectMeta<Secret>>,
     stores: Stores,
     shutdown: CancellationToken,
 ) {
+    let ctx = shared.ctx.clone();
     let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
     let controller = ctx
         .caches
@@ -107,7 +126,7 @@ async fn run_one(
             )
         })
         .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, shared)
         .for_each(|result| {
             count_resources(&gauge, &stores);
             if let Err(e) = result {
@@ -161,22 +180,24 @@ fn secret_owner(secret: &PartialObjectMeta<Secret>) -> Option<ObjectRef<PlanetSc
     Some(ObjectRef::new(name).within(&secret.namespace()?))
 }
 
-async fn reconcile(obj: Arc<PlanetScalePassword>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile(obj: Arc<PlanetScalePassword>, shared: Arc<Shared>) -> Result<Action, Error> {
+    let (ctx, caches) = (&shared.ctx, &shared.caches);
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<PlanetScalePassword> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = object_key(obj.as_ref());
     // The watch cache may lag behind our own status writes: work from a fresh read.
     let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+        caches.forget(&key);
         return Ok(Action::await_change());
     };
     if is_paused(&fresh.metadata) {
-        return paused(&ctx, &fresh).await;
+        return paused(ctx, caches, &fresh).await;
     }
-    let key = object_key(obj.as_ref());
     let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
         match event {
-            FinalizerEvent::Apply(o) => apply_one(&ctx, &o).await,
-            FinalizerEvent::Cleanup(o) => cleanup_one(&ctx, &o).await,
+            FinalizerEvent::Apply(o) => apply_one(ctx, caches, &o).await,
+            FinalizerEvent::Cleanup(o) => cleanup_one(ctx, caches, &o).await,
         }
     })
     .await
@@ -187,8 +208,12 @@ async fn reconcile(obj: Arc<PlanetScalePassword>, ctx: Arc<Context>) -> Result<A
     result
 }
 
-async fn apply_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, obj);
+async fn apply_one(
+    ctx: &Context,
+    caches: &Caches,
+    obj: &PlanetScalePassword,
+) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, caches, obj);
     let outcome = apply::apply(&mut run).await;
     let secret = obj.spec.secret.effective_name(&obj.name_any()).to_string();
     let (resolved, generation) = (run.target_resolved, run.generation());
@@ -200,14 +225,17 @@ async fn apply_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, E
         }
     }
     let outcome = outcome?;
-    Ok(Action::requeue(apply::requeue_after(
-        &outcome,
-        ctx.settings.resync_interval,
-    )))
+    let resync = run.resync_in.unwrap_or(ctx.settings.resync_interval);
+    Ok(Action::requeue(apply::requeue_after(&outcome, resync)))
 }
 
-async fn cleanup_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, obj);
+async fn cleanup_one(
+    ctx: &Context,
+    caches: &Caches,
+    obj: &PlanetScalePassword,
+) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, caches, obj);
+    caches.forget(&run.key());
     let result = cleanup::cleanup(&mut run).await;
     if let Err(e) = &result {
         let generation = run.generation();
@@ -221,15 +249,20 @@ async fn cleanup_one(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action,
 
 /// Paused: no change at all, only the `Paused` condition. A paused resource being deleted
 /// keeps its finalizer until the annotation is removed.
-async fn paused(ctx: &Context, obj: &PlanetScalePassword) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, obj);
+async fn paused(
+    ctx: &Context,
+    caches: &Caches,
+    obj: &PlanetScalePassword,
+) -> Result<Action, Error> {
+    let mut run = Run::new(ctx, caches, obj);
     let generation = run.generation();
     status::set_paused(&mut run.status, generation);
     run.save().await?;
     Ok(Action::requeue(ctx.settings.resync_interval))
 }
 
-fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, ctx: Arc<Context>) -> Action {
+fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, shared: Arc<Shared>) -> Action {
+    let ctx = &shared.ctx;
     let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
     if let Error::Waiting { .. } = err {
         tracing::info!(%name, %namespace, reason = err.reason(), error = %err, "password waiting");

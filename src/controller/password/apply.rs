@@ -71,6 +71,9 @@ async fn converge(run: &mut Run<'_>, desired: &Desired, target: &Target) -> Resu
                 upkeep::sync(run, &seen, target, desired).await?;
                 upkeep::delete_due(run, &api, target, now).await?;
                 restart::converge(run).await?;
+                let (creds, interval) = (run.credentials_key(), run.ctx.settings.resync_interval);
+                let (org, db) = (&target.organization, &target.database);
+                run.resync_in = Some(run.caches.resync_in(&creds, org, db, interval));
                 let next = next.map(|at| until(api.server_now(), at));
                 return Ok(Outcome::Ready { next });
             }
@@ -103,7 +106,8 @@ async fn mint_step(
 }
 
 /// When to look again after `outcome`: at the next deadline (with a second of slack, as the
-/// server clock is known to the second), at the latest after `resync`.
+/// server clock is known to the second), at the latest after `resync` (for a Ready password,
+/// the time until its database's next resync, [`super::cache::Caches::resync_in`]).
 pub fn requeue_after(outcome: &Outcome, resync: Duration) -> Duration {
     match outcome {
         Outcome::Ready { next: Some(next) } => (*next + Duration::from_secs(1)).min(resync),

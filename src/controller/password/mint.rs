@@ -50,6 +50,8 @@ pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
     write_secret(run, &m, &password, &plaintext).await?;
     let old = record(run, &m, &password, &plaintext, &name);
     run.save().await?;
+    // The next step plans from this answer, not from another GET.
+    run.remember(m.target, &password);
     if let Some(old_secret) = old.secret.filter(|s| *s != m.desired.secret_name) {
         secret::release(&run.secrets, run.obj, &old_secret).await?;
     }

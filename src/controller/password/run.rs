@@ -4,8 +4,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
+use super::cache::Caches;
 use super::plan::Desired;
-use crate::controller::{Context, apply_status};
+use super::target::Target;
+use crate::controller::{Context, apply_status, object_key};
 use crate::crd::duration::parse_duration;
 use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::rotate_request;
@@ -17,6 +19,8 @@ pub const CALLER: &str = "password-controller";
 /// The state of one reconcile of one `PlanetScalePassword`.
 pub struct Run<'a> {
     pub ctx: &'a Context,
+    /// What the controller remembers between reconciles (see [`super::cache`]).
+    pub caches: &'a Caches,
     /// The resource as just read from the API server (not the watch cache).
     pub obj: &'a PlanetScalePassword,
     pub api: Api<PlanetScalePassword>,
@@ -28,14 +32,17 @@ pub struct Run<'a> {
     saved: PlanetScalePasswordStatus,
     /// Whether the target branch was resolved (for the `BranchReady` condition).
     pub target_resolved: bool,
+    /// When a Ready password is next compared with PlanetScale (its database's resync phase).
+    pub resync_in: Option<std::time::Duration>,
 }
 
 impl<'a> Run<'a> {
-    pub fn new(ctx: &'a Context, obj: &'a PlanetScalePassword) -> Self {
+    pub fn new(ctx: &'a Context, caches: &'a Caches, obj: &'a PlanetScalePassword) -> Self {
         let ns = obj.namespace().unwrap_or_default();
         let status = obj.status.clone().unwrap_or_default();
         Self {
             ctx,
+            caches,
             obj,
             api: Api::namespaced(ctx.client.clone(), &ns),
             secrets: Api::namespaced(ctx.client.clone(), &ns),
@@ -43,7 +50,37 @@ impl<'a> Run<'a> {
             saved: status.clone(),
             status,
             target_resolved: false,
+            resync_in: None,
         }
+    }
+
+    /// The resource's key in the caches.
+    pub fn key(&self) -> String {
+        object_key(self.obj)
+    }
+
+    /// The credentials Secret (`namespace/name`) the resource's client is built from: the
+    /// clients that share it share database snapshots.
+    pub fn credentials_key(&self) -> String {
+        let ns = self.obj.namespace().unwrap_or_default();
+        let creds = self.obj.spec.credentials_ref.as_ref();
+        match crate::credentials::locate(self.ctx.credentials.defaults(), &ns, creds) {
+            Ok((ns, name)) => format!("{ns}/{name}"),
+            // No client can be built either; the key is never used for a list.
+            Err(_) => format!("{ns}/"),
+        }
+    }
+
+    /// Remembers `p` (a response of PlanetScale just now) as the current password.
+    pub fn remember(&self, target: &Target, p: &planetscale_api::models::Password) {
+        let now = std::time::Instant::now();
+        self.caches.remember(&self.key(), target, p, now);
+    }
+
+    /// How long a view of the password stays good enough to plan from: half the resync
+    /// interval.
+    pub fn fresh_for(&self) -> std::time::Duration {
+        self.ctx.settings.resync_interval / 2
     }
 
     /// The resource's name.

@@ -38,6 +38,7 @@ pub async fn renew(
     };
     run.status.expires_at = p.expires_at.map(to_time);
     run.save().await?;
+    run.remember(t, &p);
     let until = p
         .expires_at
         .map(|e| format!(" until {}", e.to_rfc3339()))
@@ -66,8 +67,10 @@ pub async fn update_cidrs(
         name: None,
         cidrs: Some(desired.cidrs.clone().unwrap_or_default()),
     };
-    api.update_password(&t.organization, &t.database, &t.branch, id, &body)
+    let updated = api
+        .update_password(&t.organization, &t.database, &t.branch, id, &body)
         .await?;
+    run.remember(t, &updated);
     let shown = desired
         .cidrs
         .as_ref()
