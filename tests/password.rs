@@ -6,6 +6,8 @@
 //! Needs `make testenv-up` and `cargo build --workspace --bins`.
 mod support;
 
+#[path = "password/budget.rs"]
+mod budget;
 #[path = "password/common.rs"]
 mod common;
 #[path = "password/crash.rs"]
