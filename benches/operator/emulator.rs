@@ -152,6 +152,15 @@ impl Emulator {
         Ok(())
     }
 
+    /// Replaces the schema of `branch` of the bench database with `tables` (`CREATE TABLE`
+    /// statements): a developer running DDL on a development branch.
+    pub async fn set_schema(&self, branch: &str, tables: &[String]) -> Result<()> {
+        let path = format!("/organizations/{ORG}/databases/{DATABASE}/branches/{branch}/schema");
+        let body = json!({ "tables": tables });
+        self.admin(reqwest::Method::PUT, &path, Some(body)).await?;
+        Ok(())
+    }
+
     /// Whether `username`/`password` work on `branch` of the bench database.
     pub async fn password_valid(
         &self,

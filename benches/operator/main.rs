@@ -15,6 +15,7 @@ mod audit;
 mod burst;
 mod cluster;
 mod emulator;
+mod fairness;
 mod idle;
 mod latency;
 mod memory;
@@ -32,12 +33,12 @@ use report::{Report, ScenarioReport};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "bench")]
 pub struct Args {
-    /// Scenarios to run, comma-separated: burst, idle, latency, memory.
+    /// Scenarios to run, comma-separated: burst, idle, latency, memory, fairness.
     #[arg(
         long,
         env = "BENCH_SCENARIOS",
         value_delimiter = ',',
-        default_value = "burst,idle,latency,memory"
+        default_value = "burst,idle,latency,memory,fairness"
     )]
     pub scenarios: Vec<String>,
     /// Number of pairs for burst, idle and memory at once (overrides the three below).
@@ -46,10 +47,10 @@ pub struct Args {
     /// Burst: pairs applied at once.
     #[arg(long, env = "BENCH_BURST_N", default_value_t = 200)]
     pub burst_n: usize,
-    /// Burst: the emulator's branch ready delay.
+    /// Burst and fairness: the emulator's branch ready delay.
     #[arg(long, env = "BENCH_BURST_READY_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
     pub burst_ready_delay: Duration,
-    /// Burst and latency: API requests per minute (the emulator's limit and the operator's budget).
+    /// Burst, latency and fairness: API requests per minute (the emulator's limit and the operator's budget).
     #[arg(long, env = "BENCH_RATE_LIMIT", default_value_t = 600)]
     pub rate_limit: u32,
     /// Burst: give up after this long (default: 5 × the lower bound, at least 4 minutes).
@@ -79,6 +80,9 @@ pub struct Args {
     /// Latency: measured runs (one warm-up run comes first and is not counted).
     #[arg(long, env = "BENCH_LATENCY_RUNS", default_value_t = 50)]
     pub latency_runs: usize,
+    /// Fairness: pairs applied at once while a deploy request is cut over.
+    #[arg(long, env = "BENCH_FAIRNESS_N", default_value_t = 500)]
+    pub fairness_n: usize,
     /// Where report.json, report.md and logs/ go (default: <repo>/target/bench).
     #[arg(long, env = "BENCH_OUT")]
     pub out: Option<PathBuf>,
@@ -176,7 +180,10 @@ async fn run_scenarios(args: &Args, bench: &Bench, done: &mut Vec<ScenarioReport
             "idle" => idle::run(bench, args).await,
             "memory" => memory::run(bench, args).await,
             "latency" => latency::run(bench, args).await,
-            other => bail!("unknown scenario {other:?}: use burst, idle, memory or latency"),
+            "fairness" => fairness::run(bench, args).await,
+            other => {
+                bail!("unknown scenario {other:?}: use burst, idle, memory, latency or fairness")
+            }
         };
         rep.wall_seconds = t.elapsed().as_secs_f64();
         println!("bench: scenario {name} done in {:.0} s", rep.wall_seconds);
