@@ -34,6 +34,9 @@ fn election(identity: &str) -> Vec<(&str, &str)> {
         ("PSO_LEASE_RENEW_DEADLINE", "3s"),
         ("PSO_LEASE_RETRY_PERIOD", "500ms"),
         ("PSO_LEADER_IDENTITY", identity),
+        // Two API requests per second: the 8 branch and 8 password creates take at least 8 s,
+        // so the leader is killed in the middle of the burst however fast it reconciles.
+        ("PSO_API_RATE_LIMIT", "120"),
     ]
 }
 
