@@ -1,26 +1,17 @@
 //! Running helm and kubectl from the local control plane's binary folder, and reading the
 //! rendered manifests.
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use super::support::helm::{bin_dir, chart, text};
+pub use super::support::helm::{chart, text};
 
 /// Runs `tool` (helm or kubectl) with `args`, feeding `stdin`.
 pub fn run(tool: &str, args: &[String], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(bin_dir().join(tool))
+    let mut child = super::support::helm::tool(tool)
         .args(args)
-        .env("KUBECONFIG", super::support::kubeconfig_path())
-        .env(
-            "HELM_CACHE_HOME",
-            std::env::temp_dir().join("pso-helm-cache"),
-        )
-        .env(
-            "HELM_CONFIG_HOME",
-            std::env::temp_dir().join("pso-helm-config"),
-        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -44,10 +44,11 @@ pub fn bin_dir() -> PathBuf {
     dir
 }
 
-/// Runs helm with `args` as the harness admin.
-pub fn helm(args: &[String]) -> Output {
-    Command::new(bin_dir().join("helm"))
-        .args(args)
+/// `tool` (helm or kubectl) from the control plane's binary folder, as the harness admin, with
+/// helm's cache and configuration in the temporary directory.
+pub fn tool(tool: &str) -> Command {
+    let mut command = Command::new(bin_dir().join(tool));
+    command
         .env("KUBECONFIG", super::kubeconfig_path())
         .env(
             "HELM_CACHE_HOME",
@@ -56,7 +57,14 @@ pub fn helm(args: &[String]) -> Output {
         .env(
             "HELM_CONFIG_HOME",
             std::env::temp_dir().join("pso-helm-config"),
-        )
+        );
+    command
+}
+
+/// Runs helm with `args` as the harness admin.
+pub fn helm(args: &[String]) -> Output {
+    tool("helm")
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("run helm")
