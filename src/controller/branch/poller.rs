@@ -208,7 +208,9 @@ impl Poller {
     fn due(&self, key: &DbKey) -> Option<(Client, HashSet<String>)> {
         let mut dbs = self.dbs.lock().expect("lock");
         let db = dbs.get_mut(key)?;
-        db.waiters.retain(|_, w| w.registered.elapsed() < STALE);
+        // A closed channel: its controller stopped (e.g. leadership lost); nobody to wake.
+        db.waiters
+            .retain(|_, w| w.registered.elapsed() < STALE && !w.wake.is_closed());
         db.seen.retain(|_, (_, at)| at.elapsed() < SEEN_FOR);
         let client = db.client.clone().filter(|_| !db.waiters.is_empty());
         let Some(client) = client else {
@@ -297,6 +299,33 @@ mod tests {
             "id": "b1", "name": "pr-1", "ready": ready, "state": state
         }))
         .expect("branch")
+    }
+
+    #[tokio::test]
+    async fn registrations_of_a_stopped_controller_are_dropped() {
+        let poller = Arc::new(Poller::default());
+        let key = DbKey {
+            credentials: ("ns".into(), "creds".into()),
+            organization: "acme".into(),
+            database: "shop".into(),
+        };
+        let creds = planetscale_api::Credentials::service_token("id", "pscale_tkn_x");
+        let client = Client::builder(creds)
+            .base_url("http://127.0.0.1:9/v1")
+            .build()
+            .expect("client");
+        let (wake, woken) = futures::channel::mpsc::unbounded();
+        let obj = ObjectRef::new("pr-1").within("ns");
+        poller.wait_for(&key, "pr-1", obj, wake, client, Some("pending".into()));
+        assert!(
+            poller
+                .due(&key)
+                .is_some_and(|(_, names)| names.contains("pr-1"))
+        );
+        // The controller stops (leadership lost): its wake-up channel closes.
+        drop(woken);
+        assert!(poller.due(&key).is_none(), "the poll task must end");
+        assert!(!poller.is_waiting(&key, "pr-1"));
     }
 
     #[test]
