@@ -72,24 +72,11 @@ async fn measure(
     rep: &mut ScenarioReport,
 ) -> Result<()> {
     let n = a.burst_n;
-    let (delay, rate, limit) = (
+    let (delay, rate) = (
         format!("{}ms", a.burst_ready_delay.as_millis()),
         a.rate_limit.to_string(),
-        (n + 100).to_string(),
     );
-    let emu = b
-        .emulator(
-            "burst-emulator",
-            &[
-                "--branch-ready-delay",
-                &delay,
-                "--rate-limit",
-                &rate,
-                "--development-branch-limit",
-                &limit,
-            ],
-        )
-        .await?;
+    let emu = b.pairs_emulator("burst-emulator", n, &delay, &rate).await?;
     let env = [("PSO_API_RATE_LIMIT", rate.clone())];
     let mut op = b.operator("burst-operator", &emu, &env).await?;
     create_namespace(&b.client, NS).await?;

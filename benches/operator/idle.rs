@@ -76,20 +76,7 @@ async fn settle(
 
 async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
     let n = a.idle_n;
-    let limit = (n + 100).to_string();
-    let emu = b
-        .emulator(
-            "idle-emulator",
-            &[
-                "--branch-ready-delay",
-                "0s",
-                "--rate-limit",
-                "0",
-                "--development-branch-limit",
-                &limit,
-            ],
-        )
-        .await?;
+    let emu = b.pairs_emulator("idle-emulator", n, "0s", "0").await?;
     let env = [
         (
             "PSO_RESYNC_INTERVAL",

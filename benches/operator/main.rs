@@ -113,6 +113,27 @@ impl Bench {
         .await
     }
 
+    /// An emulator for `n` pairs: branches ready after `ready_delay` (e.g. `"5000ms"`),
+    /// `rate_limit` requests per minute (`"0"`: none), and room for `n` development branches.
+    pub async fn pairs_emulator(
+        &self,
+        name: &str,
+        n: usize,
+        ready_delay: &str,
+        rate_limit: &str,
+    ) -> Result<Emulator> {
+        let limit = (n + 100).to_string();
+        let flags = [
+            "--branch-ready-delay",
+            ready_delay,
+            "--rate-limit",
+            rate_limit,
+            "--development-branch-limit",
+            &limit,
+        ];
+        self.emulator(name, &flags).await
+    }
+
     /// Starts the operator against `emulator` with `env` overrides and waits until it is ready.
     pub async fn operator(
         &self,

@@ -53,20 +53,7 @@ pub async fn run(b: &Bench, a: &Args) -> ScenarioReport {
 
 async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
     let n = a.memory_n;
-    let limit = (n + 100).to_string();
-    let emu = b
-        .emulator(
-            "memory-emulator",
-            &[
-                "--branch-ready-delay",
-                "0s",
-                "--rate-limit",
-                "0",
-                "--development-branch-limit",
-                &limit,
-            ],
-        )
-        .await?;
+    let emu = b.pairs_emulator("memory-emulator", n, "0s", "0").await?;
     let mut op = b
         .operator(
             "memory-operator",
