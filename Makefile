@@ -3,8 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 TESTENV := hack/testenv
-CRDGEN := target/debug/crdgen
-DOCGEN := target/debug/docgen
+# Where cargo puts its output (CARGO_TARGET_DIR, as cargo itself honours it).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+CRDGEN := $(TARGET_DIR)/debug/crdgen
+DOCGEN := $(TARGET_DIR)/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
 # Integration tests run one at a time per binary by default: 2-core machines, one shared control plane.
 TEST_THREADS ?= 4
