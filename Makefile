@@ -10,7 +10,7 @@ DOCGEN := $(TARGET_DIR)/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
 # Integration tests run one at a time per binary by default: 2-core machines, one shared control plane.
 TEST_THREADS ?= 4
-# Chaos suite size: 1 (make test) is a fifth of issue 11's size, 5 its full size.
+# Chaos suite size: 1 (make test) is issue 11's size (50 passwords, 10 deploy requests, 16 SIGKILLs), 5 five times it.
 CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 
@@ -63,7 +63,7 @@ testenv-status: ## Is the local control plane running?
 integration-test: build ## Integration tests against a running control plane
 	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS)
 
-chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on its own control plane (CHAOS_SCALE=5: full size)
+chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on its own control plane (CHAOS_SCALE=5: five times the size)
 	@trap 'TESTENV_DIR=$(CHAOS_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_DIR=$(CHAOS_TESTENV) TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \

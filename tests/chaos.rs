@@ -5,9 +5,9 @@
 //!
 //! It restarts the kube-apiserver, so it runs only against its own control plane:
 //! `make chaos` starts one in `.chaos/testenv`, sets `PSO_KUBECONFIG` and
-//! `PSO_CHAOS_TESTENV_DIR`, and runs this test (ignored otherwise). `CHAOS_SCALE=5` gives the
-//! issue's full size (50 passwords, 10 deploy requests, 16 SIGKILLs); `CHAOS_SEED` replays the
-//! random choices of an earlier run (printed in the summary).
+//! `PSO_CHAOS_TESTENV_DIR`, and runs this test (ignored otherwise). The default size is issue
+//! 11's (50 passwords, 10 deploy requests, 16 SIGKILLs); `CHAOS_SCALE=5` is five times that;
+//! `CHAOS_SEED` replays the random choices of an earlier run (printed in the summary).
 mod support;
 
 #[path = "chaos/checks.rs"]
@@ -39,6 +39,16 @@ const EMULATOR: &[&str] = &[
     "--deploy-step-duration",
     "1s",
 ];
+
+/// `make chaos` (and so `make test`) runs at issue 11's size unless told otherwise.
+#[test]
+fn the_default_size_is_fifty_passwords_ten_deploy_requests_and_at_least_fifteen_kills() {
+    let plan = Plan::new(1, 0);
+    assert_eq!((plan.passwords, plan.deploy_requests), (50, 10), "{plan}");
+    assert!(plan.kills >= 15, "{plan}");
+    let five = Plan::new(5, 0);
+    assert_eq!((five.passwords, five.deploy_requests), (250, 50), "{five}");
+}
 
 #[tokio::test]
 #[ignore = "restarts the kube-apiserver: run it with `make chaos` (its own control plane)"]

@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::{Emulator, Operator};
 
-/// Sizes of one run. Scale 1 (the default, for `make test`) is a fifth of the issue's size;
-/// scale 5 is the issue's size: 50 passwords, 10 deploy requests, 16 SIGKILLs.
+/// Sizes of one run. Scale 1 (the default, run by `make test`) is the size of issue 11:
+/// 50 passwords, 10 deploy requests, 16 SIGKILLs; `CHAOS_SCALE=5` is five times that.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     pub scale: u32,
@@ -41,20 +41,25 @@ impl Plan {
             .ok()
             .map(|s| s.parse().expect("CHAOS_SEED is a number"))
             .unwrap_or_else(rand::random);
-        let s = scale as usize;
+        Self::new(scale, seed)
+    }
+
+    /// The plan of scale `scale` (≥ 1).
+    pub fn new(scale: u32, seed: u64) -> Self {
+        let s = scale.max(1) as usize;
         Self {
-            scale,
+            scale: scale.max(1),
             seed,
-            passwords: 10 * s,
-            deploy_requests: 2 * s,
-            kills: 3 * s + 1,
-            scratch: s,
+            passwords: 50 * s,
+            deploy_requests: 10 * s,
+            kills: 15 * s + 1,
+            scratch: 5 * s,
         }
     }
 
     /// How long the operator may take to reach the end state after the last disruption.
     pub fn converge_deadline(&self) -> Duration {
-        Duration::from_secs(150 + 30 * u64::from(self.scale))
+        Duration::from_secs(150 + 150 * u64::from(self.scale))
     }
 
     /// Whether password `i` is deleted during the run, and with which deletion policy.
