@@ -25,6 +25,10 @@
 //! kind and metadata are checked against the served API.
 mod support;
 
+#[path = "examples/health.rs"]
+mod health;
+#[path = "examples/reasons.rs"]
+mod reasons;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
