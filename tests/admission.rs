@@ -13,6 +13,8 @@ mod case;
 mod deploy_request;
 #[path = "admission/password.rs"]
 mod password;
+#[path = "admission/password_secret.rs"]
+mod password_secret;
 #[path = "admission/status.rs"]
 mod status;
 #[path = "admission/valid.rs"]
@@ -23,6 +25,7 @@ use case::{Case, Kind, Outcome, run_case};
 fn all_invalid_cases() -> Vec<Case> {
     let mut cases = branch::cases();
     cases.extend(password::cases());
+    cases.extend(password_secret::cases());
     cases.extend(deploy_request::cases());
     cases
 }

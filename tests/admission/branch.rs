@@ -15,6 +15,12 @@ pub fn cases() -> Vec<Case> {
     vec![
         bad(
             Branch,
+            "no spec at all",
+            serde_json::Value::Null,
+            &["spec: Required value"],
+        ),
+        bad(
+            Branch,
             "organization missing",
             json!({"organization": null}),
             &["spec.organization: Required value"],
@@ -156,6 +162,42 @@ pub fn cases() -> Vec<Case> {
             json!({"credentialsRef": {}}),
             &["spec.credentialsRef.name: Required value"],
         ),
+        bad(
+            Branch,
+            "credentialsRef name of 254 characters",
+            json!({"credentialsRef": {"name": "c".repeat(254)}}),
+            &["spec.credentialsRef.name", "Too long"],
+        ),
+        bad(
+            Branch,
+            "database of 64 characters",
+            json!({"database": long}),
+            &["spec.database", "Too long"],
+        ),
+        bad(
+            Branch,
+            "parentBranch of 64 characters",
+            json!({"parentBranch": long}),
+            &["spec.parentBranch", "Too long"],
+        ),
+        bad(
+            Branch,
+            "region of 64 characters",
+            json!({"region": long}),
+            &["spec.region", "Too long"],
+        ),
+        bad(
+            Branch,
+            "backupId of 65 characters",
+            json!({"region": null, "backupId": "b".repeat(65), "clusterSize": "PS_10"}),
+            &["spec.backupId", "Too long"],
+        ),
+        bad(
+            Branch,
+            "clusterSize of 65 characters",
+            json!({"region": null, "backupId": "bk1", "clusterSize": "P".repeat(65)}),
+            &["spec.clusterSize", "Too long"],
+        ),
         bad_update(
             Branch,
             "organization changed",
@@ -210,6 +252,20 @@ pub fn cases() -> Vec<Case> {
         ),
         bad_update(
             Branch,
+            "region removed",
+            json!({}),
+            json!({"region": null}),
+            &["spec.region", "region cannot be added or removed"],
+        ),
+        bad_update(
+            Branch,
+            "backupId added (restoring an existing branch)",
+            json!({}),
+            restore(),
+            &["spec.backupId", "backupId cannot be added or removed"],
+        ),
+        bad_update(
+            Branch,
             "backupId changed",
             restore(),
             json!({"backupId": "bk456"}),
@@ -228,6 +284,13 @@ pub fn cases() -> Vec<Case> {
             restore(),
             json!({"clusterSize": "PS_20"}),
             &["spec.clusterSize", "clusterSize is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "clusterSize removed",
+            restore(),
+            json!({"clusterSize": null}),
+            &["spec.clusterSize", "clusterSize cannot be added or removed"],
         ),
     ]
 }

@@ -4,14 +4,38 @@ use serde_json::json;
 
 use crate::case::{Case, Kind::DeployRequest, bad, bad_update};
 
+/// The `branchRef` form of the source instead of the base's explicit one.
+fn by_ref_named(name: &str) -> serde_json::Value {
+    json!({"organization": null, "database": null, "branch": null, "branchRef": {"name": name}})
+}
+
+fn by_ref() -> serde_json::Value {
+    by_ref_named("pr-1")
+}
+
 pub fn cases() -> Vec<Case> {
-    let long_notes = "n".repeat(10_001);
+    let mut cases = source_cases();
+    cases.extend(source_update_cases());
+    cases.extend(other_cases());
+    cases
+}
+
+/// The source branch: its two forms, names and lengths.
+fn source_cases() -> Vec<Case> {
+    let long = "a".repeat(64);
     vec![
+        bad(
+            DeployRequest,
+            "no spec at all",
+            serde_json::Value::Null,
+            &["spec: Required value"],
+        ),
         bad(
             DeployRequest,
             "no source branch",
             json!({"organization": null, "database": null, "branch": null}),
             &[
+                "spec: Invalid value",
                 "set the source branch: either branchRef, or organization, database and branch together",
             ],
         ),
@@ -19,8 +43,129 @@ pub fn cases() -> Vec<Case> {
             DeployRequest,
             "branchRef and explicit source",
             json!({"branchRef": {"name": "pr-1"}}),
-            &["branchRef cannot be combined with organization, database or branch"],
+            &[
+                "spec: Invalid value",
+                "branchRef cannot be combined with organization, database or branch",
+            ],
         ),
+        bad(
+            DeployRequest,
+            "organization with capitals",
+            json!({"organization": "Acme"}),
+            &[
+                "spec.organization",
+                "organization must be a PlanetScale name",
+            ],
+        ),
+        bad(
+            DeployRequest,
+            "database starting with '-'",
+            json!({"database": "-shop"}),
+            &["spec.database", "database must be a PlanetScale name"],
+        ),
+        bad(
+            DeployRequest,
+            "branch with a space",
+            json!({"branch": "feat x"}),
+            &["spec.branch", "branch must be a PlanetScale name"],
+        ),
+        bad(
+            DeployRequest,
+            "organization of 64 characters",
+            json!({"organization": long}),
+            &["spec.organization", "Too long"],
+        ),
+        bad(
+            DeployRequest,
+            "database of 64 characters",
+            json!({"database": long}),
+            &["spec.database", "Too long"],
+        ),
+        bad(
+            DeployRequest,
+            "intoBranch of 64 characters",
+            json!({"intoBranch": long}),
+            &["spec.intoBranch", "Too long"],
+        ),
+        bad(
+            DeployRequest,
+            "branchRef name not an object name",
+            by_ref_named("PR_1"),
+            &[
+                "spec.branchRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            DeployRequest,
+            "branchRef without name",
+            json!({"organization": null, "database": null, "branch": null, "branchRef": {}}),
+            &["spec.branchRef.name: Required value"],
+        ),
+        bad(
+            DeployRequest,
+            "branchRef name of 254 characters",
+            by_ref_named(&"b".repeat(254)),
+            &["spec.branchRef.name", "Too long"],
+        ),
+    ]
+}
+
+/// One resource is one deploy request: the source and the target cannot change.
+fn source_update_cases() -> Vec<Case> {
+    vec![
+        bad_update(
+            DeployRequest,
+            "database changed",
+            json!({}),
+            json!({"database": "other"}),
+            &["spec.database", "database is immutable"],
+        ),
+        bad_update(
+            DeployRequest,
+            "branchRef added to an explicit source",
+            json!({}),
+            json!({"branchRef": {"name": "pr-1"}}),
+            &["spec.branchRef", "branchRef cannot be added or removed"],
+        ),
+        bad_update(
+            DeployRequest,
+            "branchRef removed",
+            by_ref(),
+            json!({"branchRef": null}),
+            &["spec.branchRef", "branchRef cannot be added or removed"],
+        ),
+        bad_update(
+            DeployRequest,
+            "organization removed",
+            json!({}),
+            json!({"organization": null}),
+            &[
+                "spec.organization",
+                "organization cannot be added or removed",
+            ],
+        ),
+        bad_update(
+            DeployRequest,
+            "database removed",
+            json!({}),
+            json!({"database": null}),
+            &["spec.database", "database cannot be added or removed"],
+        ),
+        bad_update(
+            DeployRequest,
+            "branch removed",
+            json!({}),
+            json!({"branch": null}),
+            &["spec.branch", "branch cannot be added or removed"],
+        ),
+    ]
+}
+
+/// Flags, approval, credentials and notes, and the remaining immutability rules.
+fn other_cases() -> Vec<Case> {
+    let long_notes = "n".repeat(10_001);
+    vec![
         bad(
             DeployRequest,
             "explicit source without database",
@@ -80,6 +225,39 @@ pub fn cases() -> Vec<Case> {
         ),
         bad(
             DeployRequest,
+            "approval credentialsRef without name",
+            json!({"approval": {"credentialsRef": {}}}),
+            &["spec.approval.credentialsRef.name: Required value"],
+        ),
+        bad(
+            DeployRequest,
+            "approval credentials name of 254 characters",
+            json!({"approval": {"credentialsRef": {"name": "a".repeat(254)}}}),
+            &["spec.approval.credentialsRef.name", "Too long"],
+        ),
+        bad(
+            DeployRequest,
+            "credentialsRef name not a Secret name",
+            json!({"credentialsRef": {"name": "Creds!"}}),
+            &[
+                "spec.credentialsRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            DeployRequest,
+            "credentialsRef without name",
+            json!({"credentialsRef": {}}),
+            &["spec.credentialsRef.name: Required value"],
+        ),
+        bad(
+            DeployRequest,
+            "credentialsRef name of 254 characters",
+            json!({"credentialsRef": {"name": "c".repeat(254)}}),
+            &["spec.credentialsRef.name", "Too long"],
+        ),
+        bad(
+            DeployRequest,
             "approval credentials name not a Secret name",
             json!({"approval": {"credentialsRef": {"name": "-approver"}}}),
             &[
@@ -136,7 +314,7 @@ pub fn cases() -> Vec<Case> {
         bad_update(
             DeployRequest,
             "branchRef changed",
-            json!({"organization": null, "database": null, "branch": null, "branchRef": {"name": "pr-1"}}),
+            by_ref(),
             json!({"branchRef": {"name": "pr-2"}}),
             &["spec.branchRef", "branchRef is immutable"],
         ),

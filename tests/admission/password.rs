@@ -1,4 +1,6 @@
-//! Invalid `PlanetScalePassword` manifests. Base: branchRef pr-1, role readwriter.
+//! Invalid `PlanetScalePassword` manifests: the target and the password's own settings. Base:
+//! branchRef pr-1, role readwriter. The Secret, rotation and restart settings are in
+//! password_secret.rs.
 use serde_json::json;
 
 use crate::case::{Case, Kind::Password, bad, bad_update};
@@ -8,20 +10,20 @@ fn explicit() -> serde_json::Value {
 }
 
 pub fn cases() -> Vec<Case> {
-    let many_cidrs: Vec<String> = (0..33).map(|i| format!("10.0.{i}.0/24")).collect();
+    let mut cases = target_cases();
+    cases.extend(settings_cases());
+    cases
+}
+
+/// Where the password is made: the two forms of target, their names and their immutability.
+fn target_cases() -> Vec<Case> {
+    let long = "a".repeat(64);
+    let explicit_with = |field: &str, value: &str| {
+        let mut spec = explicit();
+        spec[field] = json!(value);
+        spec
+    };
     vec![
-        bad(
-            Password,
-            "no target",
-            json!({"branchRef": null}),
-            &["set the target: either branchRef, or organization, database and branch together"],
-        ),
-        bad(
-            Password,
-            "branchRef and explicit target",
-            json!({"organization": "acme", "database": "shop", "branch": "main"}),
-            &["branchRef cannot be combined with organization, database or branch"],
-        ),
         bad(
             Password,
             "explicit target without branch",
@@ -46,6 +48,160 @@ pub fn cases() -> Vec<Case> {
                 "organization must be a PlanetScale name",
             ],
         ),
+        bad(
+            Password,
+            "database with capitals",
+            json!({"branchRef": null, "organization": "acme", "database": "Shop", "branch": "main"}),
+            &["spec.database", "database must be a PlanetScale name"],
+        ),
+        bad(
+            Password,
+            "branch name too long",
+            json!({"branchRef": null, "organization": "acme", "database": "shop", "branch": "b".repeat(64)}),
+            &["spec.branch", "Too long"],
+        ),
+        bad(
+            Password,
+            "credentialsRef name not an object name",
+            json!({"credentialsRef": {"name": "Creds!"}}),
+            &[
+                "spec.credentialsRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            Password,
+            "no spec at all",
+            serde_json::Value::Null,
+            &["spec: Required value"],
+        ),
+        bad(
+            Password,
+            "no target",
+            json!({"branchRef": null}),
+            &[
+                "spec: Invalid value",
+                "set the target: either branchRef, or organization, database and branch together",
+            ],
+        ),
+        bad(
+            Password,
+            "branchRef and explicit target",
+            json!({"organization": "acme", "database": "shop", "branch": "main"}),
+            &[
+                "spec: Invalid value",
+                "branchRef cannot be combined with organization, database or branch",
+            ],
+        ),
+        bad(
+            Password,
+            "branch with '!'",
+            explicit_with("branch", "main!"),
+            &["spec.branch", "branch must be a PlanetScale name"],
+        ),
+        bad(
+            Password,
+            "organization of 64 characters",
+            explicit_with("organization", &long),
+            &["spec.organization", "Too long"],
+        ),
+        bad(
+            Password,
+            "database of 64 characters",
+            explicit_with("database", &long),
+            &["spec.database", "Too long"],
+        ),
+        bad(
+            Password,
+            "branchRef without name",
+            json!({"branchRef": {"name": null}}),
+            &["spec.branchRef.name: Required value"],
+        ),
+        bad(
+            Password,
+            "branchRef name of 254 characters",
+            json!({"branchRef": {"name": "b".repeat(254)}}),
+            &["spec.branchRef.name", "Too long"],
+        ),
+        bad(
+            Password,
+            "credentialsRef without name",
+            json!({"credentialsRef": {}}),
+            &["spec.credentialsRef.name: Required value"],
+        ),
+        bad(
+            Password,
+            "credentialsRef name of 254 characters",
+            json!({"credentialsRef": {"name": "c".repeat(254)}}),
+            &["spec.credentialsRef.name", "Too long"],
+        ),
+        bad_update(
+            Password,
+            "organization changed",
+            explicit(),
+            json!({"organization": "other"}),
+            &["spec.organization", "organization is immutable"],
+        ),
+        bad_update(
+            Password,
+            "branchRef changed",
+            json!({}),
+            json!({"branchRef": {"name": "pr-2"}}),
+            &["spec.branchRef", "branchRef is immutable"],
+        ),
+        bad_update(
+            Password,
+            "target switched to the explicit form",
+            json!({}),
+            explicit(),
+            &["spec.branchRef", "branchRef cannot be added or removed"],
+        ),
+        bad_update(
+            Password,
+            "branch changed",
+            explicit(),
+            json!({"branch": "dev"}),
+            &["spec.branch", "branch is immutable"],
+        ),
+        bad_update(
+            Password,
+            "database changed",
+            explicit(),
+            json!({"database": "other"}),
+            &["spec.database", "database is immutable"],
+        ),
+        bad_update(
+            Password,
+            "organization removed",
+            explicit(),
+            json!({"organization": null}),
+            &[
+                "spec.organization",
+                "organization cannot be added or removed",
+            ],
+        ),
+        bad_update(
+            Password,
+            "database added to a branchRef target",
+            json!({}),
+            json!({"database": "shop"}),
+            &["spec.database", "database cannot be added or removed"],
+        ),
+        bad_update(
+            Password,
+            "branch removed",
+            explicit(),
+            json!({"branch": null}),
+            &["spec.branch", "branch cannot be added or removed"],
+        ),
+    ]
+}
+
+/// Role, lifetime, address ranges, replica and deletion policy.
+fn settings_cases() -> Vec<Case> {
+    let many_cidrs: Vec<String> = (0..33).map(|i| format!("10.0.{i}.0/24")).collect();
+    let too_long_duration = "1m".repeat(17);
+    vec![
         bad(
             Password,
             "role not an enum value",
@@ -108,223 +264,15 @@ pub fn cases() -> Vec<Case> {
         ),
         bad(
             Password,
-            "secret creationPolicy not an enum value",
-            json!({"secret": {"creationPolicy": "Adopt"}}),
-            &["spec.secret.creationPolicy", "Unsupported value", "Merge"],
-        ),
-        bad(
-            Password,
-            "unknown secret format",
-            json!({"secret": {"formats": ["yaml"]}}),
-            &[
-                "spec.secret.formats[0]",
-                "Unsupported value",
-                "go-sql-driver",
-            ],
-        ),
-        bad(
-            Password,
-            "secret format twice",
-            json!({"secret": {"formats": ["prisma", "prisma"]}}),
-            &["spec.secret.formats[1]", "Duplicate value"],
-        ),
-        bad(
-            Password,
-            "secret name with capitals",
-            json!({"secret": {"name": "App_DB"}}),
-            &[
-                "spec.secret.name",
-                "secret.name must be a Kubernetes object name",
-            ],
-        ),
-        bad(
-            Password,
-            "template key with a space",
-            json!({"secret": {"template": {"data": {"bad key": "{{ host }}"}}}}),
-            &[
-                "spec.secret.template.data",
-                "template.data keys must be valid Secret keys",
-            ],
-        ),
-        bad(
-            Password,
-            "label value with a space",
-            json!({"secret": {"labels": {"team": "data platform"}}}),
-            &["spec.secret.labels.team", "should match"],
-        ),
-        bad(
-            Password,
-            "rotation interval in words",
-            json!({"rotation": {"interval": "monthly"}}),
-            &[
-                "spec.rotation.interval",
-                "rotation.interval must be a duration such as",
-            ],
-        ),
-        bad(
-            Password,
-            "grace period over a week",
-            json!({"rotation": {"gracePeriod": "200h"}}),
-            &[
-                "spec.rotation.gracePeriod",
-                "rotation.gracePeriod must be between 0s and 168h",
-            ],
-        ),
-        bad(
-            Password,
-            "interval shorter than grace period",
-            json!({"rotation": {"interval": "5m", "gracePeriod": "10m"}}),
-            &[
-                "spec.rotation",
-                "rotation.interval must be longer than rotation.gracePeriod",
-            ],
-        ),
-        bad(
-            Password,
-            "restart target kind DaemonSet",
-            json!({"restartOnRotation": [{"kind": "DaemonSet", "name": "app"}]}),
-            &[
-                "spec.restartOnRotation[0].kind",
-                "Unsupported value",
-                "StatefulSet",
-            ],
-        ),
-        bad(
-            Password,
-            "restart target listed twice",
-            json!({"restartOnRotation": [{"kind": "Deployment", "name": "app"}, {"kind": "Deployment", "name": "app"}]}),
-            &["spec.restartOnRotation[1]", "Duplicate value"],
-        ),
-        bad(
-            Password,
-            "restart target without name",
-            json!({"restartOnRotation": [{"kind": "Deployment"}]}),
-            &["spec.restartOnRotation[0].name: Required value"],
-        ),
-        bad(
-            Password,
-            "database with capitals",
-            json!({"branchRef": null, "organization": "acme", "database": "Shop", "branch": "main"}),
-            &["spec.database", "database must be a PlanetScale name"],
-        ),
-        bad(
-            Password,
-            "branch name too long",
-            json!({"branchRef": null, "organization": "acme", "database": "shop", "branch": "b".repeat(64)}),
-            &["spec.branch", "Too long"],
-        ),
-        bad(
-            Password,
             "cidr longer than any address",
             json!({"cidrs": [format!("{}/64", "1".repeat(44))]}),
             &["spec.cidrs[0]", "Too long"],
         ),
         bad(
             Password,
-            "rotation interval under a minute",
-            json!({"rotation": {"interval": "30s", "gracePeriod": "0s"}}),
-            &[
-                "spec.rotation.interval",
-                "rotation.interval must be between 1m and 8760h",
-            ],
-        ),
-        bad(
-            Password,
-            "grace period in words",
-            json!({"rotation": {"gracePeriod": "ten minutes"}}),
-            &[
-                "spec.rotation.gracePeriod",
-                "rotation.gracePeriod must be a duration such as",
-            ],
-        ),
-        bad(
-            Password,
-            "annotation key too long",
-            json!({"secret": {"annotations": {"a".repeat(317): "x"}}}),
-            &[
-                "spec.secret.annotations",
-                "secret.annotations keys must be at most 316 characters",
-            ],
-        ),
-        bad(
-            Password,
-            "label key too long",
-            json!({"secret": {"labels": {"l".repeat(317): "x"}}}),
-            &[
-                "spec.secret.labels",
-                "secret.labels keys must be at most 316 characters",
-            ],
-        ),
-        bad(
-            Password,
-            "template value too long",
-            json!({"secret": {"template": {"data": {"big": "x".repeat(8193)}}}}),
-            &["spec.secret.template.data.big", "Too long"],
-        ),
-        bad(
-            Password,
-            "33 template entries",
-            json!({"secret": {"template": {"data": (0..33).map(|i| (format!("k{i}"), json!("{{ host }}"))).collect::<serde_json::Map<_, _>>()}}}),
-            &["spec.secret.template.data", "Too many"],
-        ),
-        bad(
-            Password,
-            "restart target name not an object name",
-            json!({"restartOnRotation": [{"kind": "Deployment", "name": "My_App"}]}),
-            &[
-                "spec.restartOnRotation[0].name",
-                "restartOnRotation name must be a Kubernetes object name",
-            ],
-        ),
-        bad(
-            Password,
-            "17 restart targets",
-            json!({"restartOnRotation": (0..17).map(|i| json!({"kind": "Deployment", "name": format!("app-{i}")})).collect::<Vec<_>>()}),
-            &["spec.restartOnRotation", "Too many"],
-        ),
-        bad(
-            Password,
-            "credentialsRef name not an object name",
-            json!({"credentialsRef": {"name": "Creds!"}}),
-            &[
-                "spec.credentialsRef.name",
-                "name must be a Kubernetes object name",
-            ],
-        ),
-        bad_update(
-            Password,
-            "organization changed",
-            explicit(),
-            json!({"organization": "other"}),
-            &["spec.organization", "organization is immutable"],
-        ),
-        bad_update(
-            Password,
-            "branchRef changed",
-            json!({}),
-            json!({"branchRef": {"name": "pr-2"}}),
-            &["spec.branchRef", "branchRef is immutable"],
-        ),
-        bad_update(
-            Password,
-            "target switched to the explicit form",
-            json!({}),
-            explicit(),
-            &["spec.branchRef", "branchRef cannot be added or removed"],
-        ),
-        bad_update(
-            Password,
-            "branch changed",
-            explicit(),
-            json!({"branch": "dev"}),
-            &["spec.branch", "branch is immutable"],
-        ),
-        bad_update(
-            Password,
-            "database changed",
-            explicit(),
-            json!({"database": "other"}),
-            &["spec.database", "database is immutable"],
+            "ttl of 34 characters",
+            json!({"ttl": too_long_duration}),
+            &["spec.ttl", "Too long"],
         ),
     ]
 }
