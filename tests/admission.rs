@@ -9,6 +9,8 @@ mod support;
 mod branch;
 #[path = "admission/case.rs"]
 mod case;
+#[path = "admission/coverage.rs"]
+mod coverage;
 #[path = "admission/deploy_request.rs"]
 mod deploy_request;
 #[path = "admission/password.rs"]
@@ -78,6 +80,26 @@ fn every_kind_has_invalid_cases() {
             kind.name()
         );
     }
+}
+
+/// Every CEL rule and every constrained `spec` property in crds/*.yaml has a case above that
+/// expects its refusal, so a rule cannot be added without a test. Needs no cluster.
+#[test]
+fn every_admission_rule_has_a_case() {
+    let rules = coverage::rules_in_crds();
+    assert!(
+        rules.len() > 100,
+        "only {} rules found in crds/",
+        rules.len()
+    );
+    let uncovered = coverage::uncovered(&rules, &all_invalid_cases());
+    assert!(
+        uncovered.is_empty(),
+        "{} of {} admission rules have no case in tests/admission/{{branch,password,password_secret,deploy_request}}.rs:\n{}",
+        uncovered.len(),
+        rules.len(),
+        uncovered.join("\n")
+    );
 }
 
 #[tokio::test]
