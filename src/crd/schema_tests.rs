@@ -192,3 +192,139 @@ fn file_names_are_plural_dot_group() {
         ]
     );
 }
+
+/// What `kubectl get` shows for each kind: (name, jsonPath, type, priority), in order.
+type Column = (&'static str, &'static str, &'static str, i32);
+
+const READY_PATH: &str = ".status.conditions[?(@.type==\"Ready\")].status";
+
+const COLUMNS: [(&str, &[Column]); 3] = [
+    (
+        "PlanetScaleBranch",
+        &[
+            ("Database", ".spec.database", "string", 0),
+            ("Branch", ".status.branchName", "string", 0),
+            ("Parent", ".status.parent", "string", 0),
+            ("Ready", READY_PATH, "string", 0),
+            ("State", ".status.state", "string", 0),
+            ("Organization", ".spec.organization", "string", 1),
+            ("Region", ".status.region", "string", 1),
+            ("Production", ".status.production", "boolean", 1),
+            ("Age", ".metadata.creationTimestamp", "date", 0),
+        ],
+    ),
+    (
+        "PlanetScalePassword",
+        &[
+            ("Branch", ".status.branch", "string", 0),
+            ("Role", ".spec.role", "string", 0),
+            ("Secret", ".status.secretName", "string", 0),
+            ("Ready", READY_PATH, "string", 0),
+            ("Expires", ".status.expiresAt", "string", 0),
+            ("Database", ".status.database", "string", 1),
+            ("Username", ".status.username", "string", 1),
+            ("Age", ".metadata.creationTimestamp", "date", 0),
+        ],
+    ),
+    (
+        "DeployRequest",
+        &[
+            ("Number", ".status.number", "integer", 0),
+            ("Branch", ".status.branch", "string", 0),
+            ("Into", ".status.intoBranch", "string", 0),
+            ("Deployment", ".status.deploymentState", "string", 0),
+            ("Ready", READY_PATH, "string", 0),
+            ("Database", ".status.database", "string", 1),
+            ("URL", ".status.htmlUrl", "string", 1),
+            ("Age", ".metadata.creationTimestamp", "date", 0),
+        ],
+    ),
+];
+
+#[test]
+fn printer_columns_have_the_documented_names_and_paths() {
+    let crds = all();
+    assert_eq!(crds.len(), COLUMNS.len());
+    for (crd, (kind, expected)) in crds.iter().zip(COLUMNS) {
+        assert_eq!(crd.spec.names.kind, kind);
+        let columns = crd.spec.versions[0]
+            .additional_printer_columns
+            .as_deref()
+            .unwrap_or(&[]);
+        let got: Vec<(&str, &str, &str, i32)> = columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.json_path.as_str(),
+                    c.type_.as_str(),
+                    c.priority.unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{kind} printer columns");
+    }
+}
+
+/// The property a column's jsonPath reads, or `None` if the schema has no such field (the column
+/// would stay empty). `.metadata.*` is the API server's and always there.
+fn column_target<'a>(root: &'a Value, json_path: &str) -> Option<&'a Value> {
+    if json_path.starts_with(".metadata.") {
+        return Some(root);
+    }
+    // `conditions[?(@.type=="Ready")]` selects list items: read it as `conditions[]`.
+    let path = match (json_path.find("[?("), json_path.find(")]")) {
+        (Some(start), Some(end)) => format!("{}[]{}", &json_path[..start], &json_path[end + 2..]),
+        _ => json_path.to_string(),
+    };
+    let mut at = root;
+    for segment in path.trim_start_matches('.').split('.') {
+        let (name, item) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (segment, false),
+        };
+        at = at.get("properties")?.get(name)?;
+        if item {
+            at = at.get("items")?;
+        }
+    }
+    Some(at)
+}
+
+#[test]
+fn printer_columns_read_fields_that_exist_and_match_the_api_reference() {
+    let reference = std::fs::read_to_string(repo().join("docs/api-reference.md")).unwrap();
+    let documented: Vec<&str> = reference
+        .lines()
+        .filter_map(|line| line.strip_prefix("Columns: `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    assert_eq!(documented.len(), 3, "docs/api-reference.md Columns lines");
+    for (crd, documented) in all().iter().zip(documented) {
+        let kind = &crd.spec.names.kind;
+        let root = schema(crd);
+        assert!(column_target(&root, ".status.noSuchField").is_none());
+        let columns = crd.spec.versions[0]
+            .additional_printer_columns
+            .as_deref()
+            .unwrap_or(&[]);
+        for column in columns {
+            assert!(
+                column_target(&root, &column.json_path).is_some(),
+                "{kind} column {} reads {}, which the schema does not have",
+                column.name,
+                column.json_path
+            );
+        }
+        let shown: Vec<String> = columns
+            .iter()
+            .filter(|c| c.priority.unwrap_or(0) == 0)
+            .map(|c| c.name.to_uppercase())
+            .collect();
+        assert_eq!(
+            shown.join(" "),
+            documented,
+            "{kind}: docs/api-reference.md lists other default columns"
+        );
+    }
+}
