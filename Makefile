@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CRDGEN := $(TARGET_DIR)/debug/crdgen
 DOCGEN := $(TARGET_DIR)/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
-# Integration tests run one at a time per binary by default: 2-core machines, one shared control plane.
+# Integration tests: each test binary runs up to TEST_THREADS tests at once, binaries one after another, all on one shared control plane.
 TEST_THREADS ?= 4
 # Chaos suite size: 1 (make test) is issue 11's size (50 passwords, 10 deploy requests, 16 SIGKILLs), 5 five times it.
 CHAOS_SCALE ?= 1

@@ -26,7 +26,7 @@ pub struct ChildProcess {
 }
 
 impl ChildProcess {
-    /// Starts `program` with `args` and `envs`, its output in `target/test-logs/<name>-<pid>.log`.
+    /// Starts `program` with `args` and `envs`, its output in `target/test-logs/<name>-<random>.log`.
     pub fn spawn(name: &str, program: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
         std::fs::create_dir_all(&dir).expect("log dir");
