@@ -5,12 +5,14 @@ mod support;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event, Namespace, ObjectReference, Secret, ServiceAccount,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, ObjectMeta, PostParams};
 use kube::{Api, Client, ResourceExt};
-use support::{wait_gone, with_temp_ns};
+use support::{wait_for, wait_gone, with_temp_ns};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -138,6 +140,111 @@ async fn service_account_without_rbac_is_forbidden() {
         }
     })
     .await
+}
+
+/// A `wait_for` that runs out of time says what it waited for and shows the object and its
+/// events; when the object never appeared, the events come from the namespace it was asked
+/// to look in.
+#[tokio::test]
+async fn wait_for_timeout_shows_the_object_and_its_events() {
+    with_temp_ns(|client, ns| async move {
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+        cms.create(
+            &PostParams::default(),
+            &ConfigMap {
+                metadata: meta("watched"),
+                data: Some([("colour".to_string(), "blue".to_string())].into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create ConfigMap");
+        let events: Api<Event> = Api::namespaced(client, &ns);
+        for (name, reason) in [("watched", "ColourChosen"), ("ghost", "GhostSighted")] {
+            let event = Event {
+                metadata: meta(&format!("{name}.event")),
+                involved_object: ObjectReference {
+                    api_version: Some("v1".into()),
+                    kind: Some("ConfigMap".into()),
+                    name: Some(name.into()),
+                    namespace: Some(ns.clone()),
+                    ..Default::default()
+                },
+                reason: Some(reason.into()),
+                message: Some(format!("a test event about {name}")),
+                type_: Some("Normal".into()),
+                ..Default::default()
+            };
+            events
+                .create(&PostParams::default(), &event)
+                .await
+                .expect("create Event");
+        }
+
+        let msg = wait_for_panic(cms.clone(), "watched").await;
+        for part in [
+            "waiting for watched to be never true",
+            "--- object ---",
+            "name: watched",
+            "colour: blue",
+            "--- events ---",
+            "Normal ColourChosen a test event about watched",
+        ] {
+            assert!(msg.contains(part), "{part:?} missing from:\n{msg}");
+        }
+        assert!(!msg.contains("GhostSighted"), "only its own events:\n{msg}");
+
+        let msg = wait_for_panic(cms, "ghost").await;
+        for part in [
+            "waiting for ghost to be never true",
+            "<absent>",
+            "Normal GhostSighted a test event about ghost",
+        ] {
+            assert!(msg.contains(part), "{part:?} missing from:\n{msg}");
+        }
+    })
+    .await
+}
+
+/// Runs `wait_for(name)` with a condition that never holds and a 1 s deadline; returns its
+/// panic message.
+async fn wait_for_panic(api: Api<ConfigMap>, name: &'static str) -> String {
+    let joined = tokio::spawn(async move {
+        wait_for(&api, name, Duration::from_secs(1), "never true", |_| false).await;
+    })
+    .await;
+    let err = joined.expect_err("wait_for panics when its deadline passes");
+    panic_message(err.into_panic())
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    match panic.downcast::<String>() {
+        Ok(s) => *s,
+        Err(panic) => panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .expect("a panic with a message"),
+    }
+}
+
+/// A test body that panics still gets its namespace deleted, and the panic reaches the test.
+#[tokio::test]
+async fn with_temp_ns_deletes_the_namespace_when_the_body_panics() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let body_saw = seen.clone();
+    let joined = tokio::spawn(async move {
+        let _: () = with_temp_ns(|_, ns| async move {
+            *body_saw.lock().unwrap() = Some(ns);
+            panic!("the test body failed");
+        })
+        .await;
+    })
+    .await;
+    let err = joined.expect_err("the body's panic reaches the caller");
+    assert_eq!(panic_message(err.into_panic()), "the test body failed");
+    let ns = seen.lock().unwrap().clone().expect("the body ran");
+    let namespaces: Api<Namespace> = Api::all(support::client().await);
+    wait_gone(&namespaces, &ns, T).await;
 }
 
 fn meta(name: &str) -> ObjectMeta {

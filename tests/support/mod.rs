@@ -137,18 +137,23 @@ where
     }
 }
 
-/// The events that involve the object, one line each (type, reason, message).
+/// The events that involve the object, one line each (type, reason, message). They are looked
+/// up in the object's namespace or, when the object never appeared, in the namespace `api`
+/// looks in (every namespace for a cluster-scoped `api`).
 pub async fn events_for<K>(api: &Api<K>, name: &str, obj: Option<&K>) -> String
 where
     K: Resource,
 {
-    let _ = api;
-    let Some(ns) = obj.and_then(|o| o.namespace()) else {
-        return "<no namespace>\n".into();
+    let ns = obj
+        .and_then(|o| o.namespace())
+        .or_else(|| api.namespace().map(String::from));
+    let events: Api<Event> = match &ns {
+        Some(ns) => Api::namespaced(client().await, ns),
+        None => Api::all(client().await),
     };
-    let events: Api<Event> = Api::namespaced(client().await, &ns);
     let lp = ListParams::default().fields(&format!("involvedObject.name={name}"));
     match events.list(&lp).await {
+        Ok(list) if list.items.is_empty() => "<no events>\n".into(),
         Ok(list) => list
             .items
             .iter()
