@@ -101,6 +101,16 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_with_an_unknown_state_keeps_it() {
+        let backup: Backup =
+            serde_json::from_str(r#"{"id":"b","name":"n","state":"archived"}"#).unwrap();
+        assert_eq!(backup.state, Some(BackupState::Unknown("archived".into())));
+        let state = backup.state.unwrap();
+        assert!(!state.is_terminal() && !state.is_restorable());
+        assert_eq!(serde_json::to_value(&state).unwrap(), "archived");
+    }
+
+    #[test]
     fn backup_state_helpers() {
         assert!(!BackupState::Running.is_terminal());
         assert!(BackupState::Failed.is_terminal());

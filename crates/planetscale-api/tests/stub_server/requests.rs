@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use planetscale_api::models::{CreateBranch, DeploymentState, PasswordRole, UpdatePassword};
+use planetscale_api::models::{
+    CreateBranch, DeploymentState, PasswordRole, ReviewState, UpdatePassword,
+};
 use planetscale_api::{Error, USER_AGENT};
 use serde_json::{Value, json};
 
@@ -118,7 +120,31 @@ fn deploy_request_router(bodies: Bodies) -> Router {
         .route(&format!("{base}/auto-apply"), put(record("queued")))
         .route(base, axum::routing::patch(record("complete")))
         .route(&format!("{base}/deployment"), get(deployment))
+        .route(
+            &format!("{base}/cancel"),
+            post(record("in_progress_cancel")),
+        )
+        .route(&format!("{base}/complete-deploy"), post(record("complete")))
+        .route(
+            &format!("{base}/revert"),
+            post(record("in_progress_revert")),
+        )
+        .route(&format!("{base}/skip-revert"), post(record("complete")))
+        .route(&format!("{base}/reviews"), post(review))
         .with_state(bodies)
+}
+
+/// `POST …/reviews`: records the body and answers 201 with the review.
+async fn review(
+    State(bodies): State<Bodies>,
+    Path(params): Path<Vec<(String, String)>>,
+    Json(body): Json<Value>,
+) -> Response {
+    assert_eq!(params.last().unwrap().1, "42");
+    bodies.lock().unwrap().push(body.clone());
+    let review = json!({"id": "r1", "state": body["state"], "body": body["body"],
+                        "actor": {"id": "u1", "display_name": "Dana"}});
+    (StatusCode::CREATED, Json(review)).into_response()
 }
 
 #[tokio::test]
@@ -151,6 +177,84 @@ async fn deploy_request_actions_use_the_number_and_send_their_bodies() {
         json!({"enable": true}),
         Value::Null,
         json!({"state": "closed"}),
+    ];
+    assert_eq!(sent, expected);
+}
+
+#[tokio::test]
+async fn cancel_complete_revert_skip_revert_and_reviews_post_to_their_paths() {
+    let bodies = Bodies::default();
+    let stub = start(deploy_request_router(bodies.clone())).await;
+    let client = builder(&stub).build().unwrap();
+    let cancelled = client
+        .cancel_deploy_request("acme", "shop", 42)
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.deployment_state,
+        Some(DeploymentState::InProgressCancel)
+    );
+    let completed = client
+        .complete_deploy_request("acme", "shop", 42)
+        .await
+        .unwrap();
+    assert_eq!(completed.deployment_state, Some(DeploymentState::Complete));
+    let reverting = client
+        .revert_deploy_request("acme", "shop", 42)
+        .await
+        .unwrap();
+    assert_eq!(
+        reverting.deployment_state,
+        Some(DeploymentState::InProgressRevert)
+    );
+    client
+        .skip_revert_deploy_request("acme", "shop", 42)
+        .await
+        .unwrap();
+    let approved = client
+        .approve_deploy_request("acme", "shop", 42, Some("lgtm"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (approved.state, approved.body.as_deref()),
+        (Some(ReviewState::Approved), Some("lgtm"))
+    );
+    let commented = client
+        .comment_on_deploy_request("acme", "shop", 42, "why?")
+        .await
+        .unwrap();
+    assert_eq!(commented.state, Some(ReviewState::Commented));
+
+    let seen: Vec<(String, String)> = stub
+        .log
+        .all()
+        .into_iter()
+        .map(|s| {
+            let action = s.path.rsplit('/').next().unwrap().to_string();
+            (s.method, action)
+        })
+        .collect();
+    let expected = [
+        "cancel",
+        "complete-deploy",
+        "revert",
+        "skip-revert",
+        "reviews",
+        "reviews",
+    ];
+    assert_eq!(
+        seen,
+        expected.map(|a| ("POST".to_string(), a.to_string())),
+        "one POST each, none retried"
+    );
+    let sent = bodies.lock().unwrap().clone();
+    let expected = [
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        json!({"state": "approved", "body": "lgtm"}),
+        json!({"state": "commented", "body": "why?"}),
     ];
     assert_eq!(sent, expected);
 }

@@ -210,3 +210,43 @@ async fn a_create_is_resent_when_the_connection_was_refused() {
         3
     );
 }
+
+#[tokio::test]
+async fn the_connect_timeout_ends_a_connect_that_never_completes() {
+    // A listener with a backlog of 0 that never accepts: once its accept queue is full the
+    // kernel drops further SYNs, so a connect hangs. Fill it until a probe connect times out.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+        queued.push(stream);
+        assert!(
+            queued.len() < 16,
+            "the listener keeps taking connections, a connect cannot be made to hang"
+        );
+    }
+    let client = Client::builder(Credentials::service_token("stubid", "stubtoken"))
+        .base_url(format!("http://{addr}/v1"))
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(20))
+        .retry_policy(RetryPolicy {
+            max_attempts: 1,
+            ..fast_retries()
+        })
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.get_branch("acme", "shop", "main").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(err, Error::Transport { connect: true, .. }) && err.is_before_send(),
+        "a connect timeout means the server never saw the request: {err:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "ended by the 300 ms connect timeout, not the 20 s request timeout: {took:?}"
+    );
+    drop((queued, listener));
+}
