@@ -18,18 +18,28 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
+/// Install the SIGINT/SIGTERM handlers now (before the stdout lines tell a script the
+/// emulator is up); the returned future completes on the first signal.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "shutting down"),
         }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+    })
 }
 
 #[tokio::main]
@@ -45,6 +55,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let config = args.into_config()?;
     let emulator = planetscale_emulator::serve(config, listener).await?;
+    let signal = shutdown_signal()?;
     {
         // The only place a secret is printed, on purpose: scripts read it from line 2.
         let mut out = std::io::stdout().lock();
@@ -56,8 +67,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )?;
         out.flush()?;
     }
-    wait_for_signal().await;
-    tracing::info!("shutting down");
+    signal.await;
     emulator.shutdown().await;
     Ok(())
 }

@@ -64,6 +64,14 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
         .faults
         .check(req.method().as_str(), req.uri().path(), operation);
     if let Some(latency) = action.latency {
+        let latency_ms = latency.as_millis() as u64;
+        tracing::info!(
+            method = %req.method(),
+            path = req.uri().path(),
+            operation,
+            latency_ms,
+            "fault: delaying the response"
+        );
         tokio::time::sleep(latency).await;
     }
     if let Some((status, code, message, retry_after)) = action.error {
