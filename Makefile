@@ -30,9 +30,16 @@ lint: ## clippy -D warnings and rustfmt --check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit-test: ## Unit tests and the emulator's own tests (no control plane needed)
+# The emulator's suite validates every response against the OpenAPI spec (it fails when the
+# spec is missing; PSO_SKIP_CONFORMANCE=1 skips the checks), logs each validated operation,
+# and the last step fails if an implemented spec operation was never validated.
+unit-test: ## Unit tests, doctests and the emulator's own tests (no control plane needed)
 	$(CARGO) test --workspace --lib --bins
-	$(CARGO) test -p planetscale-api -p planetscale-emulator --tests
+	$(CARGO) test -p planetscale-api -p planetscale-emulator --doc
+	@log=$$(mktemp) && trap 'rm -f "$$log"' EXIT && set -x && \
+	  PLANETSCALE_CONFORMANCE_LOG=$$log $(CARGO) test -p planetscale-api -p planetscale-emulator --tests && \
+	  PLANETSCALE_CONFORMANCE_LOG=$$log $(CARGO) test -p planetscale-emulator --test it -- \
+	    --ignored --exact conformance::every_operation_was_served_and_every_spec_operation_validated
 
 crds: build ## Regenerate crds/ and the chart's copy from the Rust types
 	@mkdir -p crds $(CHART_CRDS)

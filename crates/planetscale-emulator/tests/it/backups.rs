@@ -1,6 +1,7 @@
 //! Backups and branches restored from them (`backup_id`, `seed_data`).
 
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::common::{DB, H};
 
@@ -100,4 +101,27 @@ async fn seed_data_needs_data_branching_and_a_backup() {
     h.post(&path, json!({"name": "weird", "seed_data": "yesterday"}))
         .await
         .expect_error(422, "unprocessable");
+}
+
+#[tokio::test]
+async fn deleting_a_backup_needs_it_unprotected_and_production_backup_access() {
+    let h = H::new().await;
+    let backups = format!("{DB}/branches/main/backups");
+    let created = h
+        .post(&backups, json!({"name": "weekly"}))
+        .await
+        .expect(201);
+    let one = format!("{backups}/{}", created["id"].as_str().unwrap());
+    h.patch(&one, json!({"protected": true})).await.expect(200);
+    h.delete(&one).await.expect_error(422, "unprocessable");
+    h.patch(&one, json!({"protected": false})).await.expect(200);
+    let development_only = h
+        .token(json!([{"database": "shop", "accesses": ["read_backups", "delete_backups"]}]))
+        .await;
+    h.req_as(Some(&development_only), Method::DELETE, &one, None)
+        .await
+        .expect_error(404, "not_found");
+    assert_eq!(h.delete(&one).await.expect(204), Value::Null);
+    h.get(&one).await.expect_error(404, "not_found");
+    assert_eq!(h.get(&backups).await.expect(200)["data"], json!([]));
 }

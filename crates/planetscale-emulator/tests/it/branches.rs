@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{DB, H, table};
+use crate::common::{DB, H, assert_ms_timestamp, table};
 
 fn names(list: &Value) -> Vec<String> {
     list["data"]
@@ -34,7 +34,8 @@ async fn branch_goes_pending_to_ready_with_the_parent_schema() {
         (b["parent_branch"].as_str(), b["type"].as_str()),
         (Some("main"), Some("Branch"))
     );
-    assert!(b["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_ms_timestamp(&b["created_at"]);
+    assert_ms_timestamp(&b["updated_at"]);
     h.advance(4).await;
     assert_eq!(
         h.get(&format!("{DB}/branches/feature-1")).await.expect(200)["state"],

@@ -50,6 +50,45 @@ impl Resp {
     }
 }
 
+/// Send a request (to any emulator, with any client) and check the response against the
+/// spec: every test request to a spec operation goes through here.
+pub async fn send(req: reqwest::RequestBuilder) -> Resp {
+    let (client, req) = req.build_split();
+    let req = req.expect("a valid request");
+    let (method, path) = (req.method().clone(), req.url().path().to_string());
+    let resp = client
+        .execute(req)
+        .await
+        .expect("request reaches the emulator");
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    let text = resp.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    crate::conformance::check(method.as_str(), &path, status, &body);
+    Resp {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// Assert an API timestamp: UTC with milliseconds, `2024-01-02T03:04:05.678Z`.
+#[track_caller]
+pub fn assert_ms_timestamp(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}"));
+    let shape: String = s
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+        .collect();
+    assert_eq!(
+        shape, "dddd-dd-ddTdd:dd:dd.dddZ",
+        "{s} is not a UTC timestamp with milliseconds"
+    );
+}
+
 /// A running emulator plus a client using its default token.
 pub struct H {
     pub emu: Emulator,
@@ -69,6 +108,11 @@ impl H {
         let mut config = Config::default();
         config.settings.rate_limit = 0;
         f(&mut config);
+        Self::from_config(config).await
+    }
+
+    /// An emulator started from exactly this config (e.g. one built from the binary's flags).
+    pub async fn from_config(config: Config) -> Self {
         let emu = Emulator::start(config).await.expect("emulator starts");
         let url = emu.url().to_string();
         let auth = emu.authorization().expect("default token");
@@ -88,30 +132,14 @@ impl H {
         path: &str,
         body: Option<Value>,
     ) -> Resp {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.url));
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
         if let Some(auth) = auth {
             req = req.header("Authorization", auth);
         }
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let resp = req.send().await.expect("request reaches the emulator");
-        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-        let text = resp.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        let bare_path = path.split('?').next().unwrap_or(path);
-        crate::conformance::check(method.as_str(), bare_path, status, &body);
-        Resp {
-            status,
-            body,
-            headers,
-        }
+        send(req).await
     }
 
     pub async fn get(&self, path: &str) -> Resp {

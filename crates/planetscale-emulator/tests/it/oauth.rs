@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{DB, H};
+use crate::common::{DB, H, Resp, send};
 
 const CLIENT: &str = planetscale_emulator::config::DEFAULT_CLIENT_ID;
 const SECRET: &str = planetscale_emulator::config::DEFAULT_CLIENT_SECRET;
@@ -15,18 +15,18 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
-async fn authorize(h: &H, redirect: &str, state: &str) -> reqwest::Response {
+async fn authorize(h: &H, redirect: &str, state: &str) -> Resp {
     let url = format!(
         "{}/oauth/authorize?client_id={CLIENT}&redirect_uri={redirect}&state={state}",
         h.url
     );
-    no_redirects().get(url).send().await.unwrap()
+    send(no_redirects().get(url)).await
 }
 
 async fn code_for(h: &H, redirect: &str) -> String {
     let r = authorize(h, redirect, "xyz%20123").await;
-    assert_eq!(r.status(), 302, "authorize redirects");
-    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(r.status, 302, "authorize redirects");
+    let location = r.headers["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(redirect), "{location}");
     assert!(
         location.ends_with("&state=xyz%20123"),
@@ -43,13 +43,13 @@ async fn code_for(h: &H, redirect: &str) -> String {
 }
 
 async fn token(h: &H, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/oauth/token", h.url))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let r = send(
+        reqwest::Client::new()
+            .post(format!("{}/oauth/token", h.url))
+            .form(form),
+    )
+    .await;
+    (r.status, r.body)
 }
 
 #[tokio::test]
@@ -151,13 +151,9 @@ async fn client_and_grant_errors() {
         (400, Some("invalid_grant"))
     );
     let r = authorize(&h, "https://evil.example.com/cb", "s").await;
-    assert_eq!(r.status(), 400);
-    let r = no_redirects()
-        .get(format!("{}/oauth/authorize?client_id=unknown", h.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status, 400);
+    let r = send(no_redirects().get(format!("{}/oauth/authorize?client_id=unknown", h.url))).await;
+    assert_eq!(r.status, 400);
     let code = code_for(&h, "http://localhost:9999/callback").await;
     let (status, _) = token(
         &h,
@@ -212,15 +208,9 @@ async fn revoke_and_token_info() {
     let info = |tok: String| {
         let url = format!("{}/oauth/token/info", h.url);
         async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(tok)
-                .send()
+            send(reqwest::Client::new().get(url).bearer_auth(tok))
                 .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
+                .expect(200)
         }
     };
     let i = info(access.to_string()).await;
@@ -233,18 +223,14 @@ async fn revoke_and_token_info() {
         (Some(true), Some(CLIENT), Some("Bearer"))
     );
     assert!(i["exp"].as_i64().unwrap() > i["iat"].as_i64().unwrap());
-    let r = reqwest::Client::new()
+    let revoke = reqwest::Client::new()
         .post(format!("{}/oauth/revoke", h.url))
         .form(&[
             ("token", access),
             ("client_id", CLIENT),
             ("client_secret", SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({}));
+        ]);
+    assert_eq!(send(revoke).await.expect(200), json!({}));
     assert_eq!(info(access.to_string()).await, json!({"active": false}));
     let r = h
         .req_as(Some(&format!("Bearer {access}")), Method::GET, DB, None)
@@ -309,30 +295,186 @@ async fn oauth_applications_and_the_deprecated_token_endpoint() {
 async fn token_endpoint_accepts_basic_client_auth_and_json_bodies() {
     let h = H::new().await;
     let code = code_for(&h, "http://127.0.0.1/callback").await;
-    let r = reqwest::Client::new()
+    let basic = reqwest::Client::new()
         .post(format!("{}/oauth/token", h.url))
         .basic_auth(CLIENT, Some(SECRET))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let tokens: Value = r.json().await.unwrap();
+        ]);
+    let tokens = send(basic).await.expect(200);
     let body = json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": CLIENT, "client_secret": SECRET});
-    let r = reqwest::Client::new()
-        .post(format!("{}/oauth/token", h.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    send(
+        reqwest::Client::new()
+            .post(format!("{}/oauth/token", h.url))
+            .json(&body),
+    )
+    .await
+    .expect(200);
     let stats = h.admin(Method::GET, "/stats", None).await.expect(200);
     assert_eq!(stats["operations"]["oauth_token"]["by_status"]["200"], 2);
     assert_eq!(
         stats["operations"]["oauth_authorize"]["by_status"]["302"],
         1
     );
+}
+
+/// An OAuth application and its user from a config file, read through the binary's flags.
+const OAUTH_CONFIG: &str = r#"
+users:
+  - name: Emulator User
+    organizations: [corp]
+  - id: dana00000001
+    name: Dana
+    email: dana@corp.example
+    organizations: [corp]
+organizations:
+  - name: corp
+    databases:
+      - name: api
+oauth_applications:
+  - organization: corp
+    name: corp-cli
+    id: corpapp00001
+    client_id: corp-client
+    client_secret: corp-client-secret
+    redirect_uri: https://cli.corp.example/oauth/callback
+    scopes: [read_user, read_databases, "database:read_branches"]
+    user: Dana
+"#;
+
+#[tokio::test]
+async fn config_file_oauth_application_and_user_drive_authorize_token_and_scopes() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("emulator.yaml");
+    std::fs::write(&file, OAUTH_CONFIG).unwrap();
+    let args = planetscale_emulator::cli::Args::try_parse_from([
+        "planetscale-emulator",
+        "--config",
+        file.to_str().unwrap(),
+        "--rate-limit",
+        "0",
+    ])
+    .unwrap();
+    let h = H::from_config(args.into_config().expect("the config file is valid")).await;
+    let (client, secret) = ("corp-client", "corp-client-secret");
+    let redirect = "https://cli.corp.example/oauth/callback";
+
+    let app = h
+        .get("/v1/organizations/corp/oauth-applications/corpapp00001")
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            app["name"].as_str(),
+            app["client_id"].as_str(),
+            app["redirect_uri"].as_str()
+        ),
+        (Some("corp-cli"), Some(client), Some(redirect))
+    );
+
+    let authorize = |client_id: &str, redirect: &str| {
+        let url = format!(
+            "{}/oauth/authorize?client_id={client_id}&redirect_uri={redirect}&state=s1",
+            h.url
+        );
+        async move { send(no_redirects().get(url)).await }
+    };
+    let r = authorize(client, "https://cli.corp.example/other").await;
+    assert_eq!(r.status, 400, "a redirect URI that is not configured");
+    let r = authorize(client, "http://127.0.0.1:9000/oauth/callback").await;
+    assert_eq!(
+        r.status, 400,
+        "any loopback port matches only a loopback registration"
+    );
+    let r = authorize(CLIENT, "http://127.0.0.1/callback").await;
+    assert_eq!(
+        r.status, 400,
+        "the config replaces the built-in application"
+    );
+    let r = authorize(client, redirect).await;
+    assert_eq!(r.status, 302);
+    let location = r.headers["location"].to_str().unwrap().to_string();
+    let code = location
+        .strip_prefix(&format!("{redirect}?code="))
+        .and_then(|rest| rest.strip_suffix("&state=s1"))
+        .expect("redirected to the configured URI with a code and the state")
+        .to_string();
+
+    let exchange = |client_secret: &str| {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("client_id", client),
+            ("client_secret", client_secret),
+        ];
+        let request = reqwest::Client::new()
+            .post(format!("{}/oauth/token", h.url))
+            .form(&form);
+        async move {
+            let r = send(request).await;
+            (r.status, r.body)
+        }
+    };
+    let (status, body) = exchange(SECRET).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "the built-in secret is not this application's"
+    );
+    let (status, tokens) = exchange(secret).await;
+    assert_eq!(status, 200, "{}", tokens["error"]);
+    assert_eq!(
+        tokens["scope"], "read_user read_databases database:read_branches",
+        "the configured scopes, exactly"
+    );
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let dana = Some(bearer.as_str());
+
+    let user = h
+        .req_as(dana, Method::GET, "/v1/user", None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            user["id"].as_str(),
+            user["name"].as_str(),
+            user["email"].as_str()
+        ),
+        (
+            Some("dana00000001"),
+            Some("Dana"),
+            Some("dana@corp.example")
+        ),
+        "authorize approves as the configured user, not the first one"
+    );
+    let db = "/v1/organizations/corp/databases/api";
+    h.req_as(dana, Method::GET, db, None).await.expect(200);
+    h.req_as(dana, Method::GET, &format!("{db}/branches"), None)
+        .await
+        .expect(200);
+    h.req_as(
+        dana,
+        Method::POST,
+        &format!("{db}/branches"),
+        Some(json!({"name": "dev"})),
+    )
+    .await
+    .expect_error(404, "not_found");
+    h.req_as(
+        dana,
+        Method::POST,
+        &format!("{db}/branches/main/passwords"),
+        Some(json!({})),
+    )
+    .await
+    .expect_error(404, "not_found");
+    h.req_as(dana, Method::GET, "/v1/organizations/corp", None)
+        .await
+        .expect_error(404, "not_found");
+    h.get(&format!("{db}/branches/dev"))
+        .await
+        .expect_error(404, "not_found");
 }

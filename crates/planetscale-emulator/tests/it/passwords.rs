@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{DB, H};
+use crate::common::{DB, H, assert_ms_timestamp};
 
 #[tokio::test]
 async fn plaintext_is_only_in_the_create_response_and_verifies() {
@@ -110,6 +110,8 @@ async fn ttl_expiry_and_renewal() {
         ),
         (Some(3600), Some(true), Some(false))
     );
+    assert_ms_timestamp(&pw["created_at"]);
+    assert_ms_timestamp(&pw["expires_at"]);
     let created = chrono::DateTime::parse_from_rfc3339(pw["created_at"].as_str().unwrap()).unwrap();
     let expires = chrono::DateTime::parse_from_rfc3339(pw["expires_at"].as_str().unwrap()).unwrap();
     assert_eq!((expires - created).num_seconds(), 3600);
