@@ -32,13 +32,14 @@ lint: ## clippy -D warnings and rustfmt --check
 
 # The emulator's suite validates every response against the OpenAPI spec (it fails when the
 # spec is missing; PSO_SKIP_CONFORMANCE=1 skips the checks), logs each validated operation,
-# and the last step fails if an implemented spec operation was never validated.
+# and the last step fails if an implemented spec operation was never validated (same -p set as
+# the step before, so cargo reuses that build of the test binary).
 unit-test: ## Unit tests, doctests and the emulator's own tests (no control plane needed)
 	$(CARGO) test --workspace --lib --bins
 	$(CARGO) test -p planetscale-api -p planetscale-emulator --doc
 	@log=$$(mktemp) && trap 'rm -f "$$log"' EXIT && set -x && \
 	  PLANETSCALE_CONFORMANCE_LOG=$$log $(CARGO) test -p planetscale-api -p planetscale-emulator --tests && \
-	  PLANETSCALE_CONFORMANCE_LOG=$$log $(CARGO) test -p planetscale-emulator --test it -- \
+	  PLANETSCALE_CONFORMANCE_LOG=$$log $(CARGO) test -p planetscale-api -p planetscale-emulator --test it -- \
 	    --ignored --exact conformance::every_operation_was_served_and_every_spec_operation_validated
 
 crds: build ## Regenerate crds/ and the chart's copy from the Rust types
