@@ -25,8 +25,22 @@ use kube::{Api, Client, Config, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// A control plane a test started for itself (see [`use_kubeconfig`]).
+static OWN_KUBECONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Points every helper of this test binary (clients, helm, kubectl) at the control plane whose
+/// admin kubeconfig is `path`, instead of the shared one. Once per binary.
+pub fn use_kubeconfig(path: PathBuf) {
+    OWN_KUBECONFIG
+        .set(path)
+        .expect("use_kubeconfig is called once per test binary");
+}
+
 /// Path of the harness kubeconfig.
 pub fn kubeconfig_path() -> PathBuf {
+    if let Some(own) = OWN_KUBECONFIG.get() {
+        return own.clone();
+    }
     match std::env::var_os("PSO_KUBECONFIG") {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".testenv/kubeconfig"),
