@@ -1,5 +1,7 @@
 //! Deleting a DeployRequest in each state: PlanetScale is left tidy and deletion never waits
 //! on a deploy in progress.
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::helpers::{condition, number, run, table};
@@ -65,6 +67,29 @@ async fn deleting_deployed_or_running_requests_leaves_them_and_does_not_wait() {
         env.delete("running").await;
         let ps = env.ps_dr(number(&running)).await;
         assert_eq!(ps["deployment_state"], "submitting", "still running: {ps}");
+        // `kubectl get events` tells the user it was left to finish (events outlive the object).
+        let want = format!(
+            "deploy request #{} is deploying; it is left to finish",
+            number(&running)
+        );
+        let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+            kube::Api::namespaced(env.kube.clone(), &env.ns);
+        let lp = kube::api::ListParams::default().fields("involvedObject.name=running");
+        crate::support::eventually(Duration::from_secs(10), "a Cleanup event", || async {
+            let seen: Vec<(String, String)> = events
+                .list(&lp)
+                .await
+                .expect("events")
+                .items
+                .into_iter()
+                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+                .collect();
+            let found = seen
+                .iter()
+                .any(|(r, m)| r == "Cleanup" && m.contains(&want));
+            if found { Ok(()) } else { Err(seen) }
+        })
+        .await;
     })
     .await
 }
