@@ -30,6 +30,31 @@ async fn delete_policy_deletes_the_branch_and_retain_keeps_it() {
 }
 
 #[tokio::test]
+async fn a_branch_already_deleted_in_planetscale_does_not_hold_up_deletion() {
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op; // keeps the operator running until the end
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        apply(
+            &api,
+            &branch("outside", json!({"deletionPolicy": "Delete"})),
+        )
+        .await;
+        wait_ready(&api, "outside").await;
+        // Someone deletes the branch in PlanetScale, then the resource.
+        planetscale(&emu)
+            .delete_branch("acme", "shop", "outside")
+            .await
+            .expect("delete in PlanetScale");
+        assert!(ps_branch(&emu, "outside").await.is_none());
+        delete_and_wait(&api, "outside").await;
+        let note = wait_event(&client, &ns, "outside", "Deleted").await;
+        assert!(note.contains("already deleted"), "{note}");
+        assert!(ps_branch(&emu, "outside").await.is_none(), "not made again");
+    })
+    .await
+}
+
+#[tokio::test]
 async fn deletion_protection_blocks_deletion_until_released() {
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end

@@ -60,3 +60,47 @@ async fn deletion_deletes_every_password_and_retain_keeps_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_password_already_deleted_in_planetscale_does_not_hold_up_deletion() {
+    with_operator(&[], &[], |client, ns, emu, op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        let seen = Seen::default();
+        apply(&api, &password("outside", json!({}))).await;
+        let obj = wait_ready(&api, "outside").await;
+        wait_secret(&client, &emu, &ns, "outside", "main", &seen, |_| true).await;
+
+        // Someone deletes the password in PlanetScale, then the resource.
+        let id = obj
+            .status
+            .as_ref()
+            .unwrap()
+            .password_id
+            .clone()
+            .expect("id");
+        planetscale(&emu)
+            .delete_password("acme", "shop", "main", &id)
+            .await
+            .expect("delete in PlanetScale");
+        assert!(live_passwords(&emu, &obj).await.is_empty());
+        api.delete("outside", &DeleteParams::default())
+            .await
+            .expect("delete");
+        support::wait_gone(&api, "outside", READY).await;
+        support::wait_gone(&secrets, "outside", READY).await;
+        let stats = emu.stats().await;
+        let not_found = &stats["operations"]["delete_password"]["by_status"]["404"];
+        assert!(
+            not_found.as_u64().unwrap_or(0) >= 1,
+            "the operator's delete was answered 404 and counted as done: {}",
+            stats["operations"]["delete_password"]
+        );
+        assert!(
+            live_passwords(&emu, &obj).await.is_empty(),
+            "none made again"
+        );
+        assert_no_leaks(&client, &ns, &[&op], &seen).await;
+    })
+    .await;
+}
