@@ -307,3 +307,45 @@ async fn a_lost_status_adopts_the_password_in_the_secret_instead_of_creating_ano
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_credentials_secrets_with_the_same_token_share_one_rate_budget() {
+    // A budget of 60 requests a minute: one a second, a burst of one.
+    let env = [("PSO_API_RATE_LIMIT", "60")];
+    with_operator(&[], &env, |client, ns, emu, op| async move {
+        for name in ["team-a", "team-b"] {
+            let (id, token) = (support::env::TOKEN_ID, support::env::TOKEN);
+            support::env::create_credentials_secret(client.clone(), &ns, name, id, token).await;
+        }
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        reset_calls(&emu).await;
+        let started = std::time::Instant::now();
+        let names: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let secret = if i % 2 == 0 { "team-a" } else { "team-b" };
+            let spec = json!({"credentialsRef": {"name": secret}});
+            apply(&api, &password(name, spec)).await;
+        }
+        for name in &names {
+            wait_ready(&api, name).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let n = calls(&emu, None).await;
+        // Two budgets would serve two requests a second; one serves at most one (plus the burst).
+        let bound = elapsed.ceil() as u64 + 2;
+        println!("{n} API requests through both Secrets in {elapsed:.1} s (bound {bound})");
+        assert!(n >= names.len() as u64, "one create per password: {n}");
+        assert!(
+            n <= bound,
+            "{n} requests in {elapsed:.1} s: more than one budget of 1/s, so the two Secrets did not share it"
+        );
+        let m = op.metrics().await;
+        let waited = m.value("planetscale_operator_api_rate_limit_wait_seconds_count", &[]);
+        assert!(
+            waited.unwrap_or(0.0) >= 1.0,
+            "the budget never made a request wait: {waited:?}"
+        );
+        teardown(&api).await;
+    })
+    .await;
+}

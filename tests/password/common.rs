@@ -187,6 +187,26 @@ pub async fn live_passwords(emu: &Emulator, obj: &PlanetScalePassword) -> Vec<Va
         .collect()
 }
 
+/// A PlanetScale client with the emulator's full-access token: a user acting outside
+/// Kubernetes.
+pub fn planetscale(emu: &Emulator) -> planetscale_api::Client {
+    let token =
+        planetscale_api::Credentials::service_token(support::env::TOKEN_ID, support::env::TOKEN);
+    planetscale_api::Client::builder(token)
+        .base_url(emu.api_url())
+        .build()
+        .expect("PlanetScale client")
+}
+
+/// Whether PlanetScale has password `id` (on `acme/shop/main`) as a replica password.
+pub async fn is_replica(emu: &Emulator, id: &str) -> bool {
+    let p = planetscale(emu)
+        .get_password("acme", "shop", "main", id)
+        .await;
+    p.unwrap_or_else(|e| panic!("get password {id}: {e}"))
+        .replica
+}
+
 /// The (reason, message) of every event in `ns`.
 pub async fn all_events(client: &Client, ns: &str) -> Vec<(String, String)> {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);

@@ -57,7 +57,18 @@ async fn rotation_by_interval_and_by_annotation_never_leaves_an_invalid_secret()
         let obj = wait_ready(&api, "app").await;
         let n1 = password_name(&obj);
         let c1 = wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
-        assert!(obj.status.as_ref().unwrap().next_rotation_at.is_some());
+        let rotated_at = |o: &PlanetScalePassword| {
+            let s = o.status.as_ref().expect("status");
+            let last = s.last_rotated_at.as_ref().expect("lastRotatedAt").0;
+            let next = s.next_rotation_at.as_ref().expect("nextRotationAt").0;
+            (last.as_second(), next.as_second())
+        };
+        let (last1, next1) = rotated_at(&obj);
+        assert_eq!(
+            next1,
+            last1 + 7200,
+            "nextRotationAt = lastRotatedAt + interval"
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let poller = poll_secret(
             client.clone(),
@@ -83,6 +94,22 @@ async fn rotation_by_interval_and_by_annotation_never_leaves_an_invalid_secret()
         );
         let note = wait_event(&client, &ns, "app", "Rotated").await;
         assert!(note.contains("interval"), "{note}");
+        // lastRotatedAt moved to the rotation (emulator time, 2 h on), and the next one follows.
+        let (last2, next2) = rotated_at(&obj);
+        let clock = emu.admin_get("/_emulator/clock").await;
+        let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().expect("now"))
+            .expect("RFC 3339")
+            .timestamp();
+        assert!(
+            last2 >= last1 + 7200 && last2 <= now,
+            "lastRotatedAt {last2}: not between {} and the emulator's now {now}",
+            last1 + 7200
+        );
+        assert_eq!(
+            next2,
+            last2 + 7200,
+            "nextRotationAt = lastRotatedAt + interval"
+        );
 
         emu.advance("6m").await;
         wait_until(&api, "app", "old password deleted", |o| {
@@ -210,6 +237,59 @@ async fn restart_targets_get_the_credentials_hash_and_roll_on_rotation() {
         wait_event(&client, &ns, "app", "RestartTriggered").await;
         let seen = Seen::default();
         wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
+        assert_no_leaks(&client, &ns, &[&op], &seen).await;
+        teardown(&api).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replica_password_works_and_turning_replica_off_replaces_it() {
+    with_operator(&[], &[], |client, ns, emu, op| async move {
+        let api: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let seen = Seen::default();
+        apply(
+            &api,
+            &password("app", json!({"role": "reader", "replica": true})),
+        )
+        .await;
+        let first = wait_ready(&api, "app").await;
+        let c1 = wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
+        let live = live_passwords(&emu, &first).await;
+        assert_eq!(live.len(), 1, "{live:?}");
+        assert_eq!(live[0]["username"].as_str(), Some(c1.0.as_str()));
+        let id1 = first
+            .status
+            .as_ref()
+            .unwrap()
+            .password_id
+            .clone()
+            .expect("id");
+        assert!(
+            is_replica(&emu, &id1).await,
+            "a replica password in PlanetScale"
+        );
+
+        merge(&api, "app", json!({"spec": {"replica": false}})).await;
+        let obj = wait_until(&api, "app", "a new primary password", |o| {
+            is_ready(o) && password_name(o) != password_name(&first)
+        })
+        .await;
+        wait_secret(&client, &emu, &ns, "app", "main", &seen, |c| c.0 != c1.0).await;
+        let id2 = obj
+            .status
+            .as_ref()
+            .unwrap()
+            .password_id
+            .clone()
+            .expect("id");
+        assert!(!is_replica(&emu, &id2).await, "a primary password now");
+        assert_eq!(
+            live_passwords(&emu, &obj).await.len(),
+            2,
+            "the replica one in its grace period"
+        );
+        wait_event_with(&client, &ns, "PasswordReplaced", "replica").await;
         assert_no_leaks(&client, &ns, &[&op], &seen).await;
         teardown(&api).await;
     })

@@ -7,6 +7,11 @@ use serde_json::json;
 use crate::common::*;
 use crate::support::with_operator;
 
+/// Requests the emulator served for API operation `op`.
+fn calls(stats: &serde_json::Value, op: &str) -> u64 {
+    stats["operations"][op]["total"].as_u64().unwrap_or(0)
+}
+
 fn expires(obj: &PlanetScalePassword) -> Option<String> {
     let s = obj.status.as_ref()?;
     s.expires_at.as_ref().map(|t| t.0.to_string())
@@ -22,13 +27,39 @@ async fn a_password_with_a_ttl_is_renewed_at_half_life() {
         let first = expires(&obj).expect("expiresAt");
         let c = wait_secret(&client, &emu, &ns, "app", "main", &seen, |_| true).await;
 
-        emu.advance("31m").await;
+        // Before half-life nothing is renewed: 29 minutes on, the operator looks at the
+        // password again (two resyncs' database lists) and leaves it as it is.
+        let before = emu.stats().await;
+        emu.advance("29m").await;
+        let lists = "list_database_passwords";
+        let stats =
+            crate::support::eventually(READY, "two resyncs after the clock moved", || async {
+                let now = emu.stats().await;
+                let n = calls(&now, lists) - calls(&before, lists);
+                if n >= 2 { Ok(now) } else { Err(n) }
+            })
+            .await;
+        assert_eq!(
+            calls(&stats, "renew_password") - calls(&before, "renew_password"),
+            0,
+            "renewed before half-life"
+        );
+        let unchanged = api.get("app").await.expect("get");
+        assert_eq!(
+            expires(&unchanged),
+            Some(first.clone()),
+            "expiresAt unchanged"
+        );
+
+        emu.advance("2m").await; // 31 minutes: past half-life
         let renewed = wait_until(&api, "app", "a later expiresAt", |o| {
             expires(o).is_some_and(|e| e > first)
         })
         .await;
         let (a, b) = (obj.status.unwrap(), renewed.status.unwrap());
         assert_eq!(a.password_id, b.password_id, "renewed, not replaced");
+        let renews = calls(&emu.stats().await, "renew_password") - calls(&stats, "renew_password");
+        assert!(renews >= 1, "through the renew endpoint ({renews} calls)");
         wait_event(&client, &ns, "app", "Renewed").await;
         let s = secret(&client, &ns, "app").await.unwrap();
         assert_eq!(creds(&s), Some(c.clone()), "the Secret did not change");

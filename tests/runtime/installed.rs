@@ -17,7 +17,7 @@ pub fn values(emu: &Emulator, extra: Value) -> Value {
         "operator": {
             "apiUrl": emu.api_url(),
             "oauthTokenUrl": format!("{}/oauth/token", emu.url),
-            "logLevel": "info,planetscale_operator=debug",
+            "logLevel": "info,planetscale_operator=debug,planetscale_api=debug",
         },
         "defaultCredentials": {"create": true, "serviceTokenId": TOKEN_ID, "serviceToken": TOKEN},
         "leaderElection": {"leaseDuration": "4s", "renewDeadline": "3s", "retryPeriod": "1s"},

@@ -139,7 +139,10 @@ impl Operator {
             ("PSO_METRICS_ADDR", "127.0.0.1:0"),
             ("PSO_HEALTH_ADDR", "127.0.0.1:0"),
             ("PSO_LOG_FORMAT", "json"),
-            ("PSO_LOG_LEVEL", "info,planetscale_operator=debug"),
+            (
+                "PSO_LOG_LEVEL",
+                "info,planetscale_operator=debug,planetscale_api=debug",
+            ),
             ("RUST_BACKTRACE", "1"),
         ];
         for (k, v) in env {
