@@ -46,22 +46,10 @@ async fn all_say(f: &mut Findings, client: &kube::Client, ns: &str, why: &str) -
     messages
 }
 
-/// The password controller does not watch credentials Secrets (the branch controller does).
-pub const PASSWORD_SECRET_WATCH: &str = "PlanetScalePassword does not react to a change of its credentials Secret (only the 5-minute slow retry picks up the fix)";
-
-/// PlanetScale answers 404 to a token without an access; the messages do not say it may be
-/// the token.
-pub const MISSING_ACCESS_MESSAGE: &str = "with a token that lacks an access, the message does not point at the token's accesses (a branch says its parent does not exist; passwords and deploy requests say NotFound without naming the operation)";
-
 /// `b`, `p` and `d` become Ready within `expected` of the fix.
 async fn all_recover(f: &mut Findings, client: &kube::Client, ns: &str, expected: Duration) {
     f.check(recovers(&api::<PlanetScaleBranch>(client, ns), "b", expected).await);
-    let p = recovers(&api::<PlanetScalePassword>(client, ns), "p", expected).await;
-    if expected < SLOW {
-        f.known_bug(PASSWORD_SECRET_WATCH, p);
-    } else {
-        f.check(p);
-    }
+    f.check(recovers(&api::<PlanetScalePassword>(client, ns), "p", expected).await);
     f.check(recovers(&api::<DeployRequest>(client, ns), "d", expected).await);
 }
 
@@ -115,13 +103,12 @@ async fn a_token_without_the_needed_accesses_waits_quietly_and_recovers_once_gra
         let said = wait_not_ready(&client, &ns).await;
         println!("with a read-only token: {said:?}");
         for (name, (why, message)) in &said {
-            let points_at_access = message.contains("access") || message.contains("credentials");
-            let r = if points_at_access {
-                Ok(())
-            } else {
-                Err(format!("{name} ({why}): {message}"))
-            };
-            f.known_bug(MISSING_ACCESS_MESSAGE, r);
+            // PlanetScale answers 404 to a missing access: the message must point at the token.
+            let points_at_access = message.contains("access") && message.contains("credentials");
+            f.expect(
+                points_at_access,
+                format!("{name} ({why}) does not say the credentials may lack an access: {message}"),
+            );
             f.check(event(&client, &ns, name, why).await);
         }
         f.check(calls_bounded(&emu, 3, "token without accesses").await);

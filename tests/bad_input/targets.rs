@@ -135,15 +135,7 @@ async fn unknown_organization_database_and_branches_wait_quietly_and_recover_onc
                     format!("{name}: the message names {names}: {m}"),
                 );
             }
-            let e = event(&client, &ns, name, why).await;
-            if kind == "PlanetScalePassword" {
-                f.known_bug(
-                    "a password waiting for a branch that does not exist records no event",
-                    e,
-                );
-            } else {
-                f.check(e);
-            }
+            f.check(event(&client, &ns, name, why).await);
         }
         f.check(calls_bounded(&emu, CASES.len() as u64, "unknown targets").await);
 
