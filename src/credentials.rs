@@ -168,7 +168,11 @@ impl CredentialsStore {
             .expect("lock")
             .entry(identity)
             .or_insert_with(|| {
-                RateLimiter::new(RateLimit::per_minute(per_minute, burst(per_minute)))
+                // Empty at start: a restarted operator (a crash loop, a new leader) cannot
+                // know what the previous process spent in the last minute.
+                RateLimiter::new(
+                    RateLimit::per_minute(per_minute, burst(per_minute)).starting_empty(),
+                )
             })
             .clone()
     }

@@ -103,6 +103,10 @@ pub struct RateLimit {
     pub max_wait: Duration,
     /// Callers ([`AcquireContext::caller`]) served with [`Priority::High`].
     pub high_priority_callers: &'static [&'static str],
+    /// Start with an empty bucket instead of a full burst: the first request waits one
+    /// interval (60 / `per_minute` seconds). A process that restarts cannot know what its
+    /// predecessor spent, so a crash loop must not add a burst per restart.
+    pub start_empty: bool,
 }
 
 impl Default for RateLimit {
@@ -123,6 +127,15 @@ impl RateLimit {
             burst: NonZeroU32::new(burst).unwrap_or(one),
             max_wait: Duration::from_secs(30),
             high_priority_callers: DEFAULT_HIGH_PRIORITY_CALLERS,
+            start_empty: false,
+        }
+    }
+
+    /// The same budget, starting with an empty bucket (see [`RateLimit::start_empty`]).
+    pub fn starting_empty(self) -> Self {
+        Self {
+            start_empty: true,
+            ..self
         }
     }
 
@@ -216,9 +229,13 @@ impl RateLimiter {
     /// A new shared limiter.
     pub fn new(config: RateLimit) -> Arc<Self> {
         let quota = Quota::per_minute(config.per_minute).allow_burst(config.burst);
+        let bucket = DefaultDirectRateLimiter::direct(quota);
+        if config.start_empty {
+            while bucket.check().is_ok() {}
+        }
         Arc::new(Self {
             config,
-            bucket: DefaultDirectRateLimiter::direct(quota),
+            bucket,
             paused_until: Mutex::new(None),
             queue: Mutex::default(),
         })
@@ -362,6 +379,16 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.try_acquire().is_ok());
         }
+        let wait = limiter.try_acquire().unwrap_err();
+        assert!(
+            wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn a_limiter_starting_empty_spends_no_burst_at_start() {
+        let limiter = RateLimiter::new(RateLimit::per_minute(60, 3).starting_empty());
         let wait = limiter.try_acquire().unwrap_err();
         assert!(
             wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
