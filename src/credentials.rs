@@ -109,6 +109,18 @@ impl CredentialsStore {
             .is_some_and(|rv| clients.get(&key).is_some_and(|c| c.resource_version == rv))
     }
 
+    /// Version `to` of Secret `ns/name` differs from version `from` only in metadata the
+    /// operator wrote itself (its finalizer): a client built from `from` is current for `to`.
+    pub fn same_data(&self, ns: &str, name: &str, from: &str, to: &str) {
+        let key = (ns.to_string(), name.to_string());
+        let mut clients = self.clients.lock().expect("lock");
+        if let Some(c) = clients.get_mut(&key)
+            && c.resource_version == from
+        {
+            c.resource_version = to.to_string();
+        }
+    }
+
     /// A client for the credentials in Secret `ns/name` (cached until the Secret changes).
     pub async fn client_from_secret(
         &self,

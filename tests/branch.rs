@@ -8,6 +8,8 @@ mod support;
 mod common;
 #[path = "branch/credentials.rs"]
 mod credentials;
+#[path = "branch/credentials_in_use.rs"]
+mod credentials_in_use;
 #[path = "branch/deletion.rs"]
 mod deletion;
 #[path = "branch/drift.rs"]

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::credentials::CredentialsStore;
 
 pub mod branch;
+pub mod credentials_in_use;
 pub mod deploy_request;
 pub mod password;
 use crate::error::Error;
@@ -36,12 +37,15 @@ pub const SLOW_RETRY: Duration = Duration::from_secs(300);
 /// Longest backoff after repeated transient failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// Runs every controller until `shutdown` is cancelled; returns when all have stopped.
+/// Runs every controller, and the finalizer on the credentials Secrets in use, until
+/// `shutdown` is cancelled; returns when all have stopped.
 pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let changes = ctx.caches.subscribe();
     tokio::join!(
         branch::run(ctx.clone(), shutdown.clone()),
         password::run(ctx.clone(), shutdown.clone()),
-        deploy_request::run(ctx, shutdown),
+        deploy_request::run(ctx.clone(), shutdown.clone()),
+        credentials_in_use::run(ctx, changes, shutdown),
     );
 }
 
@@ -147,6 +151,7 @@ impl Context {
 /// The objects in `store` that take their credentials from `secret` and are `waiting` (e.g.
 /// not Ready): a fixed credentials Secret wakes them at once instead of at the next slow retry.
 /// A version of the Secret the operator has already built its client from wakes nothing.
+/// Every Secret seen here also goes to the credentials-in-use finalizer ([`credentials_in_use`]).
 pub fn waiting_on_credentials<K>(
     store: &kube::runtime::reflector::Store<K>,
     ctx: &Context,
@@ -157,6 +162,7 @@ pub fn waiting_on_credentials<K>(
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
+    ctx.caches.secret_seen(secret);
     let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
     let rv = secret.metadata.resource_version.as_deref();
     if ctx.credentials.is_current(&wanted.0, &wanted.1, rv) {

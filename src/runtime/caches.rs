@@ -7,34 +7,69 @@
 //! of an earlier run never counts for a later one.
 //!
 //! The same stores give the `resources` gauge ([`Caches::publish_resources`]): every kind's
-//! objects by `Ready` status, counted when `/metrics` is scraped.
-use std::collections::BTreeSet;
+//! objects by `Ready` status, counted when `/metrics` is scraped; and the credentials Secrets
+//! our resources still need ([`Caches::credentials_in_use`]), for the finalizer that keeps
+//! them ([`crate::controller::credentials_in_use`]). What changes in the caches (and the
+//! credentials Secrets the controllers see) goes to [`Caches::subscribe`]'s receiver.
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use futures::channel::mpsc;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
+use kube::api::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
+use crate::controller::credentials_in_use::{Change, SecretSeen};
+use crate::controller::{branch, deploy_request, password};
 use crate::crd::conditions::{READY, find_condition};
+use crate::crd::{DeletionPolicy, SecretRef};
 use crate::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
 use crate::metrics::{Metrics, ReadyCounts};
 
-/// A kind the controllers cache: its `kind` label and its status conditions.
+/// A kind the controllers cache: its `kind` label, its status conditions, and the credentials
+/// Secret it still needs.
 pub trait Cached: Resource<DynamicType = ()> + Clone + Send + Sync + 'static {
     /// The `kind` label of the resources gauge.
     const KIND: &'static str;
     /// The status conditions (empty without a status).
     fn conditions(&self) -> &[Condition];
+    /// The Secret named in `spec.credentialsRef`, while the object's deletion would need it:
+    /// it has something in PlanetScale its cleanup deletes or closes, and it lives or is
+    /// being deleted with its finalizer still on (the cleanup has not finished).
+    fn credentials_in_use(&self) -> Option<&str>;
+}
+
+/// `credentials_ref` while an object with `meta` whose cleanup would call PlanetScale
+/// (`calls_on_cleanup`) lives, or is being deleted and still has `finalizer`.
+fn in_use<'a>(
+    meta: &ObjectMeta,
+    finalizer: &str,
+    credentials_ref: Option<&'a SecretRef>,
+    calls_on_cleanup: bool,
+) -> Option<&'a str> {
+    let finalizing = meta.finalizers.iter().flatten().any(|f| f == finalizer);
+    let needed = calls_on_cleanup && (meta.deletion_timestamp.is_none() || finalizing);
+    credentials_ref.filter(|_| needed).map(|r| r.name.as_str())
 }
 
 impl Cached for PlanetScaleBranch {
     const KIND: &'static str = "PlanetScaleBranch";
     fn conditions(&self) -> &[Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+    /// With `deletionPolicy: Delete`, once a branch was created or adopted (or asked for).
+    fn credentials_in_use(&self) -> Option<&str> {
+        let s = self.status.as_ref();
+        let created = s.is_some_and(|s| s.id.is_some() || s.create_requested_at.is_some());
+        let deletes = self.spec.deletion_policy == DeletionPolicy::Delete && created;
+        let r = self.spec.credentials_ref.as_ref();
+        in_use(&self.metadata, branch::FINALIZER, r, deletes)
     }
 }
 
@@ -43,12 +78,27 @@ impl Cached for PlanetScalePassword {
     fn conditions(&self) -> &[Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
     }
+    /// With `deletionPolicy: Delete`, once the branch of its passwords is recorded.
+    fn credentials_in_use(&self) -> Option<&str> {
+        let s = self.status.as_ref();
+        let recorded = s.and_then(password::target::recorded).is_some();
+        let deletes = self.spec.deletion_policy == DeletionPolicy::Delete && recorded;
+        let r = self.spec.credentials_ref.as_ref();
+        in_use(&self.metadata, password::FINALIZER, r, deletes)
+    }
 }
 
 impl Cached for DeployRequest {
     const KIND: &'static str = "DeployRequest";
     fn conditions(&self) -> &[Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+    /// Once a deploy request was opened or adopted (its deletion closes or cancels it).
+    fn credentials_in_use(&self) -> Option<&str> {
+        let s = self.status.as_ref();
+        let opened = s.is_some_and(|s| s.number.is_some() || s.id.is_some());
+        let r = self.spec.credentials_ref.as_ref();
+        in_use(&self.metadata, deploy_request::FINALIZER, r, opened)
     }
 }
 
@@ -126,6 +176,38 @@ struct State {
     synced: BTreeSet<CacheId>,
     /// The stores of this run, as a kind and a way to count their objects by `Ready` status.
     counters: Vec<(&'static str, Counter)>,
+    /// The stores of this run, as a way to list the credentials Secrets their objects use.
+    users: Vec<Users>,
+    /// Where changes go during this run (see [`Caches::subscribe`]).
+    changes: Option<mpsc::UnboundedSender<Change>>,
+}
+
+impl State {
+    /// A new run (or none): nothing of the previous one counts.
+    fn reset(&mut self, expected: Option<BTreeSet<CacheId>>) {
+        self.run += 1;
+        self.expected = expected;
+        self.synced.clear();
+        self.counters.clear();
+        self.users.clear();
+        self.changes = None;
+    }
+
+    fn send(&self, change: Change) {
+        if let Some(tx) = &self.changes {
+            let _ = tx.unbounded_send(change);
+        }
+    }
+}
+
+/// Lists one store's objects that use a credentials Secret in a namespace, as
+/// (Secret name, `Kind/name`).
+struct Users(Box<dyn Fn(&str) -> Vec<(String, String)> + Send>);
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Users")
+    }
 }
 
 /// Counts one store's objects by `Ready` status.
@@ -141,19 +223,38 @@ impl Caches {
     /// The controllers start and need exactly these caches.
     pub fn start(&self, expected: impl IntoIterator<Item = CacheId>) {
         let mut s = self.inner.lock().expect("lock");
-        s.run += 1;
-        s.expected = Some(expected.into_iter().collect());
-        s.synced.clear();
-        s.counters.clear();
+        s.reset(Some(expected.into_iter().collect()));
     }
 
     /// The controllers stopped: their caches are gone.
     pub fn stop(&self) {
-        let mut s = self.inner.lock().expect("lock");
-        s.run += 1;
-        s.expected = None;
-        s.synced.clear();
-        s.counters.clear();
+        self.inner.lock().expect("lock").reset(None);
+    }
+
+    /// From now until the run ends: which namespaces' cached objects changed, which
+    /// credentials Secrets the controllers saw ([`Caches::secret_seen`]), and when every cache
+    /// has synced. Call it before the controllers start, so that nothing is missed.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Change> {
+        let (tx, rx) = mpsc::unbounded();
+        self.inner.lock().expect("lock").changes = Some(tx);
+        rx
+    }
+
+    /// A controller's Secret watch saw `secret` (metadata only).
+    pub fn secret_seen(&self, secret: &PartialObjectMeta<Secret>) {
+        let seen = SecretSeen::of(secret);
+        self.inner.lock().expect("lock").send(Change::Secret(seen));
+    }
+
+    /// The credentials Secrets in `namespace` that cached objects still need (see
+    /// [`Cached::credentials_in_use`]), each with its users as `Kind/name`.
+    pub fn credentials_in_use(&self, namespace: &str) -> BTreeMap<String, Vec<String>> {
+        let s = self.inner.lock().expect("lock");
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (secret, user) in s.users.iter().flat_map(|u| (u.0)(namespace)) {
+            out.entry(secret).or_default().push(user);
+        }
+        out
     }
 
     /// A `Controller` for `api` (one namespace, or all) whose cache counts as synced once its
@@ -172,10 +273,12 @@ impl Caches {
             // The cache keeps no managedFields (memory grows with our resources only).
             .modify(crate::controller::trim_metadata)
             .reflect(writer)
-            .inspect_ok(move |event| {
-                if matches!(event, watcher::Event::InitDone) {
-                    mark.synced();
-                }
+            .inspect_ok(move |event| match event {
+                watcher::Event::InitDone => mark.synced(),
+                watcher::Event::Apply(o)
+                | watcher::Event::InitApply(o)
+                | watcher::Event::Delete(o) => mark.changed(o.namespace().unwrap_or_default()),
+                watcher::Event::Init => {}
             })
             .applied_objects();
         Controller::for_stream(stream, store)
@@ -187,6 +290,9 @@ impl Caches {
         let counted = store.clone();
         let counter = Counter(Box::new(move || ready_counts(&counted.state())));
         s.counters.push((K::KIND, counter));
+        let listed = store.clone();
+        s.users
+            .push(Users(Box::new(move |ns| users_in(&listed, ns))));
         SyncMark {
             inner: self.inner.clone(),
             run: s.run,
@@ -227,7 +333,20 @@ impl Caches {
     }
 }
 
-/// Marks one cache synced, unless the run it belongs to has ended.
+/// The objects of `store` in `namespace` that use a credentials Secret: (Secret, `Kind/name`).
+fn users_in<K: Cached>(store: &Store<K>, namespace: &str) -> Vec<(String, String)> {
+    store
+        .state()
+        .iter()
+        .filter(|o| o.meta().namespace.as_deref() == Some(namespace))
+        .filter_map(|o| {
+            let secret = o.credentials_in_use()?;
+            Some((secret.to_string(), format!("{}/{}", K::KIND, o.name_any())))
+        })
+        .collect()
+}
+
+/// Marks one cache synced, and reports its changes, unless the run it belongs to has ended.
 pub(crate) struct SyncMark {
     inner: Arc<Mutex<State>>,
     run: u64,
@@ -237,8 +356,21 @@ pub(crate) struct SyncMark {
 impl SyncMark {
     pub(crate) fn synced(&self) {
         let mut s = self.inner.lock().expect("lock");
+        if s.run != self.run {
+            return;
+        }
+        s.synced.insert(self.id.clone());
+        let all = s.expected.as_ref().is_some_and(|e| e.is_subset(&s.synced));
+        if all {
+            s.send(Change::Synced);
+        }
+    }
+
+    /// An object in `namespace` was added, changed or deleted.
+    fn changed(&self, namespace: String) {
+        let s = self.inner.lock().expect("lock");
         if s.run == self.run {
-            s.synced.insert(self.id.clone());
+            s.send(Change::Objects { namespace });
         }
     }
 }
@@ -254,98 +386,5 @@ impl Drop for StopOnDrop {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crd::branch::PlanetScaleBranch;
-    use crate::crd::password::PlanetScalePassword;
-    use kube::runtime::watcher::Event;
-
-    fn id<K: Resource<DynamicType = ()>>(ns: &str) -> CacheId {
-        CacheId::of::<K>(Some(ns))
-    }
-
-    #[test]
-    fn synced_only_once_every_expected_cache_has_listed() {
-        let caches = Caches::default();
-        assert_eq!(caches.status(), CacheStatus::NotRunning);
-        caches.start([id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")]);
-        let (branches, _) = reflector::store::<PlanetScaleBranch>();
-        let (passwords, _) = reflector::store::<PlanetScalePassword>();
-        let branches_listed = caches.track(Some("a"), &branches);
-        let passwords_listed = caches.track(Some("a"), &passwords);
-        let both = vec![id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")];
-        assert_eq!(caches.status(), CacheStatus::Waiting(both));
-
-        branches_listed.synced();
-        let waiting = vec![id::<PlanetScalePassword>("a")];
-        assert_eq!(caches.status(), CacheStatus::Waiting(waiting));
-        assert_eq!(
-            id::<PlanetScalePassword>("a").to_string(),
-            "PlanetScalePassword in a"
-        );
-
-        passwords_listed.synced();
-        assert_eq!(caches.status(), CacheStatus::Synced);
-        drop(StopOnDrop(caches.clone()));
-        assert_eq!(caches.status(), CacheStatus::NotRunning);
-    }
-
-    fn branch(name: &str, ready: Option<&str>) -> PlanetScaleBranch {
-        let conditions: Vec<serde_json::Value> = ready
-            .into_iter()
-            .map(|status| {
-                serde_json::json!({"type": "Ready", "status": status, "reason": "R", "message": "",
-                    "lastTransitionTime": "2026-01-01T00:00:00Z"})
-            })
-            .collect();
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBranch",
-            "metadata": {"name": name, "namespace": "a"},
-            "spec": {"organization": "o", "database": "d"},
-            "status": {"conditions": conditions},
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
-        let (caches, metrics) = (Caches::default(), Metrics::new());
-        let gauge = |kind: &str, ready: &str| {
-            let line =
-                format!("planetscale_operator_resources{{kind=\"{kind}\",ready=\"{ready}\"}} ");
-            let text = metrics.encode();
-            let value = text
-                .lines()
-                .find_map(|l| l.strip_prefix(&line).map(str::to_owned));
-            value.unwrap_or_else(|| panic!("no {line} in\n{text}"))
-        };
-        caches.start([CacheId::of::<PlanetScaleBranch>(Some("a"))]);
-        let (store, mut writer) = reflector::store::<PlanetScaleBranch>();
-        caches.track(Some("a"), &store);
-        for (name, ready) in [("x", Some("True")), ("y", Some("False")), ("z", None)] {
-            writer.apply_watcher_event(&Event::Apply(branch(name, ready)));
-        }
-        caches.publish_resources(&metrics);
-        assert_eq!(gauge("PlanetScaleBranch", "True"), "1");
-        assert_eq!(gauge("PlanetScaleBranch", "False"), "1");
-        assert_eq!(gauge("PlanetScaleBranch", "Unknown"), "1");
-        assert_eq!(gauge("DeployRequest", "True"), "0");
-        caches.stop();
-        caches.publish_resources(&metrics);
-        assert_eq!(gauge("PlanetScaleBranch", "True"), "0");
-    }
-
-    #[test]
-    fn a_cache_of_an_earlier_run_does_not_count() {
-        let caches = Caches::default();
-        caches.start([CacheId::of::<PlanetScaleBranch>(None)]);
-        let (old, _) = reflector::store::<PlanetScaleBranch>();
-        let old_listed = caches.track(None, &old);
-        caches.stop();
-        caches.start([CacheId::of::<PlanetScaleBranch>(None)]);
-        old_listed.synced();
-        let all = CacheId::of::<PlanetScaleBranch>(None);
-        assert_eq!(all.to_string(), "PlanetScaleBranch in all namespaces");
-        assert_eq!(caches.status(), CacheStatus::Waiting(vec![all]));
-    }
-}
+#[path = "caches_tests.rs"]
+mod tests;

@@ -86,6 +86,7 @@ app.kubernetes.io/part-of: planetscale-operator
 - apiGroups: [""]
   resources: ["secrets"]
   # create: a server-side apply that creates a Secret is authorized as create as well as patch
+  # patch: password Secrets, OAuth token write-back, and the credentials-in-use finalizer
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

@@ -1,0 +1,339 @@
+//! The `planetscale.operator.dev/credentials-in-use` finalizer on credentials Secrets.
+//!
+//! A resource's cleanup calls PlanetScale with the credentials in its `spec.credentialsRef`
+//! Secret. Deleting a namespace deletes that Secret together with the resources, often before
+//! their cleanup has run: without the Secret the cleanup could not delete the branch or the
+//! passwords, which would be left in PlanetScale and keep the namespace `Terminating`. So
+//! while any of our resources names a Secret (and has not finished its cleanup), the Secret
+//! carries this finalizer: deleting it only marks it, the operator keeps reading it, and the
+//! finalizer goes once the last such resource is gone or names another Secret.
+//!
+//! No extra watch or API read: the resources come from the controllers' caches and the Secrets
+//! (metadata only) from their existing credentials-Secret watches, both through
+//! [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe). The only calls are the
+//! patches that add or remove the finalizer. The default credentials (without
+//! `credentialsRef`) live in the operator's namespace and get no finalizer: deleting a
+//! resource's namespace does not delete them.
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PartialObjectMeta, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
+use tokio_util::sync::CancellationToken;
+
+use super::Context;
+
+/// Finalizer on a credentials Secret that one of our resources still needs.
+pub const FINALIZER: &str = "planetscale.operator.dev/credentials-in-use";
+/// Event on a Secret being deleted that is kept for the resources that still use it.
+pub const KEPT: &str = "CredentialsInUse";
+/// When a failed patch is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// What changed, as [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe) reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A cached resource in `namespace` was added, changed or deleted.
+    Objects { namespace: String },
+    /// A controller's Secret watch saw this Secret.
+    Secret(SecretSeen),
+    /// Every cache has its first list: what they hold is complete.
+    Synced,
+}
+
+/// What the Secret watch tells about one Secret (metadata only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretSeen {
+    pub namespace: String,
+    pub name: String,
+    pub uid: Option<String>,
+    /// Whether it carries [`FINALIZER`].
+    pub finalized: bool,
+    /// Whether it is being deleted.
+    pub deleting: bool,
+}
+
+impl SecretSeen {
+    pub fn of(secret: &PartialObjectMeta<Secret>) -> Self {
+        Self {
+            namespace: secret.namespace().unwrap_or_default(),
+            name: secret.name_any(),
+            uid: secret.uid(),
+            finalized: secret.finalizers().iter().any(|f| f == FINALIZER),
+            deleting: secret.metadata.deletion_timestamp.is_some(),
+        }
+    }
+}
+
+/// One Secret: (namespace, name).
+pub type Key = (String, String);
+
+/// What to do to one Secret.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Add the finalizer (a resource uses the Secret).
+    Protect(Key),
+    /// Remove the finalizer (no resource needs the Secret any more).
+    Release(Key),
+    /// Tell whoever deleted the Secret why it stays: (Secret, uid, its users as `Kind/name`).
+    Explain(Key, String, Vec<String>),
+}
+
+impl Step {
+    fn key(&self) -> &Key {
+        match self {
+            Step::Protect(k) | Step::Release(k) | Step::Explain(k, ..) => k,
+        }
+    }
+}
+
+/// The decisions, from what the caches and the Secret watch said (pure: no I/O).
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Whether the caches have synced: before that, nothing is known to be unused.
+    synced: bool,
+    /// The Secrets in use, by namespace, with their users, as last looked up.
+    used: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The Secrets last seen with the finalizer.
+    finalized: BTreeSet<Key>,
+    /// Namespaces that changed before the caches synced.
+    pending: BTreeSet<String>,
+    /// Steps asked for and not yet seen done (so that the same event from the Secret watch of
+    /// each controller asks once).
+    asked: BTreeSet<Step>,
+}
+
+impl Plan {
+    /// The steps after `change`; `lookup` gives the Secrets in use in a namespace.
+    pub fn change(
+        &mut self,
+        change: Change,
+        lookup: &dyn Fn(&str) -> BTreeMap<String, Vec<String>>,
+    ) -> Vec<Step> {
+        match change {
+            Change::Secret(seen) => self.secret(seen).into_iter().collect(),
+            Change::Objects { namespace } if !self.synced => {
+                self.pending.insert(namespace);
+                vec![]
+            }
+            Change::Objects { namespace } => {
+                let used = lookup(&namespace);
+                self.objects(&namespace, used)
+            }
+            Change::Synced => {
+                self.synced = true;
+                let mut all = std::mem::take(&mut self.pending);
+                all.extend(self.finalized.iter().map(|(ns, _)| ns.clone()));
+                let mut out = vec![];
+                for ns in all {
+                    out.extend(self.objects(&ns, lookup(&ns)));
+                }
+                out
+            }
+        }
+    }
+
+    /// A step failed, or found no Secret: it may be asked again.
+    pub fn forget(&mut self, step: &Step) {
+        self.asked.remove(step);
+    }
+
+    fn is_used(&self, (ns, name): &Key) -> Option<&Vec<String>> {
+        self.used.get(ns).and_then(|m| m.get(name))
+    }
+
+    fn secret(&mut self, seen: SecretSeen) -> Option<Step> {
+        let key = (seen.namespace, seen.name);
+        // The opposite step is done (or moot): asking for it again is allowed.
+        if seen.finalized {
+            self.finalized.insert(key.clone());
+            self.asked.remove(&Step::Protect(key.clone()));
+        } else if seen.deleting {
+            // Deleted without the finalizer: gone for good, nothing to ask for any more.
+            self.finalized.remove(&key);
+            self.asked.retain(|s| s.key() != &key);
+        } else {
+            self.finalized.remove(&key);
+            self.asked
+                .retain(|s| !matches!(s, Step::Release(k) | Step::Explain(k, ..) if *k == key));
+        }
+        if !self.synced {
+            return None;
+        }
+        let step = match (seen.finalized, self.is_used(&key)) {
+            (true, None) => Step::Release(key),
+            (true, Some(users)) if seen.deleting => {
+                Step::Explain(key, seen.uid.unwrap_or_default(), users.clone())
+            }
+            (false, Some(_)) if !seen.deleting => Step::Protect(key),
+            _ => return None,
+        };
+        self.ask(step)
+    }
+
+    fn objects(&mut self, ns: &str, now: BTreeMap<String, Vec<String>>) -> Vec<Step> {
+        let before = self.used.remove(ns).unwrap_or_default();
+        let mut steps = vec![];
+        for name in now.keys().filter(|n| !before.contains_key(*n)) {
+            let key = (ns.to_string(), name.clone());
+            if !self.finalized.contains(&key) {
+                steps.push(Step::Protect(key));
+            }
+        }
+        for key in self.finalized.iter().filter(|(n, _)| n == ns) {
+            if !now.contains_key(&key.1) {
+                steps.push(Step::Release(key.clone()));
+            }
+        }
+        if !now.is_empty() {
+            self.used.insert(ns.to_string(), now);
+        }
+        steps.into_iter().filter_map(|s| self.ask(s)).collect()
+    }
+
+    fn ask(&mut self, step: Step) -> Option<Step> {
+        self.asked.insert(step.clone()).then_some(step)
+    }
+}
+
+/// Keeps the finalizer on the credentials Secrets in use until `shutdown` (or until the
+/// caches' run ends and `changes` closes).
+pub async fn run(
+    ctx: Arc<Context>,
+    mut changes: UnboundedReceiver<Change>,
+    shutdown: CancellationToken,
+) {
+    let mut plan = Plan::default();
+    let mut retry: Vec<Step> = vec![];
+    let lookup = |ns: &str| ctx.caches.credentials_in_use(ns);
+    loop {
+        let retrying = !retry.is_empty();
+        let wait = async move {
+            if !retrying {
+                std::future::pending::<()>().await
+            }
+            tokio::time::sleep(RETRY).await
+        };
+        let mut steps = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            () = wait => std::mem::take(&mut retry),
+            change = changes.next() => match change {
+                Some(change) => plan.change(change, &lookup),
+                None => return,
+            },
+        };
+        // Everything else already queued, in one batch.
+        while let Ok(change) = changes.try_recv() {
+            steps.extend(plan.change(change, &lookup));
+        }
+        for step in steps {
+            match act(&ctx, &step).await {
+                Outcome::Done => {}
+                Outcome::NoSecret => plan.forget(&step),
+                Outcome::Failed => {
+                    plan.forget(&step);
+                    retry.push(step);
+                }
+            }
+        }
+    }
+}
+
+/// How a step went.
+enum Outcome {
+    Done,
+    /// The Secret does not exist (yet): a Secret created later is handled when it is seen.
+    NoSecret,
+    /// To be tried again.
+    Failed,
+}
+
+/// Carries out `step`: reads the Secret's metadata, and patches it (with that version as a
+/// precondition) only when the finalizer is not as wanted yet.
+async fn act(ctx: &Context, step: &Step) -> Outcome {
+    let ((ns, name), add) = match step {
+        Step::Protect(key) => (key, true),
+        Step::Release(key) => (key, false),
+        Step::Explain(key, uid, users) => {
+            explain(ctx, key, uid, users).await;
+            return Outcome::Done;
+        }
+    };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let current = match api.get_metadata_opt(name).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return Outcome::NoSecret,
+        Err(e) => return failed(ns, name, &e),
+    };
+    let has = current.finalizers().iter().any(|f| f == FINALIZER);
+    // Being deleted without it: no finalizer can be added any more.
+    let too_late = add && current.metadata.deletion_timestamp.is_some();
+    if has == add || too_late {
+        return Outcome::Done;
+    }
+    let from = current.resource_version().unwrap_or_default();
+    let change = if add {
+        serde_json::json!({"finalizers": [FINALIZER]})
+    } else {
+        serde_json::json!({"$deleteFromPrimitiveList/finalizers": [FINALIZER]})
+    };
+    let mut patch = serde_json::json!({"metadata": change});
+    patch["metadata"]["resourceVersion"] = serde_json::json!(from);
+    let params = PatchParams::default();
+    match api
+        .patch_metadata(name, &params, &Patch::Strategic(&patch))
+        .await
+    {
+        Ok(patched) => {
+            // Only the finalizer changed: a client built from the previous version stays
+            // current, and the watch event of this version wakes nothing.
+            let to = patched.resource_version().unwrap_or_default();
+            ctx.credentials.same_data(ns, name, &from, &to);
+            let done = if add { "added" } else { "removed" };
+            tracing::info!(namespace = %ns, secret = %name, finalizer = FINALIZER, "credentials Secret finalizer {done}");
+            Outcome::Done
+        }
+        Err(kube::Error::Api(e)) if e.code == 404 => Outcome::NoSecret,
+        // 409: changed since it was read; 422: deleted meanwhile. Looked at again.
+        Err(e) => failed(ns, name, &e),
+    }
+}
+
+fn failed(ns: &str, name: &str, e: &kube::Error) -> Outcome {
+    tracing::warn!(namespace = %ns, secret = %name, error = %e, "cannot change the finalizer of the credentials Secret; trying again");
+    Outcome::Failed
+}
+
+/// An event on the Secret being deleted: which resources keep it, and until when. Not
+/// published when its namespace is being deleted too (the API server refuses new objects
+/// there), which is only worth a debug line.
+async fn explain(ctx: &Context, (ns, name): &Key, uid: &str, users: &[String]) {
+    let mut secret = Secret::default();
+    secret.metadata.name = Some(name.clone());
+    secret.metadata.namespace = Some(ns.clone());
+    secret.metadata.uid = Some(uid.to_string()).filter(|u| !u.is_empty());
+    let note = format!(
+        "kept (finalizer {FINALIZER}) until {} no longer use it: their deletion needs these credentials to delete what they created in PlanetScale",
+        users.join(", ")
+    );
+    let event = Event {
+        type_: EventType::Normal,
+        reason: KEPT.into(),
+        note: Some(note),
+        action: "Delete".into(),
+        secondary: None,
+    };
+    let reference = secret.object_ref(&());
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::debug!(namespace = %ns, secret = %name, error = %e, "could not publish the CredentialsInUse event");
+    }
+}
+
+#[cfg(test)]
+#[path = "credentials_in_use_tests.rs"]
+mod tests;
