@@ -47,7 +47,7 @@ async fn preview_namespace_is_deleted_cleanly(credentials: Option<&'static str>)
     support::install_crds().await;
     let emu = Emulator::start(flows::EMULATOR_ARGS).await;
     let emu = &emu;
-    support::with_temp_ns(|client, ops| async move {
+    support::with_temp_ns(|_client, ops| async move {
         support::with_temp_ns(|client, pr| async move {
             let secret_ns = if credentials.is_some() { &pr } else { &ops };
             let secret = credentials.unwrap_or(DEFAULT_CREDENTIALS);

@@ -200,9 +200,14 @@ impl State {
     }
 }
 
-/// Lists one store's objects that use a credentials Secret in a namespace, as
-/// (Secret name, `Kind/name`).
-struct Users(Box<dyn Fn(&str) -> Vec<(String, String)> + Send>);
+/// One object that uses a credentials Secret: (Secret name, `Kind/name`).
+type User = (String, String);
+
+/// Lists one store's objects in a namespace that use a credentials Secret.
+type ListUsers = dyn Fn(&str) -> Vec<User> + Send;
+
+/// [`ListUsers`] of one store.
+struct Users(Box<ListUsers>);
 
 impl fmt::Debug for Users {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -334,7 +339,7 @@ impl Caches {
 }
 
 /// The objects of `store` in `namespace` that use a credentials Secret: (Secret, `Kind/name`).
-fn users_in<K: Cached>(store: &Store<K>, namespace: &str) -> Vec<(String, String)> {
+fn users_in<K: Cached>(store: &Store<K>, namespace: &str) -> Vec<User> {
     store
         .state()
         .iter()
