@@ -57,8 +57,47 @@ pub struct CredentialsStore {
 }
 
 struct Cached {
-    resource_version: String,
+    version: Version,
     client: planetscale_api::Client,
+}
+
+/// The version of a Secret a cached client was built from, and the operator's own finalizer
+/// patch of that version while it is in flight (see [`CredentialsStore::own_patch`]).
+#[derive(Debug, Default)]
+pub(crate) struct Version {
+    rv: String,
+    /// (version patched, whether the finalizer is on after the patch).
+    own_patch: Option<(String, bool)>,
+}
+
+impl Version {
+    /// Whether a Secret seen at `rv` (with the operator's finalizer: `finalized`) holds the
+    /// data of this version: the same version, or the one our own finalizer patch made (the
+    /// patch had this version as precondition, so the next version with the finalizer as the
+    /// patch leaves it is ours).
+    pub(crate) fn holds(&mut self, rv: &str, finalized: bool) -> bool {
+        if self.rv == rv {
+            return true;
+        }
+        match &self.own_patch {
+            Some((from, after)) if *from == self.rv && *after == finalized => {
+                self.rv = rv.to_string();
+                self.own_patch = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Our patch from `from` made `to` (`None`: it failed).
+    pub(crate) fn patched(&mut self, from: &str, to: Option<&str>) {
+        if let Some(to) = to
+            && self.rv == from
+        {
+            self.rv = to.to_string();
+        }
+        self.own_patch = None;
+    }
 }
 
 impl CredentialsStore {
@@ -100,24 +139,41 @@ impl CredentialsStore {
         self.client_from_secret(&ns, &name).await
     }
 
-    /// Whether `resource_version` of Secret `ns/name` is the version the cached client was built
-    /// from: a watch event for that version (a relist, a late initial list) changes nothing.
-    pub fn is_current(&self, ns: &str, name: &str, resource_version: Option<&str>) -> bool {
-        let key = (ns.to_string(), name.to_string());
-        let clients = self.clients.lock().expect("lock");
-        resource_version
-            .is_some_and(|rv| clients.get(&key).is_some_and(|c| c.resource_version == rv))
-    }
-
-    /// Version `to` of Secret `ns/name` differs from version `from` only in metadata the
-    /// operator wrote itself (its finalizer): a client built from `from` is current for `to`.
-    pub fn same_data(&self, ns: &str, name: &str, from: &str, to: &str) {
+    /// Whether `resource_version` of Secret `ns/name` (carrying the operator's finalizer:
+    /// `finalized`) holds the data the cached client was built from: the same version (a
+    /// relist, a late initial list), or the one the operator's own finalizer patch made. Such
+    /// a watch event changes nothing.
+    pub fn is_current(
+        &self,
+        ns: &str,
+        name: &str,
+        resource_version: Option<&str>,
+        finalized: bool,
+    ) -> bool {
         let key = (ns.to_string(), name.to_string());
         let mut clients = self.clients.lock().expect("lock");
-        if let Some(c) = clients.get_mut(&key)
-            && c.resource_version == from
+        let cached = clients.get_mut(&key);
+        resource_version.is_some_and(|rv| cached.is_some_and(|c| c.version.holds(rv, finalized)))
+    }
+
+    /// The operator is about to patch only its finalizer on version `from` of Secret
+    /// `ns/name` (with `from` as precondition), leaving it on (`finalized`) or off; then
+    /// [`CredentialsStore::own_patch_done`]. The version it makes keeps the cached client.
+    pub fn own_patch(&self, ns: &str, name: &str, from: &str, finalized: bool) {
+        let key = (ns.to_string(), name.to_string());
+        if let Some(c) = self.clients.lock().expect("lock").get_mut(&key)
+            && c.version.rv == from
         {
-            c.resource_version = to.to_string();
+            c.version.own_patch = Some((from.to_string(), finalized));
+        }
+    }
+
+    /// The patch announced with [`CredentialsStore::own_patch`] made version `to` (`None`: it
+    /// failed).
+    pub fn own_patch_done(&self, ns: &str, name: &str, from: &str, to: Option<&str>) {
+        let key = (ns.to_string(), name.to_string());
+        if let Some(c) = self.clients.lock().expect("lock").get_mut(&key) {
+            c.version.patched(from, to);
         }
     }
 
@@ -134,14 +190,17 @@ impl CredentialsStore {
         let rv = secret.metadata.resource_version.clone().unwrap_or_default();
         let key = (ns.to_string(), name.to_string());
         if let Some(c) = self.clients.lock().expect("lock").get(&key)
-            && c.resource_version == rv
+            && c.version.rv == rv
         {
             return Ok(c.client.clone());
         }
         let creds = parse_secret(&format!("{ns}/{name}"), secret.data.as_ref())?;
         let client = self.build(&creds, api, name)?;
         let cached = Cached {
-            resource_version: rv,
+            version: Version {
+                rv,
+                own_patch: None,
+            },
             client: client.clone(),
         };
         self.clients.lock().expect("lock").insert(key, cached);

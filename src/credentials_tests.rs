@@ -122,3 +122,32 @@ fn default_credentials_can_be_switched_off_or_restricted() {
     assert_eq!(e.reason(), "CredentialsNotFound");
     assert!(e.to_string().contains("team-b"), "{e}");
 }
+
+#[test]
+fn only_the_version_our_own_finalizer_patch_made_keeps_the_client() {
+    let base = || Version {
+        rv: "10".into(),
+        own_patch: None,
+    };
+    let mut v = base();
+    assert!(v.holds("10", false), "the same version");
+    assert!(!v.holds("11", true), "another version: new data, perhaps");
+
+    // Our patch adds the finalizer to version 10.
+    let mut v = base();
+    v.own_patch = Some(("10".into(), true));
+    assert!(!v.holds("11", false), "a version without it is not ours");
+    assert!(v.holds("11", true), "the next version with it is");
+    assert!(!v.holds("12", true), "and only that one");
+
+    // The answer to the patch comes before its watch event.
+    let mut v = base();
+    v.own_patch = Some(("10".into(), false));
+    v.patched("10", Some("11"));
+    assert!(v.holds("11", false));
+    // A failed patch: the next version is someone else's.
+    let mut v = base();
+    v.own_patch = Some(("10".into(), true));
+    v.patched("10", None);
+    assert!(!v.holds("11", true));
+}

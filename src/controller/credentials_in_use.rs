@@ -284,16 +284,18 @@ async fn act(ctx: &Context, step: &Step) -> Outcome {
     };
     let mut patch = serde_json::json!({"metadata": change});
     patch["metadata"]["resourceVersion"] = serde_json::json!(from);
+    // Only the finalizer changes: a client built from `from` stays current, and the watch
+    // event of the new version wakes nothing.
+    ctx.credentials.own_patch(ns, name, &from, add);
     let params = PatchParams::default();
-    match api
+    let result = api
         .patch_metadata(name, &params, &Patch::Strategic(&patch))
-        .await
-    {
-        Ok(patched) => {
-            // Only the finalizer changed: a client built from the previous version stays
-            // current, and the watch event of this version wakes nothing.
-            let to = patched.resource_version().unwrap_or_default();
-            ctx.credentials.same_data(ns, name, &from, &to);
+        .await;
+    let to = result.as_ref().ok().and_then(|p| p.resource_version());
+    ctx.credentials
+        .own_patch_done(ns, name, &from, to.as_deref());
+    match result {
+        Ok(_) => {
             let done = if add { "added" } else { "removed" };
             tracing::info!(namespace = %ns, secret = %name, finalizer = FINALIZER, "credentials Secret finalizer {done}");
             Outcome::Done

@@ -165,7 +165,14 @@ where
     ctx.caches.secret_seen(secret);
     let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
     let rv = secret.metadata.resource_version.as_deref();
-    if ctx.credentials.is_current(&wanted.0, &wanted.1, rv) {
+    let finalized = secret
+        .finalizers()
+        .iter()
+        .any(|f| f == credentials_in_use::FINALIZER);
+    if ctx
+        .credentials
+        .is_current(&wanted.0, &wanted.1, rv, finalized)
+    {
         // The failing reconciles already used this version: waking them would only repeat
         // the same calls (a late initial list or a relist of the watch, not a fix).
         return Vec::new();
