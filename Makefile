@@ -26,9 +26,10 @@ build: ## Build every binary (operator, crdgen, emulator)
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-lint: ## clippy -D warnings and rustfmt --check
+lint: ## clippy -D warnings, rustfmt --check, and rustdoc -D warnings for the two library crates
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p planetscale-api -p planetscale-emulator --no-deps
 
 # The emulator's suite validates every response against the OpenAPI spec (it fails when the
 # spec is missing; PSO_SKIP_CONFORMANCE=1 skips the checks), logs each validated operation,
