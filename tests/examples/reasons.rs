@@ -29,6 +29,10 @@ pub const NOT_CONDITION_REASONS: &[(&str, &str)] = &[
         "InvalidLeaderElectionDurations",
         "LeaderError::reason: the operator refuses to start, no resource is involved",
     ),
+    (
+        "CredentialsInUse",
+        "a Normal event on a credentials Secret, documented below the tables of troubleshooting.md",
+    ),
 ];
 
 /// A reason the page documents: the first cell of a table row, e.g. `` `Queued` / `NotQueued` ``.
