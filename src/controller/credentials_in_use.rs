@@ -8,15 +8,17 @@
 //! carries this finalizer: deleting it only marks it, the operator keeps reading it, and the
 //! finalizer goes once the last such resource is gone or names another Secret.
 //!
-//! No extra watch or API read: the resources come from the controllers' caches and the Secrets
-//! (metadata only) from their existing credentials-Secret watches, both through
-//! [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe). The only calls are the
-//! patches that add or remove the finalizer. The default credentials (without
+//! No extra watch: the resources come from the controllers' caches and the Secrets (metadata
+//! only) from their existing credentials-Secret watches, both through
+//! [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe). The only calls are, when
+//! the finalizer must change, one metadata read and one patch of that Secret. The default credentials (without
 //! `credentialsRef`) live in the operator's namespace and get no finalizer: deleting a
 //! resource's namespace does not delete them.
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
@@ -143,6 +145,16 @@ impl Plan {
         self.asked.remove(step);
     }
 
+    /// Whether a step that failed earlier is still wanted now (the Secret's users or its
+    /// finalizer may have changed while it waited to be tried again).
+    pub fn still_wanted(&self, step: &Step) -> bool {
+        match step {
+            Step::Protect(key) => self.is_used(key).is_some() && !self.finalized.contains(key),
+            Step::Release(key) => self.is_used(key).is_none() && self.finalized.contains(key),
+            Step::Explain(..) => true,
+        }
+    }
+
     fn is_used(&self, (ns, name): &Key) -> Option<&Vec<String>> {
         self.used.get(ns).and_then(|m| m.get(name))
     }
@@ -209,39 +221,68 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut plan = Plan::default();
-    let mut retry: Vec<Step> = vec![];
+    // Failed steps, tried again at `retry_at` (set by the first failure, so that a stream of
+    // unrelated changes cannot put the retry off).
+    let mut retry: BTreeSet<Step> = BTreeSet::new();
+    let mut retry_at: Option<Instant> = None;
     let lookup = |ns: &str| ctx.caches.credentials_in_use(ns);
     loop {
-        let retrying = !retry.is_empty();
         let wait = async move {
-            if !retrying {
-                std::future::pending::<()>().await
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending::<()>().await,
             }
-            tokio::time::sleep(RETRY).await
         };
-        let mut steps = tokio::select! {
+        let steps: Vec<Step> = tokio::select! {
             _ = shutdown.cancelled() => return,
-            () = wait => std::mem::take(&mut retry),
+            () = wait => {
+                retry_at = None;
+                let due = std::mem::take(&mut retry);
+                due.into_iter().filter(|s| plan.still_wanted(s)).collect()
+            }
             change = changes.next() => match change {
-                Some(change) => plan.change(change, &lookup),
+                Some(change) => batch(&mut plan, change, &mut changes, &lookup),
                 None => return,
             },
         };
-        // Everything else already queued, in one batch.
-        while let Ok(change) = changes.try_recv() {
-            steps.extend(plan.change(change, &lookup));
-        }
         for step in steps {
             match act(&ctx, &step).await {
                 Outcome::Done => {}
                 Outcome::NoSecret => plan.forget(&step),
                 Outcome::Failed => {
                     plan.forget(&step);
-                    retry.push(step);
+                    retry.insert(step);
+                    retry_at.get_or_insert_with(|| Instant::now() + RETRY);
                 }
             }
         }
     }
+}
+
+/// The steps for `first` and every change already queued behind it, as one batch: the
+/// resources of a namespace are looked up once per batch however many of them changed (the
+/// lookup reads the caches as they are now).
+fn batch(
+    plan: &mut Plan,
+    first: Change,
+    changes: &mut UnboundedReceiver<Change>,
+    lookup: &dyn Fn(&str) -> BTreeMap<String, Vec<String>>,
+) -> Vec<Step> {
+    let mut queued = vec![first];
+    while let Ok(change) = changes.try_recv() {
+        queued.push(change);
+    }
+    let mut looked_up = BTreeSet::new();
+    let mut steps = vec![];
+    for change in queued {
+        if let Change::Objects { namespace } = &change
+            && !looked_up.insert(namespace.clone())
+        {
+            continue;
+        }
+        steps.extend(plan.change(change, lookup));
+    }
+    steps
 }
 
 /// How a step went.
@@ -285,15 +326,22 @@ async fn act(ctx: &Context, step: &Step) -> Outcome {
     let mut patch = serde_json::json!({"metadata": change});
     patch["metadata"]["resourceVersion"] = serde_json::json!(from);
     // Only the finalizer changes: a client built from `from` stays current, and the watch
-    // event of the new version wakes nothing.
+    // event of the new version wakes nothing. The guard ends the announcement even when this
+    // future is dropped mid-patch (leadership lost), so a later version is never taken for ours.
     ctx.credentials.own_patch(ns, name, &from, add);
+    let mut announced = OwnPatch {
+        ctx,
+        ns,
+        name,
+        from: &from,
+        to: None,
+    };
     let params = PatchParams::default();
     let result = api
         .patch_metadata(name, &params, &Patch::Strategic(&patch))
         .await;
-    let to = result.as_ref().ok().and_then(|p| p.resource_version());
-    ctx.credentials
-        .own_patch_done(ns, name, &from, to.as_deref());
+    announced.to = result.as_ref().ok().and_then(|p| p.resource_version());
+    drop(announced);
     match result {
         Ok(_) => {
             let done = if add { "added" } else { "removed" };
@@ -303,6 +351,24 @@ async fn act(ctx: &Context, step: &Step) -> Outcome {
         Err(kube::Error::Api(e)) if e.code == 404 => Outcome::NoSecret,
         // 409: changed since it was read; 422: deleted meanwhile. Looked at again.
         Err(e) => failed(ns, name, &e),
+    }
+}
+
+/// Ends an own-patch announcement ([`crate::credentials::CredentialsStore::own_patch_done`])
+/// when dropped, with the version the patch made (`None`: failed or abandoned).
+struct OwnPatch<'a> {
+    ctx: &'a Context,
+    ns: &'a str,
+    name: &'a str,
+    from: &'a str,
+    to: Option<String>,
+}
+
+impl Drop for OwnPatch<'_> {
+    fn drop(&mut self) {
+        self.ctx
+            .credentials
+            .own_patch_done(self.ns, self.name, self.from, self.to.as_deref());
     }
 }
 

@@ -168,3 +168,24 @@ fn a_secret_nobody_uses_and_without_the_finalizer_is_left_alone() {
     let deleting = seen("gone", false, true);
     assert_eq!(world.apply(&mut plan, deleting), vec![], "too late to add");
 }
+
+#[test]
+fn a_failed_release_is_not_retried_once_a_new_resource_uses_the_secret() {
+    let (world, mut plan) = (World::default(), Plan::default());
+    world.apply(&mut plan, Change::Synced);
+    let steps = world.apply(&mut plan, seen("creds", true, false));
+    assert_eq!(steps, vec![Step::Release(key("creds"))], "nobody uses it");
+    plan.forget(&steps[0]);
+    assert!(plan.still_wanted(&steps[0]), "still unused: try again");
+
+    world.use_secret("pr-1", "creds", "PlanetScaleBranch/new");
+    world.apply(&mut plan, objects());
+    assert!(
+        !plan.still_wanted(&steps[0]),
+        "a new user arrived while the release waited to be tried again"
+    );
+    assert!(
+        !plan.still_wanted(&Step::Protect(key("creds"))),
+        "it already has the finalizer"
+    );
+}

@@ -162,13 +162,11 @@ pub fn waiting_on_credentials<K>(
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    ctx.caches.secret_seen(secret);
-    let wanted = (secret.namespace().unwrap_or_default(), secret.name_any());
+    let seen = credentials_in_use::SecretSeen::of(secret);
+    let finalized = seen.finalized;
+    let wanted = (seen.namespace.clone(), seen.name.clone());
+    ctx.caches.secret_seen(seen);
     let rv = secret.metadata.resource_version.as_deref();
-    let finalized = secret
-        .finalizers()
-        .iter()
-        .any(|f| f == credentials_in_use::FINALIZER);
     if ctx
         .credentials
         .is_current(&wanted.0, &wanted.1, rv, finalized)

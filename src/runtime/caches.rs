@@ -17,9 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::TryStreamExt;
 use futures::channel::mpsc;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta};
-use kube::api::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
@@ -246,8 +244,7 @@ impl Caches {
     }
 
     /// A controller's Secret watch saw `secret` (metadata only).
-    pub fn secret_seen(&self, secret: &PartialObjectMeta<Secret>) {
-        let seen = SecretSeen::of(secret);
+    pub fn secret_seen(&self, seen: SecretSeen) {
         self.inner.lock().expect("lock").send(Change::Secret(seen));
     }
 
