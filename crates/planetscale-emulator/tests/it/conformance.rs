@@ -231,6 +231,51 @@ pub fn check(method: &str, path: &str, status: u16, body: &Value) {
     log(format!("{} {status}", matched.op.name));
 }
 
+/// The checker itself refuses what the spec does not allow, so a passing suite means something.
+#[test]
+fn the_checker_rejects_missing_fields_wrong_types_undocumented_statuses_and_unexpected_bodies() {
+    let path = "/v1/organizations/acme/databases/shop/branches/main";
+    let missing =
+        std::panic::catch_unwind(|| check("GET", path, 200, &serde_json::json!({"name": "main"})));
+    assert!(
+        missing.is_err(),
+        "a branch without its required fields must not validate"
+    );
+    let wrong_type = std::panic::catch_unwind(|| {
+        check(
+            "GET",
+            "/v1/organizations/acme/databases/shop/branches/main/schema",
+            200,
+            &serde_json::json!({"data": [{"name": 1, "html": "", "raw": ""}]}),
+        )
+    });
+    assert!(
+        wrong_type.is_err(),
+        "a number where the spec says string must not validate"
+    );
+    let status = std::panic::catch_unwind(|| {
+        check(
+            "POST",
+            "/v1/organizations/acme/databases/shop/branches",
+            200,
+            &Value::Null,
+        )
+    });
+    assert!(status.is_err(), "create_branch answers 201, never 200");
+    let body = std::panic::catch_unwind(|| {
+        check(
+            "DELETE",
+            "/v1/organizations/acme/databases/shop/branches/dev",
+            204,
+            &serde_json::json!({"id": "x"}),
+        )
+    });
+    assert!(
+        body.is_err(),
+        "a 204 delete documented without a body must come back empty"
+    );
+}
+
 #[test]
 fn every_operation_marked_in_spec_is_in_the_spec_with_the_same_method_and_path() {
     let Some(spec) = spec() else { return };
