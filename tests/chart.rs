@@ -265,20 +265,10 @@ async fn ensure_service_monitor_crd() {
         Err(kube::Error::Api(s)) if s.code == 409 => {}
         Err(e) => panic!("create ServiceMonitor CRD: {e}"),
     }
-    support::wait_for(
+    support::wait_established(
         &crds,
         "servicemonitors.monitoring.coreos.com",
         Duration::from_secs(30),
-        "Established",
-        |c| {
-            c.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        },
     )
     .await;
 }

@@ -13,8 +13,7 @@ use std::time::Duration;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::PostParams;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config, ResourceExt};
+use kube::{Api, Client, ResourceExt};
 use planetscale_api::Credentials;
 use planetscale_operator::crd::conditions::is_ready_for;
 use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
@@ -106,15 +105,6 @@ fn alive(pid: u32) -> bool {
             .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
-}
-
-async fn client_from(kubeconfig: &Path) -> Client {
-    let kc = Kubeconfig::read_from(kubeconfig)
-        .unwrap_or_else(|e| panic!("read {}: {e}", kubeconfig.display()));
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .expect("usable kubeconfig");
-    Client::try_from(config).expect("client")
 }
 
 /// `export NAME=value` lines of the demo's env file.
@@ -297,7 +287,7 @@ async fn assert_operator_runs_as_its_service_account(dir: &Path, operator_pid: u
         dir.join("operator.kubeconfig"),
         "the operator uses the ServiceAccount kubeconfig, not the admin one"
     );
-    let as_operator = client_from(&kubeconfig).await;
+    let as_operator = support::helm::client_from(&kubeconfig).await;
     let review = Api::<SelfSubjectReview>::all(as_operator.clone())
         .create(&PostParams::default(), &SelfSubjectReview::default())
         .await
@@ -490,7 +480,7 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
     }
 
     // The end state behind the summary.
-    let client = client_from(&dir.join("kubeconfig")).await;
+    let client = support::helm::client_from(&dir.join("kubeconfig")).await;
     assert_all_ready(&client).await;
     let secret_values = assert_secret_works(&client, emulator).await;
     assert_main_has_the_new_column(emulator).await;

@@ -32,7 +32,7 @@ mod reasons;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DynamicObject, Patch, PatchParams};
@@ -444,41 +444,33 @@ async fn install_placeholders(client: &Client) -> Discovery {
             .await
             .unwrap_or_else(|e| panic!("apply placeholder CRD {name}: {e}"));
         }
-        support::wait_for(&api, &name, Duration::from_secs(60), "Established", |c| {
-            c.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        })
-        .await;
+        support::wait_established(&api, &name, Duration::from_secs(60)).await;
     }
     // Established CRDs can take a moment to show up in discovery.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let discovery = Discovery::new(client.clone())
-            .run()
-            .await
-            .expect("API discovery");
-        let missing: Vec<_> = PLACEHOLDER_KINDS
-            .iter()
-            .filter(|(g, v, k, _)| {
-                discovery
-                    .resolve_gvk(&GroupVersionKind::gvk(g, v, k))
-                    .is_none()
-            })
-            .collect();
-        if missing.is_empty() {
-            return discovery;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "placeholder kinds not in API discovery after 30s: {missing:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::eventually(
+        Duration::from_secs(30),
+        "the placeholder kinds in API discovery",
+        || async {
+            let discovery = Discovery::new(client.clone())
+                .run()
+                .await
+                .expect("API discovery");
+            let missing: Vec<_> = PLACEHOLDER_KINDS
+                .iter()
+                .filter(|(g, v, k, _)| {
+                    discovery
+                        .resolve_gvk(&GroupVersionKind::gvk(g, v, k))
+                        .is_none()
+                })
+                .collect();
+            if missing.is_empty() {
+                Ok(discovery)
+            } else {
+                Err(missing)
+            }
+        },
+    )
+    .await
 }
 
 /// Applies one document with dry run and strict field validation; `Err` says what is wrong.

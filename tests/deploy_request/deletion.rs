@@ -72,18 +72,8 @@ async fn deleting_deployed_or_running_requests_leaves_them_and_does_not_wait() {
             "deploy request #{} is deploying; it is left to finish",
             number(&running)
         );
-        let events: kube::Api<k8s_openapi::api::core::v1::Event> =
-            kube::Api::namespaced(env.kube.clone(), &env.ns);
-        let lp = kube::api::ListParams::default().fields("involvedObject.name=running");
         crate::support::eventually(Duration::from_secs(10), "a Cleanup event", || async {
-            let seen: Vec<(String, String)> = events
-                .list(&lp)
-                .await
-                .expect("events")
-                .items
-                .into_iter()
-                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
-                .collect();
+            let seen = env.events("running").await;
             let found = seen
                 .iter()
                 .any(|(r, m)| r == "Cleanup" && m.contains(&want));

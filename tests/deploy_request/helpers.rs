@@ -287,8 +287,8 @@ impl Env {
         .await
     }
 
-    /// Event reasons recorded for `name`.
-    pub async fn event_reasons(&self, name: &str) -> Vec<String> {
+    /// Events recorded for `name`: (reason, message).
+    pub async fn events(&self, name: &str) -> Vec<(String, String)> {
         let events: Api<k8s_openapi::api::core::v1::Event> =
             Api::namespaced(self.kube.clone(), &self.ns);
         let lp = ListParams::default().fields(&format!("involvedObject.name={name}"));
@@ -298,7 +298,17 @@ impl Env {
             .expect("events")
             .items
             .into_iter()
-            .filter_map(|e| e.reason)
+            .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Event reasons recorded for `name`.
+    pub async fn event_reasons(&self, name: &str) -> Vec<String> {
+        let events = self.events(name).await;
+        events
+            .into_iter()
+            .filter(|(r, _)| !r.is_empty())
+            .map(|(r, _)| r)
             .collect()
     }
 

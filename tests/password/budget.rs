@@ -35,16 +35,6 @@ async fn reset_calls(emu: &Emulator) {
     assert!(r.status().is_success(), "reset stats: {}", r.status());
 }
 
-/// A client of the emulator with the test token (its calls are counted too).
-fn planetscale(emu: &Emulator) -> planetscale_api::Client {
-    let creds =
-        planetscale_api::Credentials::service_token(support::env::TOKEN_ID, support::env::TOKEN);
-    planetscale_api::Client::builder(creds)
-        .base_url(emu.api_url())
-        .build()
-        .expect("client")
-}
-
 /// The resourceVersions of the namespace's `PlanetScalePassword`s and Secrets, by kind and name.
 async fn versions(client: &kube::Client, ns: &str) -> Vec<(String, String)> {
     let lp = kube::api::ListParams::default();

@@ -104,6 +104,12 @@ pub fn password_name(obj: &PlanetScalePassword) -> String {
     s.password_name.clone().unwrap_or_default()
 }
 
+/// The PlanetScale id of the resource's current password (`status.passwordId`).
+pub fn password_id(obj: &PlanetScalePassword) -> String {
+    let s = obj.status.as_ref().expect("status");
+    s.password_id.clone().expect("status.passwordId")
+}
+
 /// The Secret `name`, if it exists.
 pub async fn secret(client: &Client, ns: &str, name: &str) -> Option<Secret> {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);

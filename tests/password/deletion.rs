@@ -72,13 +72,7 @@ async fn a_password_already_deleted_in_planetscale_does_not_hold_up_deletion() {
         wait_secret(&client, &emu, &ns, "outside", "main", &seen, |_| true).await;
 
         // Someone deletes the password in PlanetScale, then the resource.
-        let id = obj
-            .status
-            .as_ref()
-            .unwrap()
-            .password_id
-            .clone()
-            .expect("id");
+        let id = password_id(&obj);
         planetscale(&emu)
             .delete_password("acme", "shop", "main", &id)
             .await

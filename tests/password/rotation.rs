@@ -258,13 +258,7 @@ async fn a_replica_password_works_and_turning_replica_off_replaces_it() {
         let live = live_passwords(&emu, &first).await;
         assert_eq!(live.len(), 1, "{live:?}");
         assert_eq!(live[0]["username"].as_str(), Some(c1.0.as_str()));
-        let id1 = first
-            .status
-            .as_ref()
-            .unwrap()
-            .password_id
-            .clone()
-            .expect("id");
+        let id1 = password_id(&first);
         assert!(
             is_replica(&emu, &id1).await,
             "a replica password in PlanetScale"
@@ -276,13 +270,7 @@ async fn a_replica_password_works_and_turning_replica_off_replaces_it() {
         })
         .await;
         wait_secret(&client, &emu, &ns, "app", "main", &seen, |c| c.0 != c1.0).await;
-        let id2 = obj
-            .status
-            .as_ref()
-            .unwrap()
-            .password_id
-            .clone()
-            .expect("id");
+        let id2 = password_id(&obj);
         assert!(!is_replica(&emu, &id2).await, "a primary password now");
         assert_eq!(
             live_passwords(&emu, &obj).await.len(),

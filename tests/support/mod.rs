@@ -238,16 +238,25 @@ pub async fn install_crds()
         )
         .await
         .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
-        wait_for(&api, &name, Duration::from_secs(60), "Established", |c| {
-            c.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        })
-        .await;
+        wait_established(&api, &name, Duration::from_secs(60)).await;
     }
     crds
+}
+
+/// Waits until the CustomResourceDefinition `name` is Established (its kind is served).
+pub async fn wait_established(
+    api: &Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>,
+    name: &str,
+    timeout: Duration,
+) {
+    wait_for(api, name, timeout, "Established", |c| {
+        c.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            })
+    })
+    .await;
 }

@@ -16,8 +16,12 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn authorize(h: &H, redirect: &str, state: &str) -> Resp {
+    authorize_as(h, CLIENT, redirect, state).await
+}
+
+async fn authorize_as(h: &H, client_id: &str, redirect: &str, state: &str) -> Resp {
     let url = format!(
-        "{}/oauth/authorize?client_id={CLIENT}&redirect_uri={redirect}&state={state}",
+        "{}/oauth/authorize?client_id={client_id}&redirect_uri={redirect}&state={state}",
         h.url
     );
     send(no_redirects().get(url)).await
@@ -374,26 +378,19 @@ async fn config_file_oauth_application_and_user_drive_authorize_token_and_scopes
         (Some("corp-cli"), Some(client), Some(redirect))
     );
 
-    let authorize = |client_id: &str, redirect: &str| {
-        let url = format!(
-            "{}/oauth/authorize?client_id={client_id}&redirect_uri={redirect}&state=s1",
-            h.url
-        );
-        async move { send(no_redirects().get(url)).await }
-    };
-    let r = authorize(client, "https://cli.corp.example/other").await;
+    let r = authorize_as(&h, client, "https://cli.corp.example/other", "s1").await;
     assert_eq!(r.status, 400, "a redirect URI that is not configured");
-    let r = authorize(client, "http://127.0.0.1:9000/oauth/callback").await;
+    let r = authorize_as(&h, client, "http://127.0.0.1:9000/oauth/callback", "s1").await;
     assert_eq!(
         r.status, 400,
         "any loopback port matches only a loopback registration"
     );
-    let r = authorize(CLIENT, "http://127.0.0.1/callback").await;
+    let r = authorize_as(&h, CLIENT, "http://127.0.0.1/callback", "s1").await;
     assert_eq!(
         r.status, 400,
         "the config replaces the built-in application"
     );
-    let r = authorize(client, redirect).await;
+    let r = authorize_as(&h, client, redirect, "s1").await;
     assert_eq!(r.status, 302);
     let location = r.headers["location"].to_str().unwrap().to_string();
     let code = location
@@ -402,20 +399,18 @@ async fn config_file_oauth_application_and_user_drive_authorize_token_and_scopes
         .expect("redirected to the configured URI with a code and the state")
         .to_string();
 
-    let exchange = |client_secret: &str| {
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("client_id", client),
-            ("client_secret", client_secret),
-        ];
-        let request = reqwest::Client::new()
-            .post(format!("{}/oauth/token", h.url))
-            .form(&form);
+    let exchange = |client_secret: &'static str| {
+        let code = code.clone();
+        let h = &h;
         async move {
-            let r = send(request).await;
-            (r.status, r.body)
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("client_id", client),
+                ("client_secret", client_secret),
+            ];
+            token(h, &form).await
         }
     };
     let (status, body) = exchange(SECRET).await;
