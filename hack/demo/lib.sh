@@ -21,14 +21,7 @@ fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 kc() { "$TESTENV_BIN/kubectl" --kubeconfig "$DEMO_DIR/kubeconfig" "$@"; }
 
-# A loopback port nothing listens on.
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
+. "$repo_root/hack/testenv/ports.sh"
 
 # start NAME CMD... : own process group, output in logs/NAME.log, PID recorded in pids.
 start() {

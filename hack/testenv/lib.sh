@@ -4,14 +4,7 @@ TESTENV_DIR=${TESTENV_DIR:-$repo_root/.testenv}
 
 now_ms() { date +%s%3N; }
 
-# A loopback port nothing listens on (checked by connecting to it).
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
+. "$repo_root/hack/testenv/ports.sh"
 
 # start NAME BINARY ARGS... : runs in its own process group, logs to logs/NAME.log, records the PID.
 start() {
