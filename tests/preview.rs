@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client, Resource, ResourceExt};
-use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
-use serde::Serialize;
+use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword, SecretRef};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -73,18 +72,17 @@ async fn preview_namespace_is_deleted_cleanly(credentials: Option<&'static str>)
 
 /// A branch, a password on it (whose Secret works) and an open deploy request, all Ready.
 async fn create_preview(client: &Client, ns: &str, emu: &Emulator, credentials: Option<&str>) {
-    let with_creds = |mut v: Value| {
-        if let Some(name) = credentials {
-            v["spec"]["credentialsRef"] = json!({ "name": name });
-        }
-        v
-    };
-    let branch = with_creds(serde_json::to_value(flows::branch("pr-1234")).unwrap());
-    let password = with_creds(serde_json::to_value(flows::password("app", "pr-1234")).unwrap());
-    let mut request = serde_json::to_value(flows::deploy_request("schema", "pr-1234")).unwrap();
-    request["spec"]["deploy"] = json!(false);
-    let request = with_creds(request);
-    apply::<PlanetScaleBranch>(client, ns, branch).await;
+    let creds = credentials.map(|name| SecretRef {
+        name: name.to_string(),
+    });
+    let mut branch = flows::branch("pr-1234");
+    branch.spec.credentials_ref = creds.clone();
+    let mut password = flows::password("app", "pr-1234");
+    password.spec.credentials_ref = creds.clone();
+    let mut request = flows::deploy_request("schema", "pr-1234");
+    request.spec.deploy = false;
+    request.spec.credentials_ref = creds;
+    flows::apply(client, ns, &branch).await;
     let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
     support::wait_for(
         &branches,
@@ -95,8 +93,8 @@ async fn create_preview(client: &Client, ns: &str, emu: &Emulator, credentials: 
     )
     .await;
     flows::add_table(emu, "pr-1234", "pr_1234_notes").await;
-    apply::<PlanetScalePassword>(client, ns, password).await;
-    apply::<DeployRequest>(client, ns, request).await;
+    flows::apply(client, ns, &password).await;
+    flows::apply(client, ns, &request).await;
     let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), ns);
     support::wait_for(
         &passwords,
@@ -110,19 +108,6 @@ async fn create_preview(client: &Client, ns: &str, emu: &Emulator, credentials: 
     let requests: Api<DeployRequest> = Api::namespaced(client.clone(), ns);
     let open = |d: &DeployRequest| d.status.as_ref().is_some_and(|s| s.number.is_some());
     support::wait_for(&requests, "schema", flows::WAIT, "opened", open).await;
-}
-
-/// Server-side applies the manifest `obj` (a `K`) in `ns`.
-async fn apply<K>(client: &Client, ns: &str, obj: Value)
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned,
-{
-    let obj: K = serde_json::from_value(obj).expect("a valid manifest");
-    flows::apply(client, ns, &obj).await;
 }
 
 /// Deletes namespace `ns` and waits until it is gone; returns how long that took. On timeout
