@@ -29,27 +29,31 @@ pub fn routes() -> Router<App> {
         .route("/oauth/token/info", get(token_info))
 }
 
-fn is_loopback(host: &str) -> bool {
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+fn is_loopback(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
-/// Whether `given` matches the registered redirect URI (loopback URIs match any port, RFC 8252).
+/// Whether `given` matches the registered redirect URI: the same scheme, host, path and query,
+/// no userinfo and no fragment; only the port of a loopback URI may differ (RFC 8252 §7.3).
+/// Parsed as URLs, so `http://127.0.0.1:1@evil.example/cb` is a URI of `evil.example`.
 pub fn redirect_matches(registered: &str, given: &str) -> bool {
-    if registered == given {
-        return true;
-    }
-    let split = |u: &str| -> Option<(String, String, String)> {
-        let (scheme, rest) = u.split_once("://")?;
-        let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-        Some((scheme.to_string(), host.to_string(), path.to_string()))
+    let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
+        return false;
     };
-    match (split(registered), split(given)) {
-        (Some((s1, h1, p1)), Some((s2, h2, p2))) => {
-            s1 == s2 && p1 == p2 && is_loopback(&h1) && is_loopback(&h2)
-        }
-        _ => false,
+    let plain = |u: &url::Url| u.username().is_empty() && u.password().is_none() && u.fragment().is_none();
+    if !plain(&g) || !plain(&r) {
+        return false;
     }
+    let same = r.scheme() == g.scheme()
+        && r.host() == g.host()
+        && r.path() == g.path()
+        && r.query() == g.query();
+    same && (r.port_or_known_default() == g.port_or_known_default() || is_loopback(g.host()))
 }
 
 async fn authorize(State(app): State<App>, ApiQuery(q): ApiQuery) -> ApiResult<Response> {
@@ -331,4 +335,37 @@ async fn token_info(State(app): State<App>, headers: HeaderMap) -> ApiResult<Res
         "exp": t.expires_at.timestamp(), "iat": t.created_at.timestamp(), "sub": t.user_id,
     }))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_matches;
+
+    #[test]
+    fn a_redirect_uri_matches_only_its_registration_with_any_loopback_port() {
+        let registered = "http://127.0.0.1/callback";
+        let cases = [
+            ("http://127.0.0.1/callback", true),
+            ("http://127.0.0.1:53682/callback", true),
+            // Userinfo hides the real host: this URI's host is evil.example.
+            ("http://127.0.0.1:1@evil.example/callback", false),
+            ("http://user@127.0.0.1/callback", false),
+            ("http://127.0.0.1/callback#frag", false),
+            ("http://127.0.0.1/callback?x=1", false),
+            ("http://127.0.0.1/other", false),
+            ("https://127.0.0.1/callback", false),
+            ("http://localhost/callback", false),
+            ("http://127.0.0.2/callback", false),
+            ("http://127.0.0.1.evil.example/callback", false),
+            ("not a url", false),
+        ];
+        for (given, ok) in cases {
+            assert_eq!(redirect_matches(registered, given), ok, "{given}");
+        }
+        let public = "https://app.example.com/cb";
+        assert!(redirect_matches(public, "https://app.example.com/cb"));
+        assert!(redirect_matches(public, "https://app.example.com:443/cb"));
+        assert!(!redirect_matches(public, "https://app.example.com:8443/cb"));
+        assert!(!redirect_matches(public, "https://app.example.com@evil.example/cb"));
+    }
 }

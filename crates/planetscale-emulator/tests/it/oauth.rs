@@ -158,7 +158,7 @@ async fn client_and_grant_errors() {
     assert_eq!(r.status, 400);
     let r = send(no_redirects().get(format!("{}/oauth/authorize?client_id=unknown", h.url))).await;
     assert_eq!(r.status, 400);
-    let code = code_for(&h, "http://localhost:9999/callback").await;
+    let code = code_for(&h, "http://127.0.0.1:9999/callback").await;
     let (status, _) = token(
         &h,
         &[
