@@ -108,7 +108,7 @@ pub struct PasswordSecret {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 32))]
     #[x_kube(validation = Rule::new(METADATA_KEYS_RULE).message(Message::Message(
-        "secret.labels keys must be at most 316 characters (optional DNS prefix and '/', then a name of at most 63)".into()
+        "secret.labels keys must be Kubernetes label keys: an optional DNS subdomain prefix (at most 253 characters) and '/', then a name of 1 to 63 letters, digits, '-', '_' or '.' that starts and ends with a letter or digit".into()
     )))]
     pub labels: BTreeMap<String, LabelValue>,
 
@@ -116,7 +116,7 @@ pub struct PasswordSecret {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 32))]
     #[x_kube(validation = Rule::new(METADATA_KEYS_RULE).message(Message::Message(
-        "secret.annotations keys must be at most 316 characters (optional DNS prefix and '/', then a name of at most 63)".into()
+        "secret.annotations keys must be Kubernetes label keys: an optional DNS subdomain prefix (at most 253 characters) and '/', then a name of 1 to 63 letters, digits, '-', '_' or '.' that starts and ends with a letter or digit".into()
     )))]
     pub annotations: BTreeMap<String, AnnotationValue>,
 
@@ -140,7 +140,15 @@ pub struct PasswordSecret {
     pub template: Option<SecretTemplate>,
 }
 
-const METADATA_KEYS_RULE: &str = "self.all(k, size(k) > 0 && size(k) <= 316)";
+/// A qualified name as the API server checks label and annotation keys: an optional DNS
+/// subdomain prefix of at most 253 characters and '/', then a name of at most 63 characters.
+/// A key the API server would refuse is refused here, before any password is minted for a
+/// Secret that could never be written.
+const METADATA_KEYS_RULE: &str = concat!(
+    "self.all(k, size(k) <= 317 && ",
+    r"k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && ",
+    r"(!k.contains('/') || k.matches('^[^/]{1,253}/')))"
+);
 
 /// Scheduled rotation of the password.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]

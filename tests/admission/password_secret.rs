@@ -131,7 +131,7 @@ pub fn cases() -> Vec<Case> {
             json!({"secret": {"annotations": {"a".repeat(317): "x"}}}),
             &[
                 "spec.secret.annotations",
-                "secret.annotations keys must be at most 316 characters",
+                "secret.annotations keys must be Kubernetes label keys",
             ],
         ),
         bad(
@@ -140,7 +140,88 @@ pub fn cases() -> Vec<Case> {
             json!({"secret": {"labels": {"l".repeat(317): "x"}}}),
             &[
                 "spec.secret.labels",
-                "secret.labels keys must be at most 316 characters",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key with a space",
+            json!({"secret": {"labels": {"team name": "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key of two slashes",
+            json!({"secret": {"labels": {"example.com/a/b": "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key name of 64 characters",
+            json!({"secret": {"labels": {"n".repeat(64): "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key prefix of 254 characters",
+            json!({"secret": {"labels": {format!("{}/x", "p".repeat(254)): "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key prefix not a DNS name",
+            json!({"secret": {"labels": {"Example.com/team": "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "label key ending in a dot",
+            json!({"secret": {"labels": {"team.": "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "empty label key",
+            json!({"secret": {"labels": {"": "x"}}}),
+            &[
+                "spec.secret.labels",
+                "secret.labels keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "annotation key with a colon",
+            json!({"secret": {"annotations": {"example.com:team": "x"}}}),
+            &[
+                "spec.secret.annotations",
+                "secret.annotations keys must be Kubernetes label keys",
+            ],
+        ),
+        bad(
+            Password,
+            "annotation key with an empty name",
+            json!({"secret": {"annotations": {"example.com/": "x"}}}),
+            &[
+                "spec.secret.annotations",
+                "secret.annotations keys must be Kubernetes label keys",
             ],
         ),
         bad(
