@@ -14,8 +14,9 @@
 //!    [`Reconciler::plan`] (pure: a [`Plan`] of steps) → [`Reconciler::intent`] (the one
 //!    status write made for crash safety *before* a create, so that a crash right after the
 //!    create call still finds the object recorded as ours) → [`Reconciler::act`] (runs the
-//!    steps, returns an `Outcome`) → [`Reconciler::status`] (pure: the new status and the
-//!    events to publish).
+//!    steps, returns [`Acted`]: the `Outcome` of the steps that ran and the error that
+//!    stopped the rest) → [`Reconciler::status`] (pure: the new status and the events to
+//!    publish, from what was done and what failed).
 //! 6. The status is written ONCE per pass (server-side apply on the status subresource),
 //!    skipped when unchanged; then the events go out.
 //! 7. Requeue: [`Reconciler::next`] on success; on failure [`error_policy`] backs off per
@@ -130,6 +131,32 @@ impl Note {
     }
 }
 
+/// What `act` did: the outcome of the steps that ran, and the error that stopped the rest
+/// (a create that succeeded before a later step failed is still recorded in status).
+#[derive(Debug)]
+pub struct Acted<O> {
+    pub outcome: O,
+    pub error: Option<Error>,
+}
+
+impl<O> Acted<O> {
+    /// Every step ran.
+    pub fn done(outcome: O) -> Self {
+        Self {
+            outcome,
+            error: None,
+        }
+    }
+
+    /// The steps that ran led to `outcome`; `error` stopped the rest.
+    pub fn failed(outcome: O, error: Error) -> Self {
+        Self {
+            outcome,
+            error: Some(error),
+        }
+    }
+}
+
 /// What `status` decided: the new status (written when it differs) and the events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report<S> {
@@ -212,19 +239,21 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
         None
     }
 
-    /// Runs the planned steps.
+    /// Runs the planned steps, in order, until one fails.
     fn act(
         &self,
         obj: &Self::Kind,
         observed: Self::Observed,
         plan: Plan<Self::Step>,
-    ) -> impl Future<Output = Result<Self::Outcome, Error>> + Send;
+    ) -> impl Future<Output = Acted<Self::Outcome>> + Send;
 
-    /// The new status and the events, from what the pass did (or why it failed). Pure.
+    /// The new status and the events, from what the pass did (`None`: `act` did not run, as
+    /// `observe` failed) and the error that stopped it, if any. Pure.
     fn status(
         &self,
         obj: &Self::Kind,
-        outcome: Result<&Self::Outcome, &Error>,
+        done: Option<&Self::Outcome>,
+        error: Option<&Error>,
     ) -> Report<StatusOf<Self>>;
 
     /// The status of a paused object. Pure.
@@ -341,24 +370,30 @@ async fn apply<R: Reconciler>(
     api: &Api<R::Kind>,
     obj: Arc<R::Kind>,
 ) -> Result<Action, Error> {
-    let (obj, outcome) = steps(r, api, obj).await;
-    let report = r.status(&obj, outcome.as_ref().map(|(o, _)| o));
+    let (obj, result) = steps(r, api, obj).await;
+    let (done, error, planned) = match result {
+        Ok((acted, planned)) => (Some(acted.outcome), acted.error, planned),
+        Err(e) => (None, Some(e), None),
+    };
+    let report = r.status(&obj, done.as_ref(), error.as_ref());
     let written = write(r, api, &obj, report).await;
-    let (outcome, planned) = match (outcome, written) {
-        (Ok(done), Ok(())) => done,
-        (Ok(_), Err(e)) => return Err(e),
-        (Err(e), written) => {
+    match (done, error, written) {
+        (Some(outcome), None, Ok(())) => {
+            let ended = Ended::Applied {
+                outcome: &outcome,
+                planned,
+            };
+            Ok(action(r.next(&obj, ended)))
+        }
+        (_, None, Err(w)) => Err(w),
+        (_, Some(e), written) => {
             if let Err(w) = written {
                 tracing::warn!(error = %w, "could not write the status");
             }
-            return Err(e);
+            Err(e)
         }
-    };
-    let ended = Ended::Applied {
-        outcome: &outcome,
-        planned,
-    };
-    Ok(action(r.next(&obj, ended)))
+        (None, None, Ok(())) => unreachable!("a pass without an outcome has an error"),
+    }
 }
 
 /// The steps of an apply pass; returns the object as last written (after an intent write).
@@ -366,7 +401,10 @@ async fn steps<R: Reconciler>(
     r: &R,
     api: &Api<R::Kind>,
     obj: Arc<R::Kind>,
-) -> (Arc<R::Kind>, Result<(R::Outcome, Option<Duration>), Error>) {
+) -> (
+    Arc<R::Kind>,
+    Result<(Acted<R::Outcome>, Option<Duration>), Error>,
+) {
     let observed = match r.observe(&obj).await {
         Ok(o) => o,
         Err(e) => return (obj, Err(e)),
@@ -380,8 +418,8 @@ async fn steps<R: Reconciler>(
         },
     };
     let planned = plan.requeue;
-    let outcome = r.act(&obj, observed, plan).await;
-    (obj, outcome.map(|o| (o, planned)))
+    let acted = r.act(&obj, observed, plan).await;
+    (obj, Ok((acted, planned)))
 }
 
 /// Deletion: the kind's cleanup; a failure is shown in status and retried.
@@ -402,7 +440,8 @@ async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Res
     }
 }
 
-/// Writes the status when it differs from the object's, then publishes the events.
+/// Writes the status when it differs from the object's, then publishes the events (also
+/// when the write failed: what was done in PlanetScale is announced either way).
 async fn write<R: Reconciler>(
     r: &R,
     api: &Api<R::Kind>,
@@ -411,15 +450,19 @@ async fn write<R: Reconciler>(
 ) -> Result<(), Error> {
     let unchanged = obj.current_status() == Some(&report.status)
         || (obj.current_status().is_none() && report.status == StatusOf::<R>::default());
-    if !unchanged {
-        apply_status_returning(api, &obj.name_any(), &report.status).await?;
-    }
+    let written = if unchanged {
+        Ok(())
+    } else {
+        apply_status_returning(api, &obj.name_any(), &report.status)
+            .await
+            .map(|_| ())
+    };
     for n in report.events {
         r.context()
             .event(obj, n.type_, &n.reason, n.action, n.note)
             .await;
     }
-    Ok(())
+    written.map_err(Error::from)
 }
 
 fn action(next: Option<Duration>) -> Action {
