@@ -1,12 +1,16 @@
-//! The observed state written to `status` (pure): PlanetScale's fields, bounded in size, and
-//! the conditions stamped with time and generation.
+//! Status: the report of a pass (pure). PlanetScale's fields, bounded in size, and the
+//! conditions ([`super::conditions`], [`super::ready`]) stamped with time and generation; the
+//! pass writes it once, with events for what changed ([`super::events`]).
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
-use super::conditions::Cond;
-use super::facts::Facts;
+use super::act::Outcome;
+use super::conditions::{Cond, conditions};
+use super::observe::Facts;
+use super::plan::decide;
 use crate::crd::ConditionStatus::{False, True};
+use crate::crd::DeployRequestSpec;
 use crate::crd::PAUSED_ANNOTATION;
 use crate::crd::conditions::{READY, new_condition, reason as common, set_condition};
 use crate::crd::deploy_request_status::{
@@ -34,6 +38,50 @@ pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
 /// Kubernetes time now.
 pub fn now() -> Time {
     crate::controller::k8s_time(Utc::now())
+}
+
+/// The status after a pass: the recorded identity of a request opened or adopted now, else
+/// every field of the request after the step, with the conditions of its facts.
+pub fn next(
+    prev: &DeployRequestStatus,
+    spec: &DeployRequestSpec,
+    generation: Option<i64>,
+    outcome: &Outcome,
+    now: Time,
+) -> DeployRequestStatus {
+    match outcome {
+        Outcome::Recorded { at, dr, .. } => record(prev, at, dr),
+        Outcome::Synced {
+            at,
+            dr,
+            facts,
+            step_error,
+            ..
+        } => {
+            let refusal = decide(spec, facts).refusal;
+            let conds = conditions(spec, facts, refusal.as_deref(), step_error.as_ref());
+            build(prev, generation, at, dr, facts, conds, now)
+        }
+    }
+}
+
+/// `prev` with the identity fields of `dr`.
+pub fn record(
+    prev: &DeployRequestStatus,
+    at: &Location,
+    dr: &DeployRequest,
+) -> DeployRequestStatus {
+    let mut status = prev.clone();
+    status.number = i64::try_from(dr.number).ok();
+    status.id = Some(dr.id.clone());
+    status.html_url = dr.html_url.clone();
+    status.organization = Some(at.org.clone());
+    status.database = Some(at.db.clone());
+    status.branch = Some(dr.branch.clone());
+    status.into_branch = Some(dr.into_branch.clone());
+    status.state = dr.state.as_ref().map(|s| s.as_str().to_string());
+    status.deployment_state = dr.deployment_state.as_ref().map(|s| s.as_str().to_string());
+    status
 }
 
 /// The new status: `prev` with every PlanetScale field replaced and `conds` set.

@@ -1,9 +1,9 @@
 //! The `DeployRequest` controller: opens a PlanetScale deploy request from a branch into its
 //! base and takes it as far as the spec allows, every step visible in status.
 //!
-//! A reconcile reads top to bottom: observe (source branch, the deploy request — read by
-//! number, adopted, or opened) → plan (pure, [`plan`]) → act (at most one step, [`act`]) →
-//! report (status from [`conditions`] and [`status`], events). Deletion is in [`cleanup`].
+//! A pass reads top to bottom: [`observe`] (source branch, the deploy request by number or an
+//! open one to adopt) → [`plan`] (pure: open, record, or at most one action) → [`act`] (an
+//! outcome) → [`status`] (pure, written once, with [`events`]). Deletion is in [`cleanup`].
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -14,8 +14,6 @@ use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
-use planetscale_api::Client;
-use planetscale_api::models::DeployRequest as ApiDeployRequest;
 use tokio_util::sync::CancellationToken;
 
 use super::{Context, apply_status, object_key, watched_apis};
@@ -26,7 +24,7 @@ mod act;
 mod cleanup;
 mod conditions;
 mod events;
-mod facts;
+mod observe;
 mod plan;
 mod ready;
 mod status;
@@ -34,10 +32,7 @@ mod target;
 #[cfg(test)]
 mod test_support;
 
-use conditions::StepError;
-use facts::Facts;
-use plan::SLOW_POLL;
-use status::Location;
+use act::Outcome;
 
 /// The `controller` label of the reconcile metrics.
 const CONTROLLER: &str = "deploy_request";
@@ -156,13 +151,13 @@ fn error_policy(obj: Arc<DeployRequest>, err: &Error, ctx: Arc<Context>) -> Acti
 
 /// Apply: sync, and on an error show it in `Ready` before backing off.
 async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> Result<Action> {
-    let mut current = obj.status.clone().unwrap_or_default();
+    let current = obj.status.clone().unwrap_or_default();
     if is_paused(&obj.metadata) {
         let paused = status::paused(&current, obj.meta().generation, status::now());
-        report(ctx, api, obj, &mut current, paused).await?;
+        report(ctx, api, obj, &current, &paused).await?;
         return Ok(Action::await_change());
     }
-    match sync(obj, ctx, api, &mut current).await {
+    match sync(obj, ctx, api, &current).await {
         Ok(action) => Ok(action),
         Err(e) => {
             let failed = status::with_error(
@@ -172,7 +167,7 @@ async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> 
                 e.to_string(),
                 status::now(),
             );
-            if let Err(write) = report(ctx, api, obj, &mut current, failed).await {
+            if let Err(write) = report(ctx, api, obj, &current, &failed).await {
                 tracing::warn!(error = %write, "could not write the deploy request status");
             }
             Err(e)
@@ -180,133 +175,40 @@ async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> 
     }
 }
 
-/// Observe → plan → act → report.
+/// Observe → plan → act → status, written once.
 async fn sync(
     obj: &DeployRequest,
     ctx: &Context,
     api: &Api<DeployRequest>,
-    current: &mut DeployRequestStatus,
+    current: &DeployRequestStatus,
 ) -> Result<Action> {
-    let ns = obj.namespace().unwrap_or_default();
-    let client = ctx
-        .credentials
-        .client_for(&ns, obj.spec.credentials_ref.as_ref())
-        .await?
-        .with_caller(CALLER);
-    let src = target::source(&ctx.client, obj).await?;
-    let dr = observe(ctx, &client, obj, api, &src, current).await?;
-    let required = !dr.approved && target::approval_required(&client, &src.at).await?;
-    let before = facts::approved_before(current);
-    let first = plan::plan(&obj.spec, &Facts::new(&dr, required, before));
-    let (dr, step_error) = match first.step {
-        Some(step) => take_step(ctx, &client, obj, &src.at, dr, step).await?,
-        None => (dr, None),
-    };
-    let facts = Facts::new(&dr, required, before);
-    let after = plan::plan(&obj.spec, &facts);
-    let refusal = after.refusal.as_deref();
-    let conds = conditions::conditions(&obj.spec, &facts, refusal, step_error.as_ref());
+    let observed = observe::observe(ctx, obj).await?;
+    let plan = plan::plan(&obj.spec, &observed);
+    let planned = plan.requeue;
+    let outcome = act::act(ctx, obj, observed, plan).await?;
     let generation = obj.meta().generation;
-    let new = status::build(
-        current,
-        generation,
-        &src.at,
-        &dr,
-        &facts,
-        conds,
-        status::now(),
-    );
-    report(ctx, api, obj, current, new).await?;
-    Ok(match (first.step, step_error) {
-        (Some(_), Some(_)) => Action::requeue(SLOW_POLL),
-        (Some(_), None) => Action::requeue(plan::QUICK_POLL),
-        (None, _) => after
-            .poll
-            .interval()
-            .map_or_else(Action::await_change, Action::requeue),
-    })
-}
-
-/// Takes `step`; on success re-reads the deploy request, on a refusal a user must look at
-/// returns it as a [`StepError`] (transient failures are errors, retried with backoff).
-async fn take_step(
-    ctx: &Context,
-    client: &Client,
-    obj: &DeployRequest,
-    at: &Location,
-    dr: ApiDeployRequest,
-    step: plan::Step,
-) -> Result<(ApiDeployRequest, Option<StepError>)> {
-    match act::perform(ctx, client, obj, at, dr.number, step).await {
-        Ok(()) => {
-            let dr = client
-                .get_deploy_request(&at.org, &at.db, dr.number)
-                .await?;
-            Ok((dr, None))
-        }
-        Err(e) => {
-            let refused = act::classify(step, dr.number, e)?;
-            Ok((dr, Some(refused)))
-        }
+    let new = status::next(current, &obj.spec, generation, &outcome, status::now());
+    report(ctx, api, obj, current, &new).await?;
+    if let Outcome::Recorded { dr, adopted, .. } = &outcome {
+        events::opened(ctx, obj, dr, *adopted).await;
     }
+    Ok(outcome
+        .requeue(planned)
+        .map_or_else(Action::await_change, Action::requeue))
 }
 
-/// The deploy request of `obj`: by number, adopted (an open one for the same branches), or
-/// opened now. A new number is written to status right away.
-async fn observe(
-    ctx: &Context,
-    client: &Client,
-    obj: &DeployRequest,
-    api: &Api<DeployRequest>,
-    src: &target::Source,
-    current: &mut DeployRequestStatus,
-) -> Result<ApiDeployRequest> {
-    if current.number.is_some() {
-        let dr = target::existing(client, src, current.number, None).await?;
-        return dr.ok_or_else(|| Error::Invalid {
-            reason: "NotFound",
-            message: "deploy request vanished".into(),
-        });
-    }
-    let into = target::into_branch(client, src, obj.spec.into_branch.as_deref()).await?;
-    let (dr, adopted) = match target::existing(client, src, None, Some(&into)).await? {
-        Some(dr) => (dr, true),
-        None => (target::open(client, src, &into, obj).await?, false),
-    };
-    let mut recorded = current.clone();
-    record(&mut recorded, &src.at, &dr);
-    report(ctx, api, obj, current, recorded).await?;
-    events::opened(ctx, obj, &dr, adopted).await;
-    Ok(dr)
-}
-
-/// Identity fields of `dr` into `status`.
-fn record(status: &mut DeployRequestStatus, at: &Location, dr: &ApiDeployRequest) {
-    status.number = i64::try_from(dr.number).ok();
-    status.id = Some(dr.id.clone());
-    status.html_url = dr.html_url.clone();
-    status.organization = Some(at.org.clone());
-    status.database = Some(at.db.clone());
-    status.branch = Some(dr.branch.clone());
-    status.into_branch = Some(dr.into_branch.clone());
-    status.state = dr.state.as_ref().map(|s| s.as_str().to_string());
-    status.deployment_state = dr.deployment_state.as_ref().map(|s| s.as_str().to_string());
-}
-
-/// Writes `new` when it differs from `current` (then `current` becomes `new`), with events for
-/// what changed.
+/// Writes `new` when it differs from `current`, with events for what changed.
 async fn report(
     ctx: &Context,
     api: &Api<DeployRequest>,
     obj: &DeployRequest,
-    current: &mut DeployRequestStatus,
-    new: DeployRequestStatus,
+    current: &DeployRequestStatus,
+    new: &DeployRequestStatus,
 ) -> Result<()> {
-    if new == *current {
+    if new == current {
         return Ok(());
     }
-    apply_status(api, &obj.name_any(), &new).await?;
-    events::changed(ctx, obj, current, &new).await;
-    *current = new;
+    apply_status(api, &obj.name_any(), new).await?;
+    events::changed(ctx, obj, current, new).await;
     Ok(())
 }
