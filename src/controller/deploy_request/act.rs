@@ -3,16 +3,16 @@
 use std::time::Duration;
 
 use kube::ResourceExt;
-use kube::runtime::events::EventType;
 use planetscale_api::Client;
 use planetscale_api::models::DeployRequest as ApiDeployRequest;
 
 use super::conditions::StepError;
 use super::observe::{Facts, Observed, Request};
-use super::plan::{Plan, QUICK_POLL, SLOW_POLL, Step};
+use super::plan::{QUICK_POLL, SLOW_POLL, Step};
 use super::status::Location;
 use super::target;
 use crate::controller::Context;
+use crate::controller::reconciler::{Acted, Plan};
 use crate::crd::DeployRequest as DeployRequestResource;
 use crate::crd::deploy_request::reason as r;
 use crate::error::{Error, Result};
@@ -43,6 +43,8 @@ pub enum Outcome {
         /// A refusal of that step that a user must look at.
         step_error: Option<StepError>,
     },
+    /// Stopped by an error before anything could be recorded (the error is shown instead).
+    Stopped,
 }
 
 impl Outcome {
@@ -57,7 +59,7 @@ impl Outcome {
                 ..
             } => Some(SLOW_POLL),
             Outcome::Synced { step: Some(_), .. } => Some(QUICK_POLL),
-            Outcome::Synced { step: None, .. } => planned,
+            Outcome::Synced { step: None, .. } | Outcome::Stopped => planned,
         }
     }
 }
@@ -67,7 +69,19 @@ pub async fn act(
     ctx: &Context,
     obj: &DeployRequestResource,
     observed: Observed,
-    plan: Plan,
+    plan: Plan<Step>,
+) -> Acted<Outcome> {
+    match steps(ctx, obj, observed, plan).await {
+        Ok(outcome) => Acted::done(outcome),
+        Err(e) => Acted::failed(Outcome::Stopped, e),
+    }
+}
+
+async fn steps(
+    ctx: &Context,
+    obj: &DeployRequestResource,
+    observed: Observed,
+    plan: Plan<Step>,
 ) -> Result<Outcome> {
     let at = observed.src.at.clone();
     let client = &observed.client;
@@ -141,9 +155,6 @@ pub async fn perform(
         Step::Revert => drop(client.revert_deploy_request(org, db, number).await?),
         Step::SkipRevert => drop(client.skip_revert_deploy_request(org, db, number).await?),
     }
-    let (reason, note) = done(step, number);
-    ctx.event(obj, EventType::Normal, reason, step_action(step), note)
-        .await;
     Ok(())
 }
 
@@ -169,48 +180,6 @@ async fn approve(
         .approve_deploy_request(&at.org, &at.db, number, Some(&comment))
         .await?;
     Ok(())
-}
-
-fn done(step: &Step, n: u64) -> (&'static str, String) {
-    match *step {
-        Step::Open { .. } => ("Created", format!("opened deploy request #{n}")),
-        Step::Approve => (
-            "Approved",
-            format!("approved deploy request #{n} with approval.credentialsRef"),
-        ),
-        Step::Queue => (
-            "DeployQueued",
-            format!("queued the deploy of deploy request #{n}"),
-        ),
-        Step::SetAutoApply(on) => (
-            "AutoApplySet",
-            format!("set auto-apply of deploy request #{n} to {on}"),
-        ),
-        Step::Cutover => (
-            "CutOver",
-            format!("applied the gated deploy of deploy request #{n} (cutover: true)"),
-        ),
-        Step::Revert => (
-            "Reverting",
-            format!("started reverting deploy request #{n} (revert: true)"),
-        ),
-        Step::SkipRevert => (
-            "RevertSkipped",
-            format!("closed the revert window of deploy request #{n} (skipRevert: true)"),
-        ),
-    }
-}
-
-fn step_action(step: &Step) -> &'static str {
-    match step {
-        Step::Open { .. } => "Create",
-        Step::Approve => "Approve",
-        Step::Queue => "Deploy",
-        Step::SetAutoApply(_) => "SetAutoApply",
-        Step::Cutover => "ApplyDeploy",
-        Step::Revert => "Revert",
-        Step::SkipRevert => "SkipRevert",
-    }
 }
 
 /// A failed step: transient errors stay errors (retried with backoff); anything a user must

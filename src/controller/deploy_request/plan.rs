@@ -6,6 +6,7 @@ use std::time::Duration;
 use planetscale_api::models::DeploymentState;
 
 use super::observe::{Facts, Observed, Request};
+use crate::controller::reconciler::Plan;
 use crate::crd::DeployRequestSpec;
 
 /// Poll interval while PlanetScale works (checks, queue, deploy, cutover, revert).
@@ -73,18 +74,9 @@ impl Poll {
     }
 }
 
-/// What a pass does: the steps in order (at most one today) and when to look again if they
-/// change nothing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
-    /// Steps to take now.
-    pub steps: Vec<Step>,
-    /// When to reconcile again; `None`: only when the resource changes.
-    pub requeue: Option<Duration>,
-}
-
-/// The plan of a pass over `observed`.
-pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan {
+/// The plan of a pass over `observed`: the steps in order (at most one) and when to look
+/// again if they change nothing.
+pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
     match &observed.request {
         Request::Missing { into } => Plan {
             steps: vec![Step::Open { into: into.clone() }],

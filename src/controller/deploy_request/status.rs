@@ -3,20 +3,24 @@
 //! pass writes it once, with events for what changed ([`super::events`]).
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::Resource;
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
 use super::act::Outcome;
 use super::conditions::{Cond, conditions};
+use super::events;
 use super::observe::Facts;
 use super::plan::decide;
+use crate::controller::reconciler::Report;
 use crate::crd::ConditionStatus::{False, True};
-use crate::crd::DeployRequestSpec;
 use crate::crd::PAUSED_ANNOTATION;
 use crate::crd::conditions::{READY, new_condition, reason as common, set_condition};
 use crate::crd::deploy_request_status::{
     MAX_DDL_LEN, MAX_LINT_ERRORS, MAX_TABLES, MAX_TEXT_LEN, truncate_chars,
 };
+use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestSpec};
 use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
+use crate::error::Error;
 
 /// Condition type present while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
@@ -40,6 +44,43 @@ pub fn now() -> Time {
     crate::controller::k8s_time(Utc::now())
 }
 
+/// The report of a pass: the new status and its events. An error is shown in `Ready`
+/// (whatever was done before it is retried by the next pass).
+pub fn report(
+    obj: &DeployRequestResource,
+    done: Option<&Outcome>,
+    error: Option<&Error>,
+    now: Time,
+) -> Report<DeployRequestStatus> {
+    let prev = obj.status.clone().unwrap_or_default();
+    let generation = obj.meta().generation;
+    let mut notes = Vec::new();
+    let new = match (done, error) {
+        (_, Some(e)) => with_error(&prev, generation, e.reason(), e.to_string(), now),
+        (Some(outcome), None) => {
+            if let Outcome::Synced {
+                dr,
+                step: Some(step),
+                step_error: None,
+                ..
+            } = outcome
+            {
+                notes.push(events::step_done(step, dr.number));
+            }
+            next(&prev, &obj.spec, generation, outcome, now)
+        }
+        (None, None) => prev.clone(),
+    };
+    notes.extend(events::changed(&prev, &new));
+    if let Some(Outcome::Recorded { dr, adopted, .. }) = done.filter(|_| error.is_none()) {
+        notes.push(events::opened(dr, *adopted));
+    }
+    Report {
+        status: new,
+        events: notes,
+    }
+}
+
 /// The status after a pass: the recorded identity of a request opened or adopted now, else
 /// every field of the request after the step, with the conditions of its facts.
 pub fn next(
@@ -50,6 +91,7 @@ pub fn next(
     now: Time,
 ) -> DeployRequestStatus {
     match outcome {
+        Outcome::Stopped => prev.clone(),
         Outcome::Recorded { at, dr, .. } => record(prev, at, dr),
         Outcome::Synced {
             at,
