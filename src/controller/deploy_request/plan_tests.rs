@@ -222,3 +222,43 @@ fn every_state_times_every_spec() {
         }
     }
 }
+
+fn observed(request: Request) -> Observed {
+    let credentials = planetscale_api::Credentials::service_token("id", "token");
+    Observed {
+        client: planetscale_api::Client::builder(credentials)
+            .build()
+            .unwrap(),
+        src: crate::controller::deploy_request::target::Source {
+            at: crate::controller::deploy_request::status::Location {
+                org: "acme".into(),
+                db: "shop".into(),
+            },
+            branch: "feature".into(),
+        },
+        request,
+        approval_required: false,
+        approved_before: false,
+    }
+}
+
+#[test]
+fn a_missing_request_is_opened_and_an_adopted_one_recorded_before_any_action() {
+    let into = "main".to_string();
+    let missing = plan(
+        &spec("deploy"),
+        &observed(Request::Missing { into: into.clone() }),
+    );
+    assert_eq!(missing.steps, [Step::Open { into }]);
+    assert_eq!(missing.requeue, Some(QUICK_POLL));
+    let dr: planetscale_api::models::DeployRequest = serde_json::from_value(serde_json::json!({
+        "id": "dr1", "number": 7, "state": "open", "deployment_state": "ready",
+        "approved": false, "branch": "feature", "into_branch": "main",
+        "deployment": {"deployable": true, "auto_cutover": true},
+    }))
+    .unwrap();
+    let adopted = plan(&spec("deploy"), &observed(Request::Adopted(dr.clone())));
+    assert!(adopted.steps.is_empty(), "recorded first, queued next pass");
+    let tracked = plan(&spec("deploy"), &observed(Request::Tracked(dr)));
+    assert_eq!(tracked.steps, [Step::Queue]);
+}
