@@ -204,6 +204,10 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
     const CONTROLLER: &'static str;
     /// The finalizer this kind puts on its objects.
     const FINALIZER: &'static str;
+    /// Whether deleting a paused object runs [`Reconciler::cleanup`] (which then leaves
+    /// PlanetScale alone and lets the object go) instead of keeping the finalizer until the
+    /// annotation is removed.
+    const CLEANUP_WHEN_PAUSED: bool = false;
 
     /// The context all kinds share.
     fn context(&self) -> &Context;
@@ -349,7 +353,8 @@ async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error
         r.forget(&object_key(obj));
         return Ok(Action::await_change());
     };
-    if is_paused(fresh.meta()) {
+    let released = R::CLEANUP_WHEN_PAUSED && fresh.meta().deletion_timestamp.is_some();
+    if is_paused(fresh.meta()) && !released {
         let status = r.paused_status(&fresh);
         write(r, &api, &fresh, Report::quiet(status)).await?;
         return Ok(action(r.next(&fresh, Ended::Paused)));

@@ -1,16 +1,139 @@
-//! Carries out one planned step against PlanetScale, and turns a refusal into something a user
-//! can act on instead of an error loop.
+//! Act: carries out the planned steps against PlanetScale and returns what came of them; a
+//! refusal becomes something a user can act on instead of an error loop.
+use std::time::Duration;
+
 use kube::ResourceExt;
-use kube::runtime::events::EventType;
 use planetscale_api::Client;
+use planetscale_api::models::DeployRequest as ApiDeployRequest;
 
 use super::conditions::StepError;
-use super::plan::Step;
+use super::observe::{Facts, Observed, Request};
+use super::plan::{QUICK_POLL, SLOW_POLL, Step};
 use super::status::Location;
+use super::target;
 use crate::controller::Context;
+use crate::controller::reconciler::{Acted, Plan};
 use crate::crd::DeployRequest as DeployRequestResource;
 use crate::crd::deploy_request::reason as r;
 use crate::error::{Error, Result};
+
+/// What a pass did: everything the status needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// The deploy request was opened now (or an open one adopted): this pass records its
+    /// number and nothing else, so a crash after the open finds it again by number.
+    Recorded {
+        /// Organization and database.
+        at: Location,
+        /// The deploy request.
+        dr: ApiDeployRequest,
+        /// Adopted rather than opened.
+        adopted: bool,
+    },
+    /// The tracked deploy request, after the planned step (read again when one was taken).
+    Synced {
+        /// Organization and database.
+        at: Location,
+        /// The deploy request now.
+        dr: ApiDeployRequest,
+        /// Its facts (boxed: the larger variant).
+        facts: Box<Facts>,
+        /// The step taken, if any.
+        step: Option<Step>,
+        /// A refusal of that step that a user must look at.
+        step_error: Option<StepError>,
+    },
+    /// Stopped by an error before anything could be recorded (the error is shown instead).
+    Stopped,
+}
+
+impl Outcome {
+    /// When to reconcile again: soon after a step, slowly after a refused one, else as
+    /// `planned`.
+    pub fn requeue(&self, planned: Option<Duration>) -> Option<Duration> {
+        match self {
+            Outcome::Recorded { .. } => Some(QUICK_POLL),
+            Outcome::Synced {
+                step: Some(_),
+                step_error: Some(_),
+                ..
+            } => Some(SLOW_POLL),
+            Outcome::Synced { step: Some(_), .. } => Some(QUICK_POLL),
+            Outcome::Synced { step: None, .. } | Outcome::Stopped => planned,
+        }
+    }
+}
+
+/// Carries out `plan` for `obj`.
+pub async fn act(
+    ctx: &Context,
+    obj: &DeployRequestResource,
+    observed: Observed,
+    plan: Plan<Step>,
+) -> Acted<Outcome> {
+    match steps(ctx, obj, observed, plan).await {
+        Ok(outcome) => Acted::done(outcome),
+        Err(e) => Acted::failed(Outcome::Stopped, e),
+    }
+}
+
+async fn steps(
+    ctx: &Context,
+    obj: &DeployRequestResource,
+    observed: Observed,
+    plan: Plan<Step>,
+) -> Result<Outcome> {
+    let at = observed.src.at.clone();
+    let client = &observed.client;
+    let mut dr = match &observed.request {
+        Request::Tracked(dr) => dr.clone(),
+        Request::Adopted(dr) => {
+            let dr = dr.clone();
+            return Ok(Outcome::Recorded {
+                at,
+                dr,
+                adopted: true,
+            });
+        }
+        Request::Missing { .. } => {
+            let Some(Step::Open { into }) = plan.steps.first() else {
+                return Err(Error::Invalid {
+                    reason: "NotFound",
+                    message: "no deploy request to track and none planned to open".into(),
+                });
+            };
+            let dr = target::open(client, &observed.src, into, obj).await?;
+            return Ok(Outcome::Recorded {
+                at,
+                dr,
+                adopted: false,
+            });
+        }
+    };
+    let mut taken = None;
+    let mut step_error = None;
+    for step in plan.steps {
+        match perform(ctx, client, obj, &at, dr.number, &step).await {
+            Ok(()) => {
+                dr = client
+                    .get_deploy_request(&at.org, &at.db, dr.number)
+                    .await?
+            }
+            Err(e) => step_error = Some(classify(&step, dr.number, e)?),
+        }
+        taken = Some(step);
+        if step_error.is_some() {
+            break;
+        }
+    }
+    Ok(Outcome::Synced {
+        facts: Box::new(observed.facts_of(&dr)),
+        at,
+        dr,
+        step: taken,
+        step_error,
+    })
+}
 
 /// Performs `step` on deploy request `number`, with an event when it is done.
 pub async fn perform(
@@ -19,10 +142,12 @@ pub async fn perform(
     obj: &DeployRequestResource,
     at: &Location,
     number: u64,
-    step: Step,
+    step: &Step,
 ) -> Result<()> {
     let (org, db) = (at.org.as_str(), at.db.as_str());
-    match step {
+    match *step {
+        // Opening is not an action on an existing request (see `act`).
+        Step::Open { .. } => return Ok(()),
         Step::Approve => approve(ctx, obj, at, number).await?,
         Step::Queue => drop(client.queue_deploy_request(org, db, number, false).await?),
         Step::SetAutoApply(on) => drop(client.set_auto_apply(org, db, number, on).await?),
@@ -30,9 +155,6 @@ pub async fn perform(
         Step::Revert => drop(client.revert_deploy_request(org, db, number).await?),
         Step::SkipRevert => drop(client.skip_revert_deploy_request(org, db, number).await?),
     }
-    let (reason, note) = done(step, number);
-    ctx.event(obj, EventType::Normal, reason, step_action(step), note)
-        .await;
     Ok(())
 }
 
@@ -60,49 +182,9 @@ async fn approve(
     Ok(())
 }
 
-fn done(step: Step, n: u64) -> (&'static str, String) {
-    match step {
-        Step::Approve => (
-            "Approved",
-            format!("approved deploy request #{n} with approval.credentialsRef"),
-        ),
-        Step::Queue => (
-            "DeployQueued",
-            format!("queued the deploy of deploy request #{n}"),
-        ),
-        Step::SetAutoApply(on) => (
-            "AutoApplySet",
-            format!("set auto-apply of deploy request #{n} to {on}"),
-        ),
-        Step::Cutover => (
-            "CutOver",
-            format!("applied the gated deploy of deploy request #{n} (cutover: true)"),
-        ),
-        Step::Revert => (
-            "Reverting",
-            format!("started reverting deploy request #{n} (revert: true)"),
-        ),
-        Step::SkipRevert => (
-            "RevertSkipped",
-            format!("closed the revert window of deploy request #{n} (skipRevert: true)"),
-        ),
-    }
-}
-
-fn step_action(step: Step) -> &'static str {
-    match step {
-        Step::Approve => "Approve",
-        Step::Queue => "Deploy",
-        Step::SetAutoApply(_) => "SetAutoApply",
-        Step::Cutover => "ApplyDeploy",
-        Step::Revert => "Revert",
-        Step::SkipRevert => "SkipRevert",
-    }
-}
-
 /// A failed step: transient errors stay errors (retried with backoff); anything a user must
 /// look at becomes a [`StepError`] shown in the conditions (pure).
-pub fn classify(step: Step, number: u64, err: Error) -> Result<StepError, Error> {
+pub fn classify(step: &Step, number: u64, err: Error) -> Result<StepError, Error> {
     if err.is_transient() {
         return Err(err);
     }
@@ -145,74 +227,12 @@ pub fn classify(step: Step, number: u64, err: Error) -> Result<StepError, Error>
         ),
     };
     Ok(StepError {
-        step,
+        step: step.clone(),
         reason,
         message,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(e: planetscale_api::Error) -> Error {
-        Error::from(e)
-    }
-
-    fn unprocessable(message: &str) -> planetscale_api::Error {
-        planetscale_api::Error::Unprocessable {
-            code: "unprocessable".into(),
-            message: message.into(),
-        }
-    }
-
-    #[test]
-    fn self_approval_is_shown_not_retried_fast() {
-        let e = classify(
-            Step::Approve,
-            7,
-            api(unprocessable("You cannot approve your own deploy request")),
-        )
-        .unwrap();
-        assert_eq!(e.reason, r::APPROVAL_FAILED);
-        assert!(e.message.contains("your own"), "{}", e.message);
-    }
-
-    #[test]
-    fn missing_access_names_the_access() {
-        let nf = planetscale_api::Error::NotFound {
-            code: "not_found".into(),
-            message: "Not Found".into(),
-        };
-        let e = classify(Step::Approve, 7, api(nf)).unwrap();
-        assert!(e.message.contains("approve_deploy_request"));
-    }
-
-    #[test]
-    fn refused_actions_say_what_was_refused() {
-        let e = classify(Step::Queue, 7, api(unprocessable("must be approved"))).unwrap();
-        assert_eq!(e.reason, r::ACTION_NOT_ALLOWED);
-        assert!(
-            e.message
-                .contains("queue the deploy of deploy request #7: must be approved")
-        );
-        let e = classify(
-            Step::Approve,
-            7,
-            Error::CredentialsNotFound("Secret x missing".into()),
-        )
-        .unwrap();
-        assert_eq!(e.reason, "CredentialsNotFound");
-    }
-
-    #[test]
-    fn transient_errors_stay_errors() {
-        let e = Error::Api(planetscale_api::Error::Server {
-            status: 503,
-            retry_after: None,
-            code: "unavailable".into(),
-            message: "down".into(),
-        });
-        assert!(classify(Step::Queue, 7, e).is_err());
-    }
-}
+#[path = "act_tests.rs"]
+mod tests;

@@ -2,7 +2,7 @@
 //! the summary `Ready`, with reasons and messages a user can act on.
 use planetscale_api::models::DeploymentState;
 
-use super::facts::Facts;
+use super::observe::Facts;
 use super::plan::Step;
 use super::ready::ready;
 use crate::crd::ConditionStatus::{self, False, True};

@@ -1,12 +1,13 @@
-//! Events: one when the deploy request is opened or adopted, one per deployment state change,
-//! and one when the summary `Ready` changes its reason (a warning when it needs a human).
-use kube::runtime::events::EventType;
+//! Events (pure, published by the skeleton after the status write): one when the deploy
+//! request is opened or adopted, one per step taken, one per deployment state change, and one
+//! when the summary `Ready` changes its reason (a warning when it needs a human).
 use planetscale_api::models::DeployRequest as ApiDeployRequest;
 
-use crate::controller::Context;
+use super::plan::Step;
+use crate::controller::reconciler::Note;
+use crate::crd::DeployRequestStatus;
 use crate::crd::conditions::{READY, find_condition, reason as common};
 use crate::crd::deploy_request::reason as r;
-use crate::crd::{DeployRequest, DeployRequestStatus};
 
 /// Reasons of a `Ready=False` that only say "in progress" (a Normal event, not a Warning).
 const PROGRESS: &[&str] = &[
@@ -21,7 +22,7 @@ const PROGRESS: &[&str] = &[
 ];
 
 /// The deploy request was opened (or an open one adopted).
-pub async fn opened(ctx: &Context, obj: &DeployRequest, dr: &ApiDeployRequest, adopted: bool) {
+pub fn opened(dr: &ApiDeployRequest, adopted: bool) -> Note {
     let (reason, verb) = if adopted {
         ("Adopted", "adopted the open")
     } else {
@@ -31,44 +32,81 @@ pub async fn opened(ctx: &Context, obj: &DeployRequest, dr: &ApiDeployRequest, a
         "{verb} deploy request #{} from {} into {}",
         dr.number, dr.branch, dr.into_branch
     );
-    ctx.event(obj, EventType::Normal, reason, "Create", note)
-        .await;
+    Note::normal(reason, "Create", note)
+}
+
+/// `step` was done on deploy request `n`.
+pub fn step_done(step: &Step, n: u64) -> Note {
+    let (reason, note) = done(step, n);
+    Note::normal(reason, step_action(step), note)
 }
 
 /// Events for what changed between two statuses.
-pub async fn changed(
-    ctx: &Context,
-    obj: &DeployRequest,
-    old: &DeployRequestStatus,
-    new: &DeployRequestStatus,
-) {
+pub fn changed(old: &DeployRequestStatus, new: &DeployRequestStatus) -> Vec<Note> {
+    let mut notes = Vec::new();
     if let (Some(from), Some(to)) = (&old.deployment_state, &new.deployment_state)
         && from != to
     {
         let n = new.number.unwrap_or_default();
         let note = format!("deploy request #{n}: deployment state {from} → {to}");
-        ctx.event(obj, EventType::Normal, "DeploymentState", "Track", note)
-            .await;
+        notes.push(Note::normal("DeploymentState", "Track", note));
     }
     let before = find_condition(&old.conditions, READY);
     let Some(after) = find_condition(&new.conditions, READY) else {
-        return;
+        return notes;
     };
     if before.is_some_and(|b| b.reason == after.reason && b.status == after.status) {
-        return;
+        return notes;
     }
     let warning = after.status == "False" && !PROGRESS.contains(&after.reason.as_str());
-    let type_ = if warning {
-        EventType::Warning
+    let message = after.message.clone();
+    notes.push(if warning {
+        Note::warning(after.reason.clone(), "Reconcile", message)
     } else {
-        EventType::Normal
-    };
-    ctx.event(
-        obj,
-        type_,
-        &after.reason,
-        "Reconcile",
-        after.message.clone(),
-    )
-    .await;
+        Note::normal(after.reason.clone(), "Reconcile", message)
+    });
+    notes
+}
+
+/// Reason and note of the event for `step` done on deploy request `n`.
+fn done(step: &Step, n: u64) -> (&'static str, String) {
+    match *step {
+        Step::Open { .. } => ("Created", format!("opened deploy request #{n}")),
+        Step::Approve => (
+            "Approved",
+            format!("approved deploy request #{n} with approval.credentialsRef"),
+        ),
+        Step::Queue => (
+            "DeployQueued",
+            format!("queued the deploy of deploy request #{n}"),
+        ),
+        Step::SetAutoApply(on) => (
+            "AutoApplySet",
+            format!("set auto-apply of deploy request #{n} to {on}"),
+        ),
+        Step::Cutover => (
+            "CutOver",
+            format!("applied the gated deploy of deploy request #{n} (cutover: true)"),
+        ),
+        Step::Revert => (
+            "Reverting",
+            format!("started reverting deploy request #{n} (revert: true)"),
+        ),
+        Step::SkipRevert => (
+            "RevertSkipped",
+            format!("closed the revert window of deploy request #{n} (skipRevert: true)"),
+        ),
+    }
+}
+
+fn step_action(step: &Step) -> &'static str {
+    match step {
+        Step::Open { .. } => "Create",
+        Step::Approve => "Approve",
+        Step::Queue => "Deploy",
+        Step::SetAutoApply(_) => "SetAutoApply",
+        Step::Cutover => "ApplyDeploy",
+        Step::Revert => "Revert",
+        Step::SkipRevert => "SkipRevert",
+    }
 }

@@ -1,11 +1,12 @@
-//! The pure decision of a reconcile: which PlanetScale action (at most one) moves the deploy
-//! request towards its spec, whether the spec asks for something impossible right now, and
-//! when to look again.
+//! Plan: the pure decision of a pass. A resource without a deploy request opens one; one
+//! adopted is recorded first; a tracked one gets at most one PlanetScale action that moves it
+//! towards its spec ([`decide`]), and the time to look again.
 use std::time::Duration;
 
 use planetscale_api::models::DeploymentState;
 
-use super::facts::Facts;
+use super::observe::{Facts, Observed, Request};
+use crate::controller::reconciler::Plan;
 use crate::crd::DeployRequestSpec;
 
 /// Poll interval while PlanetScale works (checks, queue, deploy, cutover, revert).
@@ -14,8 +15,13 @@ pub const QUICK_POLL: Duration = Duration::from_secs(3);
 pub const SLOW_POLL: Duration = Duration::from_secs(30);
 
 /// One PlanetScale action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Open the deploy request into `into` (after checking both branches).
+    Open {
+        /// Target branch.
+        into: String,
+    },
     /// Post an approving review with the `approval.credentialsRef` identity.
     Approve,
     /// `POST …/deploy`.
@@ -32,8 +38,9 @@ pub enum Step {
 
 impl Step {
     /// Verb for events and messages.
-    pub fn verb(self) -> &'static str {
+    pub fn verb(&self) -> &'static str {
         match self {
+            Step::Open { .. } => "open",
             Step::Approve => "approve",
             Step::Queue => "queue the deploy of",
             Step::SetAutoApply(true) => "turn on auto-apply for",
@@ -67,9 +74,32 @@ impl Poll {
     }
 }
 
-/// The outcome of planning.
+/// The plan of a pass over `observed`: the steps in order (at most one) and when to look
+/// again if they change nothing.
+pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
+    match &observed.request {
+        Request::Missing { into } => Plan {
+            steps: vec![Step::Open { into: into.clone() }],
+            requeue: Some(QUICK_POLL),
+        },
+        // The number is recorded before anything else is done with it.
+        Request::Adopted(_) => Plan {
+            steps: Vec::new(),
+            requeue: Some(QUICK_POLL),
+        },
+        Request::Tracked(dr) => {
+            let d = decide(spec, &observed.facts_of(dr));
+            Plan {
+                steps: d.step.into_iter().collect(),
+                requeue: d.poll.interval(),
+            }
+        }
+    }
+}
+
+/// The decision for a tracked deploy request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Decision {
     /// The action to take now, if any.
     pub step: Option<Step>,
     /// Why a spec action (revert, skipRevert) cannot be honoured in this state.
@@ -78,9 +108,9 @@ pub struct Plan {
     pub poll: Poll,
 }
 
-/// Plans the next step for `spec` given `facts`.
-pub fn plan(spec: &DeployRequestSpec, facts: &Facts) -> Plan {
-    Plan {
+/// Decides the next step for `spec` given `facts`.
+pub fn decide(spec: &DeployRequestSpec, facts: &Facts) -> Decision {
+    Decision {
         step: next_step(spec, facts),
         refusal: refusal(spec, facts),
         poll: poll(facts),

@@ -4,7 +4,7 @@ use super::*;
 use crate::controller::deploy_request::test_support::{facts, spec};
 
 fn step(flags: &str, f: &Facts) -> Option<Step> {
-    plan(&spec(flags), f).step
+    decide(&spec(flags), f).step
 }
 
 #[test]
@@ -12,7 +12,7 @@ fn deploy_false_never_acts() {
     for state in DeploymentState::KNOWN {
         let f = facts(state.as_str());
         assert_eq!(step("", &f), None, "{state:?}");
-        assert_eq!(plan(&spec(""), &f).refusal, None, "{state:?}");
+        assert_eq!(decide(&spec(""), &f).refusal, None, "{state:?}");
     }
 }
 
@@ -87,15 +87,15 @@ fn revert_and_skip_revert_act_in_the_window() {
     assert_eq!(step("deploy revert", &f), Some(Step::Revert));
     assert_eq!(step("deploy skip", &f), Some(Step::SkipRevert));
     assert_eq!(step("deploy", &f), None);
-    assert_eq!(plan(&spec("deploy revert"), &f).refusal, None);
+    assert_eq!(decide(&spec("deploy revert"), &f).refusal, None);
 }
 
 #[test]
 fn revert_outside_the_window_is_refused_with_a_reason() {
-    let closed = plan(&spec("deploy revert"), &facts("complete"));
+    let closed = decide(&spec("deploy revert"), &facts("complete"));
     assert_eq!(closed.step, None);
     assert!(closed.refusal.unwrap().contains("revert window"));
-    let early = plan(&spec("deploy revert"), &facts("ready"));
+    let early = decide(&spec("deploy revert"), &facts("ready"));
     assert_eq!(early.step, None, "the deploy is held while revert is true");
     assert!(
         early
@@ -109,7 +109,7 @@ fn revert_outside_the_window_is_refused_with_a_reason() {
         "in_progress_cutover",
     ] {
         assert_eq!(
-            plan(&spec("deploy revert"), &facts(ok)).refusal,
+            decide(&spec("deploy revert"), &facts(ok)).refusal,
             None,
             "{ok}"
         );
@@ -119,12 +119,16 @@ fn revert_outside_the_window_is_refused_with_a_reason() {
 #[test]
 fn skip_revert_is_refused_after_a_revert_only() {
     assert!(
-        plan(&spec("skip"), &facts("complete_revert"))
+        decide(&spec("skip"), &facts("complete_revert"))
             .refusal
             .is_some()
     );
     for ok in ["ready", "complete", "complete_pending_revert", "queued"] {
-        assert_eq!(plan(&spec("deploy skip"), &facts(ok)).refusal, None, "{ok}");
+        assert_eq!(
+            decide(&spec("deploy skip"), &facts(ok)).refusal,
+            None,
+            "{ok}"
+        );
     }
 }
 
@@ -156,7 +160,7 @@ fn every_state_has_a_poll_that_fits() {
     assert_eq!(table.len(), DeploymentState::KNOWN.len());
     for (state, expected) in table {
         assert_eq!(
-            plan(&spec("deploy"), &facts(state)).poll,
+            decide(&spec("deploy"), &facts(state)).poll,
             expected,
             "{state}"
         );
@@ -167,42 +171,42 @@ fn every_state_has_a_poll_that_fits() {
 fn blocked_queue_and_closed_requests_poll_slowly_or_not_at_all() {
     let mut blocked = facts("queued");
     blocked.queue_blocked = Some(Some(3));
-    assert_eq!(plan(&spec("deploy"), &blocked).poll, Poll::Slow);
+    assert_eq!(decide(&spec("deploy"), &blocked).poll, Poll::Slow);
     let mut closed = facts("ready");
     closed.open = false;
-    assert_eq!(plan(&spec(""), &closed).poll, Poll::Never);
-    assert_eq!(plan(&spec(""), &facts("bogus")).poll, Poll::Slow);
+    assert_eq!(decide(&spec(""), &closed).poll, Poll::Never);
+    assert_eq!(decide(&spec(""), &facts("bogus")).poll, Poll::Slow);
 }
 
 /// Every deployment state × the four deploying specs: the one step (if any) planned.
 #[test]
 fn every_state_times_every_spec() {
     use Step::*;
-    let n: Option<Step> = None;
+    const N: Option<Step> = None;
     let table: [(&str, [Option<Step>; 4]); 20] = [
-        ("pending", [n, n, n, n]),
-        ("ready", [Some(Queue), Some(Queue), n, Some(Queue)]),
-        ("no_changes", [n, n, n, n]),
-        ("queued", [n, n, n, n]),
-        ("submitting", [n, n, n, n]),
-        ("in_progress", [n, n, n, n]),
-        ("pending_cutover", [n, Some(Cutover), n, n]),
-        ("in_progress_vschema", [n, n, n, n]),
-        ("in_progress_cancel", [n, n, n, n]),
-        ("in_progress_cutover", [n, n, n, n]),
-        ("complete", [n, n, n, n]),
-        ("complete_cancel", [n, n, n, n]),
-        ("complete_error", [n, n, n, n]),
+        ("pending", [N, N, N, N]),
+        ("ready", [Some(Queue), Some(Queue), N, Some(Queue)]),
+        ("no_changes", [N, N, N, N]),
+        ("queued", [N, N, N, N]),
+        ("submitting", [N, N, N, N]),
+        ("in_progress", [N, N, N, N]),
+        ("pending_cutover", [N, Some(Cutover), N, N]),
+        ("in_progress_vschema", [N, N, N, N]),
+        ("in_progress_cancel", [N, N, N, N]),
+        ("in_progress_cutover", [N, N, N, N]),
+        ("complete", [N, N, N, N]),
+        ("complete_cancel", [N, N, N, N]),
+        ("complete_error", [N, N, N, N]),
         (
             "complete_pending_revert",
-            [n, n, Some(Revert), Some(SkipRevert)],
+            [N, N, Some(Revert), Some(SkipRevert)],
         ),
-        ("in_progress_revert", [n, n, n, n]),
-        ("in_progress_revert_vschema", [n, n, n, n]),
-        ("complete_revert", [n, n, n, n]),
-        ("complete_revert_error", [n, n, n, n]),
-        ("cancelled", [n, n, n, n]),
-        ("error", [n, n, n, n]),
+        ("in_progress_revert", [N, N, N, N]),
+        ("in_progress_revert_vschema", [N, N, N, N]),
+        ("complete_revert", [N, N, N, N]),
+        ("complete_revert_error", [N, N, N, N]),
+        ("cancelled", [N, N, N, N]),
+        ("error", [N, N, N, N]),
     ];
     let specs = [
         "deploy",
@@ -217,4 +221,44 @@ fn every_state_times_every_spec() {
             assert_eq!(step(flags, &f), want, "{state} with {flags}");
         }
     }
+}
+
+fn observed(request: Request) -> Observed {
+    let credentials = planetscale_api::Credentials::service_token("id", "token");
+    Observed {
+        client: planetscale_api::Client::builder(credentials)
+            .build()
+            .unwrap(),
+        src: crate::controller::deploy_request::target::Source {
+            at: crate::controller::deploy_request::status::Location {
+                org: "acme".into(),
+                db: "shop".into(),
+            },
+            branch: "feature".into(),
+        },
+        request,
+        approval_required: false,
+        approved_before: false,
+    }
+}
+
+#[test]
+fn a_missing_request_is_opened_and_an_adopted_one_recorded_before_any_action() {
+    let into = "main".to_string();
+    let missing = plan(
+        &spec("deploy"),
+        &observed(Request::Missing { into: into.clone() }),
+    );
+    assert_eq!(missing.steps, [Step::Open { into }]);
+    assert_eq!(missing.requeue, Some(QUICK_POLL));
+    let dr: planetscale_api::models::DeployRequest = serde_json::from_value(serde_json::json!({
+        "id": "dr1", "number": 7, "state": "open", "deployment_state": "ready",
+        "approved": false, "branch": "feature", "into_branch": "main",
+        "deployment": {"deployable": true, "auto_cutover": true},
+    }))
+    .unwrap();
+    let adopted = plan(&spec("deploy"), &observed(Request::Adopted(dr.clone())));
+    assert!(adopted.steps.is_empty(), "recorded first, queued next pass");
+    let tracked = plan(&spec("deploy"), &observed(Request::Tracked(dr)));
+    assert_eq!(tracked.steps, [Step::Queue]);
 }

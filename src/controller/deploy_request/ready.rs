@@ -13,7 +13,7 @@ use super::conditions::{
     Cond, approved, awaiting_cutover, checks_failed, cond, deploying, failed, no_changes, queued,
     unknown,
 };
-use super::facts::Facts;
+use super::observe::Facts;
 use crate::crd::ConditionStatus::{False, True};
 use crate::crd::DeployRequestSpec;
 use crate::crd::conditions::READY;

@@ -1,18 +1,26 @@
-//! The observed state written to `status` (pure): PlanetScale's fields, bounded in size, and
-//! the conditions stamped with time and generation.
+//! Status: the report of a pass (pure). PlanetScale's fields, bounded in size, and the
+//! conditions ([`super::conditions`], [`super::ready`]) stamped with time and generation; the
+//! pass writes it once, with events for what changed ([`super::events`]).
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::Resource;
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
-use super::conditions::Cond;
-use super::facts::Facts;
+use super::act::Outcome;
+use super::conditions::{Cond, conditions};
+use super::events;
+use super::observe::Facts;
+use super::plan::decide;
+use crate::controller::reconciler::Report;
 use crate::crd::ConditionStatus::{False, True};
 use crate::crd::PAUSED_ANNOTATION;
 use crate::crd::conditions::{READY, new_condition, reason as common, set_condition};
 use crate::crd::deploy_request_status::{
     MAX_DDL_LEN, MAX_LINT_ERRORS, MAX_TABLES, MAX_TEXT_LEN, truncate_chars,
 };
+use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestSpec};
 use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
+use crate::error::Error;
 
 /// Condition type present while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
@@ -34,6 +42,88 @@ pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
 /// Kubernetes time now.
 pub fn now() -> Time {
     crate::controller::k8s_time(Utc::now())
+}
+
+/// The report of a pass: the new status and its events. An error is shown in `Ready`
+/// (whatever was done before it is retried by the next pass).
+pub fn report(
+    obj: &DeployRequestResource,
+    done: Option<&Outcome>,
+    error: Option<&Error>,
+    now: Time,
+) -> Report<DeployRequestStatus> {
+    let prev = obj.status.clone().unwrap_or_default();
+    let generation = obj.meta().generation;
+    let mut notes = Vec::new();
+    let new = match (done, error) {
+        (_, Some(e)) => with_error(&prev, generation, e.reason(), e.to_string(), now),
+        (Some(outcome), None) => {
+            if let Outcome::Synced {
+                dr,
+                step: Some(step),
+                step_error: None,
+                ..
+            } = outcome
+            {
+                notes.push(events::step_done(step, dr.number));
+            }
+            next(&prev, &obj.spec, generation, outcome, now)
+        }
+        (None, None) => prev.clone(),
+    };
+    notes.extend(events::changed(&prev, &new));
+    if let Some(Outcome::Recorded { dr, adopted, .. }) = done.filter(|_| error.is_none()) {
+        notes.push(events::opened(dr, *adopted));
+    }
+    Report {
+        status: new,
+        events: notes,
+    }
+}
+
+/// The status after a pass: the recorded identity of a request opened or adopted now, else
+/// every field of the request after the step, with the conditions of its facts.
+pub fn next(
+    prev: &DeployRequestStatus,
+    spec: &DeployRequestSpec,
+    generation: Option<i64>,
+    outcome: &Outcome,
+    now: Time,
+) -> DeployRequestStatus {
+    match outcome {
+        Outcome::Stopped => prev.clone(),
+        Outcome::Recorded { at, dr, .. } => record(prev, at, dr),
+        Outcome::Synced {
+            at,
+            dr,
+            facts,
+            step_error,
+            ..
+        } => {
+            let refusal = decide(spec, facts).refusal;
+            let conds = conditions(spec, facts, refusal.as_deref(), step_error.as_ref());
+            build(prev, generation, at, dr, facts, conds, now)
+        }
+    }
+}
+
+/// `prev` with the identity fields of `dr`.
+pub fn record(
+    prev: &DeployRequestStatus,
+    at: &Location,
+    dr: &DeployRequest,
+) -> DeployRequestStatus {
+    let mut status = prev.clone();
+    status.number = i64::try_from(dr.number).ok();
+    status.id = Some(dr.id.clone());
+    status.html_url = dr.html_url.clone();
+    status.organization = Some(at.org.clone());
+    status.database = Some(at.db.clone());
+    status.branch = Some(dr.branch.clone());
+    status.into_branch = Some(dr.into_branch.clone());
+    status.state = dr.state.as_ref().map(|s| s.as_str().to_string());
+    status.deployment_state = dr.deployment_state.as_ref().map(|s| s.as_str().to_string());
+    status
 }
 
 /// The new status: `prev` with every PlanetScale field replaced and `conds` set.

@@ -145,3 +145,90 @@ fn paused_adds_a_condition_that_goes_away_on_resume() {
     assert!(find(&resumed, PAUSED).is_none());
     assert_eq!(find(&resumed, READY).unwrap().reason, "Queued");
 }
+
+fn resource(status: Option<DeployRequestStatus>) -> DeployRequestResource {
+    let mut obj = DeployRequestResource::new("ship", spec("deploy"));
+    obj.metadata.generation = Some(3);
+    obj.status = status;
+    obj
+}
+
+#[test]
+fn a_pass_that_opens_records_the_identity_and_says_so() {
+    let opened = Outcome::Recorded {
+        at: at(),
+        dr: dr(json!({})),
+        adopted: false,
+    };
+    let report = report(&resource(None), Some(&opened), None, now());
+    assert_eq!(report.status.number, Some(42));
+    assert_eq!(report.status.organization.as_deref(), Some("acme"));
+    let reasons: Vec<_> = report.events.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["Created"]);
+    let adopted = Outcome::Recorded {
+        at: at(),
+        dr: dr(json!({})),
+        adopted: true,
+    };
+    let report = report_of(&adopted);
+    assert_eq!(report.events.last().unwrap().reason, "Adopted");
+}
+
+fn report_of(outcome: &Outcome) -> Report<DeployRequestStatus> {
+    report(&resource(None), Some(outcome), None, now())
+}
+
+#[test]
+fn an_error_is_shown_in_ready_and_keeps_what_was_recorded() {
+    let recorded = build_for(&dr(json!({})));
+    let err = Error::Invalid {
+        reason: "BranchNotFound",
+        message: "intoBranch nope does not exist in acme/shop".into(),
+    };
+    let report = report(
+        &resource(Some(recorded)),
+        Some(&Outcome::Stopped),
+        Some(&err),
+        now(),
+    );
+    assert_eq!(report.status.number, Some(42), "the number stays");
+    let ready = report
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "BranchNotFound")
+    );
+    assert!(
+        report.events.iter().any(|e| e.reason == "BranchNotFound"),
+        "a warning event: {:?}",
+        report.events
+    );
+}
+
+#[test]
+fn a_step_taken_is_an_event_and_an_unchanged_pass_is_quiet() {
+    let facts = Box::new(Facts::new(&dr(json!({})), false, false));
+    let synced = |step| Outcome::Synced {
+        at: at(),
+        dr: dr(json!({})),
+        facts: facts.clone(),
+        step,
+        step_error: None,
+    };
+    let first = report_of(&synced(Some(
+        crate::controller::deploy_request::plan::Step::Queue,
+    )));
+    assert_eq!(first.events[0].reason, "DeployQueued");
+    let again = report(
+        &resource(Some(first.status.clone())),
+        Some(&synced(None)),
+        None,
+        now(),
+    );
+    assert_eq!(again.status, first.status, "nothing new to write");
+    assert!(again.events.is_empty(), "{:?}", again.events);
+}

@@ -1,7 +1,7 @@
 //! Builders shared by the unit tests of the deploy request controller.
 use planetscale_api::models::DeploymentState;
 
-use super::facts::Facts;
+use super::observe::Facts;
 use crate::crd::{Approval, DeployRequestSpec, SecretRef};
 
 /// Spec from flags: deploy, autoApply, cutover, revert, skipRevert, approval.

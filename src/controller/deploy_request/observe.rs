@@ -1,10 +1,91 @@
-//! What PlanetScale says about a deploy request, reduced to what the plan and the status need
-//! (pure: built from the API objects, unit-tested without a network).
+//! Observe: what PlanetScale and Kubernetes say about a deploy request, read once per pass
+//! into an [`Observed`] value (no decisions, no writes), and the [`Facts`] the plan and the
+//! status derive from it (pure, unit-tested without a network).
 use chrono::{DateTime, Duration, Utc};
+use kube::ResourceExt;
+use planetscale_api::Client;
 use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState};
 
-use crate::crd::DeployRequestStatus;
+use super::target::{self, Source};
+use crate::controller::Context;
 use crate::crd::deploy_request::{condition, reason};
+use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestStatus};
+use crate::error::{Error, Result};
+
+/// Everything one pass reads.
+#[derive(Clone)]
+pub struct Observed {
+    /// PlanetScale client with the resource's credentials.
+    pub client: Client,
+    /// The source branch and where it lives.
+    pub src: Source,
+    /// The deploy request, if there is one.
+    pub request: Request,
+    /// The database requires an approval before a deploy (read only for a tracked request
+    /// that is not approved yet).
+    pub approval_required: bool,
+    /// The last status recorded an approval (or its reset) — see [`approved_before`].
+    pub approved_before: bool,
+}
+
+/// The deploy request of a resource, as observed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// The one `status.number` names.
+    Tracked(DeployRequest),
+    /// An open one for the same branches that the status does not record yet (opened by a
+    /// pass that crashed before its status write, or by someone else): adopted.
+    Adopted(DeployRequest),
+    /// None yet: the plan opens one into `into`.
+    Missing {
+        /// Target branch.
+        into: String,
+    },
+}
+
+impl Observed {
+    /// The facts of `dr` with what this pass knows about the approval.
+    pub fn facts_of(&self, dr: &DeployRequest) -> Facts {
+        Facts::new(dr, self.approval_required, self.approved_before)
+    }
+}
+
+/// Reads the source branch, the deploy request (by number, or an open one for the same
+/// branches) and, when it matters, whether the database requires an approval.
+pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Observed> {
+    let status = obj.status.clone().unwrap_or_default();
+    let ns = obj.namespace().unwrap_or_default();
+    let client = ctx
+        .credentials
+        .client_for(&ns, obj.spec.credentials_ref.as_ref())
+        .await?
+        .with_caller(super::CALLER);
+    let src = target::source(&ctx.client, obj).await?;
+    let request = if status.number.is_some() {
+        let dr = target::existing(&client, &src, status.number, None).await?;
+        Request::Tracked(dr.ok_or_else(|| Error::Invalid {
+            reason: "NotFound",
+            message: "deploy request vanished".into(),
+        })?)
+    } else {
+        let into = target::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?;
+        match target::existing(&client, &src, None, Some(&into)).await? {
+            Some(dr) => Request::Adopted(dr),
+            None => Request::Missing { into },
+        }
+    };
+    let approval_required = match &request {
+        Request::Tracked(dr) if !dr.approved => target::approval_required(&client, &src.at).await?,
+        _ => false,
+    };
+    Ok(Observed {
+        client,
+        src,
+        request,
+        approval_required,
+        approved_before: approved_before(&status),
+    })
+}
 
 /// How long PlanetScale keeps the revert window open after a deploy.
 pub const REVERT_WINDOW: Duration = Duration::minutes(30);
@@ -162,83 +243,5 @@ fn blocker(preceding: &[(Option<u64>, String)], paused: bool) -> Option<Option<u
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn dr(state: &str, deployment: serde_json::Value) -> DeployRequest {
-        serde_json::from_value(json!({
-            "id": "dr1", "number": 7, "state": "open", "deployment_state": state,
-            "approved": false, "branch": "feature", "into_branch": "main",
-            "deployed_at": "2024-01-01T10:00:00Z", "deployment": deployment,
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn queue_position_counts_deploys_ahead_and_finds_the_blocker() {
-        let d = json!({"state": "queued", "queue_paused": true, "preceding_deployments": [
-            {"deploy_request_number": 3, "state": "complete_error"},
-            {"deploy_request_number": 5, "state": "queued"}]});
-        let f = Facts::new(&dr("queued", d), false, false);
-        assert_eq!(f.queue_position, Some(3));
-        assert_eq!(f.queue_blocked, Some(Some(3)));
-    }
-
-    #[test]
-    fn not_queued_has_no_position_and_no_blocker() {
-        let d = json!({"state": "ready", "queue_paused": true, "deployable": true});
-        let f = Facts::new(&dr("ready", d), true, false);
-        assert_eq!((f.queue_position, f.queue_blocked), (None, None));
-        assert!(f.deployable && f.approval_required && f.open);
-    }
-
-    #[test]
-    fn approval_reset_only_when_an_approval_went_away() {
-        let f = Facts::new(&dr("pending", json!({})), true, true);
-        assert!(f.approval_reset);
-        let mut approved = dr("ready", json!({}));
-        approved.approved = true;
-        assert!(!Facts::new(&approved, true, true).approval_reset);
-    }
-
-    #[test]
-    fn approved_before_remembers_an_approval_or_its_reset() {
-        use crate::crd::conditions::new_condition;
-        let mut status = DeployRequestStatus::default();
-        assert!(!approved_before(&status));
-        status.approved = Some(true);
-        assert!(approved_before(&status));
-        status.approved = Some(false);
-        let reset = new_condition(
-            condition::APPROVED,
-            false,
-            reason::APPROVAL_RESET,
-            "",
-            crate::controller::deploy_request::status::now(),
-        );
-        status.conditions.push(reset);
-        assert!(approved_before(&status), "sticky until approved again");
-    }
-
-    #[test]
-    fn revert_window_is_thirty_minutes_after_the_deploy_unless_instant() {
-        let f = Facts::new(&dr("complete_pending_revert", json!({})), false, false);
-        let end = f.revert_window_ends_at().unwrap();
-        assert_eq!(end.to_rfc3339(), "2024-01-01T10:30:00+00:00");
-        let instant = Facts::new(&dr("complete", json!({"instant_ddl": true})), false, false);
-        assert_eq!(instant.revert_window_ends_at(), None);
-        let ready = Facts::new(&dr("ready", json!({})), false, false);
-        assert_eq!(ready.revert_window_ends_at(), None);
-    }
-
-    #[test]
-    fn deploy_errors_and_progress_come_from_operations() {
-        let d = json!({"deploy_operations": [
-            {"id": "o1", "state": "complete", "table_name": "a"},
-            {"id": "o2", "state": "error", "table_name": "b", "deploy_errors": "boom"}]});
-        let f = Facts::new(&dr("complete_error", d), false, false);
-        assert_eq!(f.deploy_errors.as_deref(), Some("boom"));
-        assert_eq!((f.table_count, f.tables_done), (2, 1));
-    }
-}
+#[path = "observe_tests.rs"]
+mod tests;

@@ -1,0 +1,174 @@
+//! The `DeployRequest` controller: opens a PlanetScale deploy request from a branch into its
+//! base and takes it as far as the spec allows, every step visible in status.
+//!
+//! It runs on the reconcile skeleton ([`super::reconciler`]), which does the fresh read, the
+//! pause annotation, the finalizer, the single status write, metrics and backoff. A pass
+//! reads top to bottom: [`observe`] (source branch, the deploy request by number or an open
+//! one to adopt) → [`plan`] (pure: open, record, or at most one action) → [`act`] (an
+//! outcome) → [`status`] (pure: the status and the [`events`]). Deletion is in [`cleanup`].
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PartialObjectMeta};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, watcher};
+use kube::{Resource, ResourceExt};
+use tokio_util::sync::CancellationToken;
+
+use super::Context;
+use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
+use crate::crd::{DeployRequest, DeployRequestStatus, PlanetScaleBranch};
+use crate::error::Error;
+
+mod act;
+mod cleanup;
+mod conditions;
+mod events;
+mod observe;
+mod plan;
+mod ready;
+mod status;
+mod target;
+#[cfg(test)]
+mod test_support;
+
+use act::Outcome;
+use observe::Observed;
+use plan::Step;
+
+/// Label of this controller's API requests: the rate limiter serves them before the others
+/// (`planetscale_api::DEFAULT_HIGH_PRIORITY_CALLERS`), so a cutover never waits behind a burst.
+pub const CALLER: &str = "deploy-request-controller";
+
+/// Finalizer that lets the operator close or cancel the deploy request on deletion.
+pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
+
+/// The deploy request controller (no state of its own beyond the shared [`Context`]).
+pub struct DeployRequests {
+    ctx: Arc<Context>,
+}
+
+impl DeployRequests {
+    /// The controller over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+}
+
+/// Runs the controller until `shutdown` is cancelled (one controller per watched namespace).
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    reconciler::run(Arc::new(DeployRequests::new(ctx)), shutdown).await;
+}
+
+impl Reconciler for DeployRequests {
+    type Kind = DeployRequest;
+    type Observed = Observed;
+    type Step = Step;
+    type Outcome = Outcome;
+
+    const CONTROLLER: &'static str = "deploy_request";
+    const FINALIZER: &'static str = FINALIZER;
+    const CLEANUP_WHEN_PAUSED: bool = true;
+
+    fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    fn watches(
+        self: &Arc<Self>,
+        controller: Controller<DeployRequest>,
+        namespace: Option<&str>,
+    ) -> Controller<DeployRequest> {
+        let client = self.ctx.client.clone();
+        let (branches, secrets): (Api<PlanetScaleBranch>, Api<PartialObjectMeta<Secret>>) =
+            match namespace {
+                Some(ns) => (
+                    Api::namespaced(client.clone(), ns),
+                    Api::namespaced(client, ns),
+                ),
+                None => (Api::all(client.clone()), Api::all(client)),
+            };
+        let store = controller.store();
+        let (creds_store, ctx) = (store.clone(), self.ctx.clone());
+        controller
+            .watches(branches, watcher::Config::default(), move |b| {
+                waiting_on(&store, &b)
+            })
+            // Credentials Secrets (metadata only): a fixed Secret wakes the requests that wait
+            // on it.
+            .watches(secrets, watcher::Config::default(), move |s| {
+                super::waiting_on_credentials(
+                    &creds_store,
+                    &ctx,
+                    &s,
+                    |d: &DeployRequest| d.spec.credentials_ref.as_ref(),
+                    |d| super::not_ready(d.status.as_ref().map(|s| s.conditions.as_slice())),
+                )
+            })
+    }
+
+    async fn observe(&self, obj: &DeployRequest) -> Result<Observed, Error> {
+        observe::observe(&self.ctx, obj).await
+    }
+
+    fn plan(&self, obj: &DeployRequest, observed: &Observed) -> Plan<Step> {
+        plan::plan(&obj.spec, observed)
+    }
+
+    async fn act(
+        &self,
+        obj: &DeployRequest,
+        observed: Observed,
+        plan: Plan<Step>,
+    ) -> Acted<Outcome> {
+        act::act(&self.ctx, obj, observed, plan).await
+    }
+
+    fn status(
+        &self,
+        obj: &DeployRequest,
+        done: Option<&Outcome>,
+        error: Option<&Error>,
+    ) -> Report<DeployRequestStatus> {
+        status::report(obj, done, error, status::now())
+    }
+
+    fn paused_status(&self, obj: &DeployRequest) -> DeployRequestStatus {
+        let prev = obj.status.clone().unwrap_or_default();
+        status::paused(&prev, obj.meta().generation, status::now())
+    }
+
+    async fn cleanup(&self, obj: &DeployRequest) -> Result<Action, Error> {
+        cleanup::run(obj, &self.ctx).await
+    }
+
+    /// A paused request waits for a change; otherwise as the outcome says.
+    fn next(&self, _obj: &DeployRequest, ended: Ended<'_, Outcome>) -> Option<Duration> {
+        match ended {
+            Ended::Paused => None,
+            Ended::Applied { outcome, planned } => outcome.requeue(planned),
+        }
+    }
+}
+
+/// Deploy requests that wait for `branch` to become Ready before they can be opened.
+fn waiting_on(
+    store: &Store<DeployRequest>,
+    branch: &PlanetScaleBranch,
+) -> Vec<ObjectRef<DeployRequest>> {
+    store
+        .state()
+        .iter()
+        .filter(|d| d.namespace() == branch.namespace())
+        .filter(|d| {
+            d.spec
+                .branch_ref
+                .as_ref()
+                .is_some_and(|b| b.name == branch.name_any())
+        })
+        .filter(|d| d.status.as_ref().and_then(|s| s.number).is_none())
+        .map(|d| ObjectRef::from_obj(d.as_ref()))
+        .collect()
+}
