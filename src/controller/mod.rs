@@ -24,6 +24,7 @@ pub mod branch;
 pub mod credentials_in_use;
 pub mod deploy_request;
 pub mod password;
+pub mod snapshot;
 use crate::error::Error;
 
 /// Field manager of every write the operator makes.
