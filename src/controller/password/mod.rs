@@ -2,8 +2,9 @@
 //! Secret, created crash-safely, renewed, rotated without downtime, healed when the Secret is
 //! lost or edited, and deleted with the resource.
 //!
-//! A reconcile reads top to bottom: read the resource fresh → [`apply::apply`] (observe →
-//! [`plan::plan`], pure → act: [`mint`], [`upkeep`], [`restart`]) → report ([`status`]).
+//! A reconcile reads top to bottom: read the resource fresh → [`observe`] → [`plan`] (pure) →
+//! [`act`] (steps in [`mint`], [`upkeep`], [`restart`]) → [`status`]; a pass repeats observe →
+//! plan → act after a step that changed PlanetScale or the Secret, a few times at most.
 //! Deletion is [`cleanup`]. Deadlines (renewal, rotation, grace periods) are measured with
 //! PlanetScale's clock (`planetscale_api::Client::server_now`).
 //!
@@ -35,24 +36,26 @@ use crate::crd::password::PlanetScalePassword;
 use crate::error::Error;
 use crate::metrics::ReadyCounts;
 
-pub mod apply;
+pub mod act;
 pub mod cache;
 pub mod cleanup;
+pub mod deadline;
 pub mod mint;
 pub mod observe;
+pub mod pass;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
 pub mod restart;
-pub mod run;
 pub mod secret;
 pub mod status;
 pub mod target;
 pub mod time;
 pub mod upkeep;
 
-use cache::Caches;
-use run::Run;
+use act::Next;
+use pass::{Progress, Run};
+use status::Outcome;
 
 /// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
 pub const FINALIZER: &str = "planetscale.operator.dev/password";
@@ -61,11 +64,31 @@ const CONTROLLER: &str = "password";
 /// The `kind` label of the resources gauge.
 const KIND: &str = "PlanetScalePassword";
 
+/// Observe → plan → act rounds one pass takes at most (a heal is mint + sync; a refused
+/// renewal adds one).
+const MAX_ROUNDS: usize = 5;
+
+/// What the password controller remembers between reconciles (one for every watched
+/// namespace; see [`cache`]).
+pub struct Passwords {
+    pub views: cache::Views,
+    pub snapshots: crate::controller::snapshot::Snapshots<cache::Listed>,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        Self {
+            views: cache::Views::default(),
+            snapshots: cache::snapshots(),
+        }
+    }
+}
+
 /// What every reconcile of this controller gets: the shared context and the controller's
-/// caches (one set for every watched namespace).
+/// memory.
 pub struct Shared {
     pub ctx: Arc<Context>,
-    pub caches: Caches,
+    pub state: Passwords,
 }
 
 /// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
@@ -77,7 +100,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
     let stores = Stores::default();
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
-        caches: Caches::default(),
+        state: Passwords::default(),
     });
     let runs = passwords
         .into_iter()
@@ -181,23 +204,23 @@ fn secret_owner(secret: &PartialObjectMeta<Secret>) -> Option<ObjectRef<PlanetSc
 }
 
 async fn reconcile(obj: Arc<PlanetScalePassword>, shared: Arc<Shared>) -> Result<Action, Error> {
-    let (ctx, caches) = (&shared.ctx, &shared.caches);
+    let (ctx, state) = (&shared.ctx, &shared.state);
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<PlanetScalePassword> = Api::namespaced(ctx.client.clone(), &ns);
     let key = object_key(obj.as_ref());
     // The watch cache may lag behind our own status writes: work from a fresh read.
     let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
-        caches.forget(&key);
+        state.views.forget(&key);
         return Ok(Action::await_change());
     };
     if is_paused(&fresh.metadata) {
-        return paused(ctx, caches, &fresh).await;
+        return paused(ctx, state, &fresh).await;
     }
     let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
         match event {
-            FinalizerEvent::Apply(o) => apply_one(ctx, caches, &o).await,
-            FinalizerEvent::Cleanup(o) => cleanup_one(ctx, caches, &o).await,
+            FinalizerEvent::Apply(o) => apply_one(&Run::new(ctx, state, &o)).await,
+            FinalizerEvent::Cleanup(o) => cleanup_one(&Run::new(ctx, state, &o)).await,
         }
     })
     .await
@@ -208,39 +231,77 @@ async fn reconcile(obj: Arc<PlanetScalePassword>, shared: Arc<Shared>) -> Result
     result
 }
 
-async fn apply_one(
-    ctx: &Context,
-    caches: &Caches,
-    obj: &PlanetScalePassword,
-) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, caches, obj);
-    let outcome = apply::apply(&mut run).await;
-    let secret = obj.spec.secret.effective_name(&obj.name_any()).to_string();
-    let (resolved, generation) = (run.target_resolved, run.generation());
-    status::set_conditions(&mut run.status, &outcome, resolved, &secret, generation);
-    if let Err(e) = status::report(&mut run).await {
+/// One pass over a live resource: observe → plan → act (repeated while a step changed
+/// something), then the status, written once.
+async fn apply_one(run: &Run<'_>) -> Result<Action, Error> {
+    let mut progress = Progress::new(run.obj);
+    let (outcome, resolved) = converge(run, &mut progress).await;
+    let secret = run.obj.spec.secret.effective_name(&run.name()).to_string();
+    let generation = run.generation();
+    status::set_conditions(
+        &mut progress.status,
+        &outcome,
+        resolved,
+        &secret,
+        generation,
+    );
+    if let Err(e) = status::report(run, &mut progress).await {
         tracing::warn!(error = %e, "could not write the password status");
         if outcome.is_ok() {
             return Err(e);
         }
     }
     let outcome = outcome?;
-    let resync = run.resync_in.unwrap_or(ctx.settings.resync_interval);
-    Ok(Action::requeue(apply::requeue_after(&outcome, resync)))
+    let resync = run.ctx.settings.resync_interval;
+    Ok(Action::requeue(act::requeue_after(&outcome, resync)))
 }
 
-async fn cleanup_one(
-    ctx: &Context,
-    caches: &Caches,
-    obj: &PlanetScalePassword,
-) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, caches, obj);
-    caches.forget(&run.key());
-    let result = cleanup::cleanup(&mut run).await;
+/// The rounds of a pass; also whether the target branch was resolved (for `BranchReady`).
+async fn converge(run: &Run<'_>, progress: &mut Progress) -> (Result<Outcome, Error>, bool) {
+    let at = match observe::locate(run).await {
+        Ok(at) => at,
+        Err(e) => return (Err(e), false),
+    };
+    let resolved = at.branch_waiting.is_none();
+    let t = &at.target;
+    let s = &mut progress.status;
+    s.organization = Some(t.organization.clone());
+    s.database = Some(t.database.clone());
+    s.branch = Some(t.branch.clone());
+    let result = rounds(run, &at, progress).await;
+    let result = match (result, at.branch_waiting) {
+        // Looked after, but the branch is not Ready: that is what the conditions say.
+        (Ok(_), Some(waiting)) => Err(waiting),
+        (result, _) => result,
+    };
+    (result, resolved)
+}
+
+async fn rounds(
+    run: &Run<'_>,
+    at: &observe::Located,
+    progress: &mut Progress,
+) -> Result<Outcome, Error> {
+    let api = run.client().await?;
+    let mut pass = observe::Pass::default();
+    for _ in 0..MAX_ROUNDS {
+        let seen = observe::observe(run, &api, at, &progress.status, pass).await?;
+        let plan = plan::plan(&seen.facts(&run.uid, &at.desired), at.target.known_ready);
+        match act::act(run, &api, at, &seen, plan, progress).await? {
+            Next::Again(p) => pass = p,
+            Next::Done(outcome) => return Ok(outcome),
+        }
+    }
+    Ok(Outcome::Converging)
+}
+
+async fn cleanup_one(run: &Run<'_>) -> Result<Action, Error> {
+    run.state.views.forget(&run.key());
+    let result = cleanup::cleanup(run).await;
     if let Err(e) = &result {
-        let generation = run.generation();
-        status::set_deletion_failed(&mut run.status, e, generation);
-        if let Err(write) = status::report(&mut run).await {
+        let mut progress = Progress::new(run.obj);
+        status::set_deletion_failed(&mut progress.status, e, run.generation());
+        if let Err(write) = status::report(run, &mut progress).await {
             tracing::warn!(error = %write, "could not write the password status");
         }
     }
@@ -251,13 +312,13 @@ async fn cleanup_one(
 /// keeps its finalizer until the annotation is removed.
 async fn paused(
     ctx: &Context,
-    caches: &Caches,
+    state: &Passwords,
     obj: &PlanetScalePassword,
 ) -> Result<Action, Error> {
-    let mut run = Run::new(ctx, caches, obj);
-    let generation = run.generation();
-    status::set_paused(&mut run.status, generation);
-    run.save().await?;
+    let run = Run::new(ctx, state, obj);
+    let mut progress = Progress::new(obj);
+    status::set_paused(&mut progress.status, run.generation());
+    progress.save(&run).await?;
     Ok(Action::requeue(ctx.settings.resync_interval))
 }
 

@@ -1,50 +1,117 @@
-//! Observing: the Secret (from Kubernetes, every time), and the current password in
-//! PlanetScale — from the caches when they are fresh enough ([`super::cache`]), else from the
-//! database's shared snapshot, else with one GET.
+//! Observing, without deciding anything: where the password lives ([`locate`], once per
+//! pass), then the Secret (from Kubernetes, every time) and the current password in PlanetScale
+//! ([`observe`]) — from the last view while it is fresh enough ([`super::cache`]), else from
+//! the database's shared snapshot, else with one GET.
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use planetscale_api::models::Password;
 
-use super::plan::{Live, LiveView};
-use super::run::{Run, crd_role, normalize_cidrs};
+use super::cache;
+use super::pass::{Run, crd_role, desired, normalize_cidrs};
+use super::plan::{Desired, Facts, Live, LiveView};
 use super::secret::SecretView;
-use super::target::Target;
+use super::target::{self, Target};
+use crate::controller::snapshot::DbKey;
+use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
+/// What the spec asks for and where: found once per pass.
+pub struct Located {
+    pub desired: Desired,
+    pub target: Target,
+    /// The `BranchNotReady` to report while a working password is looked after on the target
+    /// recorded in its status (its `PlanetScaleBranch` is not Ready right now).
+    pub branch_waiting: Option<Error>,
+}
+
+/// Parses the spec and resolves the target branch.
+pub async fn locate(run: &Run<'_>) -> Result<Located, Error> {
+    let desired = desired(run.obj)?;
+    let (target, branch_waiting) = target::resolve(&run.ctx.client, run.obj).await?;
+    Ok(Located {
+        desired,
+        target,
+        branch_waiting,
+    })
+}
+
+/// What this pass has done so far that planning must know (it is not visible in PlanetScale
+/// or the status).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// A renewal was just refused.
+    pub renew_refused: bool,
+    /// The CIDRs were already set once, so a server that reports them differently does not
+    /// make us set them again and again.
+    pub cidrs_patched: bool,
+}
+
 /// What one look at the world found.
-pub struct Seen {
+pub struct Observed {
+    /// PlanetScale's current time.
+    pub now: DateTime<Utc>,
+    /// The status as it stands at this look.
+    pub status: PlanetScalePasswordStatus,
     pub secret: SecretView,
     pub live: Live,
     /// The current password as PlanetScale returned it (no plaintext).
     pub password: Option<Password>,
+    pub pass: Pass,
 }
 
-/// Reads the Secret named `secret_name` and the current password.
+impl Observed {
+    /// What planning looks at.
+    pub fn facts<'a>(&'a self, uid: &'a str, desired: &'a Desired) -> Facts<'a> {
+        Facts {
+            now: self.now,
+            uid,
+            status: &self.status,
+            desired,
+            secret: self.secret.state(&self.status),
+            live: self.live.clone(),
+            renew_refused: self.pass.renew_refused,
+            cidrs_patched: self.pass.cidrs_patched,
+        }
+    }
+}
+
+/// Reads the Secret and the current password of `status`.
 pub async fn observe(
     run: &Run<'_>,
     api: &planetscale_api::Client,
-    target: &Target,
-    secret_name: &str,
-) -> Result<Seen, Error> {
-    let secret = run.secrets.get_opt(secret_name).await?;
+    at: &Located,
+    status: &PlanetScalePasswordStatus,
+    pass: Pass,
+) -> Result<Observed, Error> {
+    let secret = run.secrets.get_opt(&at.desired.secret_name).await?;
     let secret = SecretView::new(secret, run.obj);
-    let Some(id) = run.status.password_id.as_deref() else {
-        return Ok(Seen {
-            secret,
-            live: Live::None,
-            password: None,
-        });
+    let password = match status.password_id.as_deref() {
+        Some(id) => current(run, api, &at.target, id).await?,
+        None => None,
     };
-    let got = current(run, api, target, id).await?;
-    let live = match &got {
-        Some(p) => Live::Found(live_view(p)),
-        None => Live::Gone,
+    let live = match (&password, &status.password_id) {
+        (Some(p), _) => Live::Found(live_view(p)),
+        (None, Some(_)) => Live::Gone,
+        (None, None) => Live::None,
     };
-    Ok(Seen {
+    Ok(Observed {
+        now: api.server_now(),
+        status: status.clone(),
         secret,
         live,
-        password: got,
+        password,
+        pass,
     })
+}
+
+/// The database snapshot key of `t` for the resource's credentials.
+pub fn db_key(run: &Run<'_>, t: &Target) -> DbKey {
+    DbKey {
+        credentials: run.credentials(),
+        organization: t.organization.clone(),
+        database: t.database.clone(),
+    }
 }
 
 /// Password `id` as PlanetScale has it (`None`: deleted): the last view while it is fresh
@@ -57,29 +124,30 @@ async fn current(
     id: &str,
 ) -> Result<Option<Password>, Error> {
     let (key, fresh) = (run.key(), run.fresh_for());
-    if let Some(p) = run.caches.remembered(&key, id, t, fresh) {
+    let views = &run.state.views;
+    if let Some(p) = views.remembered(&key, id, t, fresh) {
         return Ok(Some(p));
     }
-    let creds = run.credentials_key();
+    let (org, db) = (&t.organization, &t.database);
+    let list = || cache::list(api, org, db);
     let snapshot = run
-        .caches
-        .snapshot(&creds, api, &t.organization, &t.database, fresh)
+        .state
+        .snapshots
+        .get(&db_key(run, t), fresh, list)
         .await?;
-    if let Some(p) = snapshot.as_ref().and_then(|s| s.find(id, &t.branch)) {
-        let at = snapshot.as_ref().map_or_else(Instant::now, |s| s.at);
-        run.caches.remember(&key, t, p, at);
+    if let Some(s) = &snapshot
+        && let Some(p) = cache::find(&s.items, id, &t.branch)
+    {
+        views.remember(&key, t, p, s.taken);
         return Ok(Some(p.clone()));
     }
-    match api
-        .get_password(&t.organization, &t.database, &t.branch, id)
-        .await
-    {
+    match api.get_password(org, db, &t.branch, id).await {
         Ok(p) => {
-            run.remember(t, &p);
+            views.remember(&key, t, &p, Instant::now());
             Ok(Some(p))
         }
         Err(planetscale_api::Error::NotFound { .. }) => {
-            run.caches.forget(&key);
+            views.forget(&key);
             Ok(None)
         }
         Err(e) => Err(e.into()),

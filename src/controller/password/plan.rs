@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::deadline::{due_deletions, next_deadline, next_rotation_at, renew_due, rotated_at};
 use crate::crd::password::{PasswordRole, PendingDeletion, PlanetScalePasswordStatus};
 use crate::crd::password_name;
 
@@ -77,9 +78,9 @@ pub struct LiveView {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-/// Everything [`plan`] looks at.
+/// Everything [`decide`] looks at.
 #[derive(Debug, Clone)]
-pub struct Observed<'a> {
+pub struct Facts<'a> {
     /// PlanetScale's current time.
     pub now: DateTime<Utc>,
     pub uid: &'a str,
@@ -129,9 +130,9 @@ impl Cause {
     }
 }
 
-/// The next thing to do.
+/// What to do next, as decided from one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Decision {
     /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
     Conflict,
     /// Create password number `counter` (crash-safely) and switch the Secret to it.
@@ -152,21 +153,21 @@ pub fn in_flight(status: &PlanetScalePasswordStatus, uid: &str) -> Option<i64> {
         .then_some(status.rotation)
 }
 
-/// Decides the next step.
-pub fn plan(o: &Observed<'_>) -> Step {
+/// Decides what to do next.
+pub fn decide(o: &Facts<'_>) -> Decision {
     if let Some(counter) = in_flight(o.status, o.uid) {
         if o.secret == SecretState::Foreign {
-            return Step::Conflict;
+            return Decision::Conflict;
         }
-        return Step::Mint {
+        return Decision::Mint {
             counter,
             cause: Cause::Resume,
         };
     }
     if o.secret == SecretState::Foreign {
-        return Step::Conflict;
+        return Decision::Conflict;
     }
-    let mint = |cause| Step::Mint {
+    let mint = |cause| Decision::Mint {
         counter: o.status.rotation + 1,
         cause,
     };
@@ -182,15 +183,15 @@ pub fn plan(o: &Observed<'_>) -> Step {
         return mint(cause);
     }
     if renew_due(live, o.now) {
-        return Step::Renew;
+        return Decision::Renew;
     }
     if live.cidrs != o.desired.cidrs && !o.cidrs_patched {
-        return Step::UpdateCidrs;
+        return Decision::UpdateCidrs;
     }
-    Step::Idle
+    Decision::Idle
 }
 
-fn replacement(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
+fn replacement(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
     if live.expired || live.expires_at.is_some_and(|e| e <= o.now) {
         return Some(Cause::Expired);
     }
@@ -205,7 +206,7 @@ fn replacement(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
     changed.then_some(Cause::SpecChanged)
 }
 
-fn heal(o: &Observed<'_>) -> Option<Cause> {
+fn heal(o: &Facts<'_>) -> Option<Cause> {
     let renamed = o
         .status
         .secret_name
@@ -219,7 +220,7 @@ fn heal(o: &Observed<'_>) -> Option<Cause> {
     }
 }
 
-fn rotation(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
+fn rotation(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
     if o.desired.rotate_request.is_some()
         && o.desired.rotate_request != o.status.last_rotate_request
     {
@@ -230,65 +231,87 @@ fn rotation(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
         .then_some(Cause::Scheduled)
 }
 
-/// When the current password was created: PlanetScale's `created_at`, else the status.
-pub fn rotated_at(status: &PlanetScalePasswordStatus, live: &LiveView) -> Option<DateTime<Utc>> {
-    live.created_at
-        .or_else(|| status.last_rotated_at.as_ref().map(super::time::from_time))
+/// One step of a pass, in the order they are taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
+    Conflict,
+    /// Check with PlanetScale that an explicitly named branch exists and is ready (before
+    /// the first password is created on it).
+    CheckBranch,
+    /// Render the Secret with placeholder credentials: a template that cannot render stops
+    /// the pass before a password is created that could not be stored.
+    CheckTemplate,
+    /// Crash safety: write the rotation counter to the status before the password of that
+    /// number is created ([`super::mint`]).
+    SaveCounter { counter: i64 },
+    /// Create password `counter` (after adopting or deleting any of its name, with
+    /// `lookup`), write the Secret at once and record the password.
+    Mint {
+        counter: i64,
+        cause: Cause,
+        lookup: bool,
+    },
+    /// Extend the current password's expiry.
+    Renew,
+    /// Set the current password's CIDRs to the spec's.
+    UpdateCidrs,
+    /// Rewrite the Secret's other keys, labels and owner when they differ from the spec, and
+    /// refresh the status from the password.
+    SyncSecret,
+    /// Delete these replaced passwords: their grace period is over.
+    DeleteReplaced(Vec<PendingDeletion>),
+    /// Roll the `restartOnRotation` workloads to the current credentials.
+    Restart,
 }
 
-/// When the next scheduled rotation is due.
-pub fn next_rotation_at(
-    rotated_at: Option<DateTime<Utc>>,
-    interval: Option<Duration>,
-) -> Option<DateTime<Utc>> {
-    Some(super::time::after(rotated_at?, interval?))
+/// The steps of one pass, and when to look again if nothing else comes first (the next
+/// renewal, rotation or deletion).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub requeue: Option<Duration>,
 }
 
-/// When a password with `ttl_seconds` that expires at `expires_at` is renewed: half-way.
-pub fn renew_at(live: &LiveView) -> Option<DateTime<Utc>> {
-    let ttl = live.ttl_seconds.filter(|t| *t > 0)?;
-    let expires = live.expires_at?;
-    Some(expires - chrono::Duration::seconds(i64::try_from(ttl / 2).unwrap_or(i64::MAX / 2)))
-}
-
-fn renew_due(live: &LiveView, now: DateTime<Utc>) -> bool {
-    renew_at(live).is_some_and(|at| at <= now)
-}
-
-/// When a password replaced for `cause` at `now` is deleted.
-pub fn delete_after(cause: Cause, now: DateTime<Utc>, grace: Duration) -> DateTime<Utc> {
-    if cause.old_is_dead() {
-        now
-    } else {
-        super::time::after(now, grace)
-    }
-}
-
-/// The pending deletions whose grace period is over.
-pub fn due_deletions(pending: &[PendingDeletion], now: DateTime<Utc>) -> Vec<PendingDeletion> {
-    pending
-        .iter()
-        .filter(|p| super::time::from_time(&p.delete_after) <= now)
-        .cloned()
-        .collect()
-}
-
-/// The earliest future moment something is due (renewal, rotation, a deletion), to requeue
-/// for it.
-pub fn next_deadline(o: &Observed<'_>) -> Option<DateTime<Utc>> {
-    let Live::Found(live) = &o.live else {
-        return None;
+/// Plans a pass from one observation. Pure.
+pub fn plan(o: &Facts<'_>, known_ready: bool) -> Plan {
+    let steps = match decide(o) {
+        Decision::Conflict => vec![Step::Conflict],
+        Decision::Mint { counter, cause } => mint_steps(o, known_ready, counter, cause),
+        Decision::Renew => vec![Step::Renew],
+        Decision::UpdateCidrs => vec![Step::UpdateCidrs],
+        Decision::Idle => {
+            let due = due_deletions(&o.status.pending_deletions, o.now);
+            let delete = (!due.is_empty()).then_some(Step::DeleteReplaced(due));
+            let mut steps = vec![Step::SyncSecret];
+            steps.extend(delete);
+            steps.push(Step::Restart);
+            steps
+        }
     };
-    let rotation = next_rotation_at(rotated_at(o.status, live), o.desired.interval);
-    let deletions = o
-        .status
-        .pending_deletions
-        .iter()
-        .map(|p| super::time::from_time(&p.delete_after));
-    [renew_at(live), rotation, live.expires_at]
-        .into_iter()
-        .flatten()
-        .chain(deletions)
-        .filter(|t| *t > o.now)
-        .min()
+    let requeue = next_deadline(o).map(|at| super::time::until(o.now, at));
+    Plan { steps, requeue }
+}
+
+/// The steps of minting password `counter`: checks first, then the counter, then the create.
+fn mint_steps(o: &Facts<'_>, known_ready: bool, counter: i64, cause: Cause) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if cause == Cause::Initial && !known_ready {
+        steps.push(Step::CheckBranch);
+    }
+    steps.push(Step::CheckTemplate);
+    let recorded = o.status.rotation;
+    if recorded < counter {
+        steps.push(Step::SaveCounter { counter });
+    }
+    // Credentials in the Secret the status does not explain (a lost status, a merged Secret).
+    let unexplained = cause == Cause::Initial
+        && matches!(o.secret, SecretState::Ours(Creds::Match | Creds::Mismatch));
+    let lookup = super::mint::lookup_needed(recorded, counter, unexplained);
+    steps.push(Step::Mint {
+        counter,
+        cause,
+        lookup,
+    });
+    steps
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::EventType;
 
-use super::run::Run;
+use super::pass::{Progress, Run};
 use super::time::to_time;
 use crate::crd::conditions::{
     self, ConditionStatus, find_condition, new_condition, reason, set_condition,
@@ -23,8 +23,11 @@ pub const PAUSED: &str = "Paused";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The Secret holds a working password; look again after `next` (a renewal, rotation or
-    /// deletion coming due), if any.
-    Ready { next: Option<Duration> },
+    /// deletion coming due), if any, at the latest at the database's next resync (`resync`).
+    Ready {
+        next: Option<Duration>,
+        resync: Duration,
+    },
     /// The Secret belongs to someone else: another `PlanetScalePassword` (`holder`), or no
     /// resource of ours.
     Conflict { holder: Option<String> },
@@ -152,10 +155,10 @@ pub fn set_paused(s: &mut PlanetScalePasswordStatus, generation: Option<i64>) {
 
 /// Writes the status when it changed, with an event when `Ready` changes: `Ready` when it
 /// turns true, the reason of a new failure, and (as a normal event) waiting on the branch.
-pub async fn report(run: &mut Run<'_>) -> Result<(), Error> {
+pub async fn report(run: &Run<'_>, progress: &mut Progress) -> Result<(), Error> {
     let before = run.obj.status.clone().unwrap_or_default();
-    run.save().await?;
-    let after = run.status.clone();
+    progress.save(run).await?;
+    let after = &progress.status;
     let (was, is) = (
         find_condition(&before.conditions, conditions::READY),
         find_condition(&after.conditions, conditions::READY),
@@ -184,6 +187,13 @@ mod tests {
     use super::*;
     use crate::crd::conditions::is_condition_true;
 
+    fn ready() -> Outcome {
+        Outcome::Ready {
+            next: None,
+            resync: Duration::from_secs(600),
+        }
+    }
+
     fn cond<'a>(s: &'a PlanetScalePasswordStatus, t: &str) -> (&'a str, &'a str) {
         let c = find_condition(&s.conditions, t).expect(t);
         (c.status.as_str(), c.reason.as_str())
@@ -192,13 +202,7 @@ mod tests {
     #[test]
     fn ready_sets_all_three() {
         let mut s = PlanetScalePasswordStatus::default();
-        set_conditions(
-            &mut s,
-            &Ok(Outcome::Ready { next: None }),
-            true,
-            "db",
-            Some(2),
-        );
+        set_conditions(&mut s, &Ok(ready()), true, "db", Some(2));
         for t in ["Ready", "BranchReady", "SecretSynced"] {
             assert!(is_condition_true(&s.conditions, t), "{t}");
         }
@@ -231,13 +235,7 @@ mod tests {
     #[test]
     fn a_template_error_shows_on_secret_synced() {
         let mut s = PlanetScalePasswordStatus::default();
-        set_conditions(
-            &mut s,
-            &Ok(Outcome::Ready { next: None }),
-            true,
-            "db",
-            Some(1),
-        );
+        set_conditions(&mut s, &Ok(ready()), true, "db", Some(1));
         let err = Error::Invalid {
             reason: "TemplateFailed",
             message: "template x does not render".into(),
