@@ -1,0 +1,138 @@
+//! What every reconcile shares: the [`Context`] (Kubernetes client, credentials, metrics,
+//! caches, the event recorder and the per-object failure streaks) and its [`Settings`].
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource};
+
+use super::FIELD_MANAGER;
+use super::backoff::{SLOW_RETRY, backoff_delay};
+use crate::credentials::CredentialsStore;
+use crate::error::Error;
+
+/// Settings every controller reads.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often a Ready resource is compared with PlanetScale.
+    pub resync_interval: Duration,
+    /// Reconciles running at once per controller.
+    pub concurrency: u16,
+    /// Namespaces to watch; `None` for all.
+    pub namespaces: Option<Vec<String>>,
+}
+
+/// Everything a reconcile needs, shared by every controller (one `Arc`).
+pub struct Context {
+    pub client: Client,
+    pub recorder: Recorder,
+    pub credentials: CredentialsStore,
+    pub settings: Settings,
+    /// Reconcile, resource and API metrics served on `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The caches `/readyz` waits for: every controller registers the store of its kind for
+    /// each namespace it watches (`None`: all), see [`crate::runtime::caches`].
+    pub caches: crate::runtime::caches::Caches,
+    /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        credentials: CredentialsStore,
+        settings: Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            credentials,
+            settings,
+            metrics,
+            caches: Default::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Publishes an event on `obj`. A failure to publish is logged, never fatal. Notes must
+    /// never contain a password, token or connection string.
+    pub async fn event<K>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let reference: ObjectReference = obj.object_ref(&());
+        let ev = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(truncate(note, 1000)),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &reference).await {
+            tracing::warn!(reason, error = %e, "could not publish event");
+        }
+    }
+
+    /// Forgets the failure streak of `key` after a successful reconcile.
+    pub fn reset_backoff(&self, key: &str) {
+        self.failures.lock().expect("lock").remove(key);
+    }
+
+    /// Requeue after a failed reconcile: exponential backoff with jitter for transient errors
+    /// (1 s, 2 s, 4 s … 5 min), the slow retry for errors only a user can fix.
+    pub fn backoff(&self, key: &str, err: &Error) -> Action {
+        Action::requeue(self.backoff_delay_for(key, err))
+    }
+
+    /// The delay [`Context::backoff`] requeues with (and counts the failure the same way), for
+    /// controllers that also need the duration itself.
+    pub fn backoff_delay_for(&self, key: &str, err: &Error) -> Duration {
+        if let Error::Waiting { retry_after, .. } = err {
+            return *retry_after;
+        }
+        if !err.is_transient() {
+            return SLOW_RETRY;
+        }
+        let mut failures = self.failures.lock().expect("lock");
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff_delay(*n, rand::random::<f64>())
+    }
+}
+
+/// `s` cut to at most `max` bytes, on a character boundary.
+pub(crate) fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo".into(), 2), "h");
+        assert_eq!(truncate("abc".into(), 10), "abc");
+    }
+}

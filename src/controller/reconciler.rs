@@ -1,0 +1,507 @@
+//! The one reconcile skeleton every kind runs on.
+//!
+//! A pass over one object, the same for every kind:
+//!
+//! 1. [`Reconciler::not_before`]: the kind may answer from memory that nothing it depends on
+//!    changed (e.g. the reconcile our own status write triggers): requeue, no API call at all.
+//! 2. The fresh read: the watch cache may lag behind our own writes, so the pass works from a
+//!    `GET` of the object. Gone: [`Reconciler::forget`], done.
+//! 3. Pause: with the paused annotation only [`Reconciler::paused_status`] is written; no
+//!    change in PlanetScale, no finalizer added or removed.
+//! 4. The finalizer (`kube::runtime::finalizer`): added before the first apply; on deletion
+//!    [`Reconciler::cleanup`] runs and the finalizer goes once it succeeds.
+//! 5. Apply: [`Reconciler::observe`] (reads, returns an `Observed` value, decides nothing) →
+//!    [`Reconciler::plan`] (pure: a [`Plan`] of steps) → [`Reconciler::intent`] (the one
+//!    status write made for crash safety *before* a create, so that a crash right after the
+//!    create call still finds the object recorded as ours) → [`Reconciler::act`] (runs the
+//!    steps, returns [`Acted`]: the `Outcome` of the steps that ran and the error that
+//!    stopped the rest) → [`Reconciler::status`] (pure: the new status and the events to
+//!    publish, from what was done and what failed).
+//! 6. The status is written ONCE per pass (server-side apply on the status subresource),
+//!    skipped when unchanged; then the events go out.
+//! 7. Requeue: [`Reconciler::next`] on success; on failure [`error_policy`] backs off per
+//!    object (exponential for transient errors, the slow retry for what a user must fix) and
+//!    tells the kind ([`Reconciler::failed`]). Reconcile metrics are recorded here, once.
+//!
+//! Nothing travels back through shared mutable fields: every step returns a value. The
+//! `&self` of a [`Reconciler`] is the kind's controller state (e.g. the branch schedule);
+//! [`Reconciler::context`] is the [`Context`] all kinds share.
+//!
+//! # Adding a kind
+//!
+//! Copy `controller/branch/`: a folder with `mod.rs` (the `Reconciler` impl and the
+//! kind's extra watches), `observe.rs`, `plan.rs` (+ `plan_tests.rs`), `act.rs`, `status.rs`
+//! and `cleanup.rs`; implement [`Kind`] for the custom resource (below); call [`run`] from
+//! `controller::run_all`; add the kind's tests to `tests/reconciler/`, which call [`pass`]
+//! directly against the emulator and the control plane.
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::NamespaceResourceScope;
+use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::object_key;
+use super::context::Context;
+use super::write::apply_status_returning;
+use crate::crd::common::is_paused;
+use crate::error::Error;
+use crate::runtime::caches::Cached;
+
+/// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
+pub trait Kind:
+    Cached + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
+{
+    /// The status subresource.
+    type Status: Serialize + Clone + PartialEq + Default + Debug + Send + Sync;
+    /// The status as last written (`None` before the first write).
+    fn current_status(&self) -> Option<&Self::Status>;
+}
+
+/// What `plan` decided: the steps to take, in order, and when to look again if they succeed
+/// (`None`: the kind's default, see [`Reconciler::next`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan<S> {
+    pub steps: Vec<S>,
+    pub requeue: Option<Duration>,
+}
+
+impl<S> Plan<S> {
+    /// Nothing to do.
+    pub fn nothing() -> Self {
+        Self {
+            steps: Vec::new(),
+            requeue: None,
+        }
+    }
+
+    /// The steps `steps`, then the kind's default requeue.
+    pub fn steps(steps: Vec<S>) -> Self {
+        Self {
+            steps,
+            requeue: None,
+        }
+    }
+
+    /// Look again after `after`.
+    pub fn requeue(mut self, after: Duration) -> Self {
+        self.requeue = Some(after);
+        self
+    }
+}
+
+/// One event to publish after the status write. Notes never hold a password, token or
+/// connection string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub type_: EventType,
+    pub reason: String,
+    pub action: &'static str,
+    pub note: String,
+}
+
+impl Note {
+    /// A `Normal` event.
+    pub fn normal(reason: impl Into<String>, action: &'static str, note: String) -> Self {
+        Self {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            action,
+            note,
+        }
+    }
+
+    /// A `Warning` event.
+    pub fn warning(reason: impl Into<String>, action: &'static str, note: String) -> Self {
+        Self {
+            type_: EventType::Warning,
+            reason: reason.into(),
+            action,
+            note,
+        }
+    }
+}
+
+/// What `act` did: the outcome of the steps that ran, and the error that stopped the rest
+/// (a create that succeeded before a later step failed is still recorded in status).
+#[derive(Debug)]
+pub struct Acted<O> {
+    pub outcome: O,
+    pub error: Option<Error>,
+}
+
+impl<O> Acted<O> {
+    /// Every step ran.
+    pub fn done(outcome: O) -> Self {
+        Self {
+            outcome,
+            error: None,
+        }
+    }
+
+    /// The steps that ran led to `outcome`; `error` stopped the rest.
+    pub fn failed(outcome: O, error: Error) -> Self {
+        Self {
+            outcome,
+            error: Some(error),
+        }
+    }
+}
+
+/// What `status` decided: the new status (written when it differs) and the events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<S> {
+    pub status: S,
+    pub events: Vec<Note>,
+}
+
+impl<S> Report<S> {
+    /// `status` without events.
+    pub fn quiet(status: S) -> Self {
+        Self {
+            status,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// How a pass ended, for [`Reconciler::next`].
+#[derive(Debug)]
+pub enum Ended<'a, O> {
+    /// The object is paused.
+    Paused,
+    /// The steps ran; `planned` is [`Plan::requeue`].
+    Applied {
+        outcome: &'a O,
+        planned: Option<Duration>,
+    },
+}
+
+/// The status type of reconciler `R`.
+pub type StatusOf<R> = <<R as Reconciler>::Kind as Kind>::Status;
+
+/// One kind's steps. One impl per kind; `&self` is the kind's own controller state.
+pub trait Reconciler: Send + Sync + Sized + 'static {
+    /// The custom resource.
+    type Kind: Kind;
+    /// What `observe` read.
+    type Observed: Send + Sync;
+    /// One step of a plan.
+    type Step: Send + Sync + Debug;
+    /// What `act` did.
+    type Outcome: Send + Sync;
+
+    /// The `controller` label of the reconcile metrics.
+    const CONTROLLER: &'static str;
+    /// The finalizer this kind puts on its objects.
+    const FINALIZER: &'static str;
+
+    /// The context all kinds share.
+    fn context(&self) -> &Context;
+
+    /// Adds the kind's own watches (and wake-up streams) to the controller of `namespace`
+    /// (`None`: all namespaces).
+    fn watches(
+        self: &Arc<Self>,
+        controller: Controller<Self::Kind>,
+        _namespace: Option<&str>,
+    ) -> Controller<Self::Kind> {
+        controller
+    }
+
+    /// `Some(wait)` when the kind knows from memory that this pass would change nothing
+    /// (checked on the cached object, before the fresh read).
+    fn not_before(&self, _obj: &Self::Kind) -> Option<Duration> {
+        None
+    }
+
+    /// Reads what the plan needs, from PlanetScale and Kubernetes. Decides nothing.
+    fn observe(
+        &self,
+        obj: &Self::Kind,
+    ) -> impl Future<Output = Result<Self::Observed, Error>> + Send;
+
+    /// Decides what to do. Pure.
+    fn plan(&self, obj: &Self::Kind, observed: &Self::Observed) -> Plan<Self::Step>;
+
+    /// The status to write before `act` runs, when the plan creates something whose id is
+    /// known only after the create call (crash safety). Pure.
+    fn intent(&self, _obj: &Self::Kind, _plan: &Plan<Self::Step>) -> Option<StatusOf<Self>> {
+        None
+    }
+
+    /// Runs the planned steps, in order, until one fails.
+    fn act(
+        &self,
+        obj: &Self::Kind,
+        observed: Self::Observed,
+        plan: Plan<Self::Step>,
+    ) -> impl Future<Output = Acted<Self::Outcome>> + Send;
+
+    /// The new status and the events, from what the pass did (`None`: `act` did not run, as
+    /// `observe` failed) and the error that stopped it, if any. Pure.
+    fn status(
+        &self,
+        obj: &Self::Kind,
+        done: Option<&Self::Outcome>,
+        error: Option<&Error>,
+    ) -> Report<StatusOf<Self>>;
+
+    /// The status of a paused object. Pure.
+    fn paused_status(&self, obj: &Self::Kind) -> StatusOf<Self>;
+
+    /// Deletion behind the finalizer; `Ok` lets the finalizer go.
+    fn cleanup(&self, obj: &Self::Kind) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// The status to show when `cleanup` failed (`None`: leave it). Pure.
+    fn cleanup_status(&self, _obj: &Self::Kind, _err: &Error) -> Option<Report<StatusOf<Self>>> {
+        None
+    }
+
+    /// When to look again after a pass that did not fail (`None`: on the next change only).
+    /// The default: the planned requeue, else the resync interval.
+    fn next(&self, _obj: &Self::Kind, ended: Ended<'_, Self::Outcome>) -> Option<Duration> {
+        let resync = self.context().settings.resync_interval;
+        match ended {
+            Ended::Paused => Some(resync),
+            Ended::Applied { planned, .. } => Some(planned.unwrap_or(resync)),
+        }
+    }
+
+    /// A pass failed; the controller retries after `retry_in`.
+    fn failed(&self, _obj: &Self::Kind, _err: &Error, _retry_in: Duration) {}
+
+    /// The object `key` (see [`object_key`]) is gone: drop what is remembered about it.
+    fn forget(&self, _key: &str) {}
+}
+
+/// Runs the controller of `R` until `shutdown` is cancelled: one `Controller` per watched
+/// namespace (or one for all), each with the kind's own watches.
+pub async fn run<R: Reconciler>(r: Arc<R>, shutdown: CancellationToken) {
+    let namespaces: Vec<Option<String>> = match &r.context().settings.namespaces {
+        None => vec![None],
+        Some(list) => list.iter().cloned().map(Some).collect(),
+    };
+    let runs = namespaces
+        .into_iter()
+        .map(|ns| run_one(r.clone(), ns, shutdown.clone()));
+    futures::future::join_all(runs).await;
+}
+
+async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: CancellationToken) {
+    let ctx = r.context();
+    let api: Api<R::Kind> = match &namespace {
+        None => Api::all(ctx.client.clone()),
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+    };
+    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
+    let controller = ctx
+        .caches
+        .controller(api, watcher::Config::default())
+        .with_config(config);
+    r.watches(controller, namespace.as_deref())
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(reconcile::<R>, error_policy::<R>, r.clone())
+        .for_each(|result| {
+            if let Err(e) = result {
+                tracing::debug!(controller = R::CONTROLLER, error = %e, "reconcile did not complete");
+            }
+            std::future::ready(())
+        })
+        .await;
+}
+
+/// One reconcile as the controller runs it: [`Reconciler::not_before`], then [`pass`].
+pub async fn reconcile<R: Reconciler>(obj: Arc<R::Kind>, r: Arc<R>) -> Result<Action, Error> {
+    if let Some(wait) = r.not_before(&obj) {
+        return Ok(Action::requeue(wait));
+    }
+    pass(obj.as_ref(), r.as_ref()).await
+}
+
+/// One full pass over `obj` (read fresh by name): what the reconciler tests call.
+#[tracing::instrument(skip_all, fields(controller = R::CONTROLLER, name = %obj.name_any(), namespace = ?obj.namespace()))]
+pub async fn pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error> {
+    let ctx = r.context();
+    let _timer = ctx.metrics.reconcile_started(R::CONTROLLER);
+    let result = fresh_pass(obj, r).await;
+    match &result {
+        Ok(_) => ctx.reset_backoff(&object_key(obj)),
+        Err(e) => ctx.metrics.reconcile_failed(R::CONTROLLER, e.reason()),
+    }
+    result
+}
+
+async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error> {
+    let ctx = r.context();
+    let api: Api<R::Kind> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+        r.forget(&object_key(obj));
+        return Ok(Action::await_change());
+    };
+    if is_paused(fresh.meta()) {
+        let status = r.paused_status(&fresh);
+        write(r, &api, &fresh, Report::quiet(status)).await?;
+        return Ok(action(r.next(&fresh, Ended::Paused)));
+    }
+    finalizer(&api, R::FINALIZER, Arc::new(fresh), |event| async {
+        match event {
+            FinalizerEvent::Apply(o) => apply(r, &api, o).await,
+            FinalizerEvent::Cleanup(o) => cleanup(r, &api, &o).await,
+        }
+    })
+    .await
+    .map_err(Error::from)
+}
+
+/// observe → plan → intent → act → status → write.
+async fn apply<R: Reconciler>(
+    r: &R,
+    api: &Api<R::Kind>,
+    obj: Arc<R::Kind>,
+) -> Result<Action, Error> {
+    let (obj, result) = steps(r, api, obj).await;
+    let (done, error, planned) = match result {
+        Ok((acted, planned)) => (Some(acted.outcome), acted.error, planned),
+        Err(e) => (None, Some(e), None),
+    };
+    let report = r.status(&obj, done.as_ref(), error.as_ref());
+    let written = write(r, api, &obj, report).await;
+    match (done, error, written) {
+        (Some(outcome), None, Ok(())) => {
+            let ended = Ended::Applied {
+                outcome: &outcome,
+                planned,
+            };
+            Ok(action(r.next(&obj, ended)))
+        }
+        (_, None, Err(w)) => Err(w),
+        (_, Some(e), written) => {
+            if let Err(w) = written {
+                tracing::warn!(error = %w, "could not write the status");
+            }
+            Err(e)
+        }
+        (None, None, Ok(())) => unreachable!("a pass without an outcome has an error"),
+    }
+}
+
+/// The steps of an apply pass; returns the object as last written (after an intent write).
+async fn steps<R: Reconciler>(
+    r: &R,
+    api: &Api<R::Kind>,
+    obj: Arc<R::Kind>,
+) -> (
+    Arc<R::Kind>,
+    Result<(Acted<R::Outcome>, Option<Duration>), Error>,
+) {
+    let observed = match r.observe(&obj).await {
+        Ok(o) => o,
+        Err(e) => return (obj, Err(e)),
+    };
+    let plan = r.plan(&obj, &observed);
+    let obj = match r.intent(&obj, &plan) {
+        None => obj,
+        Some(intent) => match apply_status_returning(api, &obj.name_any(), &intent).await {
+            Ok(stored) => Arc::new(stored),
+            Err(e) => return (obj, Err(e.into())),
+        },
+    };
+    let planned = plan.requeue;
+    let acted = r.act(&obj, observed, plan).await;
+    (obj, Ok((acted, planned)))
+}
+
+/// Deletion: the kind's cleanup; a failure is shown in status and retried.
+async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Result<Action, Error> {
+    match r.cleanup(obj).await {
+        Ok(action) => {
+            r.forget(&object_key(obj));
+            Ok(action)
+        }
+        Err(e) => {
+            if let Some(report) = r.cleanup_status(obj, &e)
+                && let Err(w) = write(r, api, obj, report).await
+            {
+                tracing::warn!(error = %w, "could not write the status");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes the status when it differs from the object's, then publishes the events (also
+/// when the write failed: what was done in PlanetScale is announced either way).
+async fn write<R: Reconciler>(
+    r: &R,
+    api: &Api<R::Kind>,
+    obj: &R::Kind,
+    report: Report<StatusOf<R>>,
+) -> Result<(), Error> {
+    let unchanged = obj.current_status() == Some(&report.status)
+        || (obj.current_status().is_none() && report.status == StatusOf::<R>::default());
+    let written = if unchanged {
+        Ok(())
+    } else {
+        apply_status_returning(api, &obj.name_any(), &report.status)
+            .await
+            .map(|_| ())
+    };
+    for n in report.events {
+        r.context()
+            .event(obj, n.type_, &n.reason, n.action, n.note)
+            .await;
+    }
+    written.map_err(Error::from)
+}
+
+fn action(next: Option<Duration>) -> Action {
+    next.map_or_else(Action::await_change, Action::requeue)
+}
+
+/// After a failed pass: back off per object, tell the kind, requeue.
+pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) -> Action {
+    let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
+    let reason = err.reason();
+    if let Error::Waiting { .. } = err {
+        tracing::info!(controller = R::CONTROLLER, %name, %namespace, reason, error = %err, "waiting");
+    } else {
+        tracing::warn!(controller = R::CONTROLLER, %name, %namespace, reason, error = %err, "reconcile failed");
+    }
+    let retry_in = r
+        .context()
+        .backoff_delay_for(&object_key(obj.as_ref()), err);
+    r.failed(&obj, err, retry_in);
+    Action::requeue(retry_in)
+}
+
+impl Kind for crate::crd::PlanetScaleBranch {
+    type Status = crate::crd::branch::PlanetScaleBranchStatus;
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+}
+
+impl Kind for crate::crd::PlanetScalePassword {
+    type Status = crate::crd::password::PlanetScalePasswordStatus;
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+}
+
+impl Kind for crate::crd::DeployRequest {
+    type Status = crate::crd::DeployRequestStatus;
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+}

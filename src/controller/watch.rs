@@ -1,0 +1,104 @@
+//! What the controllers watch: one `Api` per watched namespace, the trimmed cache entries,
+//! and the credentials Secrets that wake the objects waiting on them.
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, Resource, ResourceExt};
+
+use super::Context;
+use super::credentials_in_use;
+
+/// The objects in `store` that take their credentials from `secret` and are `waiting` (e.g.
+/// not Ready): a fixed credentials Secret wakes them at once instead of at the next slow retry.
+/// A version of the Secret the operator has already built its client from wakes nothing.
+/// Every Secret seen here also goes to the credentials-in-use finalizer ([`credentials_in_use`]).
+pub fn waiting_on_credentials<K>(
+    store: &Store<K>,
+    ctx: &Context,
+    secret: &kube::api::PartialObjectMeta<k8s_openapi::api::core::v1::Secret>,
+    credentials_ref: impl Fn(&K) -> Option<&crate::crd::SecretRef>,
+    waiting: impl Fn(&K) -> bool,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let seen = credentials_in_use::SecretSeen::of(secret);
+    let finalized = seen.finalized;
+    let wanted = (seen.namespace.clone(), seen.name.clone());
+    ctx.caches.secret_seen(seen);
+    let rv = secret.metadata.resource_version.as_deref();
+    if ctx
+        .credentials
+        .is_current(&wanted.0, &wanted.1, rv, finalized)
+    {
+        // The failing reconciles already used this version: waking them would only repeat
+        // the same calls (a late initial list or a relist of the watch, not a fix).
+        return Vec::new();
+    }
+    let defaults = ctx.credentials.defaults();
+    store
+        .state()
+        .iter()
+        .filter(|o| {
+            let ns = o.namespace().unwrap_or_default();
+            crate::credentials::locate(defaults, &ns, credentials_ref(o)).is_ok_and(|s| s == wanted)
+        })
+        .filter(|o| waiting(o))
+        .map(|o| ObjectRef::from_obj(&**o))
+        .collect()
+}
+
+/// Whether `conditions` lack `Ready=True` (the usual `waiting` for [`waiting_on_credentials`]).
+pub fn not_ready(conditions: Option<&[Condition]>) -> bool {
+    !crate::crd::conditions::is_condition_true(conditions.unwrap_or_default(), "Ready")
+}
+
+/// Drops what a cached object never needs: `metadata.managedFields` and the
+/// `kubectl.kubernetes.io/last-applied-configuration` annotation. The reconciles never read
+/// them, and they are most of an object's size (so the caches grow with our resources only).
+pub fn trim_metadata<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// One `Api` per watched namespace, or one for all namespaces.
+pub fn watched_apis<K>(client: &Client, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespaces {
+        None => vec![Api::all(client.clone())],
+        Some(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_objects_keep_no_managed_fields_or_last_applied_annotation() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "x",
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                    "keep": "me"
+                },
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+            }
+        }))
+        .expect("configmap");
+        trim_metadata(&mut cm);
+        assert!(cm.metadata.managed_fields.is_none());
+        let annotations = cm.metadata.annotations.expect("annotations");
+        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
+    }
+}
