@@ -73,6 +73,18 @@ struct Known {
     target: (String, String, String),
     password: Password,
     at: Instant,
+    marks: Marks,
+}
+
+/// What was done to a password that PlanetScale's answers do not show, so the next pass does
+/// not do it again.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Marks {
+    /// PlanetScale refused to renew it.
+    renew_refused: bool,
+    /// Its CIDRs were set to these (a server that reports them differently must not make us
+    /// set them again and again).
+    cidrs_set: Option<Option<Vec<String>>>,
 }
 
 fn target_key(t: &Target) -> (String, String, String) {
@@ -107,16 +119,47 @@ impl Views {
 
     /// Remembers `p` as `key`'s current password on `target`, as seen at `at`.
     pub fn remember(&self, key: &str, target: &Target, p: &Password, at: Instant) {
+        let mut live = self.live.lock().expect("lock");
+        let marks = live
+            .get(key)
+            .filter(|k| k.id == p.id)
+            .map(|k| k.marks.clone())
+            .unwrap_or_default();
         let known = Known {
             id: p.id.clone(),
             target: target_key(target),
             password: slim(p),
             at,
+            marks,
         };
-        self.live
-            .lock()
-            .expect("lock")
-            .insert(key.to_string(), known);
+        live.insert(key.to_string(), known);
+    }
+
+    /// Notes that PlanetScale refused to renew `key`'s password `id`.
+    pub fn renew_refused(&self, key: &str, id: &str) {
+        self.mark(key, id, |m| m.renew_refused = true);
+    }
+
+    /// Notes that `key`'s password `id` was given the CIDRs `cidrs`.
+    pub fn cidrs_set(&self, key: &str, id: &str, cidrs: Option<Vec<String>>) {
+        self.mark(key, id, |m| m.cidrs_set = Some(cidrs));
+    }
+
+    fn mark(&self, key: &str, id: &str, f: impl FnOnce(&mut Marks)) {
+        let mut live = self.live.lock().expect("lock");
+        if let Some(known) = live.get_mut(key).filter(|k| k.id == id) {
+            f(&mut known.marks);
+        }
+    }
+
+    /// Whether a renewal of `key`'s password `id` was refused, and whether its CIDRs were
+    /// already set to `cidrs`.
+    pub fn marks(&self, key: &str, id: &str, cidrs: &Option<Vec<String>>) -> (bool, bool) {
+        let live = self.live.lock().expect("lock");
+        let Some(m) = live.get(key).filter(|k| k.id == id).map(|k| &k.marks) else {
+            return (false, false);
+        };
+        (m.renew_refused, m.cidrs_set.as_ref() == Some(cidrs))
     }
 
     /// Forgets `key`'s password (deleted, replaced, or the resource is gone).
@@ -185,5 +228,26 @@ mod tests {
         assert!(find(&listed, "p1", "main").is_some());
         assert!(find(&listed, "p2", "main").is_none());
         assert!(find(&listed, "p3", "main").is_none());
+    }
+
+    #[test]
+    fn marks_follow_the_password_not_the_resource() {
+        let views = Views::default();
+        let t = target("main");
+        let cidrs = Some(vec!["10.0.0.0/8".to_string()]);
+        views.remember("ns/app", &t, &password("p1", "main"), Instant::now());
+        views.renew_refused("ns/app", "p1");
+        views.cidrs_set("ns/app", "p1", cidrs.clone());
+        assert_eq!(views.marks("ns/app", "p1", &cidrs), (true, true));
+        assert_eq!(
+            views.marks("ns/app", "p1", &None),
+            (true, false),
+            "other CIDRs"
+        );
+        // A fresh view of the same password keeps them; a new password starts clean.
+        views.remember("ns/app", &t, &password("p1", "main"), Instant::now());
+        assert_eq!(views.marks("ns/app", "p1", &cidrs), (true, true));
+        views.remember("ns/app", &t, &password("p2", "main"), Instant::now());
+        assert_eq!(views.marks("ns/app", "p2", &cidrs), (false, false));
     }
 }

@@ -26,7 +26,7 @@ use super::target::Target;
 use super::time::to_time;
 use crate::connection::{SecretString, credentials_hash};
 use crate::crd::password::{
-    MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePasswordStatus, reason,
+    MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePassword, PlanetScalePasswordStatus, reason,
 };
 use crate::crd::password_name;
 use crate::error::Error;
@@ -44,7 +44,7 @@ pub struct Mint<'a> {
 }
 
 /// Mints password `m.counter`, writes the Secret and records it in `status` (steps 2 to 4 of
-/// the module docs; step 1 is the plan's `SaveCounter`).
+/// the module docs; step 1 is the skeleton's intent write).
 pub async fn mint(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
@@ -75,15 +75,15 @@ pub fn lookup_needed(recorded: i64, counter: i64, unexplained: bool) -> bool {
 
 /// Renders the Secret with placeholder credentials, so a template that cannot render stops
 /// us before a password is created that could not be stored.
-pub fn preflight(run: &Run<'_>, target: &Target) -> Result<(), Error> {
+pub fn preflight(obj: &PlanetScalePassword, target: &Target) -> Result<(), Error> {
     let placeholder = Password {
         access_host_url: Some("placeholder.connect.psdb.cloud".into()),
         username: Some("placeholder".into()),
         ..Password::default()
     };
     let plaintext = SecretString::new("pscale_pw_placeholder");
-    let info = secret::connection_info(run.obj, target, &placeholder, &plaintext);
-    secret::render(run.obj, &info).map(drop)
+    let info = secret::connection_info(obj, target, &placeholder, &plaintext);
+    secret::render(obj, &info).map(drop)
 }
 
 /// The password named `name`: adopted when the Secret already holds it, else created after

@@ -2,10 +2,11 @@
 //! Secret, created crash-safely, renewed, rotated without downtime, healed when the Secret is
 //! lost or edited, and deleted with the resource.
 //!
-//! A reconcile reads top to bottom: read the resource fresh → [`observe`] → [`plan`] (pure) →
-//! [`act`] (steps in [`mint`], [`upkeep`], [`restart`]) → [`status`]; a pass repeats observe →
-//! plan → act after a step that changed PlanetScale or the Secret, a few times at most.
-//! Deletion is [`cleanup`]. Deadlines (renewal, rotation, grace periods) are measured with
+//! It runs on the reconcile skeleton ([`reconciler`]): [`observe`] → [`plan`] (pure) →
+//! intent (the counter written before a create, [`mint`]) → [`act`] (steps in [`mint`],
+//! [`upkeep`], [`restart`]) → [`status`] (pure); deletion is [`cleanup`]. After a step that
+//! changes PlanetScale or the Secret the plan asks to look again at once, and the next pass
+//! plans from what it did (from memory: [`cache`]). Deadlines (renewal, rotation, grace periods) are measured with
 //! PlanetScale's clock (`planetscale_api::Client::server_now`).
 //!
 //! API budget: a Ready password costs no API call between resyncs (reconciles triggered by our
@@ -16,25 +17,25 @@
 //! Watches: the resources, the `PlanetScaleBranch`es they reference, and only the Secrets
 //! labelled `app.kubernetes.io/managed-by=planetscale-operator` (metadata), so memory does not
 //! grow with the cluster's other Secrets.
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
-use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::Controller;
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::{Context, MANAGED_BY_LABEL, MANAGED_BY_VALUE, object_key, watched_apis};
+use super::reconciler::{self, Acted, Ended as PassEnded, Plan, Reconciler, Report};
+use super::snapshot::Snapshots;
+use super::{Context, MANAGED_BY_LABEL, MANAGED_BY_VALUE, not_ready, waiting_on_credentials};
 use crate::crd::branch::PlanetScaleBranch;
-use crate::crd::conditions::{READY, find_condition, is_condition_true};
-use crate::crd::is_paused;
-use crate::crd::password::PlanetScalePassword;
+use crate::crd::conditions::{READY, is_condition_true};
+use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::error::Error;
-use crate::metrics::ReadyCounts;
 
 pub mod act;
 pub mod cache;
@@ -53,126 +54,172 @@ pub mod target;
 pub mod time;
 pub mod upkeep;
 
-use act::Next;
-use pass::{Progress, Run};
-use status::Outcome;
+use pass::Run;
 
 /// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
 pub const FINALIZER: &str = "planetscale.operator.dev/password";
-/// Controller name in metrics.
-const CONTROLLER: &str = "password";
-/// The `kind` label of the resources gauge.
-const KIND: &str = "PlanetScalePassword";
 
-/// Observe → plan → act rounds one pass takes at most (a heal is mint + sync; a refused
-/// renewal adds one).
-const MAX_ROUNDS: usize = 5;
-
-/// What the password controller remembers between reconciles (one for every watched
-/// namespace; see [`cache`]).
+/// The password controller: the shared context and what it remembers between reconciles
+/// (one for every watched namespace; see [`cache`]).
 pub struct Passwords {
+    pub ctx: Arc<Context>,
     pub views: cache::Views,
-    pub snapshots: crate::controller::snapshot::Snapshots<cache::Listed>,
+    pub snapshots: Snapshots<cache::Listed>,
 }
 
-impl Default for Passwords {
-    fn default() -> Self {
+impl Passwords {
+    pub fn new(ctx: Arc<Context>) -> Self {
         Self {
+            ctx,
             views: cache::Views::default(),
             snapshots: cache::snapshots(),
         }
     }
 }
 
-/// What every reconcile of this controller gets: the shared context and the controller's
-/// memory.
-pub struct Shared {
-    pub ctx: Arc<Context>,
-    pub state: Passwords,
-}
-
-/// Runs the controller until `shutdown` is cancelled: one `Controller` per watched namespace.
+/// Runs the controller until `shutdown` is cancelled.
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
-    let ns = &ctx.settings.namespaces;
-    let passwords = watched_apis::<PlanetScalePassword>(&ctx.client, ns);
-    let branches = watched_apis::<PlanetScaleBranch>(&ctx.client, ns);
-    let secrets = watched_apis::<PartialObjectMeta<Secret>>(&ctx.client, ns);
-    let stores = Stores::default();
-    let shared = Arc::new(Shared {
-        ctx: ctx.clone(),
-        state: Passwords::default(),
-    });
-    let runs = passwords
-        .into_iter()
-        .zip(branches)
-        .zip(secrets)
-        .map(|((p, b), s)| run_one(shared.clone(), p, b, s, stores.clone(), shutdown.clone()));
-    futures::future::join_all(runs).await;
+    reconciler::run(Arc::new(Passwords::new(ctx)), shutdown).await;
 }
 
-/// The caches of every watched namespace, for the resources gauge.
-type Stores = Arc<Mutex<Vec<Store<PlanetScalePassword>>>>;
+impl Reconciler for Passwords {
+    type Kind = PlanetScalePassword;
+    type Observed = observe::Observed;
+    type Step = plan::Step;
+    type Outcome = act::Outcome;
 
-async fn run_one(
-    shared: Arc<Shared>,
-    api: Api<PlanetScalePassword>,
-    branches: Api<PlanetScaleBranch>,
-    secrets: Api<PartialObjectMeta<Secret>>,
-    stores: Stores,
-    shutdown: CancellationToken,
-) {
-    let ctx = shared.ctx.clone();
-    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
-    let controller = ctx
-        .caches
-        .controller(api, watcher::Config::default())
-        .with_config(config);
-    let store = controller.store();
-    stores.lock().expect("lock").push(store.clone());
-    let managed =
-        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
-    let gauge = ctx.clone();
-    let (creds_store, creds_ctx) = (store.clone(), ctx.clone());
-    controller
-        .watches(branches, watcher::Config::default(), move |b| {
-            waiting_on(&store, &b)
-        })
-        .watches(secrets.clone(), managed, |s| secret_owner(&s))
-        // Credentials Secrets (metadata only): a fixed Secret wakes the passwords that wait on it.
-        .watches(secrets, watcher::Config::default(), move |s| {
-            super::waiting_on_credentials(
-                &creds_store,
-                &creds_ctx,
-                &s,
-                |p: &PlanetScalePassword| p.spec.credentials_ref.as_ref(),
-                |p| super::not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
-            )
-        })
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(reconcile, error_policy, shared)
-        .for_each(|result| {
-            count_resources(&gauge, &stores);
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "password reconcile did not complete");
-            }
-            std::future::ready(())
-        })
-        .await;
-}
+    const CONTROLLER: &'static str = "password";
+    const FINALIZER: &'static str = FINALIZER;
 
-/// Sets the resources gauge (Ready, not Ready, unknown) from the caches.
-fn count_resources(ctx: &Context, stores: &Stores) {
-    let stores = stores.lock().expect("lock");
-    let mut counts = ReadyCounts::default();
-    for obj in stores.iter().flat_map(|s| s.state()) {
-        let conditions = obj.status.as_ref().map(|s| s.conditions.as_slice());
-        match find_condition(conditions.unwrap_or_default(), READY).map(|c| c.status.as_str()) {
-            Some("True") => counts.ready += 1,
-            Some("False") => counts.not_ready += 1,
-            _ => counts.unknown += 1,
+    fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// The `PlanetScaleBranch`es the passwords reference, and only the Secrets labelled
+    /// `app.kubernetes.io/managed-by=planetscale-operator` (metadata), so memory does not grow
+    /// with the cluster's other Secrets; the credentials Secrets wake the passwords waiting on
+    /// them.
+    fn watches(
+        self: &Arc<Self>,
+        controller: Controller<PlanetScalePassword>,
+        namespace: Option<&str>,
+    ) -> Controller<PlanetScalePassword> {
+        let client = self.ctx.client.clone();
+        let (branches, secrets) = match namespace {
+            None => (Api::all(client.clone()), Api::all(client)),
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client, ns),
+            ),
+        };
+        let secrets: Api<PartialObjectMeta<Secret>> = secrets;
+        let store = controller.store();
+        let (creds_store, ctx) = (store.clone(), self.ctx.clone());
+        let managed =
+            watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        controller
+            .watches(branches, watcher::Config::default(), move |b| {
+                waiting_on(&store, &b)
+            })
+            .watches(secrets.clone(), managed, |s| secret_owner(&s))
+            // Credentials Secrets (metadata only): a fixed Secret wakes the passwords that wait on it.
+            .watches(secrets, watcher::Config::default(), move |s| {
+                waiting_on_credentials(
+                    &creds_store,
+                    &ctx,
+                    &s,
+                    |p: &PlanetScalePassword| p.spec.credentials_ref.as_ref(),
+                    |p| not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
+                )
+            })
+    }
+
+    async fn observe(&self, obj: &PlanetScalePassword) -> Result<observe::Observed, Error> {
+        observe::observe(&Run::new(self, obj)).await
+    }
+
+    fn plan(&self, obj: &PlanetScalePassword, observed: &observe::Observed) -> Plan<plan::Step> {
+        plan::plan(obj, observed)
+    }
+
+    /// Crash safety: the counter of a password is in the status before it is created, with
+    /// the branch it is created on ([`mint`]).
+    fn intent(
+        &self,
+        obj: &PlanetScalePassword,
+        plan: &Plan<plan::Step>,
+    ) -> Option<PlanetScalePasswordStatus> {
+        let (target, counter) = plan.steps.iter().find_map(|s| match s {
+            plan::Step::Mint {
+                target, counter, ..
+            } => Some((target, *counter)),
+            _ => None,
+        })?;
+        let mut status = obj.status.clone().unwrap_or_default();
+        if status.rotation >= counter {
+            return None;
+        }
+        status.rotation = counter;
+        status.organization = Some(target.organization.clone());
+        status.database = Some(target.database.clone());
+        status.branch = Some(target.branch.clone());
+        Some(status)
+    }
+
+    async fn act(
+        &self,
+        obj: &PlanetScalePassword,
+        observed: observe::Observed,
+        plan: Plan<plan::Step>,
+    ) -> Acted<act::Outcome> {
+        act::act(&Run::new(self, obj), observed, plan).await
+    }
+
+    fn status(
+        &self,
+        obj: &PlanetScalePassword,
+        done: Option<&act::Outcome>,
+        error: Option<&Error>,
+    ) -> Report<PlanetScalePasswordStatus> {
+        status::report(obj, done, error)
+    }
+
+    fn paused_status(&self, obj: &PlanetScalePassword) -> PlanetScalePasswordStatus {
+        status::paused(obj)
+    }
+
+    async fn cleanup(&self, obj: &PlanetScalePassword) -> Result<Action, Error> {
+        let run = Run::new(self, obj);
+        self.views.forget(&run.key());
+        cleanup::cleanup(&run).await
+    }
+
+    fn cleanup_status(
+        &self,
+        obj: &PlanetScalePassword,
+        err: &Error,
+    ) -> Option<Report<PlanetScalePasswordStatus>> {
+        Some(status::deletion_failed(obj, err))
+    }
+
+    fn next(
+        &self,
+        _obj: &PlanetScalePassword,
+        ended: PassEnded<'_, act::Outcome>,
+    ) -> Option<Duration> {
+        let resync = self.ctx.settings.resync_interval;
+        match ended {
+            PassEnded::Applied { outcome, .. } => match &outcome.ended {
+                Some(ended) => Some(act::requeue_after(ended, resync)),
+                None => Some(resync),
+            },
+            PassEnded::Paused => Some(resync),
         }
     }
-    ctx.metrics.set_resources(KIND, counts);
+
+    fn forget(&self, key: &str) {
+        self.views.forget(key);
+    }
 }
 
 /// The passwords that reference `branch` and are not Ready (a Ready password does not need
@@ -201,136 +248,4 @@ fn waiting_on(
 fn secret_owner(secret: &PartialObjectMeta<Secret>) -> Option<ObjectRef<PlanetScalePassword>> {
     let name = secret.annotations().get(secret::PASSWORD_ANNOTATION)?;
     Some(ObjectRef::new(name).within(&secret.namespace()?))
-}
-
-async fn reconcile(obj: Arc<PlanetScalePassword>, shared: Arc<Shared>) -> Result<Action, Error> {
-    let (ctx, state) = (&shared.ctx, &shared.state);
-    let _timer = ctx.metrics.reconcile_started(CONTROLLER);
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<PlanetScalePassword> = Api::namespaced(ctx.client.clone(), &ns);
-    let key = object_key(obj.as_ref());
-    // The watch cache may lag behind our own status writes: work from a fresh read.
-    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
-        state.views.forget(&key);
-        return Ok(Action::await_change());
-    };
-    if is_paused(&fresh.metadata) {
-        return paused(ctx, state, &fresh).await;
-    }
-    let result = finalizer(&api, FINALIZER, Arc::new(fresh), |event| async {
-        match event {
-            FinalizerEvent::Apply(o) => apply_one(&Run::new(ctx, state, &o)).await,
-            FinalizerEvent::Cleanup(o) => cleanup_one(&Run::new(ctx, state, &o)).await,
-        }
-    })
-    .await
-    .map_err(Error::from);
-    if result.is_ok() {
-        ctx.reset_backoff(&key);
-    }
-    result
-}
-
-/// One pass over a live resource: observe → plan → act (repeated while a step changed
-/// something), then the status, written once.
-async fn apply_one(run: &Run<'_>) -> Result<Action, Error> {
-    let mut progress = Progress::new(run.obj);
-    let (outcome, resolved) = converge(run, &mut progress).await;
-    let secret = run.obj.spec.secret.effective_name(&run.name()).to_string();
-    let generation = run.generation();
-    status::set_conditions(
-        &mut progress.status,
-        &outcome,
-        resolved,
-        &secret,
-        generation,
-    );
-    if let Err(e) = status::report(run, &mut progress).await {
-        tracing::warn!(error = %e, "could not write the password status");
-        if outcome.is_ok() {
-            return Err(e);
-        }
-    }
-    let outcome = outcome?;
-    let resync = run.ctx.settings.resync_interval;
-    Ok(Action::requeue(act::requeue_after(&outcome, resync)))
-}
-
-/// The rounds of a pass; also whether the target branch was resolved (for `BranchReady`).
-async fn converge(run: &Run<'_>, progress: &mut Progress) -> (Result<Outcome, Error>, bool) {
-    let at = match observe::locate(run).await {
-        Ok(at) => at,
-        Err(e) => return (Err(e), false),
-    };
-    let resolved = at.branch_waiting.is_none();
-    let t = &at.target;
-    let s = &mut progress.status;
-    s.organization = Some(t.organization.clone());
-    s.database = Some(t.database.clone());
-    s.branch = Some(t.branch.clone());
-    let result = rounds(run, &at, progress).await;
-    let result = match (result, at.branch_waiting) {
-        // Looked after, but the branch is not Ready: that is what the conditions say.
-        (Ok(_), Some(waiting)) => Err(waiting),
-        (result, _) => result,
-    };
-    (result, resolved)
-}
-
-async fn rounds(
-    run: &Run<'_>,
-    at: &observe::Located,
-    progress: &mut Progress,
-) -> Result<Outcome, Error> {
-    let api = run.client().await?;
-    let mut pass = observe::Pass::default();
-    for _ in 0..MAX_ROUNDS {
-        let seen = observe::observe(run, &api, at, &progress.status, pass).await?;
-        let plan = plan::plan(&seen.facts(&run.uid, &at.desired), at.target.known_ready);
-        match act::act(run, &api, at, &seen, plan, progress).await? {
-            Next::Again(p) => pass = p,
-            Next::Done(outcome) => return Ok(outcome),
-        }
-    }
-    Ok(Outcome::Converging)
-}
-
-async fn cleanup_one(run: &Run<'_>) -> Result<Action, Error> {
-    run.state.views.forget(&run.key());
-    let result = cleanup::cleanup(run).await;
-    if let Err(e) = &result {
-        let mut progress = Progress::new(run.obj);
-        status::set_deletion_failed(&mut progress.status, e, run.generation());
-        if let Err(write) = status::report(run, &mut progress).await {
-            tracing::warn!(error = %write, "could not write the password status");
-        }
-    }
-    result
-}
-
-/// Paused: no change at all, only the `Paused` condition. A paused resource being deleted
-/// keeps its finalizer until the annotation is removed.
-async fn paused(
-    ctx: &Context,
-    state: &Passwords,
-    obj: &PlanetScalePassword,
-) -> Result<Action, Error> {
-    let run = Run::new(ctx, state, obj);
-    let mut progress = Progress::new(obj);
-    status::set_paused(&mut progress.status, run.generation());
-    progress.save(&run).await?;
-    Ok(Action::requeue(ctx.settings.resync_interval))
-}
-
-fn error_policy(obj: Arc<PlanetScalePassword>, err: &Error, shared: Arc<Shared>) -> Action {
-    let ctx = &shared.ctx;
-    let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
-    if let Error::Waiting { .. } = err {
-        tracing::info!(%name, %namespace, reason = err.reason(), error = %err, "password waiting");
-    } else {
-        let reason = err.reason();
-        tracing::warn!(%name, %namespace, reason, error = %err, "password reconcile failed");
-    }
-    ctx.metrics.reconcile_failed(CONTROLLER, err.reason());
-    ctx.backoff(&object_key(obj.as_ref()), err)
 }

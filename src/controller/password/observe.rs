@@ -1,5 +1,5 @@
-//! Observing, without deciding anything: where the password lives ([`locate`], once per
-//! pass), then the Secret (from Kubernetes, every time) and the current password in PlanetScale
+//! Observing, without deciding anything: where the password lives ([`locate`]), then the
+//! Secret (from Kubernetes, every time) and the current password in PlanetScale
 //! ([`observe`]) — from the last view while it is fresh enough ([`super::cache`]), else from
 //! the database's shared snapshot, else with one GET.
 use std::time::Instant;
@@ -9,7 +9,7 @@ use planetscale_api::models::Password;
 
 use super::cache;
 use super::pass::{Run, crd_role, desired, normalize_cidrs};
-use super::plan::{Desired, Facts, Live, LiveView};
+use super::plan::{Desired, Facts, Live, LiveView, SecretState, in_flight};
 use super::secret::SecretView;
 use super::target::{self, Target};
 use crate::controller::snapshot::DbKey;
@@ -36,73 +36,109 @@ pub async fn locate(run: &Run<'_>) -> Result<Located, Error> {
     })
 }
 
-/// What this pass has done so far that planning must know (it is not visible in PlanetScale
-/// or the status).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pass {
-    /// A renewal was just refused.
-    pub renew_refused: bool,
-    /// The CIDRs were already set once, so a server that reports them differently does not
-    /// make us set them again and again.
-    pub cidrs_patched: bool,
+/// What one look found: where (always), and what PlanetScale and the Secret say (`look`,
+/// an error when they could not be read: the target is recorded in the status all the same,
+/// so that deletion and the credentials finalizer know where passwords may live).
+pub struct Observed {
+    pub located: Located,
+    pub look: Result<Look, Error>,
 }
 
-/// What one look at the world found.
-pub struct Observed {
+/// The Secret and the current password.
+pub struct Look {
+    /// The client the look was made with (the steps use it too).
+    pub api: planetscale_api::Client,
     /// PlanetScale's current time.
     pub now: DateTime<Utc>,
-    /// The status as it stands at this look.
-    pub status: PlanetScalePasswordStatus,
     pub secret: SecretView,
     pub live: Live,
     /// The current password as PlanetScale returned it (no plaintext).
     pub password: Option<Password>,
-    pub pass: Pass,
+    /// PlanetScale refused to renew the current password ([`super::cache::Views::marks`]).
+    pub renew_refused: bool,
+    /// The current password's CIDRs were already set to the spec's.
+    pub cidrs_patched: bool,
+    /// Why an explicitly named branch cannot take the first password yet (checked only
+    /// before the first create).
+    pub branch_not_ready: Option<String>,
 }
 
-impl Observed {
+impl Look {
     /// What planning looks at.
-    pub fn facts<'a>(&'a self, uid: &'a str, desired: &'a Desired) -> Facts<'a> {
+    pub fn facts<'a>(
+        &'a self,
+        uid: &'a str,
+        status: &'a PlanetScalePasswordStatus,
+        desired: &'a Desired,
+    ) -> Facts<'a> {
         Facts {
             now: self.now,
             uid,
-            status: &self.status,
+            status,
             desired,
-            secret: self.secret.state(&self.status),
+            secret: self.secret.state(status),
             live: self.live.clone(),
-            renew_refused: self.pass.renew_refused,
-            cidrs_patched: self.pass.cidrs_patched,
+            renew_refused: self.renew_refused,
+            cidrs_patched: self.cidrs_patched,
         }
     }
 }
 
-/// Reads the Secret and the current password of `status`.
-pub async fn observe(
-    run: &Run<'_>,
-    api: &planetscale_api::Client,
-    at: &Located,
-    status: &PlanetScalePasswordStatus,
-    pass: Pass,
-) -> Result<Observed, Error> {
+/// Where the password lives, the Secret, and the current password in PlanetScale.
+pub async fn observe(run: &Run<'_>) -> Result<Observed, Error> {
+    let located = locate(run).await?;
+    let look = look(run, &located).await;
+    Ok(Observed { located, look })
+}
+
+async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
+    let api = run.client().await?;
+    let status = run.obj.status.clone().unwrap_or_default();
     let secret = run.secrets.get_opt(&at.desired.secret_name).await?;
     let secret = SecretView::new(secret, run.obj);
-    let password = match status.password_id.as_deref() {
-        Some(id) => current(run, api, &at.target, id).await?,
+    let id = status.password_id.as_deref();
+    let password = match id {
+        Some(id) => current(run, &api, &at.target, id).await?,
         None => None,
     };
-    let live = match (&password, &status.password_id) {
+    let live = match (&password, id) {
         (Some(p), _) => Live::Found(live_view(p)),
         (None, Some(_)) => Live::Gone,
         (None, None) => Live::None,
     };
-    Ok(Observed {
+    let (renew_refused, cidrs_patched) = id.map_or((false, false), |id| {
+        run.state.views.marks(&run.key(), id, &at.desired.cidrs)
+    });
+    let first = status.password_id.is_none()
+        && in_flight(&status, &run.uid).is_none()
+        && secret.state(&status) != SecretState::Foreign;
+    let branch_not_ready = if first && !at.target.known_ready {
+        explicit_branch(&api, &at.target).await?
+    } else {
+        None
+    };
+    Ok(Look {
         now: api.server_now(),
-        status: status.clone(),
+        api,
         secret,
         live,
         password,
-        pass,
+        renew_refused,
+        cidrs_patched,
+        branch_not_ready,
     })
+}
+
+/// Why an explicitly named branch is not ready, if it is not.
+async fn explicit_branch(
+    api: &planetscale_api::Client,
+    t: &Target,
+) -> Result<Option<String>, Error> {
+    match target::check_ready(api, t).await {
+        Ok(()) => Ok(None),
+        Err(Error::Waiting { message, .. }) => Ok(Some(message)),
+        Err(e) => Err(e),
+    }
 }
 
 /// The database snapshot key of `t` for the resource's credentials.

@@ -1,6 +1,6 @@
-//! One reconcile pass of one `PlanetScalePassword`: the resource as just read, the handles
-//! every step uses (the API clients, events, the controller's caches), and [`Progress`], the
-//! status being built, which the pass hands to [`super::status`] at its end.
+//! One reconcile pass of one `PlanetScalePassword`: the resource as just read, and the
+//! handles every step uses (the API clients, events, the controller's caches); the spec
+//! parsed for planning.
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
@@ -8,9 +8,9 @@ use kube::{Api, ResourceExt};
 use super::Passwords;
 use super::plan::Desired;
 use super::target::Target;
-use crate::controller::{Context, apply_status, object_key};
+use crate::controller::{Context, object_key};
 use crate::crd::duration::parse_duration;
-use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
+use crate::crd::password::{PasswordRole, PlanetScalePassword};
 use crate::crd::rotate_request;
 use crate::error::Error;
 
@@ -31,8 +31,9 @@ pub struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(ctx: &'a Context, state: &'a Passwords, obj: &'a PlanetScalePassword) -> Self {
+    pub fn new(state: &'a Passwords, obj: &'a PlanetScalePassword) -> Self {
         let ns = obj.namespace().unwrap_or_default();
+        let ctx = state.ctx.as_ref();
         Self {
             ctx,
             state,
@@ -98,34 +99,6 @@ impl<'a> Run<'a> {
     /// apart what deserves its own note.
     pub async fn event_as(&self, type_: EventType, reason: &str, action: &str, note: String) {
         self.ctx.event(self.obj, type_, reason, action, note).await;
-    }
-}
-
-/// The status being built by one pass, and the status as last written. Only the write made
-/// for crash safety before a create ([`super::mint`]) saves it in the middle of a pass; the
-/// rest is written once, at the end.
-pub struct Progress {
-    pub status: PlanetScalePasswordStatus,
-    written: PlanetScalePasswordStatus,
-}
-
-impl Progress {
-    pub fn new(obj: &PlanetScalePassword) -> Self {
-        let status = obj.status.clone().unwrap_or_default();
-        Self {
-            written: status.clone(),
-            status,
-        }
-    }
-
-    /// Writes the status when it differs from what was last written.
-    pub async fn save(&mut self, run: &Run<'_>) -> Result<(), Error> {
-        if self.status == self.written {
-            return Ok(());
-        }
-        apply_status(&run.api, &run.name(), &self.status).await?;
-        self.written = self.status.clone();
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! What to do next for one `PlanetScalePassword`, decided from what was observed. Pure: no
 //! Kubernetes or PlanetScale calls, so every case is unit-tested (`plan_tests.rs`).
 //!
-//! The order of [`plan`] is the order of urgency: finish an interrupted create first, never
+//! The order of [`decide`] is the order of urgency: finish an interrupted create first, never
 //! touch a Secret we do not own, replace a password that no longer works, heal the Secret,
 //! rotate when asked or due, renew at half the TTL, then keep the CIDRs in line.
 use std::time::Duration;
@@ -9,7 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::deadline::{due_deletions, next_deadline, next_rotation_at, renew_due, rotated_at};
-use crate::crd::password::{PasswordRole, PendingDeletion, PlanetScalePasswordStatus};
+use kube::ResourceExt;
+
+use super::observe::{Look, Observed};
+use super::target::Target;
+use crate::controller::reconciler::Plan;
+use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
 
 /// What the spec asks for, parsed.
@@ -236,18 +241,16 @@ fn rotation(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
 pub enum Step {
     /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
     Conflict,
-    /// Check with PlanetScale that an explicitly named branch exists and is ready (before
-    /// the first password is created on it).
-    CheckBranch,
-    /// Render the Secret with placeholder credentials: a template that cannot render stops
-    /// the pass before a password is created that could not be stored.
-    CheckTemplate,
-    /// Crash safety: write the rotation counter to the status before the password of that
-    /// number is created ([`super::mint`]).
-    SaveCounter { counter: i64 },
-    /// Create password `counter` (after adopting or deleting any of its name, with
-    /// `lookup`), write the Secret at once and record the password.
+    /// The explicitly named branch cannot take the first password yet: wait (why).
+    WaitForBranch(String),
+    /// The Secret cannot be rendered: report why, before any password is created that could
+    /// not be stored.
+    RefuseTemplate,
+    /// Create password `counter` on `target` (after adopting or deleting any of its name,
+    /// with `lookup`), write the Secret at once and record the password. The counter is
+    /// written before, for crash safety (the skeleton's intent, see [`super::mint`]).
     Mint {
+        target: Target,
         counter: i64,
         cause: Cause,
         lookup: bool,
@@ -259,59 +262,75 @@ pub enum Step {
     /// Rewrite the Secret's other keys, labels and owner when they differ from the spec, and
     /// refresh the status from the password.
     SyncSecret,
-    /// Delete these replaced passwords: their grace period is over.
-    DeleteReplaced(Vec<PendingDeletion>),
+    /// Delete the replaced passwords whose grace period is over.
+    DeleteDue,
     /// Roll the `restartOnRotation` workloads to the current credentials.
     Restart,
 }
 
-/// The steps of one pass, and when to look again if nothing else comes first (the next
-/// renewal, rotation or deletion).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub requeue: Option<Duration>,
-}
-
-/// Plans a pass from one observation. Pure.
-pub fn plan(o: &Facts<'_>, known_ready: bool) -> Plan {
-    let steps = match decide(o) {
-        Decision::Conflict => vec![Step::Conflict],
-        Decision::Mint { counter, cause } => mint_steps(o, known_ready, counter, cause),
-        Decision::Renew => vec![Step::Renew],
-        Decision::UpdateCidrs => vec![Step::UpdateCidrs],
-        Decision::Idle => {
-            let due = due_deletions(&o.status.pending_deletions, o.now);
-            let delete = (!due.is_empty()).then_some(Step::DeleteReplaced(due));
-            let mut steps = vec![Step::SyncSecret];
-            steps.extend(delete);
-            steps.push(Step::Restart);
-            steps
-        }
+/// Plans a pass from one observation. Pure. After a step that changes PlanetScale or the
+/// Secret, the plan asks to look again at once: the next pass plans from what it did.
+pub fn plan(obj: &PlanetScalePassword, o: &Observed) -> Plan<Step> {
+    let Ok(look) = &o.look else {
+        return Plan::nothing();
     };
-    let requeue = next_deadline(o).map(|at| super::time::until(o.now, at));
-    Plan { steps, requeue }
+    let (uid, status) = (obj.uid().unwrap_or_default(), obj.status.clone());
+    let status = status.unwrap_or_default();
+    let facts = look.facts(&uid, &status, &o.located.desired);
+    let again = |steps| Plan::steps(steps).requeue(Duration::ZERO);
+    match decide(&facts) {
+        Decision::Conflict => Plan::steps(vec![Step::Conflict]),
+        Decision::Mint { counter, cause } => match mint_blocked(obj, o, look, cause) {
+            Some(step) => Plan::steps(vec![step]),
+            None => again(vec![
+                Step::Mint {
+                    target: o.located.target.clone(),
+                    counter,
+                    cause,
+                    lookup: lookup(&facts, counter, cause),
+                },
+                Step::DeleteDue,
+                Step::Restart,
+            ]),
+        },
+        Decision::Renew => again(vec![Step::Renew]),
+        Decision::UpdateCidrs => again(vec![Step::UpdateCidrs]),
+        Decision::Idle => {
+            let due = !due_deletions(&status.pending_deletions, facts.now).is_empty();
+            let delete = due.then_some(Step::DeleteDue);
+            let steps = [Some(Step::SyncSecret), delete, Some(Step::Restart)];
+            let plan = Plan::steps(steps.into_iter().flatten().collect());
+            match next_deadline(&facts) {
+                Some(at) => plan.requeue(super::time::until(facts.now, at)),
+                None => plan,
+            }
+        }
+    }
 }
 
-/// The steps of minting password `counter`: checks first, then the counter, then the create.
-fn mint_steps(o: &Facts<'_>, known_ready: bool, counter: i64, cause: Cause) -> Vec<Step> {
-    let mut steps = Vec::new();
-    if cause == Cause::Initial && !known_ready {
-        steps.push(Step::CheckBranch);
+/// What stops a mint before it starts: a first password's explicit branch that is not
+/// ready, or a Secret that cannot be rendered.
+fn mint_blocked(
+    obj: &PlanetScalePassword,
+    o: &Observed,
+    look: &Look,
+    cause: Cause,
+) -> Option<Step> {
+    if cause == Cause::Initial
+        && let Some(why) = &look.branch_not_ready
+    {
+        return Some(Step::WaitForBranch(why.clone()));
     }
-    steps.push(Step::CheckTemplate);
-    let recorded = o.status.rotation;
-    if recorded < counter {
-        steps.push(Step::SaveCounter { counter });
-    }
+    super::mint::preflight(obj, &o.located.target)
+        .is_err()
+        .then_some(Step::RefuseTemplate)
+}
+
+/// Whether password `counter` must be looked up before it is created
+/// ([`super::mint::lookup_needed`]).
+fn lookup(o: &Facts<'_>, counter: i64, cause: Cause) -> bool {
     // Credentials in the Secret the status does not explain (a lost status, a merged Secret).
     let unexplained = cause == Cause::Initial
         && matches!(o.secret, SecretState::Ours(Creds::Match | Creds::Mismatch));
-    let lookup = super::mint::lookup_needed(recorded, counter, unexplained);
-    steps.push(Step::Mint {
-        counter,
-        cause,
-        lookup,
-    });
-    steps
+    super::mint::lookup_needed(o.status.rotation, counter, unexplained)
 }

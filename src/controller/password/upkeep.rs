@@ -3,28 +3,28 @@
 use kube::runtime::events::EventType;
 use planetscale_api::models::UpdatePassword;
 
-use super::deadline::next_rotation_at;
+use super::deadline::{due_deletions, next_rotation_at};
 use super::mint::delete_id;
-use super::observe::Observed;
+use super::observe::Look;
 use super::pass::Run;
 use super::plan::Desired;
 use super::secret;
 use super::target::Target;
 use super::time::to_time;
 use crate::connection::credentials_hash;
-use crate::crd::password::{PendingDeletion, PlanetScalePasswordStatus};
+use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
-/// Renews the current password. `Ok(false)` when PlanetScale refuses (the password is gone or
-/// cannot be renewed): the caller replaces it.
+/// Renews the current password. When PlanetScale refuses (the password is gone or cannot be
+/// renewed) the refusal is remembered, and the next pass replaces it.
 pub async fn renew(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
     api: &planetscale_api::Client,
     t: &Target,
-) -> Result<bool, Error> {
+) -> Result<(), Error> {
     let Some(id) = status.password_id.clone() else {
-        return Ok(false);
+        return Ok(());
     };
     let renewed = api
         .renew_password(&t.organization, &t.database, &t.branch, &id)
@@ -34,7 +34,8 @@ pub async fn renew(
         Err(
             planetscale_api::Error::NotFound { .. } | planetscale_api::Error::Unprocessable { .. },
         ) => {
-            return Ok(false);
+            run.state.views.renew_refused(&run.key(), &id);
+            return Ok(());
         }
         Err(e) => return Err(e.into()),
     };
@@ -51,7 +52,7 @@ pub async fn renew(
         format!("renewed password {name}{until}"),
     )
     .await;
-    Ok(true)
+    Ok(())
 }
 
 /// Sets the current password's CIDRs to the spec's (an empty list: any address).
@@ -73,6 +74,8 @@ pub async fn update_cidrs(
         .update_password(&t.organization, &t.database, &t.branch, id, &body)
         .await?;
     run.remember(t, &updated);
+    let views = &run.state.views;
+    views.cidrs_set(&run.key(), id, desired.cidrs.clone());
     let shown = desired
         .cidrs
         .as_ref()
@@ -87,14 +90,13 @@ pub async fn update_cidrs(
 }
 
 /// Deletes the replaced passwords whose grace period is over (404 counts as deleted).
-pub async fn delete_replaced(
+pub async fn delete_due(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
     api: &planetscale_api::Client,
     t: &Target,
-    due: Vec<PendingDeletion>,
 ) -> Result<(), Error> {
-    for due in due {
+    for due in due_deletions(&status.pending_deletions, api.server_now()) {
         delete_id(api, t, &due.password_id).await?;
         status
             .pending_deletions
@@ -111,7 +113,7 @@ pub async fn delete_replaced(
 pub async fn sync(
     run: &Run<'_>,
     s: &mut PlanetScalePasswordStatus,
-    seen: &Observed,
+    seen: &Look,
     t: &Target,
     desired: &Desired,
 ) -> Result<(), Error> {
