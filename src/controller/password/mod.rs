@@ -6,8 +6,8 @@
 //! intent (the counter written before a create, [`mint`]) → [`act`] (steps in [`mint`],
 //! [`upkeep`], [`restart`]) → [`status`] (pure); deletion is [`cleanup`]. After a step that
 //! changes PlanetScale or the Secret the plan asks to look again at once, and the next pass
-//! plans from what it did (from memory: [`cache`]). Deadlines (renewal, rotation, grace periods) are measured with
-//! PlanetScale's clock (`planetscale_api::Client::server_now`).
+//! plans from what it did (from memory: [`cache`]). Deadlines (renewal, rotation, grace
+//! periods) are measured with PlanetScale's clock (`planetscale_api::Client::server_now`).
 //!
 //! API budget: a Ready password costs no API call between resyncs (reconciles triggered by our
 //! own writes plan from the last view of the password, [`cache`]), and at a resync its
@@ -50,6 +50,8 @@ mod plan_tests;
 pub mod restart;
 pub mod secret;
 pub mod status;
+#[cfg(test)]
+mod steps_tests;
 pub mod target;
 pub mod time;
 pub mod upkeep;
@@ -149,21 +151,7 @@ impl Reconciler for Passwords {
         obj: &PlanetScalePassword,
         plan: &Plan<plan::Step>,
     ) -> Option<PlanetScalePasswordStatus> {
-        let (target, counter) = plan.steps.iter().find_map(|s| match s {
-            plan::Step::Mint {
-                target, counter, ..
-            } => Some((target, *counter)),
-            _ => None,
-        })?;
-        let mut status = obj.status.clone().unwrap_or_default();
-        if status.rotation >= counter {
-            return None;
-        }
-        status.rotation = counter;
-        status.organization = Some(target.organization.clone());
-        status.database = Some(target.database.clone());
-        status.branch = Some(target.branch.clone());
-        Some(status)
+        plan::intent(obj.status.as_ref(), plan)
     }
 
     async fn act(

@@ -334,3 +334,27 @@ fn lookup(o: &Facts<'_>, counter: i64, cause: Cause) -> bool {
         && matches!(o.secret, SecretState::Ours(Creds::Match | Creds::Mismatch));
     super::mint::lookup_needed(o.status.rotation, counter, unexplained)
 }
+
+/// The status to write before a pass that creates password `counter`: the counter and the
+/// branch it is created on, so that a crash right after the create finds both ([`super::mint`]).
+/// `None` when the status already holds the counter (an earlier attempt wrote it). Pure.
+pub fn intent(
+    status: Option<&PlanetScalePasswordStatus>,
+    plan: &Plan<Step>,
+) -> Option<PlanetScalePasswordStatus> {
+    let (target, counter) = plan.steps.iter().find_map(|s| match s {
+        Step::Mint {
+            target, counter, ..
+        } => Some((target, *counter)),
+        _ => None,
+    })?;
+    let mut status = status.cloned().unwrap_or_default();
+    if status.rotation >= counter {
+        return None;
+    }
+    status.rotation = counter;
+    status.organization = Some(target.organization.clone());
+    status.database = Some(target.database.clone());
+    status.branch = Some(target.branch.clone());
+    Some(status)
+}
