@@ -13,9 +13,11 @@ TEST_THREADS ?= 4
 # Chaos suite size: 1 (make test) is issue 11's size (50 passwords, 10 deploy requests, 16 SIGKILLs), 5 five times it.
 CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
+RECONCILER_TESTENV := $(CURDIR)/.reconciler/testenv
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
+        reconciler-test
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -72,15 +74,22 @@ testenv-status: ## Is the local control plane running?
 integration-test: build ## Integration tests against a running control plane
 	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS)
 
+reconciler-test: testenv-build ## Reconciler tests: each kind's reconcile called directly, emulator in process, on their own control plane
+	@trap 'TESTENV_DIR=$(RECONCILER_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
+	  TESTENV_DIR=$(RECONCILER_TESTENV) TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
+	  PSO_KUBECONFIG=$(RECONCILER_TESTENV)/kubeconfig \
+	  $(CARGO) test -p planetscale-operator --test reconciler -- --test-threads=$(TEST_THREADS)
+
 chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on its own control plane (CHAOS_SCALE=5: five times the size)
 	@trap 'TESTENV_DIR=$(CHAOS_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_DIR=$(CHAOS_TESTENV) TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \
 	  $(CARGO) test -p planetscale-operator --test chaos -- --ignored --nocapture
 
-test: ## Everything: lint, unit tests, check-generated, control plane up, integration tests, down
+test: ## Everything: lint, unit tests, reconciler tests, check-generated, control plane up, integration tests, down
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
+	@$(MAKE) --no-print-directory reconciler-test
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory testenv-build
 	@trap '$(TESTENV)/down >/dev/null' EXIT INT TERM; \

@@ -11,6 +11,7 @@ pub mod context;
 pub mod credentials_in_use;
 pub mod deploy_request;
 pub mod password;
+pub mod planetscale;
 pub mod reconciler;
 pub mod snapshot;
 pub mod watch;

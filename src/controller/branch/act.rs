@@ -1,371 +1,248 @@
-//! The apply half of the reconcile: observe PlanetScale, plan, act, report.
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+//! Runs the planned steps against PlanetScale, in order, until one fails; returns what was
+//! done ([`Outcome`]) for `status` to record and announce.
+use std::time::Instant;
 
-use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
-use planetscale_api::models::{Branch, CreateBranch, Database, UpdateBranch};
-use planetscale_api::{Client, Error as ApiError};
+use planetscale_api::models::{Branch, CreateBranch, UpdateBranch};
+use planetscale_api::{Error as ApiError, ErrorKind};
 
-use super::plan::{Claim, Fix, Observed, Plan, create_body, describe, fixes, plan};
-use super::poller::DbKey;
-use super::status::{Progress, copy_branch, now, report, set_ready};
-use super::{BranchContext, Target, found};
-use crate::controller::apply_status;
-use crate::crd::branch::{PlanetScaleBranchStatus, reason as branch_reason};
-use crate::crd::conditions::{is_ready_for, reason};
+use super::observe::{Look, Observed, get_branch, get_database};
+use super::plan::{Claim, Fix, Step, describe, fixes};
+use super::status::Progress;
+use super::{BranchReconciler, Target};
+use crate::controller::planetscale::PlanetScale;
+use crate::controller::reconciler::{Acted, Plan};
+use crate::crd::branch::{PlanetScaleBranch, reason as branch_reason};
+use crate::crd::conditions::{READY, find_condition, is_ready_for, reason};
 use crate::error::Error;
 
-/// Brings the branch in line with the spec, reports, and schedules the next look.
-pub async fn apply(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error> {
-    let mut status = t.obj.status.clone().unwrap_or_default();
-    let outcome = converge(b, t, &mut status).await;
-    set_ready(&mut status, &outcome, &t.name, t.generation());
-    let outcome = match report(&b.ctx, t.obj, status).await {
-        Ok(()) => outcome,
-        Err(e) => outcome.and(Err(e)),
+/// What a pass did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The branch as last seen or changed, once it is ours (copied into status).
+    pub branch: Option<Branch>,
+    /// Where the pass got to.
+    pub progress: Progress,
+    /// How the branch became ours in this pass, if it did.
+    pub claim: Option<Claim>,
+    /// The branch created in this pass, if any.
+    pub created: Option<Created>,
+    /// A create was refused: nothing was created, the intent is void.
+    pub create_refused: bool,
+    /// The settings corrected, in order.
+    pub fixed: Vec<Fix>,
+    /// Whether the fixes correct a change made outside Kubernetes to a Ready branch.
+    pub drift: bool,
+    /// Whether the poller wakes the resource when its pending branch changes.
+    pub registered: bool,
+    /// When the shared list the branch was seen in was taken (the resync counts from it).
+    pub listed_at: Option<Instant>,
+}
+
+/// A branch created in this pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// It existed before and was deleted outside Kubernetes.
+    pub recreate: bool,
+    /// The parent it was created from.
+    pub parent: String,
+}
+
+/// Runs `plan`'s steps.
+pub async fn act(
+    r: &BranchReconciler,
+    t: &Target,
+    obj: &PlanetScaleBranch,
+    observed: Observed,
+    plan: Plan<Step>,
+) -> Acted<Outcome> {
+    let (seen, listed_at) = match &observed.look {
+        Look::Seen {
+            branch, listed_at, ..
+        } => (branch.clone(), *listed_at),
+        _ => (None, None),
     };
-    let delay = next_look(b, t, &outcome);
-    b.schedule.set(&t.key, t.trigger, delay);
-    outcome.map(|_| Action::requeue(delay))
-}
-
-/// Ready: the next resync (counted from the shared list the resync used). Waiting on the
-/// branch: the poller wakes the resource; its own look is only a safety net. Waiting on the
-/// database: the next poll (2 s … 30 s). Failed: the backoff.
-fn next_look(b: &BranchContext, t: &Target<'_>, outcome: &Result<Progress, Error>) -> Duration {
-    match outcome {
-        Ok(Progress::Ready) => {
-            b.schedule.reset_polls(&t.key);
-            b.ctx.reset_backoff(&t.key);
-            let resync = b.ctx.settings.resync_interval;
-            match *t.listed_at.lock().expect("lock") {
-                Some(at) => (at + resync)
-                    .saturating_duration_since(Instant::now())
-                    .max(resync / 2),
-                None => resync,
-            }
-        }
-        Ok(Progress::Waiting { .. }) | Err(Error::Waiting { .. }) => {
-            b.ctx.reset_backoff(&t.key);
-            if t.registered.load(Ordering::Relaxed) {
-                return SAFETY_LOOK;
-            }
-            b.schedule.next_poll(&t.key)
-        }
-        Err(e) => {
-            b.schedule.reset_polls(&t.key);
-            b.ctx.backoff_delay_for(&t.key, e)
-        }
-    }
-}
-
-/// How long a branch registered with the poller waits before it looks on its own.
-const SAFETY_LOOK: Duration = Duration::from_secs(120);
-
-async fn converge(
-    b: &BranchContext,
-    t: &Target<'_>,
-    status: &mut PlanetScaleBranchStatus,
-) -> Result<Progress, Error> {
-    let client = t.client(b).await?;
-    let key = t.db_key(b)?;
-    let remembered = b.schedule.created_id(&t.key);
-    let never_created =
-        status.id.is_none() && status.create_requested_at.is_none() && remembered.is_none();
-    if never_created && !t.obj.spec.adopt {
-        // Nothing to look at yet: create at once. A refusal says why (and only then is the
-        // database looked at, to tell a missing database from a missing parent).
-        let body = create_body(&t.obj.spec, &t.name, None);
-        match create(b, t, &key, &client, status, body, false).await {
-            Err(e) if e.reason() == branch_reason::ALREADY_EXISTS => {}
-            Err(e) if is_not_found(&e) => return Err(diagnose_not_found(&client, t, e).await),
-            other => return other,
-        }
-    }
-    if let Some(progress) = still_pending(b, t, &key, &client, status) {
-        return Ok(progress);
-    }
-    let branch = observe(b, t, &key, &client, status).await?;
-    let database = match branch {
-        None => Some(get_database(&client, t).await?),
-        Some(_) => None,
+    let claims = plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Record(Some(_))));
+    let ready_before = obj
+        .status
+        .as_ref()
+        .is_some_and(|s| is_ready_for(&s.conditions, t.generation));
+    let mut out = Outcome {
+        branch: None,
+        progress: Progress::Ready,
+        claim: None,
+        created: None,
+        create_refused: false,
+        fixed: Vec::new(),
+        drift: ready_before && !claims,
+        registered: false,
+        listed_at,
     };
-    let planned = plan(&Observed {
-        spec: &t.obj.spec,
-        name: &t.name,
-        status,
-        remembered_id: remembered.as_deref(),
-        branch: branch.as_ref(),
-        database: database.as_ref(),
-    });
-    match (planned, branch) {
-        (Plan::WaitForDatabase, _) => Ok(waiting_for_database(t)),
-        (Plan::Refuse { existing_id }, _) => Err(already_exists(t, Some(&existing_id))),
-        (Plan::Create { body, recreate }, _) => {
-            create(b, t, &key, &client, status, body, recreate).await
-        }
-        (Plan::Sync { claim, fixes, .. }, Some(branch)) => {
-            sync(b, t, &key, &client, status, branch, claim, fixes).await
-        }
-        (Plan::Sync { .. }, None) => unreachable!("plan syncs only an existing branch"),
-    }
-}
-
-/// A pending branch the poller is watching needs no look of its own: it is woken when the
-/// branch changes (the registration is renewed). `None` when the reconcile must look.
-fn still_pending(
-    b: &BranchContext,
-    t: &Target<'_>,
-    key: &DbKey,
-    client: &Client,
-    status: &PlanetScaleBranchStatus,
-) -> Option<Progress> {
-    let same_spec = status.observed_generation == t.generation();
-    if !same_spec || !b.poller.is_waiting(key, &t.name) {
-        return None;
-    }
-    register(b, t, key, client, status.state.clone());
-    Some(Progress::Waiting {
-        reason: reason::BRANCH_NOT_READY,
-        message: status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == crate::crd::conditions::READY)
-            .map(|c| c.message.clone())
-            .unwrap_or_else(|| format!("waiting for branch {} to be ready", t.name)),
-    })
-}
-
-/// What PlanetScale says about the branch, at the lowest cost: what the poller saw when it
-/// woke the resource, the shared list for the resync of a Ready branch, else one GET.
-async fn observe(
-    b: &BranchContext,
-    t: &Target<'_>,
-    key: &DbKey,
-    client: &Client,
-    status: &PlanetScaleBranchStatus,
-) -> Result<Option<Branch>, Error> {
-    if let Some(Some(seen)) = b.poller.take_seen(key, &t.name) {
-        return Ok(Some(seen));
-    }
-    let resync = status.id.is_some() && is_ready_for(&status.conditions, t.generation());
-    if resync {
-        let max_age = b.ctx.settings.resync_interval / 2;
-        let snapshot = b.poller.snapshot(key, client, max_age).await?;
-        if let Some(branch) = snapshot.branches.get(&t.name) {
-            *t.listed_at.lock().expect("lock") = Some(snapshot.taken);
-            return Ok(Some(branch.clone()));
-        }
-        // Not in the list: confirm with a GET before treating it as deleted.
-    }
-    found(client.get_branch(t.org(), t.db(), &t.name).await)
-}
-
-/// Lets the poller wake the resource once its pending branch changes.
-fn register(
-    b: &BranchContext,
-    t: &Target<'_>,
-    key: &DbKey,
-    client: &Client,
-    state: Option<String>,
-) {
-    let Some(wake) = b.wake_for(&t.namespace) else {
-        return;
-    };
-    let obj = ObjectRef::from_obj(t.obj);
-    b.poller
-        .wait_for(key, &t.name, obj, wake, client.clone(), state);
-    t.registered.store(true, Ordering::Relaxed);
-}
-
-fn is_not_found(e: &Error) -> bool {
-    let r = e.reason();
-    r == branch_reason::PARENT_NOT_FOUND || r == branch_reason::BACKUP_NOT_FOUND
-}
-
-/// A 404 on create: a missing database explains it better than a missing parent.
-async fn diagnose_not_found(client: &Client, t: &Target<'_>, e: Error) -> Error {
-    match get_database(client, t).await {
-        Err(missing @ Error::Invalid { .. }) => missing,
-        _ => e,
-    }
-}
-
-async fn get_database(client: &Client, t: &Target<'_>) -> Result<Database, Error> {
-    client
-        .get_database(t.org(), t.db())
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound { .. } => Error::Invalid {
-                reason: reason::DATABASE_NOT_FOUND,
-                message: format!(
-                    "database {} does not exist in organization {}, or the credentials have no \
-                     access to it: check spec.organization and spec.database",
-                    t.db(),
-                    t.org()
-                ),
-            },
-            e => e.into(),
-        })
-}
-
-fn waiting_for_database(t: &Target<'_>) -> Progress {
-    Progress::Waiting {
-        reason: branch_reason::DATABASE_NOT_READY,
-        message: format!(
-            "database {} is still initializing; branch {} is created once it is ready",
-            t.db(),
-            t.name
-        ),
-    }
-}
-
-fn waiting_for_branch(t: &Target<'_>, branch: &Branch) -> Progress {
-    let state = branch.state.as_ref().map_or("unknown", |s| s.as_str());
-    Progress::Waiting {
-        reason: reason::BRANCH_NOT_READY,
-        message: format!("waiting for branch {} to be ready (state {state})", t.name),
-    }
-}
-
-fn already_exists(t: &Target<'_>, id: Option<&str>) -> Error {
-    let id = id.map(|i| format!(" (id {i})")).unwrap_or_default();
-    Error::Invalid {
-        reason: branch_reason::ALREADY_EXISTS,
-        message: format!(
-            "a branch named {}{id} already exists in {}/{} and was not created by this resource: \
-             set spec.adopt: true to manage it, or choose another spec.branchName",
-            t.name,
-            t.org(),
-            t.db()
-        ),
-    }
-}
-
-async fn create(
-    b: &BranchContext,
-    t: &Target<'_>,
-    key: &DbKey,
-    client: &Client,
-    status: &mut PlanetScaleBranchStatus,
-    body: CreateBranch,
-    recreate: bool,
-) -> Result<Progress, Error> {
-    // Record the intent first: a branch found after a crash right after the create call is
-    // then recognised as ours (see `Ownership::OursUnrecorded`).
-    status.create_requested_at = Some(now());
-    apply_status(&t.api, &t.obj_name(), &*status).await?;
-    let created = match client.create_branch(t.org(), t.db(), &body).await {
-        Ok(created) => created,
-        Err(e) => {
-            let not_created = definitely_not_created(&e);
-            let outcome = create_failed(t, &body, e);
-            if not_created {
-                // Clear the intent on the server now, with the outcome: the final report
-                // skips writes that change nothing compared to the (older) cached status.
-                status.create_requested_at = None;
-                set_ready(status, &outcome, &t.name, t.generation());
-                apply_status(&t.api, &t.obj_name(), &*status).await?;
-            }
-            return outcome;
-        }
-    };
-    b.schedule.remember_created(&t.key, &created.id, t.trigger);
-    b.schedule.reset_polls(&t.key);
-    copy_branch(status, &created);
-    status.adopted = Some(false);
-    let parent = body
-        .parent_branch
-        .as_deref()
-        .unwrap_or("the default branch");
-    let (r, note) = if recreate {
-        let note = format!(
-            "branch {} was deleted outside Kubernetes; created it again from {parent}",
-            t.name
-        );
-        (branch_reason::RECREATED, note)
-    } else {
-        let note = format!("created branch {} from {parent}", t.name);
-        ("Created", note)
-    };
-    b.ctx
-        .event(t.obj, EventType::Normal, r, "Create", note)
-        .await;
-    if created.ready {
-        // Ready at once (e.g. a restore of a small backup): no need to wait for a look.
-        let fixes = fixes(&t.obj.spec, &created);
-        return sync(b, t, key, client, status, created, None, fixes).await;
-    }
-    register(
-        b,
+    let mut ctx = StepCtx {
+        r,
         t,
-        key,
-        client,
-        created.state.as_ref().map(|s| s.as_str().to_string()),
-    );
-    Ok(waiting_for_branch(t, &created))
+        obj,
+        observed: &observed,
+        seen,
+    };
+    for step in plan.steps {
+        if let Err(e) = ctx.run(step, &mut out).await {
+            return Acted::failed(out, e);
+        }
+    }
+    Acted::done(out)
+}
+
+/// What every step reads.
+struct StepCtx<'a> {
+    r: &'a BranchReconciler,
+    t: &'a Target,
+    obj: &'a PlanetScaleBranch,
+    observed: &'a Observed,
+    /// The branch as observed.
+    seen: Option<Branch>,
+}
+
+impl StepCtx<'_> {
+    async fn run(&mut self, step: Step, out: &mut Outcome) -> Result<(), Error> {
+        let t = self.t;
+        match step {
+            Step::Create { body, recreate } => self.create(body, recreate, out).await?,
+            Step::Refuse { existing_id } => return Err(already_exists(t, Some(&existing_id))),
+            Step::WaitForDatabase => out.progress = waiting_for_database(t),
+            Step::Record(claim) => {
+                out.branch = self.seen.clone();
+                out.claim = claim;
+            }
+            Step::AwaitBranch => self.await_branch(out),
+            Step::Fix(fix) => {
+                let updated = apply_fix(&self.observed.client, t, fix).await?;
+                out.branch = Some(updated);
+                out.fixed.push(fix);
+            }
+        }
+        Ok(())
+    }
+
+    /// The branch is pending: the poller wakes the resource once it changes.
+    fn await_branch(&self, out: &mut Outcome) {
+        let state = match &out.branch {
+            Some(b) => b.state.as_ref().map(|s| s.as_str().to_string()),
+            None => self.obj.status.as_ref().and_then(|s| s.state.clone()),
+        };
+        out.registered = self.register(state);
+        out.progress = match &out.branch {
+            Some(b) => waiting_for_branch(self.t, b),
+            // Still pending as the poller saw it: keep what the status says.
+            None => Progress::Waiting {
+                reason: reason::BRANCH_NOT_READY,
+                message: self.waiting_message(),
+            },
+        };
+    }
+
+    fn waiting_message(&self) -> String {
+        let status = self.obj.status.as_ref();
+        let ready = status.and_then(|s| find_condition(&s.conditions, READY));
+        ready
+            .map(|c| c.message.clone())
+            .unwrap_or_else(|| format!("waiting for branch {} to be ready", self.t.name))
+    }
+
+    /// Lets the poller wake the resource once its pending branch changes; false when no
+    /// controller runs to be woken.
+    fn register(&self, state: Option<String>) -> bool {
+        let Some(wake) = self.r.wake_for(&self.t.namespace) else {
+            return false;
+        };
+        let obj = ObjectRef::from_obj(self.obj);
+        let client = self.observed.client.clone();
+        let db = &self.observed.db;
+        self.r
+            .poller
+            .wait_for(db, &self.t.name, obj, wake, client, state);
+        true
+    }
+
+    async fn create(
+        &mut self,
+        body: CreateBranch,
+        recreate: bool,
+        out: &mut Outcome,
+    ) -> Result<(), Error> {
+        let (t, ps) = (self.t, &self.observed.client);
+        let created = match ps.create_branch(&t.org, &t.db, &body).await {
+            Ok(created) => created,
+            Err(e) => {
+                out.create_refused = definitely_not_created(&e);
+                let progress = create_failed(ps, t, &body, e).await?;
+                out.progress = progress;
+                return Ok(());
+            }
+        };
+        self.r.schedule.reset_polls(&t.key);
+        let parent = body
+            .parent_branch
+            .as_deref()
+            .unwrap_or("the default branch");
+        out.created = Some(Created {
+            recreate,
+            parent: parent.to_string(),
+        });
+        out.branch = Some(created.clone());
+        self.seen = Some(created.clone());
+        if !created.ready {
+            self.await_branch(out);
+            return Ok(());
+        }
+        // Ready at once (e.g. a restore of a small backup): correct its settings now.
+        for fix in fixes(&self.obj.spec, &created) {
+            let updated = apply_fix(ps, t, fix).await?;
+            out.branch = Some(updated);
+            out.fixed.push(fix);
+        }
+        Ok(())
+    }
 }
 
 /// Whether the API's answer proves that nothing was created (unlike a timeout or a 5xx).
 fn definitely_not_created(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::NotFound { .. }
-            | ApiError::BadRequest { .. }
-            | ApiError::Unprocessable { .. }
-            | ApiError::Conflict { .. }
-            | ApiError::Unauthorized { .. }
-            | ApiError::Forbidden { .. }
-    )
+    matches!(e.status(), Some(400 | 401 | 403 | 404 | 409 | 422))
 }
 
-/// What a refused create means for the user.
-fn create_failed(t: &Target<'_>, body: &CreateBranch, e: ApiError) -> Result<Progress, Error> {
+/// What a refused create means: a wait (database or parent not ready yet), or an error that
+/// says what to fix.
+async fn create_failed(
+    ps: &impl PlanetScale,
+    t: &Target,
+    body: &CreateBranch,
+    e: ApiError,
+) -> Result<Progress, Error> {
     let message = e.message().unwrap_or("no details").to_string();
-    match &e {
-        ApiError::BadRequest { .. } if message.contains("initializing") => {
-            return Ok(waiting_for_database(t));
-        }
-        ApiError::Unprocessable { .. } if message.contains("not ready") => {
+    let parent = body.parent_branch.as_deref().unwrap_or("(default)");
+    Err(match e.kind() {
+        ErrorKind::DatabaseInitializing => return Ok(waiting_for_database(t)),
+        ErrorKind::NotReady => {
             return Ok(Progress::Waiting {
                 reason: reason::BRANCH_NOT_READY,
                 message: format!("cannot create branch {} yet: {message}", t.name),
             });
         }
-        ApiError::Unprocessable { .. } | ApiError::Conflict { .. }
-            if message.contains("already") =>
-        {
-            return Err(already_exists(t, None));
+        ErrorKind::AlreadyExists => {
+            let existing = get_branch(ps, t).await.ok().flatten();
+            already_exists(t, existing.as_ref().map(|b| b.id.as_str()))
         }
-        _ => {}
-    }
-    let parent = body.parent_branch.as_deref().unwrap_or("(default)");
-    Err(match (&e, &body.backup_id) {
-        (ApiError::NotFound { .. }, None) => Error::Invalid {
-            reason: branch_reason::PARENT_NOT_FOUND,
-            message: format!(
-                "cannot create branch {}: PlanetScale answered 404 — parent branch {parent} does \
-                 not exist in {}/{}, or the credentials lack the create_branch access (PlanetScale \
-                 answers 404 for both): check spec.parentBranch and the token's accesses",
-                t.name,
-                t.org(),
-                t.db()
-            ),
-        },
-        (ApiError::NotFound { .. }, Some(backup)) => Error::Invalid {
-            reason: branch_reason::BACKUP_NOT_FOUND,
-            message: format!(
-                "cannot create branch {}: PlanetScale answered 404 — backup {backup} (or parent \
-                 branch {parent}) does not exist in {}/{}, or the credentials lack the \
-                 restore_backup access: check spec.backupId and the token's accesses",
-                t.name,
-                t.org(),
-                t.db()
-            ),
-        },
-        (ApiError::Unprocessable { .. } | ApiError::BadRequest { .. }, _) => Error::Invalid {
+        ErrorKind::NotFound => {
+            // A missing database explains a 404 better than a missing parent.
+            if let Err(missing @ Error::Invalid { .. }) = get_database(ps, t).await {
+                return Err(missing);
+            }
+            parent_not_found(t, parent, body.backup_id.as_deref())
+        }
+        _ if matches!(e.status(), Some(400 | 422)) => Error::Invalid {
             reason: Error::from(e).reason(),
             message: format!("PlanetScale refused to create branch {}: {message}", t.name),
         },
@@ -373,57 +250,72 @@ fn create_failed(t: &Target<'_>, body: &CreateBranch, e: ApiError) -> Result<Pro
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn sync(
-    b: &BranchContext,
-    t: &Target<'_>,
-    key: &DbKey,
-    client: &Client,
-    status: &mut PlanetScaleBranchStatus,
-    branch: Branch,
-    claim: Option<Claim>,
-    fixes: Vec<Fix>,
-) -> Result<Progress, Error> {
-    let drift = claim.is_none() && is_ready_for(&status.conditions, t.generation());
-    copy_branch(status, &branch);
-    match claim {
-        Some(Claim::Adopt) => {
-            status.adopted = Some(true);
-            let note = format!("adopted the existing branch {} (spec.adopt)", t.name);
-            b.ctx
-                .event(t.obj, EventType::Normal, "Adopted", "Adopt", note)
-                .await;
-        }
-        Some(Claim::Record) => status.adopted = Some(false),
-        None => {
-            status.adopted.get_or_insert(false);
-        }
+fn parent_not_found(t: &Target, parent: &str, backup: Option<&str>) -> Error {
+    match backup {
+        None => Error::Invalid {
+            reason: branch_reason::PARENT_NOT_FOUND,
+            message: format!(
+                "cannot create branch {}: PlanetScale answered 404 — parent branch {parent} does \
+                 not exist in {}/{}, or the credentials lack the create_branch access (PlanetScale \
+                 answers 404 for both): check spec.parentBranch and the token's accesses",
+                t.name, t.org, t.db
+            ),
+        },
+        Some(backup) => Error::Invalid {
+            reason: branch_reason::BACKUP_NOT_FOUND,
+            message: format!(
+                "cannot create branch {}: PlanetScale answered 404 — backup {backup} (or parent \
+                 branch {parent}) does not exist in {}/{}, or the credentials lack the \
+                 restore_backup access: check spec.backupId and the token's accesses",
+                t.name, t.org, t.db
+            ),
+        },
     }
-    if !branch.ready {
-        register(b, t, key, client, status.state.clone());
-        return Ok(waiting_for_branch(t, &branch));
-    }
-    for fix in fixes {
-        let updated = apply_fix(client, t, fix).await?;
-        copy_branch(status, &updated);
-        announce(b, t, fix, drift).await;
-    }
-    Ok(Progress::Ready)
 }
 
-async fn apply_fix(client: &Client, t: &Target<'_>, fix: Fix) -> Result<Branch, Error> {
-    let (org, db, name) = (t.org(), t.db(), t.name.as_str());
+fn waiting_for_database(t: &Target) -> Progress {
+    Progress::Waiting {
+        reason: branch_reason::DATABASE_NOT_READY,
+        message: format!(
+            "database {} is still initializing; branch {} is created once it is ready",
+            t.db, t.name
+        ),
+    }
+}
+
+fn waiting_for_branch(t: &Target, branch: &Branch) -> Progress {
+    let state = branch.state.as_ref().map_or("unknown", |s| s.as_str());
+    Progress::Waiting {
+        reason: reason::BRANCH_NOT_READY,
+        message: format!("waiting for branch {} to be ready (state {state})", t.name),
+    }
+}
+
+fn already_exists(t: &Target, id: Option<&str>) -> Error {
+    let id = id.map(|i| format!(" (id {i})")).unwrap_or_default();
+    Error::Invalid {
+        reason: branch_reason::ALREADY_EXISTS,
+        message: format!(
+            "a branch named {}{id} already exists in {}/{} and was not created by this resource: \
+             set spec.adopt: true to manage it, or choose another spec.branchName",
+            t.name, t.org, t.db
+        ),
+    }
+}
+
+async fn apply_fix(ps: &impl PlanetScale, t: &Target, fix: Fix) -> Result<Branch, Error> {
+    let (org, db, name) = (t.org.as_str(), t.db.as_str(), t.name.as_str());
     let result = match fix {
-        Fix::Promote => client.promote_branch(org, db, name).await,
-        Fix::Demote => client.demote_branch(org, db, name).await,
-        Fix::EnableSafeMigrations => client.enable_safe_migrations(org, db, name).await,
-        Fix::DisableSafeMigrations => client.disable_safe_migrations(org, db, name).await,
+        Fix::Promote => ps.promote_branch(org, db, name).await,
+        Fix::Demote => ps.demote_branch(org, db, name).await,
+        Fix::EnableSafeMigrations => ps.enable_safe_migrations(org, db, name).await,
+        Fix::DisableSafeMigrations => ps.disable_safe_migrations(org, db, name).await,
         Fix::DeletionProtection(on) => {
             let body = UpdateBranch {
                 deletion_protected: Some(on),
                 ..UpdateBranch::default()
             };
-            client.update_branch(org, db, name, &body).await
+            ps.update_branch(org, db, name, &body).await
         }
     };
     result.map_err(|e| match e {
@@ -440,35 +332,4 @@ async fn apply_fix(client: &Client, t: &Target<'_>, fix: Fix) -> Result<Branch, 
         }
         e => e.into(),
     })
-}
-
-/// Events for a fix: `Promoted`/`Demoted` for those, `Updated` for a spec change, and
-/// `DriftCorrected` when PlanetScale had drifted from a spec that was already in place.
-async fn announce(b: &BranchContext, t: &Target<'_>, fix: Fix, drift: bool) {
-    let what = describe(fix);
-    let r = match fix {
-        Fix::Promote => Some("Promoted"),
-        Fix::Demote => Some("Demoted"),
-        _ => None,
-    };
-    if let Some(r) = r {
-        let note = format!("branch {}: {what}", t.name);
-        b.ctx
-            .event(t.obj, EventType::Normal, r, "Update", note)
-            .await;
-    }
-    if drift {
-        let note = format!(
-            "branch {} had been changed outside Kubernetes: {what} to match the spec",
-            t.name
-        );
-        b.ctx
-            .event(t.obj, EventType::Normal, "DriftCorrected", "Update", note)
-            .await;
-    } else if r.is_none() {
-        let note = format!("branch {}: {what}", t.name);
-        b.ctx
-            .event(t.obj, EventType::Normal, "Updated", "Update", note)
-            .await;
-    }
 }

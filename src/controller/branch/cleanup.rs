@@ -1,17 +1,18 @@
-//! The deletion half of the reconcile (behind the finalizer): `Delete` deletes the branch in
-//! PlanetScale, `Retain` leaves it. A deletion that cannot happen keeps the finalizer, says
-//! how to release it, and is retried slowly.
+//! Deletion behind the finalizer: `Delete` deletes the branch in PlanetScale, `Retain` leaves
+//! it. A deletion that cannot happen keeps the finalizer, says how to release it (the
+//! `DeletionBlocked` condition, from [`super::status::deletion_failed`]), and is retried
+//! slowly; a transient failure is retried with backoff.
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use planetscale_api::Error as ApiError;
+use planetscale_api::ErrorKind;
 use planetscale_api::models::UpdateBranch;
 
-use super::plan::{Observed, Ownership, ownership};
-use super::status::{Progress, report, set_deletion_blocked, set_ready};
-use super::{BranchContext, Target, found};
-use crate::controller::SLOW_RETRY;
+use super::observe::{get_branch, never_created};
+use super::plan::{Facts, Ownership, ownership};
+use super::{BranchReconciler, Target};
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::DeletionPolicy;
-use crate::crd::conditions::reason;
+use crate::crd::branch::PlanetScaleBranch;
 use crate::error::Error;
 
 /// Cause of a blocked deletion when PlanetScale's deletion protection is on.
@@ -19,7 +20,7 @@ pub const DELETION_PROTECTED: &str = "DeletionProtected";
 
 /// What deletion found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gone {
+pub enum Gone {
     /// Deleted now.
     Deleted,
     /// Already deleted (outside Kubernetes, or by an earlier attempt).
@@ -29,116 +30,110 @@ enum Gone {
 }
 
 /// Runs when the resource is being deleted; `Ok` lets the finalizer go.
-pub async fn cleanup(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error> {
-    if t.obj.spec.deletion_policy == DeletionPolicy::Retain {
+pub async fn cleanup(
+    r: &BranchReconciler,
+    t: &Target,
+    obj: &PlanetScaleBranch,
+) -> Result<Action, Error> {
+    let (reason, note) = if obj.spec.deletion_policy == DeletionPolicy::Retain {
         let note = format!(
             "branch {} left in PlanetScale (deletionPolicy: Retain)",
             t.name
         );
-        b.ctx
-            .event(t.obj, EventType::Normal, "Retained", "Delete", note)
-            .await;
-        return Ok(finished(b, t));
+        ("Retained", note)
+    } else {
+        let gone = delete(r, t, obj).await.map_err(|e| blocked(t, e))?;
+        announce(t, gone)
+    };
+    r.ctx
+        .event(obj, EventType::Normal, reason, "Delete", note)
+        .await;
+    if let Ok(db) = t.db_key(&r.ctx) {
+        r.poller.forget(&db, &t.name);
     }
-    match delete(b, t).await {
-        Ok(gone) => {
-            let note = match gone {
-                Gone::Deleted => format!("deleted branch {} from PlanetScale", t.name),
-                Gone::Missing => format!("branch {} was already deleted", t.name),
-                Gone::NotOurs => format!(
-                    "branch {} was not created or adopted by this resource: left in PlanetScale",
-                    t.name
-                ),
-            };
-            let r = if gone == Gone::NotOurs {
-                "Released"
-            } else {
-                "Deleted"
-            };
-            b.ctx
-                .event(t.obj, EventType::Normal, r, "Delete", note)
-                .await;
-            Ok(finished(b, t))
-        }
-        Err(e) => blocked(b, t, e).await,
+    Ok(Action::await_change())
+}
+
+fn announce(t: &Target, gone: Gone) -> (&'static str, String) {
+    let name = &t.name;
+    match gone {
+        Gone::Deleted => ("Deleted", format!("deleted branch {name} from PlanetScale")),
+        Gone::Missing => ("Deleted", format!("branch {name} was already deleted")),
+        Gone::NotOurs => (
+            "Released",
+            format!(
+                "branch {name} was not created or adopted by this resource: left in PlanetScale"
+            ),
+        ),
     }
 }
 
-fn finished(b: &BranchContext, t: &Target<'_>) -> Action {
-    b.schedule.forget(&t.key);
-    if let Ok(key) = t.db_key(b) {
-        b.poller.forget(&key, &t.name);
-    }
-    b.ctx.reset_backoff(&t.key);
-    Action::await_change()
-}
-
-async fn delete(b: &BranchContext, t: &Target<'_>) -> Result<Gone, Error> {
-    let status = t.obj.status.clone().unwrap_or_default();
-    let remembered = b.schedule.created_id(&t.key);
-    if status.id.is_none() && status.create_requested_at.is_none() && remembered.is_none() {
+async fn delete(r: &BranchReconciler, t: &Target, obj: &PlanetScaleBranch) -> Result<Gone, Error> {
+    let status = obj.status.clone().unwrap_or_default();
+    if never_created(&status) {
         return Ok(Gone::NotOurs);
     }
-    let client = t.client(b).await?;
-    let (org, db, name) = (t.org(), t.db(), t.name.as_str());
-    let Some(branch) = found(client.get_branch(org, db, name).await)? else {
+    let client = r.client(t).await?;
+    let Some(branch) = get_branch(&client, t).await? else {
         return Ok(Gone::Missing);
     };
-    let observed = Observed {
-        spec: &t.obj.spec,
-        name,
+    let facts = Facts {
+        spec: &obj.spec,
+        name: &t.name,
         status: &status,
-        remembered_id: remembered.as_deref(),
         branch: Some(&branch),
         database: None,
     };
-    if ownership(&observed, &branch) == Ownership::Foreign {
+    if ownership(&facts, &branch) == Ownership::Foreign {
         return Ok(Gone::NotOurs);
     }
     if branch.deletion_protected {
-        if t.obj.spec.deletion_protected != Some(false) {
-            return Err(Error::Invalid {
-                reason: DELETION_PROTECTED,
-                message: format!("branch {name} has deletion protection on in PlanetScale"),
-            });
-        }
-        let body = UpdateBranch {
-            deletion_protected: Some(false),
-            ..UpdateBranch::default()
-        };
-        client.update_branch(org, db, name, &body).await?;
+        unprotect(&client, t, obj).await?;
     }
-    match client.delete_branch(org, db, name).await {
-        Ok(()) | Err(ApiError::NotFound { .. }) => Ok(Gone::Deleted),
+    match client.delete_branch(&t.org, &t.db, &t.name).await {
+        Ok(()) => Ok(Gone::Deleted),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Gone::Deleted),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Keeps the finalizer: transient errors back off; anything else sets `DeletionBlocked`
-/// with how to release the resource, and is retried slowly.
-async fn blocked(b: &BranchContext, t: &Target<'_>, err: Error) -> Result<Action, Error> {
-    let mut status = t.obj.status.clone().unwrap_or_default();
-    let generation = t.generation();
-    if err.is_transient() {
-        let delay = b.ctx.backoff_delay_for(&t.key, &err);
-        b.schedule.set(&t.key, t.trigger, delay);
-        let outcome: Result<Progress, Error> = Err(err);
-        set_ready(&mut status, &outcome, &t.name, generation);
-        report(&b.ctx, t.obj, status).await?;
-        return outcome.map(|_| Action::await_change());
+/// Turns PlanetScale's deletion protection off, if the spec says so.
+async fn unprotect(
+    ps: &impl PlanetScale,
+    t: &Target,
+    obj: &PlanetScaleBranch,
+) -> Result<(), Error> {
+    if obj.spec.deletion_protected != Some(false) {
+        return Err(Error::Invalid {
+            reason: DELETION_PROTECTED,
+            message: format!(
+                "branch {} has deletion protection on in PlanetScale",
+                t.name
+            ),
+        });
     }
-    let message = release_message(t, &err);
-    set_deletion_blocked(&mut status, err.reason(), &message, generation);
-    b.schedule.set(&t.key, t.trigger, SLOW_RETRY);
-    report(&b.ctx, t.obj, status).await?;
-    Err(Error::Invalid {
-        reason: reason::DELETION_BLOCKED,
-        message,
-    })
+    let body = UpdateBranch {
+        deletion_protected: Some(false),
+        ..UpdateBranch::default()
+    };
+    ps.update_branch(&t.org, &t.db, &t.name, &body).await?;
+    Ok(())
+}
+
+/// A transient error as it is (retried with backoff); anything else keeps its reason (the
+/// cause shown in `DeletionBlocked`) with a message that says how to let the resource go.
+fn blocked(t: &Target, err: Error) -> Error {
+    if err.is_transient() {
+        return err;
+    }
+    Error::Invalid {
+        reason: err.reason(),
+        message: release_message(t, &err),
+    }
 }
 
 /// Why deletion cannot happen and how to let the resource go.
-fn release_message(t: &Target<'_>, err: &Error) -> String {
+fn release_message(t: &Target, err: &Error) -> String {
     let extra = match err.reason() {
         DELETION_PROTECTED => {
             "; or set spec.deletionProtected: false to turn protection off and delete it"

@@ -1,21 +1,100 @@
 //! The pure part of the branch reconcile: from what was observed (spec, last status, the
-//! branch and, when the branch is missing, its database) to what to do.
+//! branch and, when the branch is missing, its database) to the steps to take.
+use kube::ResourceExt;
 use planetscale_api::models::{Branch, CreateBranch, Database};
 
-use crate::crd::branch::{PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
+use super::observe::Look;
+use crate::controller::reconciler::Plan;
+use crate::crd::branch::{
+    PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData,
+};
 
-/// What a reconcile saw.
+/// One step of the branch reconcile, run in order by `act`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Create the branch (`recreate`: it existed and was deleted outside Kubernetes). The
+    /// intent (`status.createRequestedAt`) is written before, see [`intent`].
+    Create { body: CreateBranch, recreate: bool },
+    /// A branch of that name exists that this resource did not create, and `adopt` is off.
+    Refuse { existing_id: String },
+    /// The branch is missing and the database is still initializing: wait.
+    WaitForDatabase,
+    /// The branch is ours (`None`), or becomes ours now: record it in status.
+    Record(Option<Claim>),
+    /// The branch is not ready yet: let the poller wake the resource when it changes.
+    AwaitBranch,
+    /// Correct a setting of the ready branch.
+    Fix(Fix),
+}
+
+/// The steps for what was seen. Pure.
+pub fn plan(obj: &PlanetScaleBranch, look: &Look) -> Plan<Step> {
+    let obj_name = obj.name_any();
+    let name = obj.spec.effective_branch_name(&obj_name);
+    match look {
+        // Nothing to look at yet: create at once (a refusal says why).
+        Look::NotLooked => Plan::steps(vec![Step::Create {
+            body: create_body(&obj.spec, name, None),
+            recreate: false,
+        }]),
+        Look::Pending => Plan::steps(vec![Step::AwaitBranch]),
+        Look::Seen {
+            branch, database, ..
+        } => {
+            let default = PlanetScaleBranchStatus::default();
+            let facts = Facts {
+                spec: &obj.spec,
+                name,
+                status: obj.status.as_ref().unwrap_or(&default),
+                branch: branch.as_ref(),
+                database: database.as_ref(),
+            };
+            Plan::steps(steps(decide(&facts)))
+        }
+    }
+}
+
+/// The steps that carry out a decision.
+fn steps(decision: Decision) -> Vec<Step> {
+    match decision {
+        Decision::WaitForDatabase => vec![Step::WaitForDatabase],
+        Decision::Create { body, recreate } => vec![Step::Create { body, recreate }],
+        Decision::Refuse { existing_id } => vec![Step::Refuse { existing_id }],
+        Decision::Sync {
+            claim,
+            ready,
+            fixes,
+        } => {
+            let mut out = vec![Step::Record(claim)];
+            if !ready {
+                out.push(Step::AwaitBranch);
+            }
+            out.extend(fixes.into_iter().map(Step::Fix));
+            out
+        }
+    }
+}
+
+/// The status to write before a planned create: `createRequestedAt` set, so that a branch
+/// found after a crash right after the create call is recognised as ours
+/// ([`Ownership::OursUnrecorded`]). Pure but for the clock.
+pub fn intent(obj: &PlanetScaleBranch, plan: &Plan<Step>) -> Option<PlanetScaleBranchStatus> {
+    let creates = plan.steps.iter().any(|s| matches!(s, Step::Create { .. }));
+    creates.then(|| PlanetScaleBranchStatus {
+        create_requested_at: Some(super::status::now()),
+        ..obj.status.clone().unwrap_or_default()
+    })
+}
+
+/// What a reconcile saw, as the decision needs it.
 #[derive(Debug, Clone, Copy)]
-pub struct Observed<'a> {
+pub struct Facts<'a> {
     /// The resource's spec.
     pub spec: &'a PlanetScaleBranchSpec,
     /// The branch name in PlanetScale.
     pub name: &'a str,
     /// The status written by the previous reconcile.
     pub status: &'a PlanetScaleBranchStatus,
-    /// Id of a branch this process created for the resource, in case the status write that
-    /// records it has not reached the cache yet.
-    pub remembered_id: Option<&'a str>,
     /// The branch, if it exists.
     pub branch: Option<&'a Branch>,
     /// The database, looked up only when the branch is missing.
@@ -49,9 +128,9 @@ pub enum Fix {
     DeletionProtection(bool),
 }
 
-/// What the reconcile does.
+/// What the reconcile decides.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
+pub enum Decision {
     /// The branch is missing and the database is still initializing.
     WaitForDatabase,
     /// Create the branch (`recreate`: it existed before and was deleted outside Kubernetes).
@@ -79,7 +158,7 @@ pub enum Claim {
 }
 
 /// Decides what to do. Pure: unit-tested without a cluster or an API.
-pub fn plan(o: &Observed<'_>) -> Plan {
+pub fn decide(o: &Facts<'_>) -> Decision {
     let Some(branch) = o.branch else {
         return plan_missing(o);
     };
@@ -88,7 +167,7 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         Ownership::OursUnrecorded => Some(Claim::Record),
         Ownership::Foreign if o.spec.adopt => Some(Claim::Adopt),
         Ownership::Foreign => {
-            return Plan::Refuse {
+            return Decision::Refuse {
                 existing_id: branch.id.clone(),
             };
         }
@@ -99,7 +178,7 @@ pub fn plan(o: &Observed<'_>) -> Plan {
     } else {
         Vec::new()
     };
-    Plan::Sync {
+    Decision::Sync {
         claim,
         ready,
         fixes,
@@ -107,9 +186,9 @@ pub fn plan(o: &Observed<'_>) -> Plan {
 }
 
 /// Whether `branch` (which exists) belongs to the resource.
-pub fn ownership(o: &Observed<'_>, branch: &Branch) -> Ownership {
+pub fn ownership(o: &Facts<'_>, branch: &Branch) -> Ownership {
     let id = Some(branch.id.as_str());
-    if o.status.id.as_deref() == id || o.remembered_id == id {
+    if o.status.id.as_deref() == id {
         Ownership::Ours
     } else if o.status.create_requested_at.is_some() {
         Ownership::OursUnrecorded
@@ -118,13 +197,13 @@ pub fn ownership(o: &Observed<'_>, branch: &Branch) -> Ownership {
     }
 }
 
-fn plan_missing(o: &Observed<'_>) -> Plan {
+fn plan_missing(o: &Facts<'_>) -> Decision {
     let db = o.database;
     if db.is_some_and(|d| !d.ready) {
-        return Plan::WaitForDatabase;
+        return Decision::WaitForDatabase;
     }
     let default_parent = db.and_then(|d| d.default_branch.clone());
-    Plan::Create {
+    Decision::Create {
         body: create_body(o.spec, o.name, default_parent),
         recreate: o.status.id.is_some(),
     }

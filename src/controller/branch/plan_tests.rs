@@ -4,6 +4,7 @@ use planetscale_api::models::{Branch, Database};
 use serde_json::json;
 
 use super::*;
+use crate::crd::branch::PlanetScaleBranch;
 
 fn spec(extra: serde_json::Value) -> PlanetScaleBranchSpec {
     let mut v = json!({"organization": "acme", "database": "shop"});
@@ -43,12 +44,11 @@ fn observe<'a>(
     status: &'a PlanetScaleBranchStatus,
     branch: Option<&'a Branch>,
     database: Option<&'a Database>,
-) -> Observed<'a> {
-    Observed {
+) -> Facts<'a> {
+    Facts {
         spec,
         name: "pr-1",
         status,
-        remembered_id: None,
         branch,
         database,
     }
@@ -57,7 +57,7 @@ fn observe<'a>(
 #[test]
 fn a_missing_branch_is_created_from_the_database_default_branch() {
     let (s, st, d) = (spec(json!({})), status_with_id(None), db(true));
-    let Plan::Create { body, recreate } = plan(&observe(&s, &st, None, Some(&d))) else {
+    let Decision::Create { body, recreate } = decide(&observe(&s, &st, None, Some(&d))) else {
         panic!("expected a create");
     };
     assert!(!recreate);
@@ -90,16 +90,19 @@ fn create_passes_parent_region_seed_and_protection_from_the_spec() {
 fn a_missing_branch_waits_for_an_initializing_database() {
     let (s, st, d) = (spec(json!({})), status_with_id(None), db(false));
     assert_eq!(
-        plan(&observe(&s, &st, None, Some(&d))),
-        Plan::WaitForDatabase
+        decide(&observe(&s, &st, None, Some(&d))),
+        Decision::WaitForDatabase
     );
 }
 
 #[test]
 fn a_branch_deleted_outside_is_recreated() {
     let (s, st, d) = (spec(json!({})), status_with_id(Some("old")), db(true));
-    let p = plan(&observe(&s, &st, None, Some(&d)));
-    assert!(matches!(p, Plan::Create { recreate: true, .. }), "{p:?}");
+    let p = decide(&observe(&s, &st, None, Some(&d)));
+    assert!(
+        matches!(p, Decision::Create { recreate: true, .. }),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -109,10 +112,10 @@ fn our_branch_is_synced_without_a_claim() {
         status_with_id(Some("b1")),
         branch("b1", true),
     );
-    let p = plan(&observe(&s, &st, Some(&b), None));
+    let p = decide(&observe(&s, &st, Some(&b), None));
     assert_eq!(
         p,
-        Plan::Sync {
+        Decision::Sync {
             claim: None,
             ready: true,
             fixes: vec![]
@@ -126,17 +129,17 @@ fn a_foreign_branch_is_refused_without_adopt_and_adopted_with_it() {
     let b = branch("theirs", true);
     let s = spec(json!({}));
     assert_eq!(
-        plan(&observe(&s, &st, Some(&b), None)),
-        Plan::Refuse {
+        decide(&observe(&s, &st, Some(&b), None)),
+        Decision::Refuse {
             existing_id: "theirs".into()
         }
     );
     let s = spec(json!({"adopt": true}));
-    let p = plan(&observe(&s, &st, Some(&b), None));
+    let p = decide(&observe(&s, &st, Some(&b), None));
     assert!(
         matches!(
             p,
-            Plan::Sync {
+            Decision::Sync {
                 claim: Some(Claim::Adopt),
                 ..
             }
@@ -153,8 +156,8 @@ fn a_branch_replaced_outside_under_the_same_name_is_foreign() {
         branch("new", true),
     );
     assert!(matches!(
-        plan(&observe(&s, &st, Some(&b), None)),
-        Plan::Refuse { .. }
+        decide(&observe(&s, &st, Some(&b), None)),
+        Decision::Refuse { .. }
     ));
 }
 
@@ -167,8 +170,8 @@ fn a_branch_found_after_a_create_whose_id_was_not_recorded_is_ours() {
     };
     let b = branch("b1", false);
     assert_eq!(
-        plan(&observe(&s, &st, Some(&b), None)),
-        Plan::Sync {
+        decide(&observe(&s, &st, Some(&b), None)),
+        Decision::Sync {
             claim: Some(Claim::Record),
             ready: false,
             fixes: vec![]
@@ -177,20 +180,12 @@ fn a_branch_found_after_a_create_whose_id_was_not_recorded_is_ours() {
 }
 
 #[test]
-fn an_id_remembered_in_memory_counts_as_recorded() {
-    let (s, st, b) = (spec(json!({})), status_with_id(None), branch("b1", true));
-    let mut o = observe(&s, &st, Some(&b), None);
-    o.remembered_id = Some("b1");
-    assert_eq!(ownership(&o, &b), Ownership::Ours);
-}
-
-#[test]
 fn settings_are_not_touched_before_the_branch_is_ready() {
     let s = spec(json!({"production": true, "deletionProtected": true}));
     let (st, b) = (status_with_id(Some("b1")), branch("b1", false));
     assert_eq!(
-        plan(&observe(&s, &st, Some(&b), None)),
-        Plan::Sync {
+        decide(&observe(&s, &st, Some(&b), None)),
+        Decision::Sync {
             claim: None,
             ready: false,
             fixes: vec![]
@@ -251,4 +246,101 @@ fn drift_in_one_setting_gives_one_fix() {
         describe(Fix::EnableSafeMigrations),
         "safe migrations turned on"
     );
+}
+
+fn resource(
+    spec_json: serde_json::Value,
+    status: Option<PlanetScaleBranchStatus>,
+) -> PlanetScaleBranch {
+    let mut obj = PlanetScaleBranch::new("pr-1", spec(spec_json));
+    obj.status = status;
+    obj
+}
+
+fn seen(branch: Option<Branch>, database: Option<Database>) -> Look {
+    Look::Seen {
+        branch,
+        database,
+        listed_at: None,
+    }
+}
+
+#[test]
+fn a_branch_never_created_is_created_at_once_after_the_intent() {
+    let obj = resource(json!({}), None);
+    let p = plan(&obj, &Look::NotLooked);
+    assert!(
+        matches!(
+            p.steps.as_slice(),
+            [Step::Create {
+                recreate: false,
+                ..
+            }]
+        ),
+        "{p:?}"
+    );
+    let intent = intent(&obj, &p).expect("a create records the intent first");
+    assert!(intent.create_requested_at.is_some());
+    assert_eq!(intent.id, None);
+}
+
+#[test]
+fn only_a_create_records_an_intent() {
+    let obj = resource(json!({}), Some(status_with_id(Some("b1"))));
+    let p = plan(&obj, &seen(Some(branch("b1", true)), None));
+    assert_eq!(p.steps, vec![Step::Record(None)]);
+    assert!(intent(&obj, &p).is_none());
+}
+
+#[test]
+fn a_pending_branch_the_poller_watches_only_waits() {
+    let obj = resource(json!({}), Some(status_with_id(Some("b1"))));
+    assert_eq!(plan(&obj, &Look::Pending).steps, vec![Step::AwaitBranch]);
+}
+
+#[test]
+fn a_ready_branch_is_recorded_then_fixed_in_order() {
+    let obj = resource(
+        json!({"production": true, "safeMigrations": true}),
+        Some(status_with_id(Some("b1"))),
+    );
+    let p = plan(&obj, &seen(Some(branch("b1", true)), None));
+    assert_eq!(
+        p.steps,
+        vec![
+            Step::Record(None),
+            Step::Fix(Fix::Promote),
+            Step::Fix(Fix::EnableSafeMigrations)
+        ]
+    );
+}
+
+#[test]
+fn a_not_ready_branch_is_recorded_and_awaited_without_fixes() {
+    let obj = resource(json!({"production": true, "adopt": true}), None);
+    let p = plan(&obj, &seen(Some(branch("b9", false)), None));
+    assert_eq!(
+        p.steps,
+        vec![Step::Record(Some(Claim::Adopt)), Step::AwaitBranch]
+    );
+}
+
+#[test]
+fn a_foreign_branch_is_refused_and_a_missing_one_on_a_pending_database_waits() {
+    let obj = resource(json!({"adopt": true}), Some(status_with_id(None)));
+    let mut no_adopt = obj.clone();
+    no_adopt.spec.adopt = false;
+    no_adopt.status = Some(PlanetScaleBranchStatus {
+        create_requested_at: None,
+        ..status_with_id(Some("other"))
+    });
+    let p = plan(&no_adopt, &seen(Some(branch("b9", true)), None));
+    assert_eq!(
+        p.steps,
+        vec![Step::Refuse {
+            existing_id: "b9".into()
+        }]
+    );
+    let p = plan(&obj, &seen(None, Some(db(false))));
+    assert_eq!(p.steps, vec![Step::WaitForDatabase]);
 }

@@ -1,16 +1,16 @@
-//! Reporting: the status copied from PlanetScale, the conditions, and the events that go with
-//! a change of the `Ready` condition.
+//! The status a pass leaves, and the events that go with it. Pure: from the object and what
+//! the pass did (or why it failed) to the new status; the skeleton writes it once.
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::runtime::events::EventType;
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
 use planetscale_api::models::Branch;
 
-use crate::controller::{Context, apply_status};
+use super::act::Outcome;
+use super::plan::{Claim, Fix, describe};
+use crate::controller::reconciler::{Note, Report};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
-use crate::metrics::ReadyCounts;
 
 /// Condition that is `True` while deletion cannot complete.
 pub const DELETION_BLOCKED: &str = "DeletionBlocked";
@@ -60,7 +60,7 @@ pub fn copy_branch(status: &mut PlanetScaleBranchStatus, b: &Branch) {
 /// Sets the summary `Ready` condition for the outcome of a reconcile. Pure.
 pub fn set_ready(
     status: &mut PlanetScaleBranchStatus,
-    outcome: &Result<Progress, Error>,
+    outcome: Result<&Progress, &Error>,
     branch_name: &str,
     generation: Option<i64>,
 ) {
@@ -82,61 +82,162 @@ pub fn set_ready(
     status.observed_generation = generation;
 }
 
-/// Writes `status` when it differs from the object's, and publishes the events a change of
-/// the `Ready` condition deserves: `Ready` when it turns true, the reason of a new failure.
-pub async fn report(
-    ctx: &Context,
+/// The status after a pass, and its events: what `act` did (`done`), then the `Ready`
+/// condition for where it got to or the error that stopped it.
+pub fn report(
     obj: &PlanetScaleBranch,
-    status: PlanetScaleBranchStatus,
-) -> Result<(), Error> {
+    done: Option<&Outcome>,
+    error: Option<&Error>,
+) -> Report<PlanetScaleBranchStatus> {
     let old = obj.status.clone().unwrap_or_default();
-    if old == status {
-        return Ok(());
+    let mut status = old.clone();
+    let name = obj.spec.effective_branch_name(&obj.name_any()).to_string();
+    let mut events = Vec::new();
+    if let Some(o) = done {
+        record(&mut status, o);
+        events = done_events(&name, o);
     }
-    let api: Api<PlanetScaleBranch> =
-        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    apply_status(&api, &obj.name_any(), &status).await?;
-    let (before, after) = (
-        find_condition(&old.conditions, conditions::READY),
-        find_condition(&status.conditions, conditions::READY),
-    );
-    let Some(after) = after else { return Ok(()) };
+    let ready = Progress::Ready;
+    let outcome = match (error, done) {
+        (Some(e), _) => Err(e),
+        (None, Some(o)) => Ok(&o.progress),
+        (None, None) => Ok(&ready),
+    };
+    set_ready(&mut status, outcome, &name, obj.metadata.generation);
+    events.extend(ready_events(&old, &status));
+    Report { status, events }
+}
+
+/// What `act` did, into `status`.
+fn record(status: &mut PlanetScaleBranchStatus, o: &Outcome) {
+    if let Some(b) = &o.branch {
+        copy_branch(status, b);
+        match o.claim {
+            Some(Claim::Adopt) => status.adopted = Some(true),
+            Some(Claim::Record) => status.adopted = Some(false),
+            None if o.created.is_some() => status.adopted = Some(false),
+            None => {
+                status.adopted.get_or_insert(false);
+            }
+        }
+    }
+    if o.create_refused {
+        status.create_requested_at = None;
+    }
+}
+
+/// Events for what was done: the create, an adoption, each corrected setting.
+fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
+    let mut out = Vec::new();
+    if let Some(c) = &o.created {
+        let parent = &c.parent;
+        out.push(if c.recreate {
+            let note = format!(
+                "branch {name} was deleted outside Kubernetes; created it again from {parent}"
+            );
+            Note::normal(crate::crd::branch::reason::RECREATED, "Create", note)
+        } else {
+            Note::normal(
+                "Created",
+                "Create",
+                format!("created branch {name} from {parent}"),
+            )
+        });
+    }
+    if o.claim == Some(Claim::Adopt) {
+        let note = format!("adopted the existing branch {name} (spec.adopt)");
+        out.push(Note::normal("Adopted", "Adopt", note));
+    }
+    for fix in &o.fixed {
+        out.extend(fix_events(name, *fix, o.drift));
+    }
+    out
+}
+
+/// Events for a fix: `Promoted`/`Demoted` for those, `Updated` for a spec change, and
+/// `DriftCorrected` when PlanetScale had drifted from a spec that was already in place.
+fn fix_events(name: &str, fix: Fix, drift: bool) -> Vec<Note> {
+    let what = describe(fix);
+    let r = match fix {
+        Fix::Promote => Some("Promoted"),
+        Fix::Demote => Some("Demoted"),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    if let Some(r) = r {
+        out.push(Note::normal(r, "Update", format!("branch {name}: {what}")));
+    }
+    if drift {
+        let note =
+            format!("branch {name} had been changed outside Kubernetes: {what} to match the spec");
+        out.push(Note::normal("DriftCorrected", "Update", note));
+    } else if r.is_none() {
+        out.push(Note::normal(
+            "Updated",
+            "Update",
+            format!("branch {name}: {what}"),
+        ));
+    }
+    out
+}
+
+/// The events a change of the `Ready` condition deserves: `Ready` when it turns true, the
+/// reason of a new failure (not of a wait).
+fn ready_events(old: &PlanetScaleBranchStatus, new: &PlanetScaleBranchStatus) -> Vec<Note> {
+    if old == new {
+        return Vec::new();
+    }
+    let before = find_condition(&old.conditions, conditions::READY);
+    let Some(after) = find_condition(&new.conditions, conditions::READY) else {
+        return Vec::new();
+    };
     let same = before.is_some_and(|b| b.status == after.status && b.reason == after.reason);
     if same {
-        return Ok(());
+        return Vec::new();
     }
     if after.status == "True" {
-        let note = after.message.clone();
-        ctx.event(obj, EventType::Normal, reason::READY, "Reconcile", note)
-            .await;
+        vec![Note::normal(
+            reason::READY,
+            "Reconcile",
+            after.message.clone(),
+        )]
     } else if after.reason != reason::PROGRESSING && !is_waiting(&after.reason) {
-        let note = after.message.clone();
-        ctx.event(obj, EventType::Warning, &after.reason, "Reconcile", note)
-            .await;
+        vec![Note::warning(
+            after.reason.clone(),
+            "Reconcile",
+            after.message.clone(),
+        )]
+    } else {
+        Vec::new()
     }
-    Ok(())
 }
 
 fn is_waiting(r: &str) -> bool {
     r == reason::BRANCH_NOT_READY || r == crate::crd::branch::reason::DATABASE_NOT_READY
 }
 
-/// How many of `objs` are Ready (for the current generation), not Ready, or not reported yet.
-pub fn ready_counts<'a>(objs: impl Iterator<Item = &'a PlanetScaleBranch>) -> ReadyCounts {
-    let mut c = ReadyCounts::default();
-    for o in objs {
-        let conds = o
-            .status
-            .as_ref()
-            .map(|s| s.conditions.as_slice())
-            .unwrap_or_default();
-        match find_condition(conds, conditions::READY).map(|r| r.status.as_str()) {
-            Some("True") => c.ready += 1,
-            Some("False") => c.not_ready += 1,
-            _ => c.unknown += 1,
-        }
+/// The status of a paused object.
+pub fn paused(obj: &PlanetScaleBranch) -> PlanetScaleBranchStatus {
+    let mut s = obj.status.clone().unwrap_or_default();
+    set_paused(&mut s, obj.metadata.generation);
+    s
+}
+
+/// The status after a failed deletion: a transient error is shown in `Ready` (and retried
+/// with backoff); anything else blocks the deletion with `DeletionBlocked` and says how to
+/// release the resource (the error's message, see `cleanup`).
+pub fn deletion_failed(obj: &PlanetScaleBranch, err: &Error) -> Report<PlanetScaleBranchStatus> {
+    let old = obj.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    let generation = obj.metadata.generation;
+    if err.is_transient() {
+        let name = obj.spec.effective_branch_name(&obj.name_any()).to_string();
+        set_ready(&mut status, Err(err), &name, generation);
+    } else {
+        set_deletion_blocked(&mut status, err.reason(), &err.to_string(), generation);
     }
-    c
+    let events = ready_events(&old, &status);
+    Report { status, events }
 }
 
 /// Marks the object paused (no change is made while the annotation is set). Leaves `Ready`
@@ -233,12 +334,12 @@ mod tests {
     fn ready_condition_follows_the_outcome_and_unpauses() {
         let mut s = PlanetScaleBranchStatus::default();
         set_paused(&mut s, Some(1));
-        set_ready(&mut s, &Ok(Progress::Ready), "pr-1", Some(2));
+        set_ready(&mut s, Ok(&Progress::Ready), "pr-1", Some(2));
         assert!(conditions::is_ready_for(&s.conditions, Some(2)));
         assert!(find_condition(&s.conditions, PAUSED).is_none());
         assert_eq!(s.observed_generation, Some(2));
         let err = Error::CredentialsNotFound("credentials Secret ns/x does not exist".into());
-        set_ready(&mut s, &Err(err), "pr-1", Some(2));
+        set_ready(&mut s, Err(&err), "pr-1", Some(2));
         let c = find_condition(&s.conditions, conditions::READY).unwrap();
         assert_eq!(
             (c.status.as_str(), c.reason.as_str()),

@@ -1,0 +1,260 @@
+//! The `PlanetScaleBranch` controller: creates (or adopts) the branch, waits for it to be
+//! ready, keeps the settings the spec owns, recreates a branch deleted outside Kubernetes,
+//! and deletes or retains it behind a finalizer.
+//!
+//! The steps of the skeleton ([`crate::controller::reconciler`]): [`observe`] (the branch,
+//! and its database when it is missing) → [`plan`] (pure) → the intent (`createRequestedAt`,
+//! written before a create) → [`act`] (create, claim, fix) → [`status`] (pure). Deletion is
+//! [`cleanup`]. Two helpers keep the API budget: [`schedule::Schedule`] answers the
+//! reconciles that changed nothing (such as the one our own status write triggers) without
+//! calling PlanetScale, and [`poller::Poller`] looks at every pending branch of a database
+//! at once and wakes exactly the resources whose branch changed.
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::runtime::Controller;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use tokio_util::sync::CancellationToken;
+
+use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
+use super::{Context, object_key};
+use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
+use crate::crd::common::is_paused;
+use crate::error::Error;
+
+pub mod act;
+pub mod cleanup;
+pub mod observe;
+pub mod plan;
+pub mod poller;
+pub mod schedule;
+pub mod status;
+mod watches;
+
+use act::Outcome;
+use observe::Observed;
+use plan::Step;
+use schedule::{Schedule, Trigger};
+use status::Progress;
+
+/// Finalizer on every `PlanetScaleBranch` the operator manages.
+pub const FINALIZER: &str = "planetscale.operator.dev/branch";
+/// Label of the API requests this controller makes (for a fair limiter).
+const CALLER: &str = "branch-controller";
+
+/// How long a branch registered with the poller waits before it looks on its own.
+pub const SAFETY_LOOK: Duration = Duration::from_secs(120);
+
+/// The branch controller's own state next to the shared [`Context`].
+pub struct BranchReconciler {
+    ctx: Arc<Context>,
+    /// When each object may next call PlanetScale.
+    pub schedule: Schedule,
+    /// Shared looks at PlanetScale: pending branches and resyncs, one call per database.
+    pub poller: Arc<poller::Poller>,
+    /// Where the poller's wake-ups go: the controller of each watched namespace (`None`: all).
+    /// Filled once per controller when it starts ([`Reconciler::watches`]).
+    wakes: Mutex<Vec<(Option<String>, poller::Wake)>>,
+}
+
+impl BranchReconciler {
+    /// A branch controller on `ctx`, with an empty schedule and no registrations.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self {
+            ctx,
+            schedule: Schedule::default(),
+            poller: Arc::default(),
+            wakes: Mutex::default(),
+        }
+    }
+
+    /// The wake-up channel of the controller that watches `namespace` (`None` when no
+    /// controller runs, e.g. in a reconciler test: then the branch is polled by requeues).
+    fn wake_for(&self, namespace: &str) -> Option<poller::Wake> {
+        let wakes = self.wakes.lock().expect("lock");
+        wakes
+            .iter()
+            .find(|(ns, _)| ns.as_deref().is_none_or(|n| n == namespace))
+            .map(|(_, w)| w.clone())
+    }
+
+    /// The PlanetScale client for the resource's credentials.
+    async fn client(&self, t: &Target) -> Result<planetscale_api::Client, Error> {
+        let creds = t.credentials_ref.as_ref();
+        let client = self.ctx.credentials.client_for(&t.namespace, creds).await?;
+        Ok(client.with_caller(CALLER))
+    }
+}
+
+/// Runs the controller until `shutdown` is cancelled.
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    reconciler::run(Arc::new(BranchReconciler::new(ctx)), shutdown).await;
+}
+
+/// Who and where one object is: derived from the object, never written back.
+#[derive(Debug, Clone)]
+pub struct Target {
+    key: String,
+    namespace: String,
+    /// The branch name in PlanetScale.
+    name: String,
+    org: String,
+    db: String,
+    generation: Option<i64>,
+    trigger: Trigger,
+    credentials_ref: Option<crate::crd::SecretRef>,
+}
+
+impl Target {
+    fn of(obj: &PlanetScaleBranch) -> Self {
+        Self {
+            key: object_key(obj),
+            namespace: obj.namespace().unwrap_or_default(),
+            name: obj.spec.effective_branch_name(&obj.name_any()).to_string(),
+            org: obj.spec.organization.clone(),
+            db: obj.spec.database.clone(),
+            generation: obj.metadata.generation,
+            trigger: trigger(obj),
+            credentials_ref: obj.spec.credentials_ref.clone(),
+        }
+    }
+
+    /// The database as the poller keys it (with the credentials used to look at it).
+    fn db_key(&self, ctx: &Context) -> Result<poller::DbKey, Error> {
+        let creds = self.credentials_ref.as_ref();
+        let credentials =
+            crate::credentials::locate(ctx.credentials.defaults(), &self.namespace, creds)?;
+        Ok(poller::DbKey {
+            credentials,
+            organization: self.org.clone(),
+            database: self.db.clone(),
+        })
+    }
+}
+
+/// What the next reconcile of `obj` depends on.
+fn trigger(obj: &PlanetScaleBranch) -> Trigger {
+    Trigger {
+        generation: obj.metadata.generation,
+        paused: is_paused(obj.meta()),
+        deleting: obj.metadata.deletion_timestamp.is_some(),
+    }
+}
+
+impl Reconciler for BranchReconciler {
+    type Kind = PlanetScaleBranch;
+    type Observed = Observed;
+    type Step = Step;
+    type Outcome = Outcome;
+    const CONTROLLER: &'static str = "branch";
+    const FINALIZER: &'static str = FINALIZER;
+
+    fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    fn watches(
+        self: &Arc<Self>,
+        controller: Controller<PlanetScaleBranch>,
+        namespace: Option<&str>,
+    ) -> Controller<PlanetScaleBranch> {
+        watches::add(self, controller, namespace)
+    }
+
+    fn not_before(&self, obj: &PlanetScaleBranch) -> Option<Duration> {
+        self.schedule.wait(&object_key(obj), trigger(obj))
+    }
+
+    async fn observe(&self, obj: &PlanetScaleBranch) -> Result<Observed, Error> {
+        observe::observe(self, &Target::of(obj), obj).await
+    }
+
+    fn plan(&self, obj: &PlanetScaleBranch, observed: &Observed) -> Plan<Step> {
+        plan::plan(obj, &observed.look)
+    }
+
+    fn intent(
+        &self,
+        obj: &PlanetScaleBranch,
+        plan: &Plan<Step>,
+    ) -> Option<PlanetScaleBranchStatus> {
+        plan::intent(obj, plan)
+    }
+
+    async fn act(
+        &self,
+        obj: &PlanetScaleBranch,
+        observed: Observed,
+        plan: Plan<Step>,
+    ) -> Acted<Outcome> {
+        act::act(self, &Target::of(obj), obj, observed, plan).await
+    }
+
+    fn status(
+        &self,
+        obj: &PlanetScaleBranch,
+        done: Option<&Outcome>,
+        error: Option<&Error>,
+    ) -> Report<PlanetScaleBranchStatus> {
+        status::report(obj, done, error)
+    }
+
+    fn paused_status(&self, obj: &PlanetScaleBranch) -> PlanetScaleBranchStatus {
+        status::paused(obj)
+    }
+
+    async fn cleanup(&self, obj: &PlanetScaleBranch) -> Result<Action, Error> {
+        cleanup::cleanup(self, &Target::of(obj), obj).await
+    }
+
+    fn cleanup_status(
+        &self,
+        obj: &PlanetScaleBranch,
+        err: &Error,
+    ) -> Option<Report<PlanetScaleBranchStatus>> {
+        Some(status::deletion_failed(obj, err))
+    }
+
+    /// Ready: the next resync (counted from the shared list the resync used). Waiting on the
+    /// branch: the poller wakes the resource; its own look is only a safety net. Waiting on
+    /// the database: the next poll (2 s … 30 s). Remembered by the schedule.
+    fn next(&self, obj: &PlanetScaleBranch, ended: Ended<'_, Outcome>) -> Option<Duration> {
+        let t = Target::of(obj);
+        let resync = self.ctx.settings.resync_interval;
+        let delay = match ended {
+            Ended::Paused => resync,
+            Ended::Applied { outcome, .. } => match &outcome.progress {
+                Progress::Ready => {
+                    self.schedule.reset_polls(&t.key);
+                    resync_after(outcome.listed_at, resync)
+                }
+                Progress::Waiting { .. } if outcome.registered => SAFETY_LOOK,
+                Progress::Waiting { .. } => self.schedule.next_poll(&t.key),
+            },
+        };
+        self.schedule.set(&t.key, t.trigger, delay);
+        Some(delay)
+    }
+
+    fn failed(&self, obj: &PlanetScaleBranch, _err: &Error, retry_in: Duration) {
+        let t = Target::of(obj);
+        self.schedule.reset_polls(&t.key);
+        self.schedule.set(&t.key, t.trigger, retry_in);
+    }
+
+    fn forget(&self, key: &str) {
+        self.schedule.forget(key);
+    }
+}
+
+/// The resync of a Ready branch, counted from when the shared list it used was taken (so
+/// that the resources of a database converge on one list per interval).
+fn resync_after(listed_at: Option<Instant>, resync: Duration) -> Duration {
+    match listed_at {
+        Some(at) => (at + resync)
+            .saturating_duration_since(Instant::now())
+            .max(resync / 2),
+        None => resync,
+    }
+}

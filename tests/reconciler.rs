@@ -1,0 +1,17 @@
+//! Reconciler tests: each calls a kind's reconcile pass directly (no operator process, no
+//! watches, no waiting on requeues) against the PlanetScale emulator in this process and the
+//! local control plane. `make reconciler-test` starts a control plane of its own and runs
+//! exactly this binary; the harness is in `reconciler/support.rs`.
+//!
+//! The integration binaries keep the end-to-end proofs (watches, wake-ups, restarts, the
+//! operator process); here each test drives the passes itself and looks at what a user
+//! would see: the status, the events, and the objects in PlanetScale.
+mod support;
+
+#[path = "reconciler/support.rs"]
+mod harness;
+
+#[path = "reconciler/branch.rs"]
+mod branch;
+#[path = "reconciler/branch_faults.rs"]
+mod branch_faults;
