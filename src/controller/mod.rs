@@ -13,6 +13,7 @@ pub mod deploy_request;
 pub mod password;
 pub mod planetscale;
 pub mod reconciler;
+pub mod snapshot;
 pub mod watch;
 pub mod write;
 

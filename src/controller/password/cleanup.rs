@@ -5,9 +5,10 @@ use kube::runtime::events::EventType;
 use planetscale_api::models::ListPasswords;
 
 use super::mint::delete_id;
-use super::run::Run;
+use super::pass::Run;
 use super::secret;
 use crate::crd::common::DeletionPolicy;
+use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
 /// Prefix of the names of every password the resource with `uid` creates.
@@ -17,13 +18,14 @@ pub fn name_prefix(uid: &str) -> String {
 }
 
 /// Deletes the passwords and lets go of the Secret. Errors keep the finalizer (retried).
-pub async fn cleanup(run: &mut Run<'_>) -> Result<Action, Error> {
+pub async fn cleanup(run: &Run<'_>) -> Result<Action, Error> {
+    let status = run.obj.status.clone().unwrap_or_default();
     if run.obj.spec.deletion_policy == DeletionPolicy::Delete {
-        delete_passwords(run).await?;
+        delete_passwords(run, &status).await?;
     }
     let desired_name = run.obj.spec.secret.effective_name(&run.name()).to_string();
     let mut names = vec![desired_name];
-    names.extend(run.status.secret_name.clone());
+    names.extend(status.secret_name.clone());
     names.dedup();
     for name in names {
         secret::release(&run.secrets, run.obj, &name).await?;
@@ -31,10 +33,10 @@ pub async fn cleanup(run: &mut Run<'_>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-async fn delete_passwords(run: &mut Run<'_>) -> Result<(), Error> {
+async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> Result<(), Error> {
     // The branch the passwords were created on, from the status (the `PlanetScaleBranch` may
     // be gone already).
-    let Some(t) = super::target::recorded(&run.status) else {
+    let Some(t) = super::target::recorded(status) else {
         // No target was ever resolved, so no password was created.
         return Ok(());
     };
@@ -58,9 +60,9 @@ async fn delete_passwords(run: &mut Run<'_>) -> Result<(), Error> {
         .filter(|p| p.name.starts_with(&prefix))
         .map(|p| p.id)
         .collect();
-    ids.extend(run.status.password_id.clone());
+    ids.extend(status.password_id.clone());
     ids.extend(
-        run.status
+        status
             .pending_deletions
             .iter()
             .map(|p| p.password_id.clone()),

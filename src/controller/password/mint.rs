@@ -9,20 +9,25 @@
 //!    ([`lookup_needed`]). A first password whose Secret already holds credentials is looked
 //!    up all the same (the status may have been lost, e.g. by a restore);
 //! 3. it is created, and the Secret is written at once with the plaintext;
-//! 4. only then is the password id recorded, and the replaced one queued for deletion.
+//! 4. only then is the password id recorded, and the replaced one queued for deletion (in the
+//!    status the pass writes at its end).
 //!
 //! A restart at any point repeats the steps for the same `n` (the status then already holds
-//! `n`, so step 2 looks) and ends in the same state.
+//! `n`, so step 2 looks, and adopts the password whose credentials the Secret holds) and ends
+//! in the same state.
 use kube::runtime::events::EventType;
 use planetscale_api::models::{CreatePassword, ListPasswords, Password};
 
-use super::plan::{Cause, Desired, delete_after, next_rotation_at};
-use super::run::{Run, api_role};
+use super::deadline::{delete_after, next_rotation_at};
+use super::pass::{Run, api_role};
+use super::plan::{Cause, Desired};
 use super::secret::{self, SecretView};
 use super::target::Target;
 use super::time::to_time;
 use crate::connection::{SecretString, credentials_hash};
-use crate::crd::password::{MAX_PENDING_DELETIONS, PendingDeletion, reason};
+use crate::crd::password::{
+    MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePassword, PlanetScalePasswordStatus, reason,
+};
 use crate::crd::password_name;
 use crate::error::Error;
 
@@ -34,22 +39,21 @@ pub struct Mint<'a> {
     pub secret: &'a SecretView,
     pub counter: i64,
     pub cause: Cause,
+    /// Whether an earlier attempt may have created password `counter` ([`lookup_needed`]).
+    pub lookup: bool,
 }
 
-/// Mints password `m.counter`, writes the Secret and records it (see the module docs).
-pub async fn mint(run: &mut Run<'_>, m: Mint<'_>) -> Result<(), Error> {
-    preflight(run, &m)?;
-    let unexplained = m.cause == Cause::Initial && m.secret.creds.is_some();
-    let lookup = lookup_needed(run.status.rotation, m.counter, unexplained);
-    if run.status.rotation < m.counter {
-        run.status.rotation = m.counter;
-        run.save().await?;
-    }
+/// Mints password `m.counter`, writes the Secret and records it in `status` (steps 2 to 4 of
+/// the module docs; step 1 is the skeleton's intent write).
+pub async fn mint(
+    run: &Run<'_>,
+    status: &mut PlanetScalePasswordStatus,
+    m: Mint<'_>,
+) -> Result<(), Error> {
     let name = password_name(&run.uid, m.counter);
-    let (password, plaintext, stale) = find_or_create(&m, &name, lookup).await?;
+    let (password, plaintext, stale) = find_or_create(&m, &name, m.lookup).await?;
     write_secret(run, &m, &password, &plaintext).await?;
-    let old = record(run, &m, &password, &plaintext, &name);
-    run.save().await?;
+    let old = record(run, status, &m, &password, &plaintext, &name);
     // The next step plans from this answer, not from another GET.
     run.remember(m.target, &password);
     if let Some(old_secret) = old.secret.filter(|s| *s != m.desired.secret_name) {
@@ -71,15 +75,15 @@ pub fn lookup_needed(recorded: i64, counter: i64, unexplained: bool) -> bool {
 
 /// Renders the Secret with placeholder credentials, so a template that cannot render stops
 /// us before a password is created that could not be stored.
-fn preflight(run: &Run<'_>, m: &Mint<'_>) -> Result<(), Error> {
+pub fn preflight(obj: &PlanetScalePassword, target: &Target) -> Result<(), Error> {
     let placeholder = Password {
         access_host_url: Some("placeholder.connect.psdb.cloud".into()),
         username: Some("placeholder".into()),
         ..Password::default()
     };
     let plaintext = SecretString::new("pscale_pw_placeholder");
-    let info = secret::connection_info(run.obj, m.target, &placeholder, &plaintext);
-    secret::render(run.obj, &info).map(drop)
+    let info = secret::connection_info(obj, target, &placeholder, &plaintext);
+    secret::render(obj, &info).map(drop)
 }
 
 /// The password named `name`: adopted when the Secret already holds it, else created after
@@ -186,14 +190,14 @@ struct Replaced {
 }
 
 fn record(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
+    s: &mut PlanetScalePasswordStatus,
     m: &Mint<'_>,
     p: &Password,
     plaintext: &SecretString,
     name: &str,
 ) -> Replaced {
     let now = m.api.server_now();
-    let s = &mut run.status;
     let old_id = s.password_id.clone().filter(|id| *id != p.id);
     let mut replaced = None;
     if let Some(id) = old_id.filter(|_| m.cause != Cause::Gone) {

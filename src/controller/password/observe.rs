@@ -1,50 +1,153 @@
-//! Observing: the Secret (from Kubernetes, every time), and the current password in
-//! PlanetScale — from the caches when they are fresh enough ([`super::cache`]), else from the
-//! database's shared snapshot, else with one GET.
+//! Observing, without deciding anything: where the password lives ([`locate`]), then the
+//! Secret (from Kubernetes, every time) and the current password in PlanetScale
+//! ([`observe`]) — from the last view while it is fresh enough ([`super::cache`]), else from
+//! the database's shared snapshot, else with one GET.
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use planetscale_api::models::Password;
 
-use super::plan::{Live, LiveView};
-use super::run::{Run, crd_role, normalize_cidrs};
+use super::cache;
+use super::pass::{Run, crd_role, desired, normalize_cidrs};
+use super::plan::{Desired, Facts, Live, LiveView, SecretState, in_flight};
 use super::secret::SecretView;
-use super::target::Target;
+use super::target::{self, Target};
+use crate::controller::snapshot::DbKey;
+use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
-/// What one look at the world found.
-pub struct Seen {
+/// What the spec asks for and where: found once per pass.
+pub struct Located {
+    pub desired: Desired,
+    pub target: Target,
+    /// The `BranchNotReady` to report while a working password is looked after on the target
+    /// recorded in its status (its `PlanetScaleBranch` is not Ready right now).
+    pub branch_waiting: Option<Error>,
+}
+
+/// Parses the spec and resolves the target branch.
+pub async fn locate(run: &Run<'_>) -> Result<Located, Error> {
+    let desired = desired(run.obj)?;
+    let (target, branch_waiting) = target::resolve(&run.ctx.client, run.obj).await?;
+    Ok(Located {
+        desired,
+        target,
+        branch_waiting,
+    })
+}
+
+/// What one look found: where (always), and what PlanetScale and the Secret say (`look`,
+/// an error when they could not be read: the target is recorded in the status all the same,
+/// so that deletion and the credentials finalizer know where passwords may live).
+pub struct Observed {
+    pub located: Located,
+    pub look: Result<Look, Error>,
+}
+
+/// The Secret and the current password.
+pub struct Look {
+    /// The client the look was made with (the steps use it too).
+    pub api: planetscale_api::Client,
+    /// PlanetScale's current time.
+    pub now: DateTime<Utc>,
     pub secret: SecretView,
     pub live: Live,
     /// The current password as PlanetScale returned it (no plaintext).
     pub password: Option<Password>,
+    /// PlanetScale refused to renew the current password ([`super::cache::Views::marks`]).
+    pub renew_refused: bool,
+    /// The current password's CIDRs were already set to the spec's.
+    pub cidrs_patched: bool,
+    /// Why an explicitly named branch cannot take the first password yet (checked only
+    /// before the first create).
+    pub branch_not_ready: Option<String>,
 }
 
-/// Reads the Secret named `secret_name` and the current password.
-pub async fn observe(
-    run: &Run<'_>,
-    api: &planetscale_api::Client,
-    target: &Target,
-    secret_name: &str,
-) -> Result<Seen, Error> {
-    let secret = run.secrets.get_opt(secret_name).await?;
+impl Look {
+    /// What planning looks at.
+    pub fn facts<'a>(
+        &'a self,
+        uid: &'a str,
+        status: &'a PlanetScalePasswordStatus,
+        desired: &'a Desired,
+    ) -> Facts<'a> {
+        Facts {
+            now: self.now,
+            uid,
+            status,
+            desired,
+            secret: self.secret.state(status),
+            live: self.live.clone(),
+            renew_refused: self.renew_refused,
+            cidrs_patched: self.cidrs_patched,
+        }
+    }
+}
+
+/// Where the password lives, the Secret, and the current password in PlanetScale.
+pub async fn observe(run: &Run<'_>) -> Result<Observed, Error> {
+    let located = locate(run).await?;
+    let look = look(run, &located).await;
+    Ok(Observed { located, look })
+}
+
+async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
+    let api = run.client().await?;
+    let status = run.obj.status.clone().unwrap_or_default();
+    let secret = run.secrets.get_opt(&at.desired.secret_name).await?;
     let secret = SecretView::new(secret, run.obj);
-    let Some(id) = run.status.password_id.as_deref() else {
-        return Ok(Seen {
-            secret,
-            live: Live::None,
-            password: None,
-        });
+    let id = status.password_id.as_deref();
+    let password = match id {
+        Some(id) => current(run, &api, &at.target, id).await?,
+        None => None,
     };
-    let got = current(run, api, target, id).await?;
-    let live = match &got {
-        Some(p) => Live::Found(live_view(p)),
-        None => Live::Gone,
+    let live = match (&password, id) {
+        (Some(p), _) => Live::Found(live_view(p)),
+        (None, Some(_)) => Live::Gone,
+        (None, None) => Live::None,
     };
-    Ok(Seen {
+    let (renew_refused, cidrs_patched) = id.map_or((false, false), |id| {
+        run.state.views.marks(&run.key(), id, &at.desired.cidrs)
+    });
+    let first = status.password_id.is_none()
+        && in_flight(&status, &run.uid).is_none()
+        && secret.state(&status) != SecretState::Foreign;
+    let branch_not_ready = if first && !at.target.known_ready {
+        explicit_branch(&api, &at.target).await?
+    } else {
+        None
+    };
+    Ok(Look {
+        now: api.server_now(),
+        api,
         secret,
         live,
-        password: got,
+        password,
+        renew_refused,
+        cidrs_patched,
+        branch_not_ready,
     })
+}
+
+/// Why an explicitly named branch is not ready, if it is not.
+async fn explicit_branch(
+    api: &planetscale_api::Client,
+    t: &Target,
+) -> Result<Option<String>, Error> {
+    match target::check_ready(api, t).await {
+        Ok(()) => Ok(None),
+        Err(Error::Waiting { message, .. }) => Ok(Some(message)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The database snapshot key of `t` for the resource's credentials.
+pub fn db_key(run: &Run<'_>, t: &Target) -> DbKey {
+    DbKey {
+        credentials: run.credentials(),
+        organization: t.organization.clone(),
+        database: t.database.clone(),
+    }
 }
 
 /// Password `id` as PlanetScale has it (`None`: deleted): the last view while it is fresh
@@ -57,29 +160,30 @@ async fn current(
     id: &str,
 ) -> Result<Option<Password>, Error> {
     let (key, fresh) = (run.key(), run.fresh_for());
-    if let Some(p) = run.caches.remembered(&key, id, t, fresh) {
+    let views = &run.state.views;
+    if let Some(p) = views.remembered(&key, id, t, fresh) {
         return Ok(Some(p));
     }
-    let creds = run.credentials_key();
+    let (org, db) = (&t.organization, &t.database);
+    let list = || cache::list(api, org, db);
     let snapshot = run
-        .caches
-        .snapshot(&creds, api, &t.organization, &t.database, fresh)
+        .state
+        .snapshots
+        .get(&db_key(run, t), fresh, list)
         .await?;
-    if let Some(p) = snapshot.as_ref().and_then(|s| s.find(id, &t.branch)) {
-        let at = snapshot.as_ref().map_or_else(Instant::now, |s| s.at);
-        run.caches.remember(&key, t, p, at);
+    if let Some(s) = &snapshot
+        && let Some(p) = cache::find(&s.items, id, &t.branch)
+    {
+        views.remember(&key, t, p, s.taken);
         return Ok(Some(p.clone()));
     }
-    match api
-        .get_password(&t.organization, &t.database, &t.branch, id)
-        .await
-    {
+    match api.get_password(org, db, &t.branch, id).await {
         Ok(p) => {
-            run.remember(t, &p);
+            views.remember(&key, t, &p, Instant::now());
             Ok(Some(p))
         }
         Err(planetscale_api::Error::NotFound { .. }) => {
-            run.caches.forget(&key);
+            views.forget(&key);
             Ok(None)
         }
         Err(e) => Err(e.into()),

@@ -1,14 +1,20 @@
 //! What to do next for one `PlanetScalePassword`, decided from what was observed. Pure: no
 //! Kubernetes or PlanetScale calls, so every case is unit-tested (`plan_tests.rs`).
 //!
-//! The order of [`plan`] is the order of urgency: finish an interrupted create first, never
+//! The order of [`decide`] is the order of urgency: finish an interrupted create first, never
 //! touch a Secret we do not own, replace a password that no longer works, heal the Secret,
 //! rotate when asked or due, renew at half the TTL, then keep the CIDRs in line.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::crd::password::{PasswordRole, PendingDeletion, PlanetScalePasswordStatus};
+use super::deadline::{due_deletions, next_deadline, next_rotation_at, renew_due, rotated_at};
+use kube::ResourceExt;
+
+use super::observe::{Look, Observed};
+use super::target::Target;
+use crate::controller::reconciler::Plan;
+use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
 
 /// What the spec asks for, parsed.
@@ -77,9 +83,9 @@ pub struct LiveView {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-/// Everything [`plan`] looks at.
+/// Everything [`decide`] looks at.
 #[derive(Debug, Clone)]
-pub struct Observed<'a> {
+pub struct Facts<'a> {
     /// PlanetScale's current time.
     pub now: DateTime<Utc>,
     pub uid: &'a str,
@@ -129,9 +135,9 @@ impl Cause {
     }
 }
 
-/// The next thing to do.
+/// What to do next, as decided from one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum Decision {
     /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
     Conflict,
     /// Create password number `counter` (crash-safely) and switch the Secret to it.
@@ -152,21 +158,21 @@ pub fn in_flight(status: &PlanetScalePasswordStatus, uid: &str) -> Option<i64> {
         .then_some(status.rotation)
 }
 
-/// Decides the next step.
-pub fn plan(o: &Observed<'_>) -> Step {
+/// Decides what to do next.
+pub fn decide(o: &Facts<'_>) -> Decision {
     if let Some(counter) = in_flight(o.status, o.uid) {
         if o.secret == SecretState::Foreign {
-            return Step::Conflict;
+            return Decision::Conflict;
         }
-        return Step::Mint {
+        return Decision::Mint {
             counter,
             cause: Cause::Resume,
         };
     }
     if o.secret == SecretState::Foreign {
-        return Step::Conflict;
+        return Decision::Conflict;
     }
-    let mint = |cause| Step::Mint {
+    let mint = |cause| Decision::Mint {
         counter: o.status.rotation + 1,
         cause,
     };
@@ -182,15 +188,15 @@ pub fn plan(o: &Observed<'_>) -> Step {
         return mint(cause);
     }
     if renew_due(live, o.now) {
-        return Step::Renew;
+        return Decision::Renew;
     }
     if live.cidrs != o.desired.cidrs && !o.cidrs_patched {
-        return Step::UpdateCidrs;
+        return Decision::UpdateCidrs;
     }
-    Step::Idle
+    Decision::Idle
 }
 
-fn replacement(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
+fn replacement(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
     if live.expired || live.expires_at.is_some_and(|e| e <= o.now) {
         return Some(Cause::Expired);
     }
@@ -205,7 +211,7 @@ fn replacement(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
     changed.then_some(Cause::SpecChanged)
 }
 
-fn heal(o: &Observed<'_>) -> Option<Cause> {
+fn heal(o: &Facts<'_>) -> Option<Cause> {
     let renamed = o
         .status
         .secret_name
@@ -219,7 +225,7 @@ fn heal(o: &Observed<'_>) -> Option<Cause> {
     }
 }
 
-fn rotation(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
+fn rotation(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
     if o.desired.rotate_request.is_some()
         && o.desired.rotate_request != o.status.last_rotate_request
     {
@@ -230,65 +236,125 @@ fn rotation(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
         .then_some(Cause::Scheduled)
 }
 
-/// When the current password was created: PlanetScale's `created_at`, else the status.
-pub fn rotated_at(status: &PlanetScalePasswordStatus, live: &LiveView) -> Option<DateTime<Utc>> {
-    live.created_at
-        .or_else(|| status.last_rotated_at.as_ref().map(super::time::from_time))
+/// One step of a pass, in the order they are taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
+    Conflict,
+    /// The explicitly named branch cannot take the first password yet: wait (why).
+    WaitForBranch(String),
+    /// The Secret cannot be rendered: report why, before any password is created that could
+    /// not be stored.
+    RefuseTemplate,
+    /// Create password `counter` on `target` (after adopting or deleting any of its name,
+    /// with `lookup`), write the Secret at once and record the password. The counter is
+    /// written before, for crash safety (the skeleton's intent, see [`super::mint`]).
+    Mint {
+        target: Target,
+        counter: i64,
+        cause: Cause,
+        lookup: bool,
+    },
+    /// Extend the current password's expiry.
+    Renew,
+    /// Set the current password's CIDRs to the spec's.
+    UpdateCidrs,
+    /// Rewrite the Secret's other keys, labels and owner when they differ from the spec, and
+    /// refresh the status from the password.
+    SyncSecret,
+    /// Delete the replaced passwords whose grace period is over.
+    DeleteDue,
+    /// Roll the `restartOnRotation` workloads to the current credentials.
+    Restart,
 }
 
-/// When the next scheduled rotation is due.
-pub fn next_rotation_at(
-    rotated_at: Option<DateTime<Utc>>,
-    interval: Option<Duration>,
-) -> Option<DateTime<Utc>> {
-    Some(super::time::after(rotated_at?, interval?))
-}
-
-/// When a password with `ttl_seconds` that expires at `expires_at` is renewed: half-way.
-pub fn renew_at(live: &LiveView) -> Option<DateTime<Utc>> {
-    let ttl = live.ttl_seconds.filter(|t| *t > 0)?;
-    let expires = live.expires_at?;
-    Some(expires - chrono::Duration::seconds(i64::try_from(ttl / 2).unwrap_or(i64::MAX / 2)))
-}
-
-fn renew_due(live: &LiveView, now: DateTime<Utc>) -> bool {
-    renew_at(live).is_some_and(|at| at <= now)
-}
-
-/// When a password replaced for `cause` at `now` is deleted.
-pub fn delete_after(cause: Cause, now: DateTime<Utc>, grace: Duration) -> DateTime<Utc> {
-    if cause.old_is_dead() {
-        now
-    } else {
-        super::time::after(now, grace)
+/// Plans a pass from one observation. Pure. After a step that changes PlanetScale or the
+/// Secret, the plan asks to look again at once: the next pass plans from what it did.
+pub fn plan(obj: &PlanetScalePassword, o: &Observed) -> Plan<Step> {
+    let Ok(look) = &o.look else {
+        return Plan::nothing();
+    };
+    let (uid, status) = (obj.uid().unwrap_or_default(), obj.status.clone());
+    let status = status.unwrap_or_default();
+    let facts = look.facts(&uid, &status, &o.located.desired);
+    let again = |steps| Plan::steps(steps).requeue(Duration::ZERO);
+    match decide(&facts) {
+        Decision::Conflict => Plan::steps(vec![Step::Conflict]),
+        Decision::Mint { counter, cause } => match mint_blocked(obj, o, look, cause) {
+            Some(step) => Plan::steps(vec![step]),
+            None => again(vec![
+                Step::Mint {
+                    target: o.located.target.clone(),
+                    counter,
+                    cause,
+                    lookup: lookup(&facts, counter, cause),
+                },
+                Step::DeleteDue,
+                Step::Restart,
+            ]),
+        },
+        Decision::Renew => again(vec![Step::Renew]),
+        Decision::UpdateCidrs => again(vec![Step::UpdateCidrs]),
+        Decision::Idle => {
+            let due = !due_deletions(&status.pending_deletions, facts.now).is_empty();
+            let delete = due.then_some(Step::DeleteDue);
+            let steps = [Some(Step::SyncSecret), delete, Some(Step::Restart)];
+            let plan = Plan::steps(steps.into_iter().flatten().collect());
+            match next_deadline(&facts) {
+                Some(at) => plan.requeue(super::time::until(facts.now, at)),
+                None => plan,
+            }
+        }
     }
 }
 
-/// The pending deletions whose grace period is over.
-pub fn due_deletions(pending: &[PendingDeletion], now: DateTime<Utc>) -> Vec<PendingDeletion> {
-    pending
-        .iter()
-        .filter(|p| super::time::from_time(&p.delete_after) <= now)
-        .cloned()
-        .collect()
+/// What stops a mint before it starts: a first password's explicit branch that is not
+/// ready, or a Secret that cannot be rendered.
+fn mint_blocked(
+    obj: &PlanetScalePassword,
+    o: &Observed,
+    look: &Look,
+    cause: Cause,
+) -> Option<Step> {
+    if cause == Cause::Initial
+        && let Some(why) = &look.branch_not_ready
+    {
+        return Some(Step::WaitForBranch(why.clone()));
+    }
+    super::mint::preflight(obj, &o.located.target)
+        .is_err()
+        .then_some(Step::RefuseTemplate)
 }
 
-/// The earliest future moment something is due (renewal, rotation, a deletion), to requeue
-/// for it.
-pub fn next_deadline(o: &Observed<'_>) -> Option<DateTime<Utc>> {
-    let Live::Found(live) = &o.live else {
+/// Whether password `counter` must be looked up before it is created
+/// ([`super::mint::lookup_needed`]).
+fn lookup(o: &Facts<'_>, counter: i64, cause: Cause) -> bool {
+    // Credentials in the Secret the status does not explain (a lost status, a merged Secret).
+    let unexplained = cause == Cause::Initial
+        && matches!(o.secret, SecretState::Ours(Creds::Match | Creds::Mismatch));
+    super::mint::lookup_needed(o.status.rotation, counter, unexplained)
+}
+
+/// The status to write before a pass that creates password `counter`: the counter and the
+/// branch it is created on, so that a crash right after the create finds both ([`super::mint`]).
+/// `None` when the status already holds the counter (an earlier attempt wrote it). Pure.
+pub fn intent(
+    status: Option<&PlanetScalePasswordStatus>,
+    plan: &Plan<Step>,
+) -> Option<PlanetScalePasswordStatus> {
+    let (target, counter) = plan.steps.iter().find_map(|s| match s {
+        Step::Mint {
+            target, counter, ..
+        } => Some((target, *counter)),
+        _ => None,
+    })?;
+    let mut status = status.cloned().unwrap_or_default();
+    if status.rotation >= counter {
         return None;
-    };
-    let rotation = next_rotation_at(rotated_at(o.status, live), o.desired.interval);
-    let deletions = o
-        .status
-        .pending_deletions
-        .iter()
-        .map(|p| super::time::from_time(&p.delete_after));
-    [renew_at(live), rotation, live.expires_at]
-        .into_iter()
-        .flatten()
-        .chain(deletions)
-        .filter(|t| *t > o.now)
-        .min()
+    }
+    status.rotation = counter;
+    status.organization = Some(target.organization.clone());
+    status.database = Some(target.database.clone());
+    status.branch = Some(target.branch.clone());
+    Some(status)
 }

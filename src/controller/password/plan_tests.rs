@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::deadline::*;
 use super::plan::*;
 use super::time::{after, to_time};
 use crate::crd::password::{PasswordRole, PendingDeletion, PlanetScalePasswordStatus};
@@ -53,8 +54,8 @@ fn observe<'a>(
     secret: SecretState,
     live: Live,
     now: i64,
-) -> Observed<'a> {
-    Observed {
+) -> Facts<'a> {
+    Facts {
         now: t(now),
         uid: UID,
         status,
@@ -68,22 +69,22 @@ fn observe<'a>(
 
 const OK: SecretState = SecretState::Ours(Creds::Match);
 
-fn mint(counter: i64, cause: Cause) -> Step {
-    Step::Mint { counter, cause }
+fn mint(counter: i64, cause: Cause) -> Decision {
+    Decision::Mint { counter, cause }
 }
 
 #[test]
 fn no_password_yet_mints_the_first() {
     let (s, d) = (PlanetScalePasswordStatus::default(), desired());
     let o = observe(&s, &d, SecretState::Missing, Live::None, 0);
-    assert_eq!(plan(&o), mint(1, Cause::Initial));
+    assert_eq!(decide(&o), mint(1, Cause::Initial));
 }
 
 #[test]
 fn a_steady_password_needs_nothing() {
     let (s, d) = (settled(1), desired());
     let o = observe(&s, &d, OK, Live::Found(live()), 10);
-    assert_eq!(plan(&o), Step::Idle);
+    assert_eq!(decide(&o), Decision::Idle);
     assert_eq!(next_deadline(&o), None);
 }
 
@@ -96,7 +97,7 @@ fn an_interrupted_create_is_resumed_with_the_same_counter() {
     assert_eq!(in_flight(&s, UID), Some(3));
     for secret in [SecretState::Missing, OK, SecretState::Ours(Creds::Mismatch)] {
         let o = observe(&s, &d, secret, Live::Found(live()), 0);
-        assert_eq!(plan(&o), mint(3, Cause::Resume), "{secret:?}");
+        assert_eq!(decide(&o), mint(3, Cause::Resume), "{secret:?}");
     }
     // Also before the very first password was recorded.
     let first = PlanetScalePasswordStatus {
@@ -104,7 +105,7 @@ fn an_interrupted_create_is_resumed_with_the_same_counter() {
         ..Default::default()
     };
     let o = observe(&first, &d, SecretState::Missing, Live::None, 0);
-    assert_eq!(plan(&o), mint(1, Cause::Resume));
+    assert_eq!(decide(&o), mint(1, Cause::Resume));
 }
 
 #[test]
@@ -116,7 +117,7 @@ fn a_foreign_secret_is_never_touched() {
         s
     }] {
         let o = observe(&s, &d, SecretState::Foreign, Live::Found(live()), 0);
-        assert_eq!(plan(&o), Step::Conflict);
+        assert_eq!(decide(&o), Decision::Conflict);
     }
 }
 
@@ -124,7 +125,7 @@ fn a_foreign_secret_is_never_touched() {
 fn password_but_no_secret_heals() {
     let (s, d) = (settled(1), desired());
     let o = observe(&s, &d, SecretState::Missing, Live::Found(live()), 0);
-    assert_eq!(plan(&o), mint(2, Cause::SecretMissing));
+    assert_eq!(decide(&o), mint(2, Cause::SecretMissing));
     let emptied = observe(
         &s,
         &d,
@@ -132,7 +133,7 @@ fn password_but_no_secret_heals() {
         Live::Found(live()),
         0,
     );
-    assert_eq!(plan(&emptied), mint(2, Cause::SecretMissing));
+    assert_eq!(decide(&emptied), mint(2, Cause::SecretMissing));
 }
 
 #[test]
@@ -145,7 +146,7 @@ fn edited_credentials_heal() {
         Live::Found(live()),
         0,
     );
-    assert_eq!(plan(&o), mint(5, Cause::SecretEdited));
+    assert_eq!(decide(&o), mint(5, Cause::SecretEdited));
 }
 
 #[test]
@@ -153,14 +154,14 @@ fn a_renamed_secret_gets_a_new_password() {
     let (s, mut d) = (settled(1), desired());
     d.secret_name = "other".into();
     let o = observe(&s, &d, SecretState::Missing, Live::Found(live()), 0);
-    assert_eq!(plan(&o), mint(2, Cause::SecretRenamed));
+    assert_eq!(decide(&o), mint(2, Cause::SecretRenamed));
 }
 
 #[test]
 fn a_password_deleted_in_planetscale_is_replaced() {
     let (s, d) = (settled(1), desired());
     let o = observe(&s, &d, OK, Live::Gone, 0);
-    assert_eq!(plan(&o), mint(2, Cause::Gone));
+    assert_eq!(decide(&o), mint(2, Cause::Gone));
     assert!(Cause::Gone.old_is_dead());
 }
 
@@ -174,10 +175,10 @@ fn ttl_renews_at_half_life() {
         ..live()
     };
     let before = observe(&s, &d, OK, Live::Found(l.clone()), 1799);
-    assert_eq!(plan(&before), Step::Idle);
+    assert_eq!(decide(&before), Decision::Idle);
     assert_eq!(next_deadline(&before), Some(t(1800)));
     let at = observe(&s, &d, OK, Live::Found(l.clone()), 1800);
-    assert_eq!(plan(&at), Step::Renew);
+    assert_eq!(decide(&at), Decision::Renew);
     assert_eq!(next_deadline(&at), Some(t(3600)), "expiry is next");
 }
 
@@ -191,16 +192,16 @@ fn expired_or_unrenewable_passwords_are_replaced() {
         ..live()
     };
     let past = observe(&s, &d, OK, Live::Found(l.clone()), 3600);
-    assert_eq!(plan(&past), mint(2, Cause::Expired));
+    assert_eq!(decide(&past), mint(2, Cause::Expired));
     let flagged = LiveView {
         expired: true,
         ..l.clone()
     };
     let o = observe(&s, &d, OK, Live::Found(flagged), 10);
-    assert_eq!(plan(&o), mint(2, Cause::Expired));
+    assert_eq!(decide(&o), mint(2, Cause::Expired));
     let mut refused = observe(&s, &d, OK, Live::Found(l), 1900);
     refused.renew_refused = true;
-    assert_eq!(plan(&refused), mint(2, Cause::RenewRefused));
+    assert_eq!(decide(&refused), mint(2, Cause::RenewRefused));
     assert!(!Cause::RenewRefused.old_is_dead());
 }
 
@@ -212,7 +213,7 @@ fn expiry_wins_over_a_missing_secret() {
         ..live()
     };
     let o = observe(&s, &d, SecretState::Missing, Live::Found(l), 0);
-    assert_eq!(plan(&o), mint(2, Cause::Expired));
+    assert_eq!(decide(&o), mint(2, Cause::Expired));
 }
 
 #[test]
@@ -220,10 +221,10 @@ fn rotation_is_due_after_the_interval() {
     let (s, mut d) = (settled(1), desired());
     d.interval = Some(Duration::from_secs(86_400));
     let early = observe(&s, &d, OK, Live::Found(live()), 86_399);
-    assert_eq!(plan(&early), Step::Idle);
+    assert_eq!(decide(&early), Decision::Idle);
     assert_eq!(next_deadline(&early), Some(t(86_400)));
     let due = observe(&s, &d, OK, Live::Found(live()), 86_400);
-    assert_eq!(plan(&due), mint(2, Cause::Scheduled));
+    assert_eq!(decide(&due), mint(2, Cause::Scheduled));
 }
 
 #[test]
@@ -231,10 +232,10 @@ fn the_rotate_annotation_rotates_once_per_value() {
     let (mut s, mut d) = (settled(1), desired());
     d.rotate_request = Some("2030-01-01".into());
     let o = observe(&s, &d, OK, Live::Found(live()), 0);
-    assert_eq!(plan(&o), mint(2, Cause::Requested));
+    assert_eq!(decide(&o), mint(2, Cause::Requested));
     s.last_rotate_request = Some("2030-01-01".into());
     let o = observe(&s, &d, OK, Live::Found(live()), 0);
-    assert_eq!(plan(&o), Step::Idle);
+    assert_eq!(decide(&o), Decision::Idle);
 }
 
 #[test]
@@ -248,7 +249,7 @@ fn role_replica_or_ttl_changes_mint_a_new_password() {
     ttl.ttl = Some(Duration::from_secs(600));
     for d in [role, replica, ttl] {
         let o = observe(&s, &d, OK, Live::Found(live()), 0);
-        assert_eq!(plan(&o), mint(2, Cause::SpecChanged), "{d:?}");
+        assert_eq!(decide(&o), mint(2, Cause::SpecChanged), "{d:?}");
     }
 }
 
@@ -257,9 +258,9 @@ fn cidr_changes_are_patched_in_place() {
     let (s, mut d) = (settled(1), desired());
     d.cidrs = Some(vec!["10.0.0.0/8".into()]);
     let mut o = observe(&s, &d, OK, Live::Found(live()), 0);
-    assert_eq!(plan(&o), Step::UpdateCidrs);
+    assert_eq!(decide(&o), Decision::UpdateCidrs);
     o.cidrs_patched = true;
-    assert_eq!(plan(&o), Step::Idle, "once per reconcile");
+    assert_eq!(decide(&o), Decision::Idle, "once per reconcile");
 }
 
 #[test]

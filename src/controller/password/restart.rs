@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::run::Run;
+use super::pass::Run;
 use crate::controller::FIELD_MANAGER;
-use crate::crd::password::{RestartKind, RestartTarget};
+use crate::crd::password::{PlanetScalePasswordStatus, RestartKind, RestartTarget};
 use crate::error::Error;
 
 /// Prefix of the pod-template annotation; the name part is the `PlanetScalePassword`'s name,
@@ -35,8 +35,8 @@ pub fn annotation_key(name: &str) -> String {
 /// Sets the annotation to the current credentials hash on every listed workload where it
 /// differs. A workload that does not exist (yet) is skipped; it is annotated once it exists
 /// and the password is reconciled again.
-pub async fn converge(run: &Run<'_>) -> Result<(), Error> {
-    let Some(hash) = run.status.credentials_hash.clone() else {
+pub async fn converge(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> Result<(), Error> {
+    let Some(hash) = status.credentials_hash.clone() else {
         return Ok(());
     };
     let key = annotation_key(&run.name());

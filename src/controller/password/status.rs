@@ -1,17 +1,16 @@
 //! Reporting: the conditions `Ready`, `BranchReady` and `SecretSynced` for the outcome of a
 //! reconcile, and the events that go with a change of `Ready`.
-use std::time::Duration;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::runtime::events::EventType;
+use kube::ResourceExt;
 
-use super::run::Run;
+use super::act::{Ended, Outcome};
 use super::time::to_time;
+use crate::controller::reconciler::{Note, Report};
 use crate::crd::conditions::{
     self, ConditionStatus, find_condition, new_condition, reason, set_condition,
 };
 use crate::crd::password::condition::{BRANCH_READY, SECRET_SYNCED};
-use crate::crd::password::{PlanetScalePasswordStatus, reason as pw_reason};
+use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus, reason as pw_reason};
 use crate::crd::{PAUSED_ANNOTATION, password_secret::CreationPolicy};
 use crate::error::Error;
 use ConditionStatus::{False, True};
@@ -19,17 +18,43 @@ use ConditionStatus::{False, True};
 /// Condition that is `True` while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
 
-/// How a reconcile that did not fail ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The Secret holds a working password; look again after `next` (a renewal, rotation or
-    /// deletion coming due), if any.
-    Ready { next: Option<Duration> },
-    /// The Secret belongs to someone else: another `PlanetScalePassword` (`holder`), or no
-    /// resource of ours.
-    Conflict { holder: Option<String> },
-    /// Still working (the step budget of one reconcile ran out).
-    Converging,
+/// The status after a pass, from what it did (`None`: it could not look) and the error that
+/// stopped it, with the events for a change of `Ready`.
+pub fn report(
+    obj: &PlanetScalePassword,
+    done: Option<&Outcome>,
+    error: Option<&Error>,
+) -> Report<PlanetScalePasswordStatus> {
+    let before = obj.status.clone().unwrap_or_default();
+    let mut status = done.map_or_else(|| before.clone(), |o| o.status.clone());
+    let ended = done.and_then(|o| o.ended.as_ref());
+    let result = match (error, ended) {
+        (Some(e), _) => Err(e),
+        (None, Some(ended)) => Ok(ended),
+        (None, None) => return Report::quiet(status),
+    };
+    let resolved = done.is_some_and(|o| o.resolved);
+    let secret = obj.spec.secret.effective_name(&obj.name_any()).to_string();
+    let generation = obj.metadata.generation;
+    set_conditions(&mut status, result, resolved, &secret, generation);
+    let events = ready_events(&before, &status);
+    Report { status, events }
+}
+
+/// The status while deletion fails, with its event.
+pub fn deletion_failed(obj: &PlanetScalePassword, e: &Error) -> Report<PlanetScalePasswordStatus> {
+    let before = obj.status.clone().unwrap_or_default();
+    let mut status = before.clone();
+    set_deletion_failed(&mut status, e, obj.metadata.generation);
+    let events = ready_events(&before, &status);
+    Report { status, events }
+}
+
+/// The status of a paused resource: only the `Paused` condition changes.
+pub fn paused(obj: &PlanetScalePassword) -> PlanetScalePasswordStatus {
+    let mut status = obj.status.clone().unwrap_or_default();
+    set_paused(&mut status, obj.metadata.generation);
+    status
 }
 
 fn now() -> Time {
@@ -39,7 +64,7 @@ fn now() -> Time {
 /// Sets the conditions for `outcome`. Pure.
 pub fn set_conditions(
     s: &mut PlanetScalePasswordStatus,
-    outcome: &Result<Outcome, Error>,
+    outcome: Result<&Ended, &Error>,
     target_resolved: bool,
     secret: &str,
     generation: Option<i64>,
@@ -84,26 +109,22 @@ type Cond<'a> = (ConditionStatus, &'a str, String);
 
 /// `SecretSynced` (when it changes) and `Ready` for `outcome`.
 fn summary<'a>(
-    outcome: &'a Result<Outcome, Error>,
+    outcome: Result<&'a Ended, &'a Error>,
     secret: &str,
     has_synced: bool,
 ) -> (Option<Cond<'a>>, Cond<'a>) {
     match outcome {
-        Ok(Outcome::Ready { .. }) => {
+        Ok(Ended::Ready { .. }) => {
             let message = format!("Secret {secret} holds the credentials of a working password");
             (
                 Some((True, reason::READY, message.clone())),
                 (True, reason::READY, message),
             )
         }
-        Ok(Outcome::Conflict { holder }) => {
+        Ok(Ended::Conflict { holder }) => {
             let message = conflict_message(secret, holder.as_deref());
             let r = pw_reason::SECRET_CONFLICT;
             (Some((False, r, message.clone())), (False, r, message))
-        }
-        Ok(Outcome::Converging) => {
-            let message = "creating or replacing the password".to_string();
-            (None, (False, reason::PROGRESSING, message))
         }
         Err(e) => {
             let failed = (False, e.reason(), e.to_string());
@@ -150,39 +171,45 @@ pub fn set_paused(s: &mut PlanetScalePasswordStatus, generation: Option<i64>) {
     set_condition(&mut s.conditions, cond, generation);
 }
 
-/// Writes the status when it changed, with an event when `Ready` changes: `Ready` when it
-/// turns true, the reason of a new failure, and (as a normal event) waiting on the branch.
-pub async fn report(run: &mut Run<'_>) -> Result<(), Error> {
-    let before = run.obj.status.clone().unwrap_or_default();
-    run.save().await?;
-    let after = run.status.clone();
+/// The event for a change of `Ready`: `Ready` when it turns true, the reason of a new
+/// failure, and (as a normal event) waiting on the branch.
+fn ready_events(
+    before: &PlanetScalePasswordStatus,
+    after: &PlanetScalePasswordStatus,
+) -> Vec<Note> {
     let (was, is) = (
         find_condition(&before.conditions, conditions::READY),
         find_condition(&after.conditions, conditions::READY),
     );
-    let Some(is) = is else { return Ok(()) };
+    let Some(is) = is else { return Vec::new() };
     if was.is_some_and(|w| w.status == is.status && w.reason == is.reason) {
-        return Ok(());
+        return Vec::new();
     }
-    if is.status == "True" {
-        run.event(EventType::Normal, reason::READY, is.message.clone())
-            .await;
-    } else if is.reason == reason::BRANCH_NOT_READY {
+    let (r, m) = (is.reason.clone(), is.message.clone());
+    let note = if is.status == "True" || is.reason == reason::BRANCH_NOT_READY {
         // Waiting on the branch is not a failure, but say once what the password waits for
         // (e.g. a branchRef naming a PlanetScaleBranch that does not exist).
-        run.event(EventType::Normal, &is.reason, is.message.clone())
-            .await;
+        Note::normal(r, "Reconcile", m)
     } else if is.reason != reason::PROGRESSING {
-        run.event(EventType::Warning, &is.reason, is.message.clone())
-            .await;
-    }
-    Ok(())
+        Note::warning(r, "Reconcile", m)
+    } else {
+        return Vec::new();
+    };
+    vec![note]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::crd::conditions::is_condition_true;
+    use std::time::Duration;
+
+    fn ready() -> Ended {
+        Ended::Ready {
+            next: None,
+            resync: Duration::from_secs(600),
+        }
+    }
 
     fn cond<'a>(s: &'a PlanetScalePasswordStatus, t: &str) -> (&'a str, &'a str) {
         let c = find_condition(&s.conditions, t).expect(t);
@@ -192,13 +219,7 @@ mod tests {
     #[test]
     fn ready_sets_all_three() {
         let mut s = PlanetScalePasswordStatus::default();
-        set_conditions(
-            &mut s,
-            &Ok(Outcome::Ready { next: None }),
-            true,
-            "db",
-            Some(2),
-        );
+        set_conditions(&mut s, Ok(&ready()), true, "db", Some(2));
         for t in ["Ready", "BranchReady", "SecretSynced"] {
             assert!(is_condition_true(&s.conditions, t), "{t}");
         }
@@ -209,7 +230,7 @@ mod tests {
     fn waiting_on_the_branch() {
         let mut s = PlanetScalePasswordStatus::default();
         let err = super::super::target::waiting("PlanetScaleBranch pr-1 is not Ready".into());
-        set_conditions(&mut s, &Err(err), false, "db", Some(1));
+        set_conditions(&mut s, Err(&err), false, "db", Some(1));
         assert_eq!(cond(&s, "BranchReady"), ("False", "BranchNotReady"));
         assert_eq!(cond(&s, "Ready"), ("False", "BranchNotReady"));
     }
@@ -217,8 +238,8 @@ mod tests {
     #[test]
     fn a_foreign_secret_is_a_conflict() {
         let mut s = PlanetScalePasswordStatus::default();
-        let conflict = Outcome::Conflict { holder: None };
-        set_conditions(&mut s, &Ok(conflict), true, "db", Some(1));
+        let conflict = Ended::Conflict { holder: None };
+        set_conditions(&mut s, Ok(&conflict), true, "db", Some(1));
         assert_eq!(cond(&s, "SecretSynced"), ("False", "SecretConflict"));
         assert_eq!(cond(&s, "Ready"), ("False", "SecretConflict"));
         assert!(cond(&s, "Ready").1.contains("Conflict"));
@@ -231,18 +252,12 @@ mod tests {
     #[test]
     fn a_template_error_shows_on_secret_synced() {
         let mut s = PlanetScalePasswordStatus::default();
-        set_conditions(
-            &mut s,
-            &Ok(Outcome::Ready { next: None }),
-            true,
-            "db",
-            Some(1),
-        );
+        set_conditions(&mut s, Ok(&ready()), true, "db", Some(1));
         let err = Error::Invalid {
             reason: "TemplateFailed",
             message: "template x does not render".into(),
         };
-        set_conditions(&mut s, &Err(err), true, "db", Some(2));
+        set_conditions(&mut s, Err(&err), true, "db", Some(2));
         assert_eq!(cond(&s, "SecretSynced"), ("False", "TemplateFailed"));
         assert_eq!(cond(&s, "BranchReady"), ("True", "Ready"));
     }

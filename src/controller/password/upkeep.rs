@@ -1,28 +1,30 @@
 //! Looking after a password that works: renewal, CIDRs, deleting replaced passwords once their
 //! grace period is over, and keeping the Secret's other keys and the status in line.
-use chrono::{DateTime, Utc};
 use kube::runtime::events::EventType;
 use planetscale_api::models::UpdatePassword;
 
+use super::deadline::{due_deletions, next_rotation_at};
 use super::mint::delete_id;
-use super::observe::Seen;
-use super::plan::{Desired, due_deletions, next_rotation_at};
-use super::run::Run;
+use super::observe::Look;
+use super::pass::Run;
+use super::plan::Desired;
 use super::secret;
 use super::target::Target;
 use super::time::to_time;
 use crate::connection::credentials_hash;
+use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
-/// Renews the current password. `Ok(false)` when PlanetScale refuses (the password is gone or
-/// cannot be renewed): the caller replaces it.
+/// Renews the current password. When PlanetScale refuses (the password is gone or cannot be
+/// renewed) the refusal is remembered, and the next pass replaces it.
 pub async fn renew(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
+    status: &mut PlanetScalePasswordStatus,
     api: &planetscale_api::Client,
     t: &Target,
-) -> Result<bool, Error> {
-    let Some(id) = run.status.password_id.clone() else {
-        return Ok(false);
+) -> Result<(), Error> {
+    let Some(id) = status.password_id.clone() else {
+        return Ok(());
     };
     let renewed = api
         .renew_password(&t.organization, &t.database, &t.branch, &id)
@@ -32,35 +34,36 @@ pub async fn renew(
         Err(
             planetscale_api::Error::NotFound { .. } | planetscale_api::Error::Unprocessable { .. },
         ) => {
-            return Ok(false);
+            run.state.views.renew_refused(&run.key(), &id);
+            return Ok(());
         }
         Err(e) => return Err(e.into()),
     };
-    run.status.expires_at = p.expires_at.map(to_time);
-    run.save().await?;
+    status.expires_at = p.expires_at.map(to_time);
     run.remember(t, &p);
     let until = p
         .expires_at
         .map(|e| format!(" until {}", e.to_rfc3339()))
         .unwrap_or_default();
-    let name = run.status.password_name.clone().unwrap_or(id);
+    let name = status.password_name.clone().unwrap_or(id);
     run.event(
         EventType::Normal,
         "Renewed",
         format!("renewed password {name}{until}"),
     )
     .await;
-    Ok(true)
+    Ok(())
 }
 
 /// Sets the current password's CIDRs to the spec's (an empty list: any address).
 pub async fn update_cidrs(
     run: &Run<'_>,
+    status: &PlanetScalePasswordStatus,
     api: &planetscale_api::Client,
     t: &Target,
     desired: &Desired,
 ) -> Result<(), Error> {
-    let Some(id) = run.status.password_id.as_deref() else {
+    let Some(id) = status.password_id.as_deref() else {
         return Ok(());
     };
     let body = UpdatePassword {
@@ -71,6 +74,8 @@ pub async fn update_cidrs(
         .update_password(&t.organization, &t.database, &t.branch, id, &body)
         .await?;
     run.remember(t, &updated);
+    let views = &run.state.views;
+    views.cidrs_set(&run.key(), id, desired.cidrs.clone());
     let shown = desired
         .cidrs
         .as_ref()
@@ -86,17 +91,16 @@ pub async fn update_cidrs(
 
 /// Deletes the replaced passwords whose grace period is over (404 counts as deleted).
 pub async fn delete_due(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
+    status: &mut PlanetScalePasswordStatus,
     api: &planetscale_api::Client,
     t: &Target,
-    now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    for due in due_deletions(&run.status.pending_deletions, now) {
+    for due in due_deletions(&status.pending_deletions, api.server_now()) {
         delete_id(api, t, &due.password_id).await?;
-        run.status
+        status
             .pending_deletions
             .retain(|p| p.password_id != due.password_id);
-        run.save().await?;
         let name = due.password_name.unwrap_or(due.password_id);
         let note = format!("deleted replaced password {name}: its grace period is over");
         run.event(EventType::Normal, "PasswordDeleted", note).await;
@@ -107,8 +111,9 @@ pub async fn delete_due(
 /// With a working password and a Secret that holds it: rewrites the Secret when its other keys,
 /// labels, annotations or owner differ from the spec, and refreshes the status.
 pub async fn sync(
-    run: &mut Run<'_>,
-    seen: &Seen,
+    run: &Run<'_>,
+    s: &mut PlanetScalePasswordStatus,
+    seen: &Look,
     t: &Target,
     desired: &Desired,
 ) -> Result<(), Error> {
@@ -126,7 +131,6 @@ pub async fn sync(
         );
         run.event(EventType::Normal, "SecretUpdated", note).await;
     }
-    let s = &mut run.status;
     let created = p
         .created_at
         .or(s.last_rotated_at.as_ref().map(super::time::from_time));

@@ -1,56 +1,46 @@
-//! One reconcile's working state: the resource, its status being built, and the helpers every
-//! step uses (save the status, publish an event, the API client, the parsed spec).
+//! One reconcile pass of one `PlanetScalePassword`: the resource as just read, and the
+//! handles every step uses (the API clients, events, the controller's caches); the spec
+//! parsed for planning.
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
-use super::cache::Caches;
+use super::Passwords;
 use super::plan::Desired;
 use super::target::Target;
-use crate::controller::{Context, apply_status, object_key};
+use crate::controller::{Context, object_key};
 use crate::crd::duration::parse_duration;
-use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
+use crate::crd::password::{PasswordRole, PlanetScalePassword};
 use crate::crd::rotate_request;
 use crate::error::Error;
 
 /// Label of this controller's API requests (for a fair limiter).
 pub const CALLER: &str = "password-controller";
 
-/// The state of one reconcile of one `PlanetScalePassword`.
+/// What one reconcile of one `PlanetScalePassword` works with. Read-only: every step returns
+/// what it found or did.
 pub struct Run<'a> {
     pub ctx: &'a Context,
     /// What the controller remembers between reconciles (see [`super::cache`]).
-    pub caches: &'a Caches,
+    pub state: &'a Passwords,
     /// The resource as just read from the API server (not the watch cache).
     pub obj: &'a PlanetScalePassword,
     pub api: Api<PlanetScalePassword>,
     pub secrets: Api<Secret>,
     pub uid: String,
-    /// The status being built; [`Run::save`] writes it.
-    pub status: PlanetScalePasswordStatus,
-    /// The status as last written.
-    saved: PlanetScalePasswordStatus,
-    /// Whether the target branch was resolved (for the `BranchReady` condition).
-    pub target_resolved: bool,
-    /// When a Ready password is next compared with PlanetScale (its database's resync phase).
-    pub resync_in: Option<std::time::Duration>,
 }
 
 impl<'a> Run<'a> {
-    pub fn new(ctx: &'a Context, caches: &'a Caches, obj: &'a PlanetScalePassword) -> Self {
+    pub fn new(state: &'a Passwords, obj: &'a PlanetScalePassword) -> Self {
         let ns = obj.namespace().unwrap_or_default();
-        let status = obj.status.clone().unwrap_or_default();
+        let ctx = state.ctx.as_ref();
         Self {
             ctx,
-            caches,
+            state,
             obj,
             api: Api::namespaced(ctx.client.clone(), &ns),
             secrets: Api::namespaced(ctx.client.clone(), &ns),
             uid: obj.uid().unwrap_or_default(),
-            saved: status.clone(),
-            status,
-            target_resolved: false,
-            resync_in: None,
         }
     }
 
@@ -59,22 +49,20 @@ impl<'a> Run<'a> {
         object_key(self.obj)
     }
 
-    /// The credentials Secret (`namespace/name`) the resource's client is built from: the
+    /// The credentials Secret (namespace, name) the resource's client is built from: the
     /// clients that share it share database snapshots.
-    pub fn credentials_key(&self) -> String {
+    pub fn credentials(&self) -> (String, String) {
         let ns = self.obj.namespace().unwrap_or_default();
         let creds = self.obj.spec.credentials_ref.as_ref();
-        match crate::credentials::locate(self.ctx.credentials.defaults(), &ns, creds) {
-            Ok((ns, name)) => format!("{ns}/{name}"),
-            // No client can be built either; the key is never used for a list.
-            Err(_) => format!("{ns}/"),
-        }
+        // Without one no client can be built either; the key is never used for a list.
+        crate::credentials::locate(self.ctx.credentials.defaults(), &ns, creds)
+            .unwrap_or((ns, String::new()))
     }
 
     /// Remembers `p` (a response of PlanetScale just now) as the current password.
     pub fn remember(&self, target: &Target, p: &planetscale_api::models::Password) {
         let now = std::time::Instant::now();
-        self.caches.remember(&self.key(), target, p, now);
+        self.state.views.remember(&self.key(), target, p, now);
     }
 
     /// How long a view of the password stays good enough to plan from: half the resync
@@ -99,21 +87,6 @@ impl<'a> Run<'a> {
         let creds = self.obj.spec.credentials_ref.as_ref();
         let client = self.ctx.credentials.client_for(&ns, creds).await?;
         Ok(client.with_caller(CALLER))
-    }
-
-    /// Writes the status when it differs from what was last written.
-    pub async fn save(&mut self) -> Result<(), Error> {
-        if self.status == self.saved {
-            return Ok(());
-        }
-        apply_status(&self.api, &self.name(), &self.status).await?;
-        self.saved = self.status.clone();
-        Ok(())
-    }
-
-    /// The status as last written.
-    pub fn saved(&self) -> &PlanetScalePasswordStatus {
-        &self.saved
     }
 
     /// Publishes an event on the resource. `note` must never hold a secret.
