@@ -6,6 +6,7 @@ mod client;
 mod credentials;
 mod endpoints;
 pub mod error;
+mod error_kind;
 pub mod limiter;
 pub mod metrics;
 pub mod models;
@@ -22,6 +23,7 @@ pub use credentials::{
     Credentials, OAuthTokens, RefreshCallback, refresh_callback, refresh_callback_sync,
 };
 pub use error::{Error, Result};
+pub use error_kind::ErrorKind;
 pub use limiter::{
     AcquireContext, CLIENT_THROTTLED, DEFAULT_HIGH_PRIORITY_CALLERS, Limiter, Priority, RateLimit,
     RateLimiter,
