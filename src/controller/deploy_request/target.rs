@@ -221,7 +221,7 @@ fn not_found(e: planetscale_api::Error, instead: Error) -> Error {
 fn create_refused(e: planetscale_api::Error, src: &Source, into: &str) -> Error {
     match &e {
         planetscale_api::Error::Unprocessable { message, .. } => {
-            if message.to_lowercase().contains("safe migrations") {
+            if e.kind() == planetscale_api::ErrorKind::SafeMigrationsRequired {
                 return safe_migrations_missing(src, into);
             }
             Error::Invalid {
