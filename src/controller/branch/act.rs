@@ -10,12 +10,13 @@ use planetscale_api::{Client, Error as ApiError};
 
 use super::plan::{Claim, Fix, Observed, Plan, create_body, describe, fixes, plan};
 use super::poller::DbKey;
-use super::status::{Progress, copy_branch, now, report, set_ready};
+use super::status::{Progress, copy_branch, report, set_ready};
 use super::{BranchContext, Target, found};
 use crate::controller::apply_status;
 use crate::crd::branch::{PlanetScaleBranchStatus, reason as branch_reason};
 use crate::crd::conditions::{is_ready_for, reason};
 use crate::error::Error;
+use crate::time::now;
 
 /// Brings the branch in line with the spec, reports, and schedules the next look.
 pub async fn apply(b: &BranchContext, t: &Target<'_>) -> Result<Action, Error> {
