@@ -247,13 +247,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"organization": "acme", "database": "shop"}))
                 .unwrap();
         let mut b = PlanetScaleBranch::new("pr-1", spec);
-        let ready = new_condition(
-            common::READY,
-            ready,
-            "Ready",
-            "",
-            super::super::status::now(),
-        );
+        let ready = new_condition(common::READY, ready, "Ready", "", crate::time::now());
         b.status = Some(PlanetScaleBranchStatus {
             conditions: vec![ready],
             ..Default::default()
