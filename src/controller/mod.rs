@@ -195,17 +195,6 @@ pub fn not_ready(
     !crate::crd::conditions::is_condition_true(conditions.unwrap_or_default(), "Ready")
 }
 
-/// A PlanetScale time as a Kubernetes `Time`, truncated to whole seconds: `Time` serialises
-/// with second precision, so a sub-second value would never compare equal to what the API
-/// server stores, and every resync would rewrite an unchanged status.
-pub fn k8s_time(
-    t: chrono::DateTime<chrono::Utc>,
-) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    let ts = k8s_openapi::jiff::Timestamp::from_second(t.timestamp())
-        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
-    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts)
-}
-
 /// Delay after the `n`th consecutive transient failure, with `jitter` in [0, 1): between half
 /// and all of `min(2^(n-1) s, MAX_BACKOFF)`.
 pub fn backoff_delay(n: u32, jitter: f64) -> Duration {
@@ -315,22 +304,6 @@ mod tests {
         assert_eq!(backoff_delay(3, 1.0), Duration::from_secs(4));
         assert_eq!(backoff_delay(3, 0.0), Duration::from_secs(2));
         assert_eq!(backoff_delay(40, 1.0), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn k8s_time_survives_a_round_trip_through_the_api_server() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-11-28T12:34:56.789Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let time = k8s_time(t);
-        let json = serde_json::to_value(&time).unwrap();
-        assert_eq!(json, "2026-11-28T12:34:56Z");
-        let back: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time =
-            serde_json::from_value(json).unwrap();
-        assert_eq!(
-            back, time,
-            "an unchanged status must compare equal after a round trip"
-        );
     }
 
     #[test]
