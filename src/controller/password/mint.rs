@@ -20,11 +20,12 @@ use super::plan::{Cause, Desired, delete_after, next_rotation_at};
 use super::run::{Run, api_role};
 use super::secret::{self, SecretView};
 use super::target::Target;
-use crate::connection::{SecretString, credentials_hash};
+use crate::connection::credentials_hash;
 use crate::crd::password::{MAX_PENDING_DELETIONS, PendingDeletion, reason};
 use crate::crd::password_name;
 use crate::error::Error;
 use crate::time::to_time;
+use planetscale_api::Secret;
 
 /// What [`mint`] starts from.
 pub struct Mint<'a> {
@@ -77,7 +78,7 @@ fn preflight(run: &Run<'_>, m: &Mint<'_>) -> Result<(), Error> {
         username: Some("placeholder".into()),
         ..Password::default()
     };
-    let plaintext = SecretString::new("pscale_pw_placeholder");
+    let plaintext = Secret::new("pscale_pw_placeholder");
     let info = secret::connection_info(run.obj, m.target, &placeholder, &plaintext);
     secret::render(run.obj, &info).map(drop)
 }
@@ -89,7 +90,7 @@ async fn find_or_create(
     m: &Mint<'_>,
     name: &str,
     lookup: bool,
-) -> Result<(Password, SecretString, usize), Error> {
+) -> Result<(Password, Secret, usize), Error> {
     let t = m.target;
     let found = if lookup {
         let query = ListPasswords {
@@ -128,7 +129,7 @@ async fn find_or_create(
         .api
         .create_password(&t.organization, &t.database, &t.branch, &body)
         .await?;
-    let Some(plaintext) = p.plain_text.as_ref().map(|s| SecretString::new(s.expose())) else {
+    let Some(plaintext) = p.plain_text.clone() else {
         delete(m, &p.id).await.ok();
         return Err(Error::Invalid {
             reason: "NoPlaintext",
@@ -160,7 +161,7 @@ async fn write_secret(
     run: &Run<'_>,
     m: &Mint<'_>,
     p: &Password,
-    plaintext: &SecretString,
+    plaintext: &Secret,
 ) -> Result<(), Error> {
     let info = secret::connection_info(run.obj, m.target, p, plaintext);
     let data = match secret::render(run.obj, &info) {
@@ -189,7 +190,7 @@ fn record(
     run: &mut Run<'_>,
     m: &Mint<'_>,
     p: &Password,
-    plaintext: &SecretString,
+    plaintext: &Secret,
     name: &str,
 ) -> Replaced {
     let now = m.api.server_now();
