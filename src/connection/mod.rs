@@ -33,9 +33,6 @@ pub use data::{
 };
 pub use error::RenderError;
 pub use info::{ConnectionInfo, DEFAULT_PORT};
-/// The redacting secret type is the API client's ([`planetscale_api::Secret`]); this name
-/// stays until the password controller imports that one.
-pub use planetscale_api::Secret as SecretString;
 pub use preset::{Preset, UnknownPreset};
 pub use template::{FILTERS, MAX_FILTER_INPUT, MAX_RENDERED_LEN, MAX_TEMPLATE_LEN, VARIABLES};
 pub use urls::{
