@@ -517,7 +517,8 @@ async fn dry_run_apply(
 /// operator refuses (`FormatConflict`, `TemplateFailed`, …) fails too. `Ok(false)`: not a
 /// password.
 fn operator_renders_secret(doc: &Value) -> Result<bool, String> {
-    use planetscale_operator::connection::{ConnectionInfo, SecretString};
+    use planetscale_api::Secret;
+    use planetscale_operator::connection::ConnectionInfo;
     use planetscale_operator::controller::password::secret::render;
     use planetscale_operator::crd::PlanetScalePassword;
     if doc["kind"] != "PlanetScalePassword" {
@@ -528,7 +529,7 @@ fn operator_renders_secret(doc: &Value) -> Result<bool, String> {
     let info = ConnectionInfo {
         host: "aws.connect.psdb.cloud".into(),
         username: "k8s7x2m9q1w5e3r".into(),
-        password: SecretString::new("pscale_pw_EXAMPLE"),
+        password: Secret::new("pscale_pw_EXAMPLE"),
         database: "shop".into(),
         branch: "main".into(),
         organization: "acme".into(),

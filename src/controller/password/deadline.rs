@@ -5,8 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::plan::{Cause, Facts, Live, LiveView};
-use super::time::{after, from_time};
 use crate::crd::password::{PendingDeletion, PlanetScalePasswordStatus};
+use crate::time::{after, from_time};
 
 /// When the current password was created: PlanetScale's `created_at`, else the status.
 pub fn rotated_at(status: &PlanetScalePasswordStatus, live: &LiveView) -> Option<DateTime<Utc>> {

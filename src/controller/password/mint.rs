@@ -23,13 +23,14 @@ use super::pass::{Run, api_role};
 use super::plan::{Cause, Desired};
 use super::secret::{self, SecretView};
 use super::target::Target;
-use super::time::to_time;
-use crate::connection::{SecretString, credentials_hash};
+use crate::connection::credentials_hash;
 use crate::crd::password::{
     MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePassword, PlanetScalePasswordStatus, reason,
 };
 use crate::crd::password_name;
 use crate::error::Error;
+use crate::time::to_time;
+use planetscale_api::Secret;
 
 /// What [`mint`] starts from.
 pub struct Mint<'a> {
@@ -81,7 +82,7 @@ pub fn preflight(obj: &PlanetScalePassword, target: &Target) -> Result<(), Error
         username: Some("placeholder".into()),
         ..Password::default()
     };
-    let plaintext = SecretString::new("pscale_pw_placeholder");
+    let plaintext = Secret::new("pscale_pw_placeholder");
     let info = secret::connection_info(obj, target, &placeholder, &plaintext);
     secret::render(obj, &info).map(drop)
 }
@@ -93,7 +94,7 @@ async fn find_or_create(
     m: &Mint<'_>,
     name: &str,
     lookup: bool,
-) -> Result<(Password, SecretString, usize), Error> {
+) -> Result<(Password, Secret, usize), Error> {
     let t = m.target;
     let found = if lookup {
         let query = ListPasswords {
@@ -132,7 +133,7 @@ async fn find_or_create(
         .api
         .create_password(&t.organization, &t.database, &t.branch, &body)
         .await?;
-    let Some(plaintext) = p.plain_text.as_ref().map(|s| SecretString::new(s.expose())) else {
+    let Some(plaintext) = p.plain_text.clone() else {
         delete(m, &p.id).await.ok();
         return Err(Error::Invalid {
             reason: "NoPlaintext",
@@ -164,7 +165,7 @@ async fn write_secret(
     run: &Run<'_>,
     m: &Mint<'_>,
     p: &Password,
-    plaintext: &SecretString,
+    plaintext: &Secret,
 ) -> Result<(), Error> {
     let info = secret::connection_info(run.obj, m.target, p, plaintext);
     let data = match secret::render(run.obj, &info) {
@@ -194,7 +195,7 @@ fn record(
     s: &mut PlanetScalePasswordStatus,
     m: &Mint<'_>,
     p: &Password,
-    plaintext: &SecretString,
+    plaintext: &Secret,
     name: &str,
 ) -> Replaced {
     let now = m.api.server_now();

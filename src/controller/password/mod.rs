@@ -53,7 +53,6 @@ pub mod status;
 #[cfg(test)]
 mod steps_tests;
 pub mod target;
-pub mod time;
 pub mod upkeep;
 
 use pass::Run;

@@ -301,7 +301,7 @@ pub fn plan(obj: &PlanetScalePassword, o: &Observed) -> Plan<Step> {
             let steps = [Some(Step::SyncSecret), delete, Some(Step::Restart)];
             let plan = Plan::steps(steps.into_iter().flatten().collect());
             match next_deadline(&facts) {
-                Some(at) => plan.requeue(super::time::until(facts.now, at)),
+                Some(at) => plan.requeue(crate::time::until(facts.now, at)),
                 None => plan,
             }
         }

@@ -12,8 +12,7 @@ use planetscale_api::models::Password;
 
 use super::target::Target;
 use crate::connection::{
-    ConnectionInfo, DEFAULT_PORT, Preset, SecretData, SecretString, credentials_hash, parse_back,
-    to_secret_data,
+    ConnectionInfo, DEFAULT_PORT, Preset, SecretData, credentials_hash, parse_back, to_secret_data,
 };
 use crate::controller::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
@@ -32,7 +31,7 @@ pub struct SecretView {
     /// Another `PlanetScalePassword` whose credentials the Secret holds (its annotation).
     pub holder: Option<String>,
     /// The `username` and `password` keys, when both are usable.
-    pub creds: Option<(String, SecretString)>,
+    pub creds: Option<(String, planetscale_api::Secret)>,
     data: BTreeMap<String, ByteString>,
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
@@ -135,7 +134,7 @@ pub fn connection_info(
     obj: &PlanetScalePassword,
     target: &Target,
     p: &Password,
-    plaintext: &SecretString,
+    plaintext: &planetscale_api::Secret,
 ) -> ConnectionInfo {
     ConnectionInfo {
         host: p.access_host_url.clone().unwrap_or_default(),

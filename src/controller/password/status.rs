@@ -1,10 +1,8 @@
 //! Reporting: the conditions `Ready`, `BranchReady` and `SecretSynced` for the outcome of a
 //! reconcile, and the events that go with a change of `Ready`.
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
 use super::act::{Ended, Outcome};
-use super::time::to_time;
 use crate::controller::reconciler::{Note, Report};
 use crate::crd::conditions::{
     self, ConditionStatus, find_condition, new_condition, reason, set_condition,
@@ -13,6 +11,7 @@ use crate::crd::password::condition::{BRANCH_READY, SECRET_SYNCED};
 use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus, reason as pw_reason};
 use crate::crd::{PAUSED_ANNOTATION, password_secret::CreationPolicy};
 use crate::error::Error;
+use crate::time::now;
 use ConditionStatus::{False, True};
 
 /// Condition that is `True` while the paused annotation is set.
@@ -55,10 +54,6 @@ pub fn paused(obj: &PlanetScalePassword) -> PlanetScalePasswordStatus {
     let mut status = obj.status.clone().unwrap_or_default();
     set_paused(&mut status, obj.metadata.generation);
     status
-}
-
-fn now() -> Time {
-    to_time(chrono::Utc::now())
 }
 
 /// Sets the conditions for `outcome`. Pure.

@@ -10,10 +10,10 @@ use super::pass::Run;
 use super::plan::Desired;
 use super::secret;
 use super::target::Target;
-use super::time::to_time;
 use crate::connection::credentials_hash;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
+use crate::time::to_time;
 
 /// Renews the current password. When PlanetScale refuses (the password is gone or cannot be
 /// renewed) the refusal is remembered, and the next pass replaces it.
@@ -133,7 +133,7 @@ pub async fn sync(
     }
     let created = p
         .created_at
-        .or(s.last_rotated_at.as_ref().map(super::time::from_time));
+        .or(s.last_rotated_at.as_ref().map(crate::time::from_time));
     s.host = p.access_host_url.clone();
     s.username = p.username.clone();
     s.expires_at = p.expires_at.map(to_time);
