@@ -45,7 +45,8 @@ pub fn redirect_matches(registered: &str, given: &str) -> bool {
     let (Ok(r), Ok(g)) = (url::Url::parse(registered), url::Url::parse(given)) else {
         return false;
     };
-    let plain = |u: &url::Url| u.username().is_empty() && u.password().is_none() && u.fragment().is_none();
+    let plain =
+        |u: &url::Url| u.username().is_empty() && u.password().is_none() && u.fragment().is_none();
     if !plain(&g) || !plain(&r) {
         return false;
     }
@@ -366,6 +367,9 @@ mod tests {
         assert!(redirect_matches(public, "https://app.example.com/cb"));
         assert!(redirect_matches(public, "https://app.example.com:443/cb"));
         assert!(!redirect_matches(public, "https://app.example.com:8443/cb"));
-        assert!(!redirect_matches(public, "https://app.example.com@evil.example/cb"));
+        assert!(!redirect_matches(
+            public,
+            "https://app.example.com@evil.example/cb"
+        ));
     }
 }
