@@ -1,5 +1,5 @@
 //! The client against small in-process HTTP stubs (axum): pagination, retries, timeouts,
-//! OAuth refresh, the shared rate limit and request shapes.
+//! OAuth refresh, the shared rate limit, request shapes and the Postgres roles.
 
 #[path = "stub_server/support.rs"]
 mod support;
@@ -16,3 +16,5 @@ mod rate_limit;
 mod requests;
 #[path = "stub_server/retries.rs"]
 mod retries;
+#[path = "stub_server/roles.rs"]
+mod roles;

@@ -63,6 +63,9 @@ pub struct Settings {
     /// How long a new branch stays `pending`.
     #[serde(with = "humantime_serde")]
     pub branch_ready_delay: Duration,
+    /// How long a new Postgres role stays not `ready` (not accepting connections).
+    #[serde(with = "humantime_serde")]
+    pub role_ready_delay: Duration,
     /// How long deploy checks (diff, lint) run after a deploy request is opened or its branch changes.
     #[serde(with = "humantime_serde")]
     pub deploy_check_duration: Duration,
@@ -94,6 +97,7 @@ impl Default for Settings {
         Self {
             database_ready_delay: Duration::from_secs(10),
             branch_ready_delay: Duration::from_secs(5),
+            role_ready_delay: Duration::from_secs(2),
             deploy_check_duration: Duration::from_secs(2),
             deploy_step_duration: Duration::from_secs(5),
             revert_window: Duration::from_secs(30 * 60),
@@ -163,6 +167,9 @@ pub struct SeedDatabase {
     pub region: Option<String>,
     /// Cluster size of production branches (default `PS_10`).
     pub cluster_size: Option<String>,
+    /// Engine: `mysql` (default) or `postgresql`. PostgreSQL databases take no `schema` and
+    /// no safe migrations (Vitess only); their branches use roles instead of passwords.
+    pub kind: Option<String>,
     /// Deploy requests need an approving review.
     pub require_approval_for_deploy: bool,
     /// Branches may be seeded with data (`seed_data`).
@@ -190,6 +197,7 @@ impl Default for SeedDatabase {
             id: None,
             region: None,
             cluster_size: None,
+            kind: None,
             require_approval_for_deploy: false,
             allow_data_branching: false,
             deletion_protected: false,
@@ -276,13 +284,19 @@ pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-client-secret";
 
 impl Seed {
-    /// The built-in world: org `acme`, ready database `shop` whose production default
-    /// branch `main` has safe migrations on and a small schema, one user, one OAuth app.
+    /// The built-in world: org `acme`, ready MySQL database `shop` whose production default
+    /// branch `main` has safe migrations on and a small schema, ready PostgreSQL database
+    /// `ledger` (branch `main`), one user, one OAuth app.
     pub fn builtin() -> Self {
         let shop = SeedDatabase {
             name: "shop".into(),
             safe_migrations: true,
             schema: default_schema(),
+            ..SeedDatabase::default()
+        };
+        let ledger = SeedDatabase {
+            name: "ledger".into(),
+            kind: Some("postgresql".into()),
             ..SeedDatabase::default()
         };
         Self {
@@ -295,7 +309,7 @@ impl Seed {
             }],
             organizations: vec![SeedOrg {
                 name: "acme".into(),
-                databases: vec![shop],
+                databases: vec![shop, ledger],
                 ..SeedOrg::default()
             }],
             service_tokens: Vec::new(),

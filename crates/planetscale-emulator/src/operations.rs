@@ -59,6 +59,11 @@ const DELETE_PW: &[&str] = &[
     "delete_production_branch_password",
     "delete_production_read_only_branch_password",
 ];
+const CREATE_ROLE: &[&str] = &[
+    "create_production_branch_password",
+    "create_production_read_only_branch_password",
+    "create_branch_password",
+];
 const S_READ_BRANCHES: &[&str] = &["read_branches", "read_branch"];
 const S_PASSWORDS: &[&str] = &[
     "manage_passwords",
@@ -117,6 +122,16 @@ ops! {
     "update_password" "PATCH" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}" Auth::Db(CONNECT, S_PASSWORDS), true;
     "delete_password" "DELETE" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}" Auth::Db(DELETE_PW, S_PASSWORDS), true;
     "renew_password" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}/renew" Auth::Db(CONNECT, S_PASSWORDS), true;
+    "list_roles" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles" Auth::Db(LIST_PW, S_PASSWORDS), true;
+    "create_role" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles" Auth::Db(CREATE_ROLE, S_PASSWORDS), true;
+    "get_default_role" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/default" Auth::Db(LIST_PW, S_PASSWORDS), true;
+    "reset_default_role" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/reset-default" Auth::Db(DELETE_PW, S_PASSWORDS), true;
+    "get_role" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}" Auth::Db(LIST_PW, S_PASSWORDS), true;
+    "update_role" "PATCH" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}" Auth::Db(CREATE_ROLE, S_PASSWORDS), true;
+    "delete_role" "DELETE" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}" Auth::Db(DELETE_PW, S_PASSWORDS), true;
+    "reassign_role_objects" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign" Auth::Db(DELETE_PW, S_PASSWORDS), true;
+    "renew_role" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/renew" Auth::Db(CREATE_ROLE, S_PASSWORDS), true;
+    "reset_role" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reset" Auth::Db(DELETE_PW, S_PASSWORDS), true;
     "list_backups" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups" Auth::Db(&["read_backups"], &["read_backups"]), true;
     "create_backup" "POST" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups" Auth::Db(&["write_backups"], &["write_backups"]), true;
     "get_backup" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}" Auth::Db(&["read_backups"], &["read_backups"]), true;

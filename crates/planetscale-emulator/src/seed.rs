@@ -108,13 +108,14 @@ fn add_database(
         return Err(err(format!("database {}: unknown region {region}", d.name)));
     }
     let cluster = d.cluster_size.clone().unwrap_or_else(|| "PS_10".into());
+    let kind = seed_kind(d)?;
     let new = NewDatabase {
         id: d.id.clone(),
         org_id,
         name: &d.name,
         region: &region,
         cluster: &cluster,
-        kind: "mysql",
+        kind,
         ready_at: now,
     };
     let i = insert_database(w, new, now);
@@ -134,6 +135,23 @@ fn add_database(
         add_branch(w, &db_id, &d.default_branch, b, now)?;
     }
     Ok(())
+}
+
+/// The engine of a seeded database; PostgreSQL databases take neither a MySQL schema nor
+/// safe migrations.
+fn seed_kind(d: &SeedDatabase) -> Result<&'static str, SeedError> {
+    match d.kind.as_deref() {
+        None | Some("mysql") => Ok("mysql"),
+        Some("postgresql") if d.safe_migrations || !d.schema.is_empty() => Err(err(format!(
+            "database {}: PostgreSQL databases take no schema and no safe migrations (Vitess only)",
+            d.name
+        ))),
+        Some("postgresql") => Ok(crate::model::POSTGRESQL),
+        Some(other) => Err(err(format!(
+            "database {}: kind {other:?} must be mysql or postgresql",
+            d.name
+        ))),
+    }
 }
 
 /// Name, safe migrations and schema of a seeded database's default branch.

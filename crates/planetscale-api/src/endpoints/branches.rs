@@ -4,7 +4,8 @@ use reqwest::Method;
 
 use super::{branch_path, db_path};
 use crate::models::{
-    Branch, CreateBranch, LintError, ListBranches, Page, TableSchema, UpdateBranch,
+    Branch, CreateBranch, CreatePostgresBranch, LintError, ListBranches, Page, TableSchema,
+    UpdateBranch,
 };
 use crate::pagination::{ListRequest, Paged};
 use crate::request::Request;
@@ -36,6 +37,23 @@ impl Client {
     /// `POST …/branches` (201). A create: not resent after a timeout or 5xx; on such an
     /// error, look the branch up by name before trying again.
     pub async fn create_branch(&self, org: &str, db: &str, body: &CreateBranch) -> Result<Branch> {
+        let path = db_path(org, db, &["branches"]);
+        self.send(
+            Request::new("create_branch", Method::POST, &path)
+                .create()
+                .json(body)?,
+        )
+        .await
+    }
+
+    /// `POST …/branches` on a PostgreSQL database, with `restore_point` (point-in-time
+    /// recovery) and `major_version`. Same retry rule as [`Client::create_branch`].
+    pub async fn create_postgres_branch(
+        &self,
+        org: &str,
+        db: &str,
+        body: &CreatePostgresBranch,
+    ) -> Result<Branch> {
         let path = db_path(org, db, &["branches"]);
         self.send(
             Request::new("create_branch", Method::POST, &path)

@@ -8,6 +8,7 @@ mod branches;
 mod deploy_requests;
 mod organizations;
 mod passwords;
+mod roles;
 
 /// `organizations/{org}/databases/{db}` plus `rest`.
 pub(crate) fn db_path(org: &str, db: &str, rest: &[&str]) -> Vec<String> {

@@ -82,6 +82,10 @@ pub struct Branch {
     /// Cluster size SKU, e.g. `PS_10`.
     #[serde(default)]
     pub cluster_name: Option<String>,
+    /// PostgreSQL major version, e.g. `17` (not in the spec's branch object: `None` when the
+    /// API does not send it, and for MySQL).
+    #[serde(default)]
+    pub major_version: Option<String>,
     /// MySQL host, e.g. `us-east.connect.psdb.cloud`.
     #[serde(default)]
     pub mysql_address: Option<String>,
@@ -150,6 +154,23 @@ impl CreateBranch {
             ..Self::default()
         }
     }
+}
+
+/// Body of `POST …/branches` on a PostgreSQL database: [`CreateBranch`] plus point-in-time
+/// recovery and the major version. The API refuses both on MySQL databases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreatePostgresBranch {
+    /// Name, parent, region, backup, cluster size, deletion protection.
+    #[serde(flatten)]
+    pub branch: CreateBranch,
+    /// Restore the parent's data as it was at this instant (point-in-time recovery); it
+    /// cannot be in the future.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_point: Option<DateTime<Utc>>,
+    /// Major version of the new branch, e.g. `17` (server default: the parent's; ignored for
+    /// branches restored from a backup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub major_version: Option<String>,
 }
 
 /// Body of `PATCH …/branches/{branch}`.

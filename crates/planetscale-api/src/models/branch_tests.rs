@@ -82,3 +82,38 @@ fn list_filters_become_query_parameters() {
     };
     assert_eq!(newest.query(), vec![("order", "desc".to_string())]);
 }
+
+#[test]
+fn postgres_create_body_adds_the_restore_point_and_major_version() {
+    let body = CreatePostgresBranch {
+        branch: CreateBranch {
+            parent_branch: Some("main".into()),
+            ..CreateBranch::new("pitr")
+        },
+        restore_point: Some("2025-07-15T10:19:23Z".parse().unwrap()),
+        major_version: Some("17".into()),
+    };
+    assert_eq!(
+        serde_json::to_value(&body).unwrap(),
+        serde_json::json!({"name": "pitr", "parent_branch": "main",
+            "restore_point": "2025-07-15T10:19:23Z", "major_version": "17"})
+    );
+    let plain = CreatePostgresBranch {
+        branch: CreateBranch::new("dev"),
+        ..CreatePostgresBranch::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&plain).unwrap(),
+        serde_json::json!({"name": "dev"})
+    );
+}
+
+#[test]
+fn postgres_branch_decodes_its_kind_and_major_version() {
+    let branch: Branch = serde_json::from_str(
+        r#"{"id":"b","name":"pitr","kind":"postgresql","major_version":"17"}"#,
+    )
+    .unwrap();
+    assert_eq!(branch.kind, Some(DatabaseKind::Postgresql));
+    assert_eq!(branch.major_version.as_deref(), Some("17"));
+}

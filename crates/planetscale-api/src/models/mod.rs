@@ -15,11 +15,14 @@ mod deploy_request;
 mod deployment;
 mod organization;
 mod password;
+mod role;
 mod schema;
 mod service_token;
 
 pub use backup::{Backup, BackupState};
-pub use branch::{Branch, BranchState, CreateBranch, ListBranches, UpdateBranch};
+pub use branch::{
+    Branch, BranchState, CreateBranch, CreatePostgresBranch, ListBranches, UpdateBranch,
+};
 pub use common::{Actor, Page, Region, ResourceRef};
 pub use database::{Database, DatabaseKind, DatabaseState};
 pub use deploy_request::{
@@ -31,6 +34,9 @@ pub use deployment::{
 pub use organization::{Organization, User};
 pub use password::{
     CreatePassword, ListPasswords, Password, PasswordBranch, PasswordRole, UpdatePassword,
+};
+pub use role::{
+    CreateRole, InheritedRole, ListRoles, QuerySafetySettings, Role, UpdateRole, WhereClauseRule,
 };
 pub use schema::{LintError, TableSchema};
 pub use service_token::ServiceToken;

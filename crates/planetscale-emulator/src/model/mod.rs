@@ -3,8 +3,10 @@
 
 mod deploy;
 mod lookup;
+mod postgres;
 
 pub use deploy::{DeployOp, DeployRequest, DeployState, Deployment, Review};
+pub use postgres::{MAJOR_VERSIONS, POSTGRESQL, PgBranch, Role};
 
 use std::collections::BTreeMap;
 
@@ -38,6 +40,10 @@ pub struct World {
     pub branches: Vec<Branch>,
     /// Passwords, including deleted ones (`deleted_at` set).
     pub passwords: Vec<Password>,
+    /// Postgres roles, including deleted ones (`deleted_at` set).
+    pub roles: Vec<Role>,
+    /// Postgres attributes of branches of PostgreSQL databases.
+    pub pg_branches: Vec<PgBranch>,
     /// Backups.
     pub backups: Vec<Backup>,
     /// Deploy requests.

@@ -1,5 +1,5 @@
 //! Admin endpoints that read or change the world: list everything, set a branch schema,
-//! verify a password, create service tokens, mint OAuth tokens, inject a deploy error.
+//! verify a password or a Postgres role, create service tokens, mint OAuth tokens, inject a deploy error.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -56,6 +56,7 @@ async fn state(State(app): State<App>) -> Json<Value> {
             "name": p.name, "username": p.username, "role": p.role, "deleted": p.deleted_at.is_some(),
             "expires_at": ts_opt(p.expires_at), "expired": p.expires_at.is_some_and(|e| e <= ctx.now),
         })).collect::<Vec<_>>(),
+        "roles": super::role_rules::state_json(&ctx),
         "backups": w.backups.iter().map(|b| json!({
             "id": b.id, "database": db_name(&b.db_id), "branch": branch_name(&b.branch_id), "state": v.backup_state(b),
         })).collect::<Vec<_>>(),
@@ -130,7 +131,17 @@ async fn verify_password(State(app): State<App>, ApiJson(b): ApiJson<Verify>) ->
         &b.branch,
         &b.username,
         &b.password,
-    ) {
+    )
+    .or_else(|reason| match reason {
+        // Not a password: maybe a Postgres role of the branch.
+        "unknown username" => super::role_rules::verify(
+            &ctx,
+            (&b.organization, &b.database, &b.branch),
+            &b.username,
+            &b.password,
+        ),
+        other => Err(other),
+    }) {
         Ok(()) => Json(json!({"valid": true})),
         Err(reason) => Json(json!({"valid": false, "reason": reason})),
     }

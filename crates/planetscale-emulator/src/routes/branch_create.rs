@@ -219,6 +219,35 @@ fn plan(ctx: &Ctx<'_>, caller: &Caller, d: usize, body: &CreateBranch) -> ApiRes
     })
 }
 
+/// The Postgres part of a create request.
+fn pg_request(body: &CreateBranch) -> super::pg_branches::PgRequest<'_> {
+    super::pg_branches::PgRequest {
+        parent: body.parent_branch.as_deref(),
+        restore_point: body.restore_point.as_deref(),
+        major_version: body.major_version.as_deref(),
+        from_backup: body.backup_id.is_some() || body.seed_data.is_some(),
+    }
+}
+
+/// Record the Postgres attributes of the branch just pushed; a branch restored to a point in
+/// time names its parent in `restored_from_branch`.
+fn restored_to_point(
+    w: &mut crate::model::World,
+    version: String,
+    point: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let new = w.branches.len() - 1;
+    let id = w.branches[new].id.clone();
+    if point.is_some() {
+        let parent = w.branches[new].parent.clone().unwrap_or_default();
+        if let Ok(p) = w.branch_idx(&w.branches[new].db_id, &parent) {
+            let from = (w.branches[p].id.clone(), w.branches[p].name.clone());
+            w.branches[new].restored_from = Some(from);
+        }
+    }
+    super::pg_branches::record(w, &id, version, point);
+}
+
 /// `POST …/branches` → 201 with a `pending` branch.
 pub async fn create(
     State(app): State<App>,
@@ -228,8 +257,12 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let mut ctx = app.lock();
     let d = ctx.world.db_idx(&org, &db)?;
+    let pg = super::pg_branches::plan_branch(&ctx, d, &pg_request(&body))?;
     let branch = plan(&ctx, &caller, d, &body)?;
     ctx.world.branches.push(branch);
+    if let Some((version, point)) = pg {
+        restored_to_point(&mut ctx.world, version, point);
+    }
     created(
         ctx.view(app.base_url())
             .branch(ctx.world.branches.last().expect("just pushed")),

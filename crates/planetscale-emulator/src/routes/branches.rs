@@ -131,7 +131,7 @@ pub async fn update(
     branch_json(&app, &ctx, b)
 }
 
-/// Remove a branch and everything hanging off it (passwords are marked deleted).
+/// Remove a branch and everything hanging off it (passwords and roles are marked deleted).
 pub fn delete_branch_cascade(
     w: &mut World,
     branch_id: &str,
@@ -147,6 +147,7 @@ pub fn delete_branch_cascade(
         p.deleted_at = Some(now);
     }
     w.backups.retain(|b| b.branch_id != branch_id);
+    w.drop_roles(|r| r.branch_id == branch_id, now);
     for r in w.deploy_requests.iter_mut() {
         let from = r.branch_id == branch_id;
         if from {

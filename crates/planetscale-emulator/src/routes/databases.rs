@@ -192,6 +192,7 @@ pub async fn create(
         return Err(ApiError::unprocessable("Name has already been taken"));
     }
     let (kind, cluster, region) = engine_size_region(&body)?;
+    let major = super::pg_branches::database_major_version(&kind, body.major_version.as_deref())?;
     let now = ctx.now;
     let ready_at = crate::clock::after(now, ctx.settings.database_ready_delay);
     let new = NewDatabase {
@@ -204,6 +205,16 @@ pub async fn create(
         ready_at,
     };
     let i = insert_database(&mut ctx.world, new, now);
+    if let Some(major) = major {
+        let main = ctx
+            .world
+            .branches
+            .last()
+            .expect("insert_database adds main")
+            .id
+            .clone();
+        super::pg_branches::record(&mut ctx.world, &main, major, None);
+    }
     grant_creator(&mut ctx.world, &caller, i);
     created(ctx.view(app.base_url()).database(&ctx.world.databases[i]))
 }
@@ -334,6 +345,7 @@ pub async fn delete(
         .filter(|p| p.db_id == db_id && p.deleted_at.is_none())
         .for_each(|p| p.deleted_at = Some(now));
     w.backups.retain(|b| b.db_id != db_id);
+    w.drop_roles(|r| r.db_id == db_id, now);
     w.deploy_requests.retain(|r| r.db_id != db_id);
     for t in &mut w.service_tokens {
         t.grants

@@ -197,7 +197,11 @@ fn authorize(w: &World, caller: &Caller, m: &Matched) -> ApiResult<()> {
             _ => false,
         },
     };
-    super::require(allowed)
+    super::require(allowed)?;
+    match db {
+        Some(d) => super::role_rules::check_engine(m.op.name, &d.kind),
+        None => Ok(()),
+    }
 }
 
 /// Accesses that let a caller see a database in `list_databases`.

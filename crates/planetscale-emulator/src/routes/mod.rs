@@ -13,6 +13,9 @@ mod oauth;
 mod oauth_apps;
 mod orgs;
 pub(crate) mod passwords;
+mod pg_branches;
+mod role_rules;
+mod roles;
 mod service_tokens;
 
 use axum::http::StatusCode;
@@ -141,6 +144,7 @@ fn branch_routes() -> Router<App> {
             &format!("{BR}/passwords/{{id}}/renew"),
             post(passwords::renew),
         )
+        .merge(role_routes())
         .route(
             &format!("{BR}/backups"),
             get(backups::list).post(backups::create),
@@ -150,6 +154,26 @@ fn branch_routes() -> Router<App> {
             get(backups::get)
                 .patch(backups::update)
                 .delete(backups::delete),
+        )
+}
+
+fn role_routes() -> Router<App> {
+    Router::new()
+        .route(&format!("{BR}/roles"), get(roles::list).post(roles::create))
+        .route(&format!("{BR}/roles/default"), get(roles::get_default))
+        .route(
+            &format!("{BR}/roles/reset-default"),
+            post(roles::reset_default),
+        )
+        .route(
+            &format!("{BR}/roles/{{id}}"),
+            get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(&format!("{BR}/roles/{{id}}/renew"), post(roles::renew))
+        .route(&format!("{BR}/roles/{{id}}/reset"), post(roles::reset))
+        .route(
+            &format!("{BR}/roles/{{id}}/reassign"),
+            post(roles::reassign),
         )
 }
 
@@ -191,6 +215,7 @@ pub fn router(app: App) -> Router {
         .merge(oauth_apps::routes())
         .merge(oauth::routes())
         .merge(admin::routes())
+        .merge(role_rules::admin_routes())
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(

@@ -100,7 +100,7 @@ impl V<'_> {
         let restored = b.restored_from.as_ref().map(|(id, name)| {
             json!({"id": id, "name": name, "created_at": ts(b.created_at), "updated_at": ts(b.created_at), "deleted_at": null})
         });
-        json!({
+        let mut v = json!({
             "id": b.id, "type": "Branch", "name": b.name, "created_at": ts(b.created_at),
             "updated_at": ts(b.updated_at), "deleted_at": null, "restore_checklist_completed_at": null,
             "schema_last_updated_at": ts_opt(b.schema_last_updated_at), "kind": db.kind,
@@ -118,7 +118,9 @@ impl V<'_> {
             "html_url": format!("https://app.planetscale.com/{org}/{}/{}", db.name, b.name),
             "url": format!("{}{}/branches/{}", self.base, self.db_path(db), b.name),
             "region": region(&b.region), "parent_branch": b.parent, "vtgate_options": {},
-        })
+        });
+        self.postgres_branch_fields(db, b, &mut v);
+        v
     }
 
     /// Password object; `plain_text` only in the create response.

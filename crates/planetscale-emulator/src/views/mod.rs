@@ -3,6 +3,7 @@
 
 mod core;
 mod deploy;
+mod roles;
 mod tokens;
 
 pub use self::core::{lint, schema_table};

@@ -286,6 +286,7 @@ async fn state_lists_everything_without_secrets() {
         "databases",
         "branches",
         "passwords",
+        "roles",
         "deploy_requests",
         "service_tokens",
         "oauth_tokens",
@@ -293,7 +294,11 @@ async fn state_lists_everything_without_secrets() {
     ] {
         assert!(state[key].is_array(), "{key} is listed");
     }
-    assert_eq!(state["branches"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        state["branches"].as_array().unwrap().len(),
+        3,
+        "shop/main, shop/dev, ledger/main"
+    );
     assert_eq!(state["service_tokens"][0]["default"], true);
     assert!(
         !state.to_string().contains("pscale_tkn_"),

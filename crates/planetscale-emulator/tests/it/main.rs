@@ -13,3 +13,5 @@ mod deploy;
 mod deploy_queue;
 mod oauth;
 mod passwords;
+mod postgres;
+mod roles;
