@@ -158,7 +158,7 @@ fn error_policy(obj: Arc<DeployRequest>, err: &Error, ctx: Arc<Context>) -> Acti
 async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> Result<Action> {
     let mut current = obj.status.clone().unwrap_or_default();
     if is_paused(&obj.metadata) {
-        let paused = status::paused(&current, obj.meta().generation, status::now());
+        let paused = status::paused(&current, obj.meta().generation, crate::time::now());
         report(ctx, api, obj, &mut current, paused).await?;
         return Ok(Action::await_change());
     }
@@ -170,7 +170,7 @@ async fn apply(obj: &DeployRequest, ctx: &Context, api: &Api<DeployRequest>) -> 
                 obj.meta().generation,
                 e.reason(),
                 e.to_string(),
-                status::now(),
+                crate::time::now(),
             );
             if let Err(write) = report(ctx, api, obj, &mut current, failed).await {
                 tracing::warn!(error = %write, "could not write the deploy request status");
@@ -214,7 +214,7 @@ async fn sync(
         &dr,
         &facts,
         conds,
-        status::now(),
+        crate::time::now(),
     );
     report(ctx, api, obj, current, new).await?;
     Ok(match (first.step, step_error) {

@@ -215,7 +215,7 @@ mod tests {
             false,
             reason::APPROVAL_RESET,
             "",
-            crate::controller::deploy_request::status::now(),
+            crate::time::now(),
         );
         status.conditions.push(reset);
         assert!(approved_before(&status), "sticky until approved again");

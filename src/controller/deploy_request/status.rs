@@ -1,6 +1,5 @@
 //! The observed state written to `status` (pure): PlanetScale's fields, bounded in size, and
 //! the conditions stamped with time and generation.
-use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
 
@@ -13,6 +12,7 @@ use crate::crd::deploy_request_status::{
     MAX_DDL_LEN, MAX_LINT_ERRORS, MAX_TABLES, MAX_TEXT_LEN, truncate_chars,
 };
 use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
+use crate::time::to_time;
 
 /// Condition type present while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
@@ -24,16 +24,6 @@ pub struct Location {
     pub org: String,
     /// Database.
     pub db: String,
-}
-
-/// A Kubernetes time from a PlanetScale time.
-pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
-    Some(crate::controller::k8s_time(t))
-}
-
-/// Kubernetes time now.
-pub fn now() -> Time {
-    crate::controller::k8s_time(Utc::now())
 }
 
 /// The new status: `prev` with every PlanetScale field replaced and `conds` set.
@@ -70,13 +60,13 @@ pub fn build(
         schema_diff_truncated,
         operations: operations(facts, &d.deploy_operations),
         queue_position: facts.queue_position,
-        created_at: dr.created_at.and_then(to_time),
-        queued_at: times.queued_at.and_then(to_time),
-        started_at: times.started_at.and_then(to_time),
-        ready_to_cutover_at: times.ready_to_cutover_at.and_then(to_time),
-        deployed_at: facts.deployed_at.and_then(to_time),
-        finished_at: times.finished_at.and_then(to_time),
-        revert_window_ends_at: facts.revert_window_ends_at().and_then(to_time),
+        created_at: dr.created_at.map(to_time),
+        queued_at: times.queued_at.map(to_time),
+        started_at: times.started_at.map(to_time),
+        ready_to_cutover_at: times.ready_to_cutover_at.map(to_time),
+        deployed_at: facts.deployed_at.map(to_time),
+        finished_at: times.finished_at.map(to_time),
+        revert_window_ends_at: facts.revert_window_ends_at().map(to_time),
         observed_generation: generation,
         conditions: without_paused(prev),
     };
