@@ -42,7 +42,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Resource, ResourceExt};
@@ -57,6 +56,9 @@ use crate::crd::common::is_paused;
 use crate::error::Error;
 use crate::runtime::caches::Cached;
 
+mod values;
+pub use values::{Acted, Ended, Note, Plan, Report};
+
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
 pub trait Kind:
     Cached + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
@@ -65,125 +67,6 @@ pub trait Kind:
     type Status: Serialize + Clone + PartialEq + Default + Debug + Send + Sync;
     /// The status as last written (`None` before the first write).
     fn current_status(&self) -> Option<&Self::Status>;
-}
-
-/// What `plan` decided: the steps to take, in order, and when to look again if they succeed
-/// (`None`: the kind's default, see [`Reconciler::next`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan<S> {
-    pub steps: Vec<S>,
-    pub requeue: Option<Duration>,
-}
-
-impl<S> Plan<S> {
-    /// Nothing to do.
-    pub fn nothing() -> Self {
-        Self {
-            steps: Vec::new(),
-            requeue: None,
-        }
-    }
-
-    /// The steps `steps`, then the kind's default requeue.
-    pub fn steps(steps: Vec<S>) -> Self {
-        Self {
-            steps,
-            requeue: None,
-        }
-    }
-
-    /// Look again after `after`.
-    pub fn requeue(mut self, after: Duration) -> Self {
-        self.requeue = Some(after);
-        self
-    }
-}
-
-/// One event to publish after the status write. Notes never hold a password, token or
-/// connection string.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Note {
-    pub type_: EventType,
-    pub reason: String,
-    pub action: &'static str,
-    pub note: String,
-}
-
-impl Note {
-    /// A `Normal` event.
-    pub fn normal(reason: impl Into<String>, action: &'static str, note: String) -> Self {
-        Self {
-            type_: EventType::Normal,
-            reason: reason.into(),
-            action,
-            note,
-        }
-    }
-
-    /// A `Warning` event.
-    pub fn warning(reason: impl Into<String>, action: &'static str, note: String) -> Self {
-        Self {
-            type_: EventType::Warning,
-            reason: reason.into(),
-            action,
-            note,
-        }
-    }
-}
-
-/// What `act` did: the outcome of the steps that ran, and the error that stopped the rest
-/// (a create that succeeded before a later step failed is still recorded in status).
-#[derive(Debug)]
-pub struct Acted<O> {
-    pub outcome: O,
-    pub error: Option<Error>,
-}
-
-impl<O> Acted<O> {
-    /// Every step ran.
-    pub fn done(outcome: O) -> Self {
-        Self {
-            outcome,
-            error: None,
-        }
-    }
-
-    /// The steps that ran led to `outcome`; `error` stopped the rest.
-    pub fn failed(outcome: O, error: Error) -> Self {
-        Self {
-            outcome,
-            error: Some(error),
-        }
-    }
-}
-
-/// What `status` decided: the new status (written when it differs) and the events.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report<S> {
-    pub status: S,
-    pub events: Vec<Note>,
-}
-
-impl<S> Report<S> {
-    /// `status` without events.
-    pub fn quiet(status: S) -> Self {
-        Self {
-            status,
-            events: Vec::new(),
-        }
-    }
-}
-
-/// How a pass ended, for [`Reconciler::next`].
-#[derive(Debug)]
-pub enum Ended<'a, O> {
-    /// The object is paused.
-    Paused,
-    /// The steps ran; `planned` is [`Plan::requeue`].
-    Applied {
-        outcome: &'a O,
-        planned: Option<Duration>,
-    },
 }
 
 /// The status type of reconciler `R`.

@@ -22,6 +22,7 @@ use kube::runtime::reflector::ObjectRef;
 use planetscale_api::models::{Branch, ListBranches};
 use planetscale_api::{Client, Error as ApiError};
 
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::branch::PlanetScaleBranch;
 
 /// First look after a branch starts waiting (and after a change).
@@ -140,7 +141,7 @@ impl Poller {
     pub async fn snapshot(
         &self,
         key: &DbKey,
-        client: &Client,
+        client: &impl PlanetScale,
         max_age: Duration,
     ) -> Result<Arc<Snapshot>, ApiError> {
         let cell = {
@@ -153,7 +154,7 @@ impl Poller {
         }
         let taken = Instant::now();
         let list = client
-            .list_branches_all(&key.organization, &key.database, &ListBranches::default())
+            .list_branches_all(&key.organization, &key.database)
             .await?;
         let branches = list.into_iter().map(|b| (b.name.clone(), b)).collect();
         let snapshot = Arc::new(Snapshot { taken, branches });
