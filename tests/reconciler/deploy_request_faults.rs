@@ -257,7 +257,17 @@ async fn cleanup_faults(h: &Harness, op: &str, spec: serde_json::Value, ready: (
         let (name, branch) = (format!("dr-{i}"), format!("feat-{i}"));
         branch_with(h, &branch, &[&table(&format!("t{i}"))]).await;
         create(h, &name, &branch, spec.clone()).await;
+        if ready.1 == "DeployFailed" {
+            // The deploy of this request fails in PlanetScale (and then blocks the queue).
+            drive(h, &name, "True", "ChecksPassed", "3s").await;
+            let n = number(h, &name).await;
+            let path =
+                format!("/_emulator/organizations/acme/databases/shop/deploy-requests/{n}/error");
+            post(h, &path, json!({"message": "disk quota exceeded"})).await;
+            patch_spec(h, &name, json!({"deploy": true})).await;
+        }
         drive(h, &name, ready.0, ready.1, "3s").await;
+        let n = number(h, &name).await;
         h.api::<DeployRequest>()
             .delete(&name, &Default::default())
             .await
@@ -280,6 +290,14 @@ async fn cleanup_faults(h: &Harness, op: &str, spec: serde_json::Value, ready: (
                 warned.iter().any(|(_, m)| m.contains("PlanetScale")),
                 "{status} on {op}: {warned:?}"
             );
+            if ready.1 == "DeployFailed" {
+                let ps = h.planetscale();
+                let dr = ps.get_deploy_request("acme", "shop", n).await.unwrap();
+                let state = dr.deployment_state.unwrap();
+                assert_eq!(state.as_str(), "complete_error", "{status} on {op}: left");
+                // Unblock the queue for the next round, as a user would in the dashboard.
+                ps.complete_deploy_request("acme", "shop", n).await.unwrap();
+            }
         }
     }
 }
@@ -311,6 +329,15 @@ async fn cancel_deploy_request_faults() {
         crate::deploy_request::gate(&h).await;
         let spec = json!({"deploy": true});
         cleanup_faults(&h, "cancel_deploy_request", spec, ("False", "Queued")).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn complete_errored_deploy_faults() {
+    with_harness(|h| async move {
+        let op = "complete_errored_deploy";
+        cleanup_faults(&h, op, json!({}), ("False", "DeployFailed")).await;
     })
     .await
 }
