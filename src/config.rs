@@ -103,7 +103,7 @@ pub struct RunArgs {
     pub concurrency: u16,
 
     /// How often Ready resources are compared with PlanetScale (drift correction).
-    #[arg(long, env = "PSO_RESYNC_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_RESYNC_INTERVAL", default_value = "10m", value_parser = duration_arg)]
     pub resync_interval: Duration,
 
     /// Address of the /metrics endpoint.
@@ -136,15 +136,15 @@ pub struct RunArgs {
 
     /// How long a lease is valid without renewal: a standby takes over this long after the
     /// leader's last renewal.
-    #[arg(long, env = "PSO_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_LEASE_DURATION", default_value = "15s", value_parser = duration_arg)]
     pub lease_duration: Duration,
 
     /// How long the leader keeps reconciling without a successful renewal (< lease duration).
-    #[arg(long, env = "PSO_LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_LEASE_RENEW_DEADLINE", default_value = "10s", value_parser = duration_arg)]
     pub lease_renew_deadline: Duration,
 
     /// How often replicas read, and the leader renews, the Lease (< renew deadline).
-    #[arg(long, env = "PSO_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = duration_arg)]
     pub lease_retry_period: Duration,
 
     /// This replica's identity in the Lease (default: `<pod name>_<random>`).
@@ -152,7 +152,7 @@ pub struct RunArgs {
     pub leader_identity: Option<String>,
 
     /// How long before shutdown gives up on in-flight reconciles.
-    #[arg(long, env = "PSO_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = duration_arg)]
     pub shutdown_timeout: Duration,
 }
 
@@ -194,10 +194,11 @@ impl RunArgs {
     }
 }
 
-/// Parses durations such as `30s`, `10m`, `1h30m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{s:?} is not a duration such as 30s, 10m or 1h: {e}"))
+/// A duration flag or variable, in the same Go-style form as the durations in resource specs
+/// (`30s`, `10m`, `1h30m`): one format, one parser ([`crate::crd::parse_duration`]).
+pub fn duration_arg(s: &str) -> Result<Duration, String> {
+    crate::crd::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration such as 30s, 10m or 1h30m: {e}"))
 }
 
 #[cfg(test)]
@@ -271,5 +272,9 @@ mod tests {
         let err =
             Cli::try_parse_from(["planetscale-operator", "--resync-interval", "soon"]).unwrap_err();
         assert!(err.to_string().contains("10m"), "{err}");
+        let cli = Cli::try_parse_from(["planetscale-operator", "--resync-interval", "1h30m"]);
+        assert_eq!(cli.unwrap().run.resync_interval, Duration::from_secs(5400));
+        let err = Cli::try_parse_from(["planetscale-operator", "--lease-duration", "1 day"]);
+        assert!(err.is_err(), "the Go form only, as in resource specs");
     }
 }

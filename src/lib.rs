@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod oauth_login;
 pub mod runtime;
 pub mod telemetry;
+pub mod time;

@@ -21,7 +21,7 @@ use planetscale_api::{OAuthTokens, Secret as Sensitive};
 use reqwest::Url;
 use tokio::net::TcpListener;
 
-use crate::config::parse_duration;
+use crate::config::duration_arg;
 
 pub mod callback;
 pub mod secret;
@@ -101,7 +101,7 @@ pub struct LoginArgs {
     pub no_browser: bool,
 
     /// How long to wait for the browser's redirect.
-    #[arg(long, env = "PSO_OAUTH_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, env = "PSO_OAUTH_TIMEOUT", default_value = "5m", value_parser = duration_arg)]
     pub timeout: Duration,
 }
 

@@ -7,10 +7,10 @@ use k8s_openapi::ByteString;
 use sha2::{Digest, Sha256};
 
 use super::info::ConnectionInfo;
-use super::secret::SecretString;
+use planetscale_api::Secret;
 
 /// The Secret's entries as rendered: every value is treated as secret.
-pub type SecretData = BTreeMap<String, SecretString>;
+pub type SecretData = BTreeMap<String, Secret>;
 
 /// Key of the access host in every Secret.
 pub const HOST_KEY: &str = "host";
@@ -39,13 +39,13 @@ pub fn to_secret_data(data: &SecretData) -> BTreeMap<String, ByteString> {
 
 /// Reads our `username` and `password` back from a Secret's `data`. `None` when either key is
 /// missing, empty or not UTF-8: the Secret no longer holds usable credentials.
-pub fn parse_back(data: &BTreeMap<String, ByteString>) -> Option<(String, SecretString)> {
+pub fn parse_back(data: &BTreeMap<String, ByteString>) -> Option<(String, Secret)> {
     let text = |key: &str| {
         let bytes = &data.get(key)?.0;
         std::str::from_utf8(bytes).ok().filter(|s| !s.is_empty())
     };
     let username = text(USERNAME_KEY)?.to_owned();
-    let password = SecretString::new(text(PASSWORD_KEY)?);
+    let password = Secret::new(text(PASSWORD_KEY)?);
     Some((username, password))
 }
 
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn secret_data_carries_the_plain_values() {
-        let data: SecretData = [("password".to_owned(), SecretString::new("p@ss wörd"))].into();
+        let data: SecretData = [("password".to_owned(), Secret::new("p@ss wörd"))].into();
         let converted = to_secret_data(&data);
         assert_eq!(converted["password"].0, "p@ss wörd".as_bytes());
     }

@@ -1,7 +1,7 @@
 //! What a connection string is made of.
 
 use super::error::RenderError;
-use super::secret::SecretString;
+use planetscale_api::Secret;
 
 /// The MySQL port PlanetScale listens on.
 pub const DEFAULT_PORT: u16 = 3306;
@@ -10,11 +10,12 @@ pub const DEFAULT_PORT: u16 = 3306;
 /// templates may use. Build it with struct update syntax over [`Default`] (port 3306):
 ///
 /// ```
-/// use planetscale_operator::connection::{ConnectionInfo, SecretString};
+/// use planetscale_api::Secret;
+/// use planetscale_operator::connection::ConnectionInfo;
 /// let info = ConnectionInfo {
 ///     host: "aws.connect.psdb.cloud".into(),
 ///     username: "k8s_user".into(),
-///     password: SecretString::new("pscale_pw_EXAMPLE"),
+///     password: Secret::new("pscale_pw_EXAMPLE"),
 ///     database: "shop".into(),
 ///     ..ConnectionInfo::default()
 /// };
@@ -29,7 +30,7 @@ pub struct ConnectionInfo {
     /// The password's username.
     pub username: String,
     /// The password's plaintext.
-    pub password: SecretString,
+    pub password: Secret,
     /// The database name.
     pub database: String,
     /// The branch the password belongs to (templates only).
@@ -48,7 +49,7 @@ impl Default for ConnectionInfo {
             host: String::new(),
             port: DEFAULT_PORT,
             username: String::new(),
-            password: SecretString::default(),
+            password: Secret::default(),
             database: String::new(),
             branch: String::new(),
             organization: String::new(),
@@ -141,7 +142,7 @@ mod tests {
             ..info()
         };
         let no_password = ConnectionInfo {
-            password: SecretString::default(),
+            password: Secret::default(),
             ..info()
         };
         let no_port = ConnectionInfo { port: 0, ..info() };

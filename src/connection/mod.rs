@@ -14,7 +14,6 @@ mod data;
 mod error;
 mod info;
 mod preset;
-mod secret;
 mod template;
 mod urls;
 
@@ -25,6 +24,7 @@ mod render_tests;
 #[cfg(test)]
 mod template_tests;
 
+use planetscale_api::Secret;
 use std::collections::BTreeMap;
 
 pub use data::{
@@ -33,8 +33,10 @@ pub use data::{
 };
 pub use error::RenderError;
 pub use info::{ConnectionInfo, DEFAULT_PORT};
+/// The redacting secret type is the API client's ([`planetscale_api::Secret`]); this name
+/// stays until the password controller imports that one.
+pub use planetscale_api::Secret as SecretString;
 pub use preset::{Preset, UnknownPreset};
-pub use secret::{REDACTED, SecretString};
 pub use template::{FILTERS, MAX_FILTER_INPUT, MAX_RENDERED_LEN, MAX_TEMPLATE_LEN, VARIABLES};
 pub use urls::{
     DEFAULT_CA_PATH, GO_DSN_PARAMS, JDBC_TLS, MYSQL_URL_TLS, PRISMA_TLS, go_dsn, jdbc_url,
@@ -80,7 +82,7 @@ fn default_entries(info: &ConnectionInfo) -> SecretData {
         (DATABASE_URL_KEY, mysql_url(info)),
     ]
     .into_iter()
-    .map(|(key, value)| (key.to_owned(), SecretString::from(value)))
+    .map(|(key, value)| (key.to_owned(), Secret::from(value)))
     .collect()
 }
 
@@ -102,7 +104,7 @@ fn add_presets(
                 }
                 _ => {}
             }
-            data.insert(key.to_owned(), SecretString::from(value));
+            data.insert(key.to_owned(), Secret::from(value));
         }
     }
     Ok(())
@@ -125,7 +127,7 @@ fn add_template(
                 key: key.clone(),
                 reason,
             })?;
-        data.insert(key.clone(), SecretString::from(rendered));
+        data.insert(key.clone(), Secret::from(rendered));
     }
     Ok(())
 }
@@ -143,7 +145,8 @@ fn is_valid_key(key: &str) -> bool {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{ConnectionInfo, SecretString};
+    use super::ConnectionInfo;
+    use planetscale_api::Secret;
 
     /// Every character that needs care somewhere, plus non-ASCII text.
     pub const NASTY_PASSWORD: &str = "p@s:s/w?o#r[d]%25&+= \"'\\<>{}|^`;,$!*()~-._é✓🔑";
@@ -154,7 +157,7 @@ pub(crate) mod test_support {
             host: "aws.connect.psdb.cloud".into(),
             port: 3306,
             username: "k8s_user01".into(),
-            password: SecretString::new(password),
+            password: Secret::new(password),
             database: "shop".into(),
             branch: "main".into(),
             organization: "acme".into(),

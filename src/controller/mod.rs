@@ -39,35 +39,3 @@ pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
         credentials_in_use::run(ctx, changes, shutdown),
     );
 }
-
-/// A PlanetScale time as a Kubernetes `Time`, truncated to whole seconds: `Time` serialises
-/// with second precision, so a sub-second value would never compare equal to what the API
-/// server stores, and every resync would rewrite an unchanged status.
-pub fn k8s_time(
-    t: chrono::DateTime<chrono::Utc>,
-) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-    let ts = k8s_openapi::jiff::Timestamp::from_second(t.timestamp())
-        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
-    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn k8s_time_survives_a_round_trip_through_the_api_server() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-11-28T12:34:56.789Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let time = k8s_time(t);
-        let json = serde_json::to_value(&time).unwrap();
-        assert_eq!(json, "2026-11-28T12:34:56Z");
-        let back: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time =
-            serde_json::from_value(json).unwrap();
-        assert_eq!(
-            back, time,
-            "an unchanged status must compare equal after a round trip"
-        );
-    }
-}

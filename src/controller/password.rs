@@ -48,7 +48,6 @@ pub mod run;
 pub mod secret;
 pub mod status;
 pub mod target;
-pub mod time;
 pub mod upkeep;
 
 use cache::Caches;

@@ -145,7 +145,7 @@ impl Elector {
             holder_identity: None,
             lease_duration_seconds: Some(1),
             acquire_time: None,
-            renew_time: Some(now()),
+            renew_time: Some(crate::time::micro_now()),
             ..spec
         };
         let next = Lease {
@@ -167,9 +167,9 @@ impl Elector {
             acquire_time: if mine {
                 current.acquire_time.clone()
             } else {
-                Some(now())
+                Some(crate::time::micro_now())
             },
-            renew_time: Some(now()),
+            renew_time: Some(crate::time::micro_now()),
             lease_transitions: Some(if mine { transitions } else { transitions + 1 }),
             ..current
         }
@@ -200,8 +200,4 @@ impl Elector {
             .as_ref()
             .is_none_or(|o| o.at.elapsed() >= duration)
     }
-}
-
-fn now() -> MicroTime {
-    MicroTime(k8s_openapi::jiff::Timestamp::now())
 }

@@ -29,6 +29,11 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Length of the value in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl From<String> for Secret {
@@ -78,6 +83,7 @@ mod tests {
         assert_eq!(format!("{secret}"), "[REDACTED]");
         assert_eq!(format!("{:?}", Some(secret.clone())), "Some([REDACTED])");
         assert_eq!(secret.expose(), "pscale_pw_supersecret");
+        assert_eq!(secret.len(), 21);
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn steps(decision: Decision) -> Vec<Step> {
 pub fn intent(obj: &PlanetScaleBranch, plan: &Plan<Step>) -> Option<PlanetScaleBranchStatus> {
     let creates = plan.steps.iter().any(|s| matches!(s, Step::Create { .. }));
     creates.then(|| PlanetScaleBranchStatus {
-        create_requested_at: Some(super::status::now()),
+        create_requested_at: Some(crate::time::now()),
         ..obj.status.clone().unwrap_or_default()
     })
 }

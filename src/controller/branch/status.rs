@@ -1,7 +1,5 @@
 //! The status a pass leaves, and the events that go with it. Pure: from the object and what
 //! the pass did (or why it failed) to the new status; the skeleton writes it once.
-use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use planetscale_api::models::Branch;
 
@@ -11,6 +9,7 @@ use crate::controller::reconciler::{Note, Report};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
+use crate::time::{now, to_time};
 
 /// Condition that is `True` while deletion cannot complete.
 pub const DELETION_BLOCKED: &str = "DeletionBlocked";
@@ -29,16 +28,6 @@ pub enum Progress {
     },
 }
 
-/// The current time as a Kubernetes `Time`.
-pub fn now() -> Time {
-    crate::controller::k8s_time(Utc::now())
-}
-
-/// A chrono time as a Kubernetes `Time`.
-pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
-    Some(crate::controller::k8s_time(t))
-}
-
 /// Copies what PlanetScale says about `b` into `status`.
 pub fn copy_branch(status: &mut PlanetScaleBranchStatus, b: &Branch) {
     status.id = Some(b.id.clone());
@@ -53,7 +42,7 @@ pub fn copy_branch(status: &mut PlanetScaleBranchStatus, b: &Branch) {
     status.mysql_address = b.mysql_address.clone();
     status.mysql_edge_address = b.mysql_edge_address.clone();
     status.html_url = b.html_url.clone();
-    status.created_at = b.created_at.and_then(to_time);
+    status.created_at = b.created_at.map(to_time);
     status.create_requested_at = None;
 }
 
@@ -301,7 +290,7 @@ mod tests {
             mysql_address: Some("us-east.connect.psdb.cloud".into()),
             mysql_edge_address: Some("aws.connect.psdb.cloud".into()),
             html_url: Some("https://app.planetscale.com/acme/shop/pr-1".into()),
-            created_at: Some(DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
+            created_at: Some(chrono::DateTime::from_timestamp(1_700_000_000, 5).unwrap()),
             ..Default::default()
         };
         let mut s = PlanetScaleBranchStatus {

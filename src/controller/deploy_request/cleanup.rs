@@ -299,7 +299,7 @@ mod tests {
         assert!(!tracks_same(&me, &me, &at, 7), "not itself");
         assert!(!tracks_same(&me, &make("b", 8), &at, 7));
         let mut leaving = other.clone();
-        leaving.metadata.deletion_timestamp = Some(super::super::status::now());
+        leaving.metadata.deletion_timestamp = Some(crate::time::now());
         assert!(
             !tracks_same(&me, &leaving, &at, 7),
             "not one being deleted too"

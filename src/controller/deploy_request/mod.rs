@@ -132,12 +132,12 @@ impl Reconciler for DeployRequests {
         done: Option<&Outcome>,
         error: Option<&Error>,
     ) -> Report<DeployRequestStatus> {
-        status::report(obj, done, error, status::now())
+        status::report(obj, done, error, crate::time::now())
     }
 
     fn paused_status(&self, obj: &DeployRequest) -> DeployRequestStatus {
         let prev = obj.status.clone().unwrap_or_default();
-        status::paused(&prev, obj.meta().generation, status::now())
+        status::paused(&prev, obj.meta().generation, crate::time::now())
     }
 
     async fn cleanup(&self, obj: &DeployRequest) -> Result<Action, Error> {

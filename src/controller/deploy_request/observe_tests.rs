@@ -50,7 +50,7 @@ fn approved_before_remembers_an_approval_or_its_reset() {
         false,
         reason::APPROVAL_RESET,
         "",
-        crate::controller::deploy_request::status::now(),
+        crate::time::now(),
     );
     status.conditions.push(reset);
     assert!(approved_before(&status), "sticky until approved again");

@@ -1,7 +1,6 @@
 //! Status: the report of a pass (pure). PlanetScale's fields, bounded in size, and the
 //! conditions ([`super::conditions`], [`super::ready`]) stamped with time and generation; the
 //! pass writes it once, with events for what changed ([`super::events`]).
-use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::Resource;
 use planetscale_api::models::{DeployOperation, DeployRequest, Deployment};
@@ -21,6 +20,7 @@ use crate::crd::deploy_request_status::{
 use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestSpec};
 use crate::crd::{DeployRequestStatus, LintError, TableDiff, TableOperation};
 use crate::error::Error;
+use crate::time::to_time;
 
 /// Condition type present while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
@@ -32,16 +32,6 @@ pub struct Location {
     pub org: String,
     /// Database.
     pub db: String,
-}
-
-/// A Kubernetes time from a PlanetScale time.
-pub fn to_time(t: DateTime<Utc>) -> Option<Time> {
-    Some(crate::controller::k8s_time(t))
-}
-
-/// Kubernetes time now.
-pub fn now() -> Time {
-    crate::controller::k8s_time(Utc::now())
 }
 
 /// The report of a pass: the new status and its events. An error is shown in `Ready`
@@ -160,13 +150,13 @@ pub fn build(
         schema_diff_truncated,
         operations: operations(facts, &d.deploy_operations),
         queue_position: facts.queue_position,
-        created_at: dr.created_at.and_then(to_time),
-        queued_at: times.queued_at.and_then(to_time),
-        started_at: times.started_at.and_then(to_time),
-        ready_to_cutover_at: times.ready_to_cutover_at.and_then(to_time),
-        deployed_at: facts.deployed_at.and_then(to_time),
-        finished_at: times.finished_at.and_then(to_time),
-        revert_window_ends_at: facts.revert_window_ends_at().and_then(to_time),
+        created_at: dr.created_at.map(to_time),
+        queued_at: times.queued_at.map(to_time),
+        started_at: times.started_at.map(to_time),
+        ready_to_cutover_at: times.ready_to_cutover_at.map(to_time),
+        deployed_at: facts.deployed_at.map(to_time),
+        finished_at: times.finished_at.map(to_time),
+        revert_window_ends_at: facts.revert_window_ends_at().map(to_time),
         observed_generation: generation,
         conditions: without_paused(prev),
     };

@@ -3,6 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::controller::deploy_request::conditions::conditions;
 use crate::controller::deploy_request::test_support::spec;
+use crate::time::now;
 
 fn at() -> Location {
     Location {

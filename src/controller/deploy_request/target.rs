@@ -221,7 +221,7 @@ fn not_found(e: planetscale_api::Error, instead: Error) -> Error {
 fn create_refused(e: planetscale_api::Error, src: &Source, into: &str) -> Error {
     match &e {
         planetscale_api::Error::Unprocessable { message, .. } => {
-            if message.to_lowercase().contains("safe migrations") {
+            if e.kind() == planetscale_api::ErrorKind::SafeMigrationsRequired {
                 return safe_migrations_missing(src, into);
             }
             Error::Invalid {
@@ -247,13 +247,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"organization": "acme", "database": "shop"}))
                 .unwrap();
         let mut b = PlanetScaleBranch::new("pr-1", spec);
-        let ready = new_condition(
-            common::READY,
-            ready,
-            "Ready",
-            "",
-            super::super::status::now(),
-        );
+        let ready = new_condition(common::READY, ready, "Ready", "", crate::time::now());
         b.status = Some(PlanetScaleBranchStatus {
             conditions: vec![ready],
             ..Default::default()

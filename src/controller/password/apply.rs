@@ -10,9 +10,9 @@ use super::restart;
 use super::run::{Run, desired};
 use super::status::Outcome;
 use super::target::{self, Target};
-use super::time::until;
 use super::upkeep;
 use crate::error::Error;
+use crate::time::until;
 
 /// Steps one reconcile takes at most (a heal is mint + sync; a refused renewal adds one).
 const MAX_STEPS: usize = 5;

@@ -20,11 +20,11 @@ use super::plan::{Cause, Desired, delete_after, next_rotation_at};
 use super::run::{Run, api_role};
 use super::secret::{self, SecretView};
 use super::target::Target;
-use super::time::to_time;
 use crate::connection::{SecretString, credentials_hash};
 use crate::crd::password::{MAX_PENDING_DELETIONS, PendingDeletion, reason};
 use crate::crd::password_name;
 use crate::error::Error;
+use crate::time::to_time;
 
 /// What [`mint`] starts from.
 pub struct Mint<'a> {

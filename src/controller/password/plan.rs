@@ -233,7 +233,7 @@ fn rotation(o: &Observed<'_>, live: &LiveView) -> Option<Cause> {
 /// When the current password was created: PlanetScale's `created_at`, else the status.
 pub fn rotated_at(status: &PlanetScalePasswordStatus, live: &LiveView) -> Option<DateTime<Utc>> {
     live.created_at
-        .or_else(|| status.last_rotated_at.as_ref().map(super::time::from_time))
+        .or_else(|| status.last_rotated_at.as_ref().map(crate::time::from_time))
 }
 
 /// When the next scheduled rotation is due.
@@ -241,7 +241,7 @@ pub fn next_rotation_at(
     rotated_at: Option<DateTime<Utc>>,
     interval: Option<Duration>,
 ) -> Option<DateTime<Utc>> {
-    Some(super::time::after(rotated_at?, interval?))
+    Some(crate::time::after(rotated_at?, interval?))
 }
 
 /// When a password with `ttl_seconds` that expires at `expires_at` is renewed: half-way.
@@ -260,7 +260,7 @@ pub fn delete_after(cause: Cause, now: DateTime<Utc>, grace: Duration) -> DateTi
     if cause.old_is_dead() {
         now
     } else {
-        super::time::after(now, grace)
+        crate::time::after(now, grace)
     }
 }
 
@@ -268,7 +268,7 @@ pub fn delete_after(cause: Cause, now: DateTime<Utc>, grace: Duration) -> DateTi
 pub fn due_deletions(pending: &[PendingDeletion], now: DateTime<Utc>) -> Vec<PendingDeletion> {
     pending
         .iter()
-        .filter(|p| super::time::from_time(&p.delete_after) <= now)
+        .filter(|p| crate::time::from_time(&p.delete_after) <= now)
         .cloned()
         .collect()
 }
@@ -284,7 +284,7 @@ pub fn next_deadline(o: &Observed<'_>) -> Option<DateTime<Utc>> {
         .status
         .pending_deletions
         .iter()
-        .map(|p| super::time::from_time(&p.delete_after));
+        .map(|p| crate::time::from_time(&p.delete_after));
     [renew_at(live), rotation, live.expires_at]
         .into_iter()
         .flatten()

@@ -4,9 +4,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::plan::*;
-use super::time::{after, to_time};
 use crate::crd::password::{PasswordRole, PendingDeletion, PlanetScalePasswordStatus};
 use crate::crd::password_name;
+use crate::time::{after, to_time};
 
 const UID: &str = "8d3c2b1a-0000-4000-8000-000000000001";
 

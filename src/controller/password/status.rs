@@ -2,11 +2,9 @@
 //! reconcile, and the events that go with a change of `Ready`.
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::events::EventType;
 
 use super::run::Run;
-use super::time::to_time;
 use crate::crd::conditions::{
     self, ConditionStatus, find_condition, new_condition, reason, set_condition,
 };
@@ -14,6 +12,7 @@ use crate::crd::password::condition::{BRANCH_READY, SECRET_SYNCED};
 use crate::crd::password::{PlanetScalePasswordStatus, reason as pw_reason};
 use crate::crd::{PAUSED_ANNOTATION, password_secret::CreationPolicy};
 use crate::error::Error;
+use crate::time::now;
 use ConditionStatus::{False, True};
 
 /// Condition that is `True` while the paused annotation is set.
@@ -30,10 +29,6 @@ pub enum Outcome {
     Conflict { holder: Option<String> },
     /// Still working (the step budget of one reconcile ran out).
     Converging,
-}
-
-fn now() -> Time {
-    to_time(chrono::Utc::now())
 }
 
 /// Sets the conditions for `outcome`. Pure.

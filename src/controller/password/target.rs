@@ -154,10 +154,7 @@ mod tests {
     use super::*;
     use crate::crd::branch::{PlanetScaleBranchSpec, PlanetScaleBranchStatus};
     use crate::crd::conditions::new_condition;
-
-    fn now() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
-        super::super::time::to_time(chrono::Utc::now())
-    }
+    use crate::time::now;
 
     fn branch(ready: Option<bool>) -> PlanetScaleBranch {
         let spec: PlanetScaleBranchSpec =

@@ -10,9 +10,9 @@ use super::plan::{Desired, due_deletions, next_rotation_at};
 use super::run::Run;
 use super::secret;
 use super::target::Target;
-use super::time::to_time;
 use crate::connection::credentials_hash;
 use crate::error::Error;
+use crate::time::to_time;
 
 /// Renews the current password. `Ok(false)` when PlanetScale refuses (the password is gone or
 /// cannot be renewed): the caller replaces it.
@@ -129,7 +129,7 @@ pub async fn sync(
     let s = &mut run.status;
     let created = p
         .created_at
-        .or(s.last_rotated_at.as_ref().map(super::time::from_time));
+        .or(s.last_rotated_at.as_ref().map(crate::time::from_time));
     s.host = p.access_host_url.clone();
     s.username = p.username.clone();
     s.expires_at = p.expires_at.map(to_time);
