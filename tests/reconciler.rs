@@ -15,3 +15,7 @@ mod harness;
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
+#[path = "reconciler/deploy_request.rs"]
+mod deploy_request;
+#[path = "reconciler/deploy_request_faults.rs"]
+mod deploy_request_faults;
