@@ -15,3 +15,7 @@ mod harness;
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
+#[path = "reconciler/password.rs"]
+mod password;
+#[path = "reconciler/password_faults.rs"]
+mod password_faults;
