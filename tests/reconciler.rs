@@ -19,3 +19,7 @@ mod branch_faults;
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]
 mod deploy_request_faults;
+#[path = "reconciler/password.rs"]
+mod password;
+#[path = "reconciler/password_faults.rs"]
+mod password_faults;

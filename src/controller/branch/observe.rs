@@ -86,7 +86,7 @@ async fn look(
         let max_age = r.ctx.settings.resync_interval / 2;
         let snapshot = r.poller.snapshot(db, client, max_age).await?;
         // Not in the list: confirmed with a GET before it is treated as deleted.
-        if let Some(b) = snapshot.branches.get(&t.name) {
+        if let Some(b) = snapshot.items.get(&t.name) {
             branch = Some(b.clone());
             listed_at = Some(snapshot.taken);
         }

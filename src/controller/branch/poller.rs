@@ -9,7 +9,8 @@
 //!   reconcile makes no call of its own. Ticks start at [`FIRST_TICK`] and double up to
 //!   [`MAX_TICK`] while nothing changes; a new registration brings them back to the first.
 //! - **Resync of Ready branches** shares one full list per database: [`Poller::snapshot`]
-//!   returns a list no older than asked for, fetched once for all concurrent askers. A
+//!   returns a list no older than asked for, fetched once for all concurrent askers (the
+//!   controllers' shared [`crate::controller::snapshot`]). A
 //!   resource requeues at the snapshot's time plus the resync interval, so the resources of a
 //!   database converge on one list per interval.
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,7 @@ use planetscale_api::models::{Branch, ListBranches};
 use planetscale_api::{Client, Error as ApiError};
 
 use crate::controller::planetscale::PlanetScale;
+use crate::controller::snapshot::{Options, Snapshot, Snapshots};
 use crate::crd::branch::PlanetScaleBranch;
 
 /// First look after a branch starts waiting (and after a change).
@@ -39,22 +41,10 @@ const SEEN_FOR: Duration = Duration::from_secs(60);
 /// Where the wake-ups of one controller go (its `reconcile_on` stream).
 pub type Wake = UnboundedSender<ObjectRef<PlanetScaleBranch>>;
 
-/// The branches of one database, as seen with one set of credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DbKey {
-    /// The credentials Secret (namespace, name).
-    pub credentials: (String, String),
-    pub organization: String,
-    pub database: String,
-}
+pub use crate::controller::snapshot::DbKey;
 
-/// A full list of a database's branches.
-#[derive(Debug)]
-pub struct Snapshot {
-    /// When the list was started.
-    pub taken: Instant,
-    pub branches: HashMap<String, Branch>,
-}
+/// A full list of a database's branches, by name.
+pub type Listed = HashMap<String, Branch>;
 
 struct Waiter {
     obj: ObjectRef<PlanetScaleBranch>,
@@ -73,14 +63,24 @@ struct Db {
     hurry: bool,
     /// What the last look saw of the branches it woke (`None`: not found).
     seen: HashMap<String, (Option<Branch>, Instant)>,
-    /// The last full list (shared by resyncs).
-    snapshot: Arc<tokio::sync::Mutex<Option<Arc<Snapshot>>>>,
 }
 
 /// Shared looks at PlanetScale for every branch resource (see the module docs).
-#[derive(Default)]
 pub struct Poller {
     dbs: Mutex<HashMap<DbKey, Db>>,
+    /// The last full list of each database (shared by resyncs).
+    snapshots: Snapshots<Listed>,
+}
+
+impl Default for Poller {
+    fn default() -> Self {
+        Self {
+            dbs: Mutex::default(),
+            // A failed list is not shared (the next resync lists again), and a 404 or 403 is
+            // an error like any other: a branch has no other way to be read in bulk.
+            snapshots: Snapshots::new(Options::default()),
+        }
+    }
 }
 
 impl Poller {
@@ -143,23 +143,17 @@ impl Poller {
         key: &DbKey,
         client: &impl PlanetScale,
         max_age: Duration,
-    ) -> Result<Arc<Snapshot>, ApiError> {
-        let cell = {
-            let mut dbs = self.dbs.lock().expect("lock");
-            dbs.entry(key.clone()).or_default().snapshot.clone()
+    ) -> Result<Arc<Snapshot<Listed>>, ApiError> {
+        let (org, db) = (&key.organization, &key.database);
+        let list = || async {
+            let list = client.list_branches_all(org, db).await?;
+            Ok(list.into_iter().map(|b| (b.name.clone(), b)).collect())
         };
-        let mut current = cell.lock().await;
-        if let Some(s) = current.as_ref().filter(|s| s.taken.elapsed() <= max_age) {
-            return Ok(s.clone());
+        match self.snapshots.get(key, max_age, list).await? {
+            Some(snapshot) => Ok(snapshot),
+            // Only snapshots with a fallback answer `None`; these have none.
+            None => Err(ApiError::Config("the branch list is not available".into())),
         }
-        let taken = Instant::now();
-        let list = client
-            .list_branches_all(&key.organization, &key.database)
-            .await?;
-        let branches = list.into_iter().map(|b| (b.name.clone(), b)).collect();
-        let snapshot = Arc::new(Snapshot { taken, branches });
-        *current = Some(snapshot.clone());
-        Ok(snapshot)
     }
 
     /// The poll task of one database: runs while branches are registered.
