@@ -175,13 +175,13 @@ async fn store(
     target: Option<&Target>,
     grant: Grant<'_>,
 ) -> anyhow::Result<OAuthTokens> {
-    let tokens = token::exchange_code(
-        grant.token_url,
-        &args.client_id,
-        grant.client_secret,
-        grant.code,
-        grant.redirect_uri,
-    )
+    let tokens = token::exchange_code(planetscale_api::AuthorizationCode {
+        token_url: grant.token_url,
+        client_id: &args.client_id,
+        client_secret: grant.client_secret,
+        code: grant.code,
+        redirect_uri: grant.redirect_uri,
+    })
     .await?;
     let secret = credentials_secret(
         &args.secret_name,
