@@ -238,7 +238,7 @@ fn read_client_secret(args: &LoginArgs) -> anyhow::Result<Sensitive> {
     let value = match &args.client_secret_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the client secret from {}", path.display()))?,
-        None => std::env::var(CLIENT_SECRET_ENV).map_err(|_| {
+        None => crate::config::env::secret_var(CLIENT_SECRET_ENV).ok_or_else(|| {
             anyhow!(
                 "no client secret: pass --client-secret-file FILE or set {CLIENT_SECRET_ENV} \
                  (there is no flag for the value, so that it stays out of the shell history)"
@@ -257,10 +257,7 @@ fn open_browser(url: &str) {
     let program = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(unix) {
-        let graphical = ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-        if !graphical {
+        if !crate::config::env::graphical_session() {
             return;
         }
         "xdg-open"
