@@ -201,6 +201,39 @@ pub fn duration_arg(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{s:?} is not a duration such as 30s, 10m or 1h30m: {e}"))
 }
 
+/// The environment read outside the flags, in one place: what the Pod tells about itself and
+/// what the login must not take as a flag.
+pub mod env {
+    /// The Pod's name (`POD_NAME`, set by the chart from the downward API), for the events'
+    /// reporting instance.
+    pub fn pod_name() -> Option<String> {
+        std::env::var("POD_NAME").ok().filter(|n| !n.is_empty())
+    }
+
+    /// This host's name: `POD_NAME`, else `HOSTNAME`, else `/etc/hostname`.
+    pub fn host_name() -> Option<String> {
+        pod_name()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+    }
+
+    /// A variable holding a secret (e.g. the OAuth client secret, which has no flag so that it
+    /// stays out of the shell history).
+    pub fn secret_var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    /// Whether a graphical session is there to open a browser in (`DISPLAY` or
+    /// `WAYLAND_DISPLAY`).
+    pub fn graphical_session() -> bool {
+        ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

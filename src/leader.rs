@@ -97,13 +97,7 @@ impl LeaderConfig {
 /// container never mistakes its predecessor's lease for its own.
 pub fn default_identity() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let host = std::env::var("POD_NAME")
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "planetscale-operator".into());
+    let host = crate::config::env::host_name().unwrap_or_else(|| "planetscale-operator".into());
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
     format!("{host}_{:08x}", hasher.finish() as u32)

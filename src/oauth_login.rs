@@ -175,13 +175,13 @@ async fn store(
     target: Option<&Target>,
     grant: Grant<'_>,
 ) -> anyhow::Result<OAuthTokens> {
-    let tokens = token::exchange_code(
-        grant.token_url,
-        &args.client_id,
-        grant.client_secret,
-        grant.code,
-        grant.redirect_uri,
-    )
+    let tokens = token::exchange_code(planetscale_api::AuthorizationCode {
+        token_url: grant.token_url,
+        client_id: &args.client_id,
+        client_secret: grant.client_secret,
+        code: grant.code,
+        redirect_uri: grant.redirect_uri,
+    })
     .await?;
     let secret = credentials_secret(
         &args.secret_name,
@@ -238,7 +238,7 @@ fn read_client_secret(args: &LoginArgs) -> anyhow::Result<Sensitive> {
     let value = match &args.client_secret_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the client secret from {}", path.display()))?,
-        None => std::env::var(CLIENT_SECRET_ENV).map_err(|_| {
+        None => crate::config::env::secret_var(CLIENT_SECRET_ENV).ok_or_else(|| {
             anyhow!(
                 "no client secret: pass --client-secret-file FILE or set {CLIENT_SECRET_ENV} \
                  (there is no flag for the value, so that it stays out of the shell history)"
@@ -257,10 +257,7 @@ fn open_browser(url: &str) {
     let program = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(unix) {
-        let graphical = ["DISPLAY", "WAYLAND_DISPLAY"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-        if !graphical {
+        if !crate::config::env::graphical_session() {
             return;
         }
         "xdg-open"

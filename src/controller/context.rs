@@ -49,7 +49,7 @@ impl Context {
     ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.into(),
-            instance: std::env::var("POD_NAME").ok(),
+            instance: crate::config::env::pod_name(),
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),

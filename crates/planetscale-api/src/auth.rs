@@ -6,19 +6,17 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use reqwest::header::HeaderValue;
 use reqwest::{Client as Http, Url};
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
 use crate::credentials::{Credentials, OAuthTokens, RefreshCallback};
 use crate::metrics::{Events, STATUS_TIMEOUT, STATUS_TRANSPORT};
+use crate::oauth::TokenResponse;
 use crate::retry::{Idempotency, RetryPolicy};
 use crate::{Error, Result, Secret};
 
 /// Operation name of the token refresh in metrics.
 const REFRESH_OPERATION: &str = "oauth_refresh_token";
-/// Lifetime assumed when the token response has no `expires_in` (the documented value).
-const DEFAULT_EXPIRES_IN: u64 = 2_592_000;
 
 /// What a refresh needs from the client.
 pub(crate) struct RefreshContext<'a> {
@@ -50,17 +48,6 @@ pub(crate) struct OAuth {
 struct TokenState {
     tokens: OAuthTokens,
     generation: u64,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Secret,
-    #[serde(default)]
-    refresh_token: Option<Secret>,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    scope: Option<String>,
 }
 
 impl Auth {
@@ -162,17 +149,7 @@ impl OAuth {
             .exchange_with_retries(&state.tokens.refresh_token, cx)
             .await;
         cx.events.emit(|o| o.token_refresh(result.is_ok()));
-        let response = result?;
-        let expires_in = response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
-        let tokens = OAuthTokens {
-            access_token: response.access_token,
-            refresh_token: response
-                .refresh_token
-                .unwrap_or_else(|| state.tokens.refresh_token.clone()),
-            expires_at: Utc::now()
-                + chrono::Duration::seconds(expires_in.min(i64::MAX as u64) as i64),
-            scope: response.scope,
-        };
+        let tokens = result?.into_tokens(Utc::now(), Some(&state.tokens.refresh_token))?;
         state.tokens = tokens.clone();
         state.generation += 1;
         debug!(generation = state.generation, "OAuth token refreshed");
@@ -253,7 +230,7 @@ impl OAuth {
         if !(200..300).contains(&status) {
             return Err(refresh_error(status, retry_after, &body));
         }
-        serde_json::from_slice(&body).map_err(|e| Error::decode(&e))
+        TokenResponse::parse(&body)
     }
 }
 

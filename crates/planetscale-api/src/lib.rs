@@ -10,6 +10,7 @@ mod error_kind;
 pub mod limiter;
 pub mod metrics;
 pub mod models;
+mod oauth;
 mod pagination;
 mod request;
 pub mod retry;
@@ -29,6 +30,7 @@ pub use limiter::{
     RateLimiter,
 };
 pub use metrics::{ApiMetrics, MetricsSnapshot, Observer, RequestCount};
+pub use oauth::AuthorizationCode;
 pub use pagination::Paged;
 pub use retry::{Idempotency, RetryPolicy};
 pub use secret::{REDACTED, Secret};
