@@ -15,7 +15,7 @@ CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 RECONCILER_TESTENV := $(CURDIR)/.reconciler/testenv
 
-.PHONY: help build fmt lint unit-test test integration-test crds check-generated \
+.PHONY: help build fmt lint deny unit-test test integration-test crds check-generated \
         testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
         reconciler-test
 
@@ -28,10 +28,16 @@ build: ## Build every binary (operator, crdgen, emulator)
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-lint: ## clippy -D warnings, rustfmt --check, and rustdoc -D warnings for the two library crates
+lint: ## rustfmt --check, clippy -D warnings, rustdoc -D warnings for the two library crates, cargo deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p planetscale-api -p planetscale-emulator --no-deps
+	@$(MAKE) --no-print-directory deny
+
+# cargo-deny is installed once into ~/.cache/planetscale-operator/tools (hack/tools/install).
+# Advisories are not checked: their database is a GitHub repository, out of reach here (deny.toml).
+deny: ## cargo deny: licenses, duplicate versions, crates.io as the only source (offline)
+	@bin=$$(hack/tools/install) && $$bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
 
 # The emulator's suite validates every response against the OpenAPI spec (it fails when the
 # spec is missing; PSO_SKIP_CONFORMANCE=1 skips the checks), logs each validated operation,
