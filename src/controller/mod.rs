@@ -1,6 +1,6 @@
 //! The controllers, one folder per kind, all on one skeleton ([`reconciler`]); and what they
 //! share, one file per concern: the [`context`] of every reconcile, [`backoff`] timing, what
-//! they [`watch`], status [`write`]s.
+//! they [`watch`], status [`write`](mod@write)s.
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;

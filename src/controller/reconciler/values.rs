@@ -8,7 +8,7 @@ use kube::runtime::events::EventType;
 use crate::error::Error;
 
 /// What `plan` decided: the steps to take, in order, and when to look again if they succeed
-/// (`None`: the kind's default, see [`Reconciler::next`]).
+/// (`None`: the kind's default, see [`Reconciler::next`](super::Reconciler::next)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<S> {
     pub steps: Vec<S>,
@@ -114,7 +114,7 @@ impl<S> Report<S> {
     }
 }
 
-/// How a pass ended, for [`Reconciler::next`].
+/// How a pass ended, for [`Reconciler::next`](super::Reconciler::next).
 #[derive(Debug)]
 pub enum Ended<'a, O> {
     /// The object is paused.
