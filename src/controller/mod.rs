@@ -69,8 +69,8 @@ pub struct Context {
     /// Reconcile, resource and API metrics served on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The caches `/readyz` waits for: every controller registers the store of its kind for
-    /// each namespace it watches (`None`: all), see [`crate::runtime::caches`].
-    pub caches: crate::runtime::caches::Caches,
+    /// each namespace it watches (`None`: all), see [`crate::stores`].
+    pub caches: crate::stores::Stores,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -218,17 +218,6 @@ fn key<K: Resource<DynamicType = ()>>(namespace: Option<&str>, name: &str) -> St
     format!("{}/{}/{name}", K::kind(&()), namespace.unwrap_or_default())
 }
 
-/// Drops what a cached object never needs: `metadata.managedFields` and the
-/// `kubectl.kubernetes.io/last-applied-configuration` annotation. The reconciles never read
-/// them, and they are most of an object's size (so the caches grow with our resources only).
-pub fn trim_metadata<K: Resource>(obj: &mut K) {
-    let meta = obj.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 /// One `Api` per watched namespace, or one for all namespaces.
 pub fn watched_apis<K>(client: &Client, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>
 where
@@ -277,26 +266,6 @@ fn truncate(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cached_objects_keep_no_managed_fields_or_last_applied_annotation() {
-        use k8s_openapi::api::core::v1::ConfigMap;
-        let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
-            "metadata": {
-                "name": "x",
-                "annotations": {
-                    "kubectl.kubernetes.io/last-applied-configuration": "{}",
-                    "keep": "me"
-                },
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
-            }
-        }))
-        .expect("configmap");
-        trim_metadata(&mut cm);
-        assert!(cm.metadata.managed_fields.is_none());
-        let annotations = cm.metadata.annotations.expect("annotations");
-        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
