@@ -35,7 +35,7 @@ mod status;
 use schedule::{Schedule, Trigger};
 
 /// Finalizer on every `PlanetScaleBranch` the operator manages.
-pub const FINALIZER: &str = "planetscale.operator.dev/branch";
+pub use crate::crd::branch::FINALIZER;
 /// Label of the API requests this controller makes (for a fair limiter).
 const CALLER: &str = "branch-controller";
 /// The `controller` label of the reconcile metrics.
