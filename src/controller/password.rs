@@ -54,7 +54,7 @@ use cache::Caches;
 use run::Run;
 
 /// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
-pub const FINALIZER: &str = "planetscale.operator.dev/password";
+pub use crate::crd::password::FINALIZER;
 /// Controller name in metrics.
 const CONTROLLER: &str = "password";
 /// The `kind` label of the resources gauge.
