@@ -46,7 +46,7 @@ const CONTROLLER: &str = "deploy_request";
 pub const CALLER: &str = "deploy-request-controller";
 
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
-pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
+pub use crate::crd::deploy_request::FINALIZER;
 
 /// Runs the controller until `shutdown` is cancelled (one controller per watched namespace).
 pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
