@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{CONTENT_TYPE, Metrics};
-use crate::runtime::caches::{CacheStatus, Caches};
+use crate::stores::{CacheStatus, Stores};
 
 /// Shared readiness state; clones share it. The controllers register their caches in
 /// [`Readiness::caches`], the runtime sets the leadership flags from the elector.
@@ -37,7 +37,7 @@ pub struct Readiness {
 #[derive(Debug)]
 struct ReadinessInner {
     leader_election: bool,
-    caches: Caches,
+    caches: Stores,
     leader: AtomicBool,
     lease_reachable: AtomicBool,
     shutting_down: AtomicBool,
@@ -49,7 +49,7 @@ impl Readiness {
         Self {
             inner: Arc::new(ReadinessInner {
                 leader_election,
-                caches: Caches::default(),
+                caches: Stores::default(),
                 leader: AtomicBool::new(false),
                 lease_reachable: AtomicBool::new(false),
                 shutting_down: AtomicBool::new(false),
@@ -58,7 +58,7 @@ impl Readiness {
     }
 
     /// The controllers' caches (reflector stores): give this to the controllers' context.
-    pub fn caches(&self) -> Caches {
+    pub fn caches(&self) -> Stores {
         self.inner.caches.clone()
     }
 

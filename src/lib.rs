@@ -10,5 +10,6 @@ pub mod leader;
 pub mod metrics;
 pub mod oauth_login;
 pub mod runtime;
+pub mod stores;
 pub mod telemetry;
 pub mod time;

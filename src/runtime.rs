@@ -22,7 +22,6 @@ use crate::leader::{LeaderElector, while_leader};
 use crate::metrics::Metrics;
 
 mod access;
-pub mod caches;
 
 /// Runs the operator until SIGTERM or SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -132,7 +131,7 @@ pub async fn run_controllers(
     let expected = expected_caches(ctx.settings.namespaces.as_deref());
     while_leader(leader, shutdown, |token| {
         caches.start(expected.clone());
-        let stopped = caches::StopOnDrop(caches.clone());
+        let stopped = crate::stores::StopOnDrop(caches.clone());
         let run = crate::controller::run_all(ctx.clone(), token);
         async move {
             let _stopped = stopped;
@@ -143,9 +142,9 @@ pub async fn run_controllers(
 }
 
 /// The caches the controllers need: each kind in each watched namespace (`None`: all).
-fn expected_caches(namespaces: Option<&[String]>) -> Vec<caches::CacheId> {
+fn expected_caches(namespaces: Option<&[String]>) -> Vec<crate::stores::CacheId> {
     use crate::crd::{DeployRequest, branch::PlanetScaleBranch, password::PlanetScalePassword};
-    use caches::CacheId;
+    use crate::stores::CacheId;
     let namespaces: Vec<Option<&str>> = match namespaces {
         None => vec![None],
         Some(list) => list.iter().map(|n| Some(n.as_str())).collect(),

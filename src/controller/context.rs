@@ -34,8 +34,8 @@ pub struct Context {
     /// Reconcile, resource and API metrics served on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The caches `/readyz` waits for: every controller registers the store of its kind for
-    /// each namespace it watches (`None`: all), see [`crate::runtime::caches`].
-    pub caches: crate::runtime::caches::Caches,
+    /// each namespace it watches (`None`: all), see [`crate::stores`].
+    pub caches: crate::stores::Stores,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
 }

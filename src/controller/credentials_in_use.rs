@@ -10,7 +10,7 @@
 //!
 //! No extra watch: the resources come from the controllers' caches and the Secrets (metadata
 //! only) from their existing credentials-Secret watches, both through
-//! [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe). The only calls are, when
+//! [`Stores::subscribe`](crate::stores::Stores::subscribe). The only calls are, when
 //! the finalizer must change, one metadata read and one patch of that Secret. The default credentials (without
 //! `credentialsRef`) live in the operator's namespace and get no finalizer: deleting a
 //! resource's namespace does not delete them.
@@ -29,6 +29,7 @@ use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
+pub use crate::stores::{Change, SecretSeen};
 
 /// Finalizer on a credentials Secret that one of our resources still needs.
 pub const FINALIZER: &str = "planetscale.operator.dev/credentials-in-use";
@@ -37,30 +38,10 @@ pub const KEPT: &str = "CredentialsInUse";
 /// When a failed patch is tried again.
 const RETRY: Duration = Duration::from_secs(5);
 
-/// What changed, as [`Caches::subscribe`](crate::runtime::caches::Caches::subscribe) reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// A cached resource in `namespace` was added, changed or deleted.
-    Objects { namespace: String },
-    /// A controller's Secret watch saw this Secret.
-    Secret(SecretSeen),
-    /// Every cache has its first list: what they hold is complete.
-    Synced,
-}
-
-/// What the Secret watch tells about one Secret (metadata only).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecretSeen {
-    pub namespace: String,
-    pub name: String,
-    pub uid: Option<String>,
-    /// Whether it carries [`FINALIZER`].
-    pub finalized: bool,
-    /// Whether it is being deleted.
-    pub deleting: bool,
-}
-
+// The feed's types live with the caches that send them; what a Secret's metadata means for
+// this finalizer is decided here.
 impl SecretSeen {
+    /// What a controller's Secret watch saw, with [`FINALIZER`] recognised.
     pub fn of(secret: &PartialObjectMeta<Secret>) -> Self {
         Self {
             namespace: secret.namespace().unwrap_or_default(),

@@ -52,16 +52,16 @@ use tokio_util::sync::CancellationToken;
 use super::backoff::object_key;
 use super::context::Context;
 use super::write::apply_status_returning;
+use crate::crd::ManagedResource;
 use crate::crd::common::is_paused;
 use crate::error::Error;
-use crate::runtime::caches::Cached;
 
 mod values;
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
 pub trait Kind:
-    Cached + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
+    ManagedResource + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
 {
     /// The status subresource.
     type Status: Serialize + Clone + PartialEq + Default + Debug + Send + Sync;

@@ -53,16 +53,7 @@ pub fn not_ready(conditions: Option<&[Condition]>) -> bool {
     !crate::crd::conditions::is_condition_true(conditions.unwrap_or_default(), "Ready")
 }
 
-/// Drops what a cached object never needs: `metadata.managedFields` and the
-/// `kubectl.kubernetes.io/last-applied-configuration` annotation. The reconciles never read
-/// them, and they are most of an object's size (so the caches grow with our resources only).
-pub fn trim_metadata<K: Resource>(obj: &mut K) {
-    let meta = obj.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
+pub use crate::stores::trim_metadata;
 
 /// One `Api` per watched namespace, or one for all namespaces.
 pub fn watched_apis<K>(client: &Client, namespaces: &Option<Vec<String>>) -> Vec<Api<K>>

@@ -262,3 +262,22 @@ pub struct PlanetScaleBranchStatus {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 }
+
+/// The finalizer the branch controller keeps while the branch may need deleting in PlanetScale.
+pub const FINALIZER: &str = "planetscale.operator.dev/branch";
+
+impl super::ManagedResource for PlanetScaleBranch {
+    const KIND: &'static str = "PlanetScaleBranch";
+    const FINALIZER: &'static str = FINALIZER;
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+    /// With `deletionPolicy: Delete`, once a branch was created or adopted (or asked for).
+    fn credentials_in_use(&self) -> Option<&str> {
+        let s = self.status.as_ref();
+        let created = s.is_some_and(|s| s.id.is_some() || s.create_requested_at.is_some());
+        let deletes = self.spec.deletion_policy == super::DeletionPolicy::Delete && created;
+        let r = self.spec.credentials_ref.as_ref();
+        super::managed::in_use(&self.metadata, FINALIZER, r, deletes)
+    }
+}

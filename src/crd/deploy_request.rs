@@ -276,3 +276,21 @@ pub struct DeployRequestSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_ref: Option<SecretRef>,
 }
+
+/// The finalizer the deploy-request controller keeps while the request may need closing.
+pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
+
+impl super::ManagedResource for DeployRequest {
+    const KIND: &'static str = "DeployRequest";
+    const FINALIZER: &'static str = FINALIZER;
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+    /// Once a deploy request was opened or adopted (its deletion closes or cancels it).
+    fn credentials_in_use(&self) -> Option<&str> {
+        let s = self.status.as_ref();
+        let opened = s.is_some_and(|s| s.number.is_some() || s.id.is_some());
+        let r = self.spec.credentials_ref.as_ref();
+        super::managed::in_use(&self.metadata, FINALIZER, r, opened)
+    }
+}

@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod deploy_request;
 pub mod deploy_request_status;
 pub mod duration;
+mod managed;
 pub mod password;
 pub mod password_secret;
 
@@ -26,6 +27,7 @@ pub use conditions::{ConditionStatus, new_condition, set_condition};
 pub use deploy_request::{Approval, DeployRequest, DeployRequestSpec};
 pub use deploy_request_status::{DeployRequestStatus, LintError, TableDiff, TableOperation};
 pub use duration::{DurationError, parse_duration};
+pub use managed::ManagedResource;
 pub use password::{
     PasswordRole, PendingDeletion, PlanetScalePassword, PlanetScalePasswordSpec,
     PlanetScalePasswordStatus, RestartKind, RestartTarget, password_name,

@@ -320,6 +320,26 @@ pub fn password_name(uid: &str, rotation: i64) -> String {
     format!("k8s-{uid}-{rotation}")
 }
 
+/// The finalizer the password controller keeps while passwords may need deleting.
+pub const FINALIZER: &str = "planetscale.operator.dev/password";
+
+impl super::ManagedResource for PlanetScalePassword {
+    const KIND: &'static str = "PlanetScalePassword";
+    const FINALIZER: &'static str = FINALIZER;
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+    /// With `deletionPolicy: Delete`, once the branch of its passwords is recorded.
+    fn credentials_in_use(&self) -> Option<&str> {
+        let recorded = self.status.as_ref().is_some_and(|s| {
+            s.organization.is_some() && s.database.is_some() && s.branch.is_some()
+        });
+        let deletes = self.spec.deletion_policy == DeletionPolicy::Delete && recorded;
+        let r = self.spec.credentials_ref.as_ref();
+        super::managed::in_use(&self.metadata, FINALIZER, r, deletes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::crd::branch::PlanetScaleBranch;
-use crate::runtime::caches::{CacheId, SyncMark};
+use crate::stores::{CacheId, SyncMark};
 
 const LOCAL: &str = "127.0.0.1:0";
 

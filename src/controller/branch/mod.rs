@@ -39,7 +39,7 @@ use schedule::{Schedule, Trigger};
 use status::Progress;
 
 /// Finalizer on every `PlanetScaleBranch` the operator manages.
-pub const FINALIZER: &str = "planetscale.operator.dev/branch";
+pub use crate::crd::branch::FINALIZER;
 /// Label of the API requests this controller makes (for a fair limiter).
 const CALLER: &str = "branch-controller";
 

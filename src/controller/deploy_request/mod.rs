@@ -43,7 +43,7 @@ use plan::Step;
 pub const CALLER: &str = "deploy-request-controller";
 
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
-pub const FINALIZER: &str = "planetscale.operator.dev/deploy-request";
+pub use crate::crd::deploy_request::FINALIZER;
 
 /// The deploy request controller (no state of its own beyond the shared [`Context`]).
 pub struct DeployRequests {

@@ -58,7 +58,7 @@ pub mod upkeep;
 use pass::Run;
 
 /// Finalizer on every `PlanetScalePassword`: its passwords are deleted before it goes.
-pub const FINALIZER: &str = "planetscale.operator.dev/password";
+pub use crate::crd::password::FINALIZER;
 
 /// The password controller: the shared context and what it remembers between reconciles
 /// (one for every watched namespace; see [`cache`]).

@@ -1,6 +1,11 @@
+use kube::Resource;
+use kube::runtime::reflector;
+
 use super::*;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::password::PlanetScalePassword;
+use crate::crd::{DeletionPolicy, SecretRef};
+use crate::metrics::Metrics;
 use kube::runtime::watcher::Event;
 
 fn id<K: Resource<DynamicType = ()>>(ns: &str) -> CacheId {
@@ -9,7 +14,7 @@ fn id<K: Resource<DynamicType = ()>>(ns: &str) -> CacheId {
 
 #[test]
 fn synced_only_once_every_expected_cache_has_listed() {
-    let caches = Caches::default();
+    let caches = Stores::default();
     assert_eq!(caches.status(), CacheStatus::NotRunning);
     caches.start([id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")]);
     let (branches, _) = reflector::store::<PlanetScaleBranch>();
@@ -52,7 +57,7 @@ fn branch(name: &str, ready: Option<&str>) -> PlanetScaleBranch {
 
 #[test]
 fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
-    let (caches, metrics) = (Caches::default(), Metrics::new());
+    let (caches, metrics) = (Stores::default(), Metrics::new());
     let gauge = |kind: &str, ready: &str| {
         let line = format!("planetscale_operator_resources{{kind=\"{kind}\",ready=\"{ready}\"}} ");
         let text = metrics.encode();
@@ -79,7 +84,7 @@ fn the_resources_gauge_counts_the_running_stores_and_drops_to_zero_after() {
 
 #[test]
 fn a_cache_of_an_earlier_run_does_not_count() {
-    let caches = Caches::default();
+    let caches = Stores::default();
     caches.start([CacheId::of::<PlanetScaleBranch>(None)]);
     let (old, _) = reflector::store::<PlanetScaleBranch>();
     let old_listed = caches.track(None, &old);
@@ -93,7 +98,7 @@ fn a_cache_of_an_earlier_run_does_not_count() {
 
 #[test]
 fn a_credentials_secret_is_in_use_while_a_user_that_created_something_lives_or_cleans_up() {
-    let caches = Caches::default();
+    let caches = Stores::default();
     caches.start([CacheId::of::<PlanetScaleBranch>(Some("a"))]);
     let (store, mut writer) = reflector::store::<PlanetScaleBranch>();
     caches.track(Some("a"), &store);
@@ -116,7 +121,7 @@ fn a_credentials_secret_is_in_use_while_a_user_that_created_something_lives_or_c
     retained.spec.deletion_policy = DeletionPolicy::Retain;
     let objects = [
         with_ref("live", false, &[]),
-        with_ref("cleaning-up", true, &[crate::controller::branch::FINALIZER]),
+        with_ref("cleaning-up", true, &[crate::crd::branch::FINALIZER]),
         with_ref("cleaned-up", true, &["example.com/other"]),
         never_created,
         retained,
@@ -137,7 +142,7 @@ fn a_credentials_secret_is_in_use_while_a_user_that_created_something_lives_or_c
 
 #[test]
 fn subscribers_hear_of_changes_and_of_the_sync_of_the_last_cache_only_during_the_run() {
-    let caches = Caches::default();
+    let caches = Stores::default();
     caches.start([id::<PlanetScaleBranch>("a"), id::<PlanetScalePassword>("a")]);
     let mut changes = caches.subscribe();
     let (branches, _) = reflector::store::<PlanetScaleBranch>();
@@ -157,4 +162,24 @@ fn subscribers_hear_of_changes_and_of_the_sync_of_the_last_cache_only_during_the
     caches.stop();
     b.changed("a".into());
     assert_eq!(changes.try_recv().ok(), None, "closed with the run");
+}
+
+#[test]
+fn cached_objects_keep_no_managed_fields_or_last_applied_annotation() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "x",
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                "keep": "me"
+            },
+            "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
+        }
+    }))
+    .expect("configmap");
+    trim_metadata(&mut cm);
+    assert!(cm.metadata.managed_fields.is_none());
+    let annotations = cm.metadata.annotations.expect("annotations");
+    assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
 }
