@@ -33,6 +33,7 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY_LABEL`].
 pub const MANAGED_BY_VALUE: &str = "planetscale-operator";
 /// Slow retry for errors only a user can fix (bad spec, bad credentials): never a hot loop.
+/// The default of `--slow-retry` ([`Context::with_slow_retry`]).
 pub const SLOW_RETRY: Duration = Duration::from_secs(300);
 /// Longest backoff after repeated transient failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -72,6 +73,7 @@ pub struct Context {
     /// each namespace it watches (`None`: all), see [`crate::runtime::caches`].
     pub caches: crate::runtime::caches::Caches,
     failures: Mutex<HashMap<String, u32>>,
+    slow_retry: Duration,
 }
 
 impl Context {
@@ -93,7 +95,19 @@ impl Context {
             metrics,
             caches: Default::default(),
             failures: Mutex::default(),
+            slow_retry: SLOW_RETRY,
         }
+    }
+
+    /// Retries errors only a user can fix every `slow_retry` instead of [`SLOW_RETRY`].
+    pub fn with_slow_retry(mut self, slow_retry: Duration) -> Self {
+        self.slow_retry = slow_retry;
+        self
+    }
+
+    /// How long a resource waits on an error only a user can fix before it looks again.
+    pub fn slow_retry(&self) -> Duration {
+        self.slow_retry
     }
 
     /// Publishes an event on `obj`. A failure to publish is logged, never fatal. Notes must
@@ -139,7 +153,7 @@ impl Context {
             return *retry_after;
         }
         if !err.is_transient() {
-            return SLOW_RETRY;
+            return self.slow_retry;
         }
         let mut failures = self.failures.lock().expect("lock");
         let n = failures.entry(key.to_string()).or_insert(0);

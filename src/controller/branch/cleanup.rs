@@ -9,7 +9,6 @@ use planetscale_api::models::UpdateBranch;
 use super::plan::{Observed, Ownership, ownership};
 use super::status::{Progress, report, set_deletion_blocked, set_ready};
 use super::{BranchContext, Target, found};
-use crate::controller::SLOW_RETRY;
 use crate::crd::DeletionPolicy;
 use crate::crd::conditions::reason;
 use crate::error::Error;
@@ -129,7 +128,7 @@ async fn blocked(b: &BranchContext, t: &Target<'_>, err: Error) -> Result<Action
     }
     let message = release_message(t, &err);
     set_deletion_blocked(&mut status, err.reason(), &message, generation);
-    b.schedule.set(&t.key, t.trigger, SLOW_RETRY);
+    b.schedule.set(&t.key, t.trigger, b.ctx.slow_retry());
     report(&b.ctx, t.obj, status).await?;
     Err(Error::Invalid {
         reason: reason::DELETION_BLOCKED,
