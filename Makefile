@@ -28,10 +28,11 @@ build: ## Build every binary (operator, crdgen, emulator)
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-lint: ## rustfmt --check, clippy -D warnings, rustdoc -D warnings for the two library crates, cargo deny
+lint: ## rustfmt --check, clippy -D warnings, rustdoc -D warnings for every crate, cargo deny
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p planetscale-api -p planetscale-emulator --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p planetscale-operator --no-deps --document-private-items
 	@$(MAKE) --no-print-directory deny
 
 # cargo-deny is installed once into ~/.cache/planetscale-operator/tools (hack/tools/install).

@@ -106,6 +106,13 @@ pub struct RunArgs {
     #[arg(long, env = "PSO_RESYNC_INTERVAL", default_value = "10m", value_parser = duration_arg)]
     pub resync_interval: Duration,
 
+    /// How often a resource stuck on an error only a person can fix (a missing organization,
+    /// database or branch, a token without an access) is retried. A fix in Kubernetes (the
+    /// spec, the credentials Secret) is picked up at once; a fix made only in PlanetScale is
+    /// noticed within this time.
+    #[arg(long, env = "PSO_SLOW_RETRY", default_value = "5m", value_parser = duration_arg)]
+    pub slow_retry: Duration,
+
     /// Address of the /metrics endpoint.
     #[arg(long, env = "PSO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
@@ -245,6 +252,7 @@ mod tests {
         assert_eq!(cli.run.watched_namespaces(), None);
         assert!(!cli.run.no_default_credentials);
         assert_eq!(cli.run.resync_interval, Duration::from_secs(600));
+        assert_eq!(cli.run.slow_retry, Duration::from_secs(300));
         assert_eq!(cli.run.api_rate_limit, 600);
     }
 

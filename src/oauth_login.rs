@@ -76,7 +76,8 @@ pub struct LoginArgs {
     #[arg(long, env = "PSO_OAUTH_LISTEN", default_value = "127.0.0.1:8976")]
     pub listen: SocketAddr,
 
-    /// Redirect URI registered for the application (default: http://<listen address>/callback).
+    /// Redirect URI registered for the application (default: http://ADDRESS/callback, with
+    /// ADDRESS the listen address).
     #[arg(long, env = "PSO_OAUTH_REDIRECT_URI")]
     pub redirect_uri: Option<String>,
 

@@ -269,6 +269,7 @@ pub fn controller_context(
         namespaces: args.watched_namespaces(),
     };
     crate::controller::Context::new(client, credentials, settings, metrics)
+        .with_slow_retry(args.slow_retry)
 }
 
 /// Fails fast, with a message that says what to do, when a CRD is missing or not Established.

@@ -2,8 +2,9 @@
 //! the PlanetScale emulator): input that passes admission but cannot work. Each case must give
 //! its condition reason and an event, make a bounded number of API calls per minute (counted
 //! by the emulator over a window), and recover by itself once fixed (in Kubernetes or in
-//! PlanetScale). Fixes made only in PlanetScale are noticed by the slow retry (5 minutes), so
-//! those tests take up to 6 minutes; they run concurrently.
+//! PlanetScale). Fixes made only in PlanetScale are noticed by the slow retry (5 minutes by
+//! default), which these tests set to 30 s (`PSO_SLOW_RETRY`, [`common::SLOW_RETRY`]) so that
+//! each takes about two minutes; they run concurrently.
 //!
 //! Needs `make testenv-up` and `cargo build --workspace --bins`.
 mod support;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use kube::{Resource, ResourceExt};
 
 /// Slow retry for errors only a user can fix (bad spec, bad credentials): never a hot loop.
+/// The default of `--slow-retry` ([`super::Context::with_slow_retry`]).
 pub const SLOW_RETRY: Duration = Duration::from_secs(300);
 /// Longest backoff after repeated transient failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);

@@ -38,6 +38,8 @@ pub struct Context {
     pub caches: crate::stores::Stores,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
+    /// How long an error only a user can fix waits before the next look (`--slow-retry`).
+    slow_retry: Duration,
 }
 
 impl Context {
@@ -59,7 +61,19 @@ impl Context {
             metrics,
             caches: Default::default(),
             failures: Mutex::default(),
+            slow_retry: SLOW_RETRY,
         }
+    }
+
+    /// Retries errors only a user can fix every `slow_retry` instead of [`SLOW_RETRY`].
+    pub fn with_slow_retry(mut self, slow_retry: Duration) -> Self {
+        self.slow_retry = slow_retry;
+        self
+    }
+
+    /// How long a resource waits on an error only a user can fix before it looks again.
+    pub fn slow_retry(&self) -> Duration {
+        self.slow_retry
     }
 
     /// Publishes an event on `obj`. A failure to publish is logged, never fatal. Notes must
@@ -105,7 +119,7 @@ impl Context {
             return *retry_after;
         }
         if !err.is_transient() {
-            return SLOW_RETRY;
+            return self.slow_retry;
         }
         let mut failures = self.failures.lock().expect("lock");
         let n = failures.entry(key.to_string()).or_insert(0);

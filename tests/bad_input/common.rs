@@ -18,8 +18,36 @@ use crate::support::{self, Emulator, env};
 
 /// How long a reason or a recovery that follows a watch event may take.
 pub const PROMPT: Duration = Duration::from_secs(60);
-/// How long a recovery that only the slow retry notices may take: 5 minutes plus a margin.
-pub const SLOW: Duration = Duration::from_secs(300 + 60);
+/// The operator's slow retry in these tests (`PSO_SLOW_RETRY`, 5 minutes by default): how
+/// often a resource stuck on something only a person can fix looks again. Short, so that a
+/// fix made only in PlanetScale shows within a minute; as long as the longest fixed poll of a
+/// waiting resource (30 s), so the bound on API calls per minute stays what users get.
+pub const SLOW_RETRY: Duration = Duration::from_secs(30);
+/// How long a recovery that only a retry notices may take: the slow retry, or the 60 s a
+/// deploy request waits before it looks again for a missing source branch, whichever is
+/// longer, plus a margin. Far below the default slow retry, so a test fails if the operator
+/// ignores `PSO_SLOW_RETRY`.
+pub const SLOW: Duration = Duration::from_secs(max(SLOW_RETRY.as_secs(), 60) + 30);
+
+const fn max(a: u64, b: u64) -> u64 {
+    if a > b { a } else { b }
+}
+
+/// The operator's environment in every test: [`SLOW_RETRY`].
+pub fn operator_env() -> [(&'static str, String); 1] {
+    [("PSO_SLOW_RETRY", format!("{}s", SLOW_RETRY.as_secs()))]
+}
+
+/// [`support::with_operator`] with the suite's emulator flags and [`operator_env`].
+pub async fn with_operator<F, Fut, T>(f: F) -> T
+where
+    F: FnOnce(Client, String, Emulator, support::Operator) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let vars = operator_env();
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    support::with_operator(super::EMULATOR, &env, f).await
+}
 
 /// A namespaced object of one of our kinds from its JSON manifest (`apiVersion` added).
 pub fn object<K: DeserializeOwned>(kind: &str, name: &str, spec: Value) -> K {

@@ -8,10 +8,9 @@ use planetscale_operator::crd::branch::PlanetScaleBranch;
 use planetscale_operator::crd::password::PlanetScalePassword;
 use serde_json::{Value, json};
 
-use super::EMULATOR;
 use super::common::*;
 use super::findings::*;
-use crate::support::{self, Operator, env, with_operator};
+use crate::support::{self, Operator, env};
 
 /// A Branch, a Password (on `main`) and a DeployRequest (from `feature`) using `creds`.
 async fn one_of_each(client: &kube::Client, ns: &str, creds: Option<&str>) {
@@ -55,7 +54,7 @@ async fn all_recover(f: &mut Findings, client: &kube::Client, ns: &str, expected
 
 #[tokio::test]
 async fn a_malformed_credentials_secret_costs_no_api_call_and_its_fix_is_picked_up() {
-    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+    with_operator(|client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let mut f = Findings::new("malformed credentials Secret");
         dev_branch_with_change(&emu, "feature").await;
@@ -85,7 +84,7 @@ async fn a_malformed_credentials_secret_costs_no_api_call_and_its_fix_is_picked_
 
 #[tokio::test]
 async fn a_token_without_the_needed_accesses_waits_quietly_and_recovers_once_granted() {
-    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+    with_operator(|client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let mut f = Findings::new("token without the needed accesses");
         dev_branch_with_change(&emu, "feature").await;
@@ -175,7 +174,7 @@ async fn wait_not_ready(
 
 #[tokio::test]
 async fn credentials_never_come_from_another_namespace_and_defaults_follow_the_allow_list() {
-    with_operator(EMULATOR, &[], |_client, home, emu, op| async move {
+    with_operator(|_client, home, emu, op| async move {
         let mut first = op;
         support::with_temp_ns(|client, other| async move {
             let mut f = Findings::new("credentials across namespaces");
@@ -183,9 +182,11 @@ async fn credentials_never_come_from_another_namespace_and_defaults_follow_the_a
             // operator's namespace) are allowed in `home` only.
             first.process.kill_hard();
             let watch = format!("{home},{other}");
+            let [(retry_var, retry)] = operator_env();
             let env = [
                 ("PSO_WATCH_NAMESPACES", watch.as_str()),
                 ("PSO_DEFAULT_CREDENTIALS_NAMESPACES", home.as_str()),
+                (retry_var, retry.as_str()),
             ];
             let _operator = Operator::start(&home, &emu, &env);
             dev_branch_with_change(&emu, "feature").await;

@@ -7,10 +7,8 @@ use kube::api::DeleteParams;
 use planetscale_operator::crd::password::PlanetScalePassword;
 use serde_json::json;
 
-use super::EMULATOR;
 use super::common::*;
 use super::findings::*;
-use crate::support::with_operator;
 
 /// Live passwords of the emulator named after the resource `uid`.
 async fn live_passwords(emu: &crate::support::Emulator, uid: &str) -> usize {
@@ -31,7 +29,7 @@ fn uid(obj: &PlanetScalePassword) -> String {
 
 #[tokio::test]
 async fn a_template_that_does_not_render_or_a_foreign_secret_waits_and_recovers_once_fixed() {
-    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+    with_operator(|client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let mut f = Findings::new("unwritable Secrets");
         let passwords = api::<PlanetScalePassword>(&client, &ns);

@@ -6,10 +6,8 @@ use planetscale_operator::crd::branch::PlanetScaleBranch;
 use planetscale_operator::crd::password::PlanetScalePassword;
 use serde_json::json;
 
-use super::EMULATOR;
 use super::common::*;
 use super::findings::*;
-use crate::support::with_operator;
 
 /// The world once the missing things exist: the default `acme/shop/main`, plus organization
 /// `initech` with database `shop`, database `acme/inventory`, and branches `later`
@@ -74,7 +72,7 @@ const CASES: [(&str, &str, &str, &str); 5] = [
 
 #[tokio::test]
 async fn unknown_organization_database_and_branches_wait_quietly_and_recover_once_they_exist() {
-    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+    with_operator(|client, ns, emu, op| async move {
         let _operator = op; // keeps the operator running until the end
         let mut f = Findings::new("unknown targets");
         let branches = api::<PlanetScaleBranch>(&client, &ns);
