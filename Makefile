@@ -15,10 +15,11 @@ CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
+        image cluster-up cluster-down cluster-status e2e
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## Build every binary (operator, crdgen, emulator)
 	$(CARGO) build --workspace --bins
@@ -87,6 +88,32 @@ test: ## Everything: lint, unit tests, check-generated, control plane up, integr
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  $(MAKE) --no-print-directory integration-test
 	@$(MAKE) --no-print-directory chaos
+
+# The images and the local node (docs/cluster.md). IMAGE_PROFILE=dev builds the images from the
+# debug build (what `make test` has built already); release otherwise.
+CLUSTER := hack/cluster
+IMAGE_PROFILE ?= release
+
+image: ## Operator and emulator images (offline: host-built binaries on a locally built base)
+	IMAGE_PROFILE=$(IMAGE_PROFILE) $(CLUSTER)/image
+
+cluster-up: testenv-build ## A local cluster whose node runs Pods (writes .cluster/kubeconfig)
+	$(CLUSTER)/up
+
+cluster-down: ## Stop the local cluster (and the dockerd it started)
+	$(CLUSTER)/down
+
+cluster-status: ## Is the local cluster's node running?
+	@$(CLUSTER)/status
+
+# `make e2e KUBECONFIG=path` runs against that cluster instead (images loaded there by you); a
+# KUBECONFIG from the environment is ignored, so a real cluster is never used by accident.
+e2e: testenv-build ## Images, the local node, the chart and an app as Pods: tests/e2e.rs
+ifeq ($(origin KUBECONFIG),command line)
+	E2E_KUBECONFIG=$(KUBECONFIG) $(CLUSTER)/e2e
+else
+	IMAGE_PROFILE=$(IMAGE_PROFILE) $(CLUSTER)/e2e
+endif
 
 demo: ## The operator end to end on local defaults: control plane, emulator, operator, examples/demo/
 	hack/demo/up
