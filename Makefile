@@ -79,7 +79,7 @@ chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on i
 	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \
 	  $(CARGO) test -p planetscale-operator --test chaos -- --ignored --nocapture
 
-test: ## Everything: lint, unit tests, check-generated, control plane up, integration tests, down
+test: ## Everything: lint, unit tests, check-generated, control plane up, integration tests, down, chaos, e2e
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory check-generated
@@ -88,6 +88,7 @@ test: ## Everything: lint, unit tests, check-generated, control plane up, integr
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  $(MAKE) --no-print-directory integration-test
 	@$(MAKE) --no-print-directory chaos
+	@$(MAKE) --no-print-directory e2e IMAGE_PROFILE=dev
 
 # The images and the local node (docs/cluster.md). IMAGE_PROFILE=dev builds the images from the
 # debug build (what `make test` has built already); release otherwise.
