@@ -340,6 +340,21 @@ async fn leader_pod(leases: &Api<Lease>) -> Result<String, String> {
     }
 }
 
+/// `helm uninstall` of the release in this namespace when the test panics.
+struct UninstallOnPanic(String);
+
+impl Drop for UninstallOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let args = ["uninstall", RELEASE, "-n", &self.0].map(String::from);
+            let out = helm(&args);
+            if !out.status.success() {
+                eprintln!("helm uninstall after the failure failed\n{}", text(&out));
+            }
+        }
+    }
+}
+
 fn helm_ok(args: &[&str]) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let out = helm(&args);
@@ -462,7 +477,9 @@ async fn chart_operator_and_app_run_as_pods() {
         "--set",
         &apps_ns,
     ]);
-    // Uninstalled at the end of the test; on a panic the namespaces' deletion takes it along.
+    // Uninstalled at the end of the test; on a panic by this guard (the ClusterRole and its
+    // binding would otherwise outlive the namespaces and block the next install).
+    let _release_guard = UninstallOnPanic(sys.clone());
     let operator = wait_rolled_out(&client, &sys, RELEASE, POD_TIMEOUT).await;
     let selector = format!("app.kubernetes.io/instance={RELEASE}");
     let pods = pods_of(&client, &sys, &selector).await;
