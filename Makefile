@@ -17,10 +17,11 @@ RECONCILER_TESTENV := $(CURDIR)/.reconciler/testenv
 
 .PHONY: help build fmt lint deny unit-test test integration-test crds check-generated \
         testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
-        reconciler-test
+        reconciler-test \
+        image cluster-up cluster-down cluster-status e2e
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## Build every binary (operator, crdgen, emulator)
 	$(CARGO) build --workspace --bins
@@ -93,7 +94,7 @@ chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on i
 	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \
 	  $(CARGO) test -p planetscale-operator --test chaos -- --ignored --nocapture
 
-test: ## Everything: lint, unit tests, reconciler tests, check-generated, control plane up, integration tests, down
+test: ## Everything: lint, unit tests, reconciler tests, check-generated, control plane up, integration tests, down, chaos, e2e
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory reconciler-test
@@ -103,6 +104,33 @@ test: ## Everything: lint, unit tests, reconciler tests, check-generated, contro
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
 	  $(MAKE) --no-print-directory integration-test
 	@$(MAKE) --no-print-directory chaos
+	@$(MAKE) --no-print-directory e2e IMAGE_PROFILE=dev
+
+# The images and the local node (docs/cluster.md). IMAGE_PROFILE=dev builds the images from the
+# debug build (what `make test` has built already); release otherwise.
+CLUSTER := hack/cluster
+IMAGE_PROFILE ?= release
+
+image: ## Operator and emulator images (offline: host-built binaries on a locally built base)
+	IMAGE_PROFILE=$(IMAGE_PROFILE) $(CLUSTER)/image
+
+cluster-up: testenv-build ## A local cluster whose node runs Pods (writes .cluster/kubeconfig)
+	$(CLUSTER)/up
+
+cluster-down: ## Stop the local cluster (and the dockerd it started)
+	$(CLUSTER)/down
+
+cluster-status: ## Is the local cluster's node running?
+	@$(CLUSTER)/status
+
+# `make e2e KUBECONFIG=path` runs against that cluster instead (images loaded there by you); a
+# KUBECONFIG from the environment is ignored, so a real cluster is never used by accident.
+e2e: testenv-build ## Images, the local node, the chart and an app as Pods: tests/e2e.rs
+ifeq ($(origin KUBECONFIG),command line)
+	E2E_KUBECONFIG=$(KUBECONFIG) $(CLUSTER)/e2e
+else
+	IMAGE_PROFILE=$(IMAGE_PROFILE) $(CLUSTER)/e2e
+endif
 
 demo: ## The operator end to end on local defaults: control plane, emulator, operator, examples/demo/
 	hack/demo/up
