@@ -7,7 +7,7 @@ REALDB_DIR=${REALDB_DIR:-$repo_root/.realdb}
 
 # Package sets; `install SET...` unpacks each into $REALDB_CACHE/SET.
 pkgs_servers="mariadb-server-core mariadb-client-core postgresql-15 postgresql-client-15 libpq5"
-pkgs_ruby="ruby3.1 libruby3.1 ruby-mysql2 ruby-pg"
+pkgs_ruby="ruby3.1 libruby3.1 ruby-mysql2 ruby-pg ruby-activerecord"
 pkgs_php="php8.2-cli php8.2-common php8.2-mysql php8.2-pgsql"
 
 say() { echo "realdb: $*"; }
