@@ -15,7 +15,8 @@ CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 
 .PHONY: help build fmt lint unit-test test integration-test crds check-generated \
-        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos
+        testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
+        realdb-up realdb-down realdb-test
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -69,8 +70,21 @@ testenv-down: ## Stop the local control plane
 testenv-status: ## Is the local control plane running?
 	$(TESTENV)/status
 
-integration-test: build ## Integration tests against a running control plane
-	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS)
+integration-test: build ## Integration tests against a running control plane (the realdb_ tests of tests/connect.rs when realdb-up ran)
+	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS) \
+	  $(if $(wildcard .realdb/env),,--skip realdb_)
+
+realdb-up: ## Real MariaDB and PostgreSQL with TLS for the emulator's --realdb, and the client drivers (cached)
+	hack/realdb/up
+	hack/realdb/drivers
+
+realdb-down: ## Stop the real database servers
+	hack/realdb/down
+
+realdb-test: build ## Every Secret format through its real driver against real servers (needs a running control plane)
+	@trap 'hack/realdb/down >/dev/null' EXIT INT TERM; \
+	  $(MAKE) --no-print-directory realdb-up && \
+	  PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test connect -- --test-threads=2
 
 chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on its own control plane (CHAOS_SCALE=5: five times the size)
 	@trap 'TESTENV_DIR=$(CHAOS_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
@@ -83,8 +97,9 @@ test: ## Everything: lint, unit tests, check-generated, control plane up, integr
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory testenv-build
-	@trap '$(TESTENV)/down >/dev/null' EXIT INT TERM; \
+	@trap '$(TESTENV)/down >/dev/null; hack/realdb/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
+	  $(MAKE) --no-print-directory realdb-up && \
 	  $(MAKE) --no-print-directory integration-test
 	@$(MAKE) --no-print-directory chaos
 
