@@ -7,7 +7,7 @@
 //! name in its connection strings, each branch gets its own MariaDB on its own loopback
 //! address (port 3306), started when the branch's first password is created.
 //!
-//! The world stays the source of truth: after every request [`RealDb::sync`] brings the
+//! The world stays the source of truth: after every request `RealDb::sync` brings the
 //! servers in line with it (schema changes and deploys become DDL, deleted passwords are
 //! dropped, expired ones locked, renewed ones unlocked, deleted branches stopped). Passwords
 //! are the exception, because only the create request knows the plaintext: their users are
