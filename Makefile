@@ -18,7 +18,8 @@ RECONCILER_TESTENV := $(CURDIR)/.reconciler/testenv
 .PHONY: help build fmt lint deny unit-test test integration-test crds check-generated \
         testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
         reconciler-test \
-        image cluster-up cluster-down cluster-status e2e
+        image cluster-up cluster-down cluster-status e2e \
+        realdb-up realdb-down realdb-test
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
@@ -79,8 +80,21 @@ testenv-down: ## Stop the local control plane
 testenv-status: ## Is the local control plane running?
 	$(TESTENV)/status
 
-integration-test: build ## Integration tests against a running control plane
-	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS)
+integration-test: build ## Integration tests against a running control plane (the realdb_ tests of tests/connect.rs when realdb-up ran)
+	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS) \
+	  $(if $(wildcard .realdb/env),,--skip realdb_)
+
+realdb-up: ## Real MariaDB and PostgreSQL with TLS for the emulator's --realdb, and the client drivers (cached)
+	hack/realdb/up
+	hack/realdb/drivers
+
+realdb-down: ## Stop the real database servers
+	hack/realdb/down
+
+realdb-test: build ## Every Secret format through its real driver against real servers (needs a running control plane)
+	@trap 'hack/realdb/down >/dev/null' EXIT INT TERM; \
+	  $(MAKE) --no-print-directory realdb-up && \
+	  PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test connect -- --test-threads=2
 
 reconciler-test: testenv-build ## Reconciler tests: each kind's reconcile called directly, emulator in process, on their own control plane
 	@trap 'TESTENV_DIR=$(RECONCILER_TESTENV) $(TESTENV)/down >/dev/null' EXIT INT TERM; \
@@ -100,8 +114,9 @@ test: ## Everything: lint, unit tests, reconciler tests, check-generated, contro
 	@$(MAKE) --no-print-directory reconciler-test
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory testenv-build
-	@trap '$(TESTENV)/down >/dev/null' EXIT INT TERM; \
+	@trap '$(TESTENV)/down >/dev/null; hack/realdb/down >/dev/null' EXIT INT TERM; \
 	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
+	  $(MAKE) --no-print-directory realdb-up && \
 	  $(MAKE) --no-print-directory integration-test
 	@$(MAKE) --no-print-directory chaos
 	@$(MAKE) --no-print-directory e2e IMAGE_PROFILE=dev

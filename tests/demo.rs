@@ -376,7 +376,9 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
         "the operator (as ServiceAccount planetscale-system/planetscale-operator with the chart's RBAC)".into(),
         "PlanetScaleBranch/demo-feature Ready".into(),
         "PlanetScalePassword/demo-app Ready".into(),
+        "PlanetScalePassword/demo-app-main Ready".into(),
         "DeployRequest/add-orders-status Ready".into(),
+        "the app sees orders.status on main".into(),
     ] {
         assert_waited(&stdout, &what);
     }
@@ -445,6 +447,31 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
             "key {key} listed: {keys}"
         );
     }
+    // The application read both branches over verified TLS from the real servers, and main
+    // has the deployed column.
+    let app = |branch: &str| {
+        let prefix = format!("app: {branch}@127.");
+        let lines: Vec<&str> = stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert!(
+            !lines.is_empty(),
+            "the app's answers for {branch} are shown:\n{stdout}"
+        );
+        lines.last().expect("non-empty").to_string()
+    };
+    let feature = app("demo-feature");
+    assert!(
+        feature.ends_with("orders columns created_at,customer_id,id,status,total_cents"),
+        "{feature}"
+    );
+    let main = app("main");
+    assert!(
+        main.ends_with("orders columns created_at,customer_id,id,status,total_cents"),
+        "{main}"
+    );
     let export = format!("export KUBECONFIG={}", dir.join("kubeconfig").display());
     assert!(
         stdout.lines().any(|l| l.trim() == export),

@@ -678,6 +678,7 @@ async fn every_documented_example_is_accepted_by_the_control_plane() {
             "01-branch.yaml",
             "02-password.yaml",
             "03-deploy-request.yaml",
+            "04-app-password.yaml",
         ] {
             assert!(
                 out.applied.iter().any(|a| a.contains(demo)),

@@ -57,13 +57,22 @@ change_schema() {
 
 apply_examples() {
   local ex=$repo_root/examples/demo
-  kc apply -f "$ex/01-branch.yaml" -f "$ex/02-password.yaml" | sed 's/^/demo: /'
+  kc apply -f "$ex/01-branch.yaml" -f "$ex/02-password.yaml" -f "$ex/04-app-password.yaml" | sed 's/^/demo: /'
   wait_ready planetscalebranch demo-feature PlanetScaleBranch
   change_schema
   say "added column orders.status on branch demo-feature (emulator admin API, as a developer's DDL would)"
   kc apply -f "$ex/03-deploy-request.yaml" | sed 's/^/demo: /'
   wait_ready planetscalepassword demo-app PlanetScalePassword
+  wait_ready planetscalepassword demo-app-main PlanetScalePassword
   wait_ready deployrequest add-orders-status DeployRequest
+  progress "the app sees orders.status on main" "$DEMO_WAIT_SECONDS" app_sees_status ||
+    { tail -n 20 "$DEMO_DIR/logs/app.log" >&2; return 1; }
+}
+
+# app_sees_status: the application's last answer for main lists the deployed column.
+app_sees_status() {
+  kill -0 "$(pid_of app)" 2>/dev/null || { echo "the app exited"; return 2; }
+  grep '^app: main@' "$DEMO_DIR/logs/app.log" | tail -n 1 | grep -q ',status,'
 }
 
 print_summary() {
@@ -74,11 +83,14 @@ print_summary() {
   keys=$(kc -n "$DEMO_NS" get secret "$PASSWORD_SECRET" \
     -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')
   echo "Secret $DEMO_NS/$PASSWORD_SECRET keys (values not shown): $keys"
+  echo
+  echo "The application (hack/demo/app, log $DEMO_DIR/logs/app.log) reading the branches:"
+  sed 's/^/  /' "$DEMO_DIR/logs/app.log"
   cat <<EXPLORE
 
 Explore:
   export KUBECONFIG=$DEMO_DIR/kubeconfig
-  source $DEMO_DIR/env          # the same KUBECONFIG, plus PATH (kubectl, helm) and EMULATOR_URL
+  source $DEMO_DIR/env          # the same KUBECONFIG, plus PATH (kubectl, helm), EMULATOR_URL, SSL_CERT_FILE
   kubectl -n $DEMO_NS describe psbranch demo-feature
   kubectl -n $DEMO_NS describe pspassword demo-app
   kubectl -n $DEMO_NS describe psdr add-orders-status

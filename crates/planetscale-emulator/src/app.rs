@@ -40,6 +40,8 @@ pub struct App {
     pub(crate) base_url: Arc<str>,
     pub(crate) startup_seed: Arc<Seed>,
     pub(crate) default_token: Option<DefaultToken>,
+    /// Real database servers behind branches and passwords (`--realdb`), if any.
+    pub(crate) realdb: Option<Arc<crate::realdb::RealDb>>,
 }
 
 /// A locked, up-to-date view of the world for one request.

@@ -89,6 +89,10 @@ pub struct Args {
     /// Base URL used in `url` fields and pagination links (default: `http://<bound address>`).
     #[arg(long, env = "PLANETSCALE_EMULATOR_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Real database servers behind branches and passwords: the folder `hack/realdb/up`
+    /// prepared (off by default; see docs/realdb.md).
+    #[arg(long, env = "PLANETSCALE_EMULATOR_REALDB")]
+    pub realdb: Option<PathBuf>,
     /// Log format (logs go to stderr; level from `RUST_LOG`, default `info`).
     #[arg(
         long,
@@ -166,6 +170,7 @@ impl Args {
             state_file: self.state_file,
             default_token,
             public_url: self.public_url,
+            realdb: self.realdb,
         })
     }
 }

@@ -29,6 +29,7 @@ mod model;
 pub mod operations;
 mod persist;
 mod ratelimit;
+pub mod realdb;
 mod routes;
 pub mod schema;
 mod seed;

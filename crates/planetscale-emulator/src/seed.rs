@@ -215,6 +215,7 @@ fn add_branch(
         schema,
         actor: None,
         restored_from: None,
+        mysql_host: None,
     });
     Ok(())
 }

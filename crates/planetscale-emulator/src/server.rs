@@ -33,6 +33,8 @@ pub struct Config {
     pub default_token: Option<DefaultToken>,
     /// Base URL for `url` fields and pagination links (default `http://<bound address>`).
     pub public_url: Option<String>,
+    /// Folder of the real database servers started by `hack/realdb/up` (off when `None`).
+    pub realdb: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
                 secret: new_secret("pscale_tkn_"),
             }),
             public_url: None,
+            realdb: None,
         }
     }
 }
@@ -63,6 +66,9 @@ pub enum StartError {
     /// The state file could not be loaded.
     #[error(transparent)]
     State(#[from] PersistError),
+    /// The real database servers are not there.
+    #[error(transparent)]
+    RealDb(#[from] crate::realdb::RealDbError),
 }
 
 /// A running emulator. Dropping it stops the server (without waiting); prefer [`Emulator::shutdown`].
@@ -152,6 +158,10 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Emulator, St
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    let realdb = match &config.realdb {
+        Some(dir) => Some(Arc::new(crate::realdb::RealDb::open(dir)?)),
+        None => None,
+    };
     let mut startup_seed = config.seed.clone();
     startup_seed.settings = Some(config.settings.clone());
     let app = App {
@@ -164,7 +174,19 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Emulator, St
         base_url: url.clone().into(),
         startup_seed: Arc::new(startup_seed),
         default_token: config.default_token.clone(),
+        realdb,
     };
+    if let Some(realdb) = app.realdb.clone() {
+        // expiries happen with time, not only with requests
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                realdb.sync(&app).await;
+            }
+        });
+    }
     app.persist();
     let router = crate::routes::router(app);
     let (tx, rx) = watch::channel(false);

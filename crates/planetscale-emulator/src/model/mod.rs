@@ -183,6 +183,10 @@ pub struct Branch {
     pub actor: Option<Actor>,
     /// Backup the branch was restored from: (branch id, branch name).
     pub restored_from: Option<(String, String)>,
+    /// Address of the branch's real server (`--realdb`), reported instead of the
+    /// `*.connect.psdb.cloud` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql_host: Option<String>,
 }
 
 /// A branch password.

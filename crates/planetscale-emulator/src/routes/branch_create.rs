@@ -216,6 +216,7 @@ fn plan(ctx: &Ctx<'_>, caller: &Caller, d: usize, body: &CreateBranch) -> ApiRes
         schema: src.schema,
         actor: Some(caller.actor.clone()),
         restored_from: src.restored_from,
+        mysql_host: None,
     })
 }
 

@@ -126,6 +126,7 @@ pub fn insert_database(w: &mut World, new: NewDatabase<'_>, now: DateTime<Utc>) 
         base_schema: Default::default(),
         actor: None,
         restored_from: None,
+        mysql_host: None,
     });
     w.databases.push(db);
     w.databases.len() - 1

@@ -29,6 +29,9 @@ pub async fn observe(State(app): State<App>, mut req: Request, next: Next) -> Re
     }
     let started = Instant::now();
     let mut response = next.run(req).await;
+    if let Some(realdb) = &app.realdb {
+        realdb.sync(&app).await;
+    }
     set_date_header(&app, &mut response);
     let status = response.status().as_u16();
     let operation = matched.as_ref().map_or("", |m| m.op.name);

@@ -133,8 +133,30 @@ pub async fn create(
     Path((org, db, branch)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<CreatePassword>,
 ) -> ApiResult<Response> {
+    let (password_id, secret) = add(&app, &caller, (&org, &db, &branch), body)?;
+    if let Some(realdb) = app.realdb.clone()
+        && let Err(error) = realdb.create_user(&app, &password_id, &secret).await
+    {
+        tracing::error!(%error, "password not created on its real server");
+        app.lock().world.passwords.retain(|p| p.id != password_id);
+        let status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        return Err(ApiError::custom(status, "internal", error.to_string()));
+    }
+    let ctx = app.lock();
+    let p = ctx.world.passwords.iter().find(|p| p.id == password_id);
+    let p = p.ok_or_else(ApiError::not_found)?;
+    created(ctx.view(app.base_url()).password(p, Some(&secret)))
+}
+
+/// Checks and adds a new password to the world; returns its id and plaintext.
+fn add(
+    app: &App,
+    caller: &Caller,
+    (org, db, branch): (&str, &str, &str),
+    body: CreatePassword,
+) -> ApiResult<(String, String)> {
     let mut ctx = app.lock();
-    let (d, b) = ctx.world.branch_path(&org, &db, &branch)?;
+    let (d, b) = ctx.world.branch_path(org, db, branch)?;
     let (dbo, br) = (&ctx.world.databases[d], &ctx.world.branches[b]);
     if br.production {
         let accesses = [
@@ -155,7 +177,7 @@ pub async fn create(
     let (id, secret, now) = (new_id(), new_secret("pscale_pw_"), ctx.now);
     let password = Password {
         name: body.name.unwrap_or_else(|| format!("pw-{id}")),
-        id,
+        id: id.clone(),
         branch_id: br.id.clone(),
         db_id: dbo.id.clone(),
         role,
@@ -172,8 +194,7 @@ pub async fn create(
         renewed_at: None,
     };
     ctx.world.passwords.push(password);
-    let p = ctx.world.passwords.last().expect("just pushed");
-    created(ctx.view(app.base_url()).password(p, Some(&secret)))
+    Ok((id, secret))
 }
 
 fn find(

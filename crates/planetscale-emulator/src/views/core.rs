@@ -104,7 +104,7 @@ impl V<'_> {
             "id": b.id, "type": "Branch", "name": b.name, "created_at": ts(b.created_at),
             "updated_at": ts(b.updated_at), "deleted_at": null, "restore_checklist_completed_at": null,
             "schema_last_updated_at": ts_opt(b.schema_last_updated_at), "kind": db.kind,
-            "mysql_address": format!("{}.connect.psdb.cloud", b.region),
+            "mysql_address": b.mysql_host.clone().unwrap_or_else(|| format!("{}.connect.psdb.cloud", b.region)),
             "mysql_edge_address": "aws.connect.psdb.cloud",
             "state": if ready { "ready" } else { "pending" }, "ready": ready, "schema_ready": ready,
             "direct_vtgate": false, "vtgate_size": "vtg-1", "vtgate_name": null, "vtgate_count": 1,
@@ -129,9 +129,10 @@ impl V<'_> {
         let (bname, production, region_slug) = b.map_or(("", false, "us-east"), |b| {
             (b.name.as_str(), b.production, b.region.as_str())
         });
+        let real_host = b.and_then(|b| b.mysql_host.clone());
         let ttl = p.ttl_seconds.filter(|t| *t > 0);
         let expired = p.expires_at.is_some_and(|e| e <= self.now);
-        let host = format!("{region_slug}.connect.psdb.cloud");
+        let host = real_host.unwrap_or_else(|| format!("{region_slug}.connect.psdb.cloud"));
         json!({
             "id": p.id, "type": "Password", "name": p.name, "role": p.role, "cidrs": p.cidrs,
             "created_at": ts(p.created_at), "deleted_at": ts_opt(p.deleted_at),
