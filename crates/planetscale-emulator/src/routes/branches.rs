@@ -147,7 +147,7 @@ pub fn delete_branch_cascade(
         p.deleted_at = Some(now);
     }
     w.backups.retain(|b| b.branch_id != branch_id);
-    for r in w.deploy_requests.iter_mut() {
+    for r in &mut w.deploy_requests {
         let from = r.branch_id == branch_id;
         if from {
             r.branch_deleted = true;
