@@ -352,7 +352,7 @@ fn merge_fragment(
                 fragment
                     .object
                     .as_ref()
-                    .map_or("".into(), |(k, n)| format!("{k}/{n}"))
+                    .map_or(String::new(), |(k, n)| format!("{k}/{n}"))
             ));
         }
         more => {

@@ -144,7 +144,7 @@ async fn a_crashed_leader_is_replaced_once_its_lease_expires() {
 async fn a_partitioned_leader_stops_before_the_standby_starts() {
     with_temp_ns(|client, ns| async move {
         let partition = Partition::start(&support::config().await).await;
-        let cut_off = partition.client().await;
+        let cut_off = partition.client();
         let a = LeaderElector::start(cut_off, config(&ns, "a")).unwrap();
         let mut ra = a.subscribe();
         flips(&mut ra, true, Duration::from_secs(15), "a").await;
@@ -207,7 +207,7 @@ impl Partition {
     }
 
     /// A client that reaches the API server only through this proxy (TLS passes through).
-    async fn client(&self) -> Client {
+    fn client(&self) -> Client {
         let mut config = self.config.clone();
         config.cluster_url = format!("https://{}", self.addr).parse().unwrap();
         Client::try_from(config).unwrap()

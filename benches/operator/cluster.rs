@@ -1,5 +1,6 @@
 //! The benchmark's own control plane (`hack/testenv/up` in `.bench/testenv`, with the audit
 //! log on), the operator's identity in it, and namespaces.
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -186,7 +187,6 @@ fn write_token_kubeconfig(admin: &Path, token: &str, out: &Path) -> Result<()> {
         u["user"] = json!({ "token": token });
     }
     std::fs::write(out, serde_norway::to_string(&kc)?)?;
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
 }

@@ -215,7 +215,7 @@ fn cel_rule(kind: Kind, path: &str, cel: &Value) -> Rule {
 /// `spec.branchRef.name`.
 pub fn names_path(expect: &str, pattern: &str) -> bool {
     fn at_end(e: &[u8]) -> bool {
-        matches!(e.first(), None | Some(b':') | Some(b' '))
+        matches!(e.first(), None | Some(b':' | b' '))
     }
     fn go(e: &[u8], p: &[u8]) -> bool {
         if p.is_empty() {

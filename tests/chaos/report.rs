@@ -123,7 +123,7 @@ pub fn print(run: &Run, c: &Counts, checks: &[Check], took: Duration) {
     };
     line("================ chaos summary ================".into());
     line(format!("plan       {p}"));
-    line(format!("duration   {:.0?}", took));
+    line(format!("duration   {took:.0?}"));
     line(format!(
         "resources  {} PlanetScaleBranch, {} PlanetScalePassword, {} DeployRequest; deleted mid-run: {}",
         p.deploy_requests + 2 * p.scratch,

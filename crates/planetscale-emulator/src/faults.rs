@@ -178,7 +178,7 @@ impl Faults {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         let mut action = FaultAction::default();
         let mut rng = rand::rng();
-        for rule in rules.1.iter_mut() {
+        for rule in &mut rules.1 {
             let s = &rule.spec;
             let hit = s
                 .method

@@ -63,7 +63,8 @@ async fn concurrent_callers_on_two_clients_share_one_budget() {
     assert_eq!(seen.len(), total);
 
     // The whole run cannot be faster than the budget allows.
-    let minimum = Duration::from_secs_f64((total as u32 - BURST) as f64 * 60.0 / PER_MINUTE as f64);
+    let minimum =
+        Duration::from_secs_f64(f64::from(total as u32 - BURST) * 60.0 / f64::from(PER_MINUTE));
     assert!(
         elapsed >= minimum - Duration::from_millis(50),
         "{total} requests took {elapsed:?} (< {minimum:?})"

@@ -148,7 +148,7 @@ pub fn delete_branch_cascade(
     }
     w.backups.retain(|b| b.branch_id != branch_id);
     w.drop_roles(|r| r.branch_id == branch_id, now);
-    for r in w.deploy_requests.iter_mut() {
+    for r in &mut w.deploy_requests {
         let from = r.branch_id == branch_id;
         if from {
             r.branch_deleted = true;

@@ -36,7 +36,7 @@ pub fn parse_tables(statements: &[String]) -> Result<Schema, String> {
     for raw in statements {
         let raw = raw.trim().trim_end_matches(';').trim();
         let name =
-            table_name(raw).ok_or_else(|| format!("not a CREATE TABLE statement: {:.60}", raw))?;
+            table_name(raw).ok_or_else(|| format!("not a CREATE TABLE statement: {raw:.60}"))?;
         if schema.insert(name.clone(), raw.to_string()).is_some() {
             return Err(format!("table {name} is defined twice"));
         }
