@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use kube::ResourceExt;
-use planetscale_api::Client;
 use planetscale_api::models::DeployRequest as ApiDeployRequest;
 
 use super::conditions::StepError;
@@ -12,6 +11,7 @@ use super::plan::{QUICK_POLL, SLOW_POLL, Step};
 use super::status::Location;
 use super::target;
 use crate::controller::Context;
+use crate::controller::planetscale::PlanetScale;
 use crate::controller::reconciler::{Acted, Plan};
 use crate::crd::DeployRequest as DeployRequestResource;
 use crate::crd::deploy_request::reason as r;
@@ -71,7 +71,7 @@ pub async fn act(
     observed: Observed,
     plan: Plan<Step>,
 ) -> Acted<Outcome> {
-    match steps(ctx, obj, observed, plan).await {
+    match steps(ctx, obj, &observed.client, &observed, plan).await {
         Ok(outcome) => Acted::done(outcome),
         Err(e) => Acted::failed(Outcome::Stopped, e),
     }
@@ -80,11 +80,11 @@ pub async fn act(
 async fn steps(
     ctx: &Context,
     obj: &DeployRequestResource,
-    observed: Observed,
+    client: &impl PlanetScale,
+    observed: &Observed,
     plan: Plan<Step>,
 ) -> Result<Outcome> {
     let at = observed.src.at.clone();
-    let client = &observed.client;
     let mut dr = match &observed.request {
         Request::Tracked(dr) => dr.clone(),
         Request::Adopted(dr) => {
@@ -138,7 +138,7 @@ async fn steps(
 /// Performs `step` on deploy request `number`, with an event when it is done.
 pub async fn perform(
     ctx: &Context,
-    client: &Client,
+    client: &impl PlanetScale,
     obj: &DeployRequestResource,
     at: &Location,
     number: u64,
@@ -176,8 +176,18 @@ async fn approve(
         "Approved by planetscale-operator for DeployRequest {ns}/{}",
         obj.name_any()
     );
+    approve_as(&approver, at, number, &comment).await
+}
+
+/// Posts an approving review with the approver's credentials.
+async fn approve_as(
+    approver: &impl PlanetScale,
+    at: &Location,
+    number: u64,
+    comment: &str,
+) -> Result<()> {
     approver
-        .approve_deploy_request(&at.org, &at.db, number, Some(&comment))
+        .approve_deploy_request(&at.org, &at.db, number, Some(comment))
         .await?;
     Ok(())
 }

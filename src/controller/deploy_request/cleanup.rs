@@ -11,6 +11,7 @@ use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState
 
 use super::status::Location;
 use super::target;
+use crate::controller::planetscale::PlanetScale;
 use crate::controller::{Context, watched_apis};
 use crate::crd::{DeployRequest as DeployRequestResource, is_paused};
 use crate::error::{Error, Result};
@@ -82,7 +83,7 @@ pub async fn run(obj: &DeployRequestResource, ctx: &Context) -> Result<Action> {
 async fn clean(
     obj: &DeployRequestResource,
     ctx: &Context,
-    client: &Client,
+    client: &impl PlanetScale,
     at: &Location,
     dr: &DeployRequest,
 ) -> Result<()> {
@@ -187,7 +188,7 @@ async fn find(
 
 /// Does `cleanup` for deploy request `n`; returns what to tell the user.
 async fn carry_out(
-    client: &Client,
+    client: &impl PlanetScale,
     at: &Location,
     n: u64,
     cleanup: Cleanup,
@@ -227,7 +228,7 @@ async fn carry_out(
     Ok(Some(note))
 }
 
-async fn close_if_open(client: &Client, at: &Location, n: u64) -> Result<()> {
+async fn close_if_open(client: &impl PlanetScale, at: &Location, n: u64) -> Result<()> {
     let dr = client.get_deploy_request(&at.org, &at.db, n).await?;
     if dr.state.as_ref() != Some(&DeployRequestState::Closed) {
         client.close_deploy_request(&at.org, &at.db, n).await?;

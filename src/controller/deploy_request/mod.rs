@@ -6,6 +6,9 @@
 //! reads top to bottom: [`observe`] (source branch, the deploy request by number or an open
 //! one to adopt) → [`plan`] (pure: open, record, or at most one action) → [`act`] (an
 //! outcome) → [`status`] (pure: the status and the [`events`]). Deletion is in [`cleanup`].
+//! Every call to PlanetScale goes through the [`super::planetscale::PlanetScale`] trait; the
+//! concrete client is only built (for the resource's credentials, or the approver's) and
+//! handed on.
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use kube::{Api, ResourceExt};
-use planetscale_api::Client;
 use planetscale_api::models::{CreateDeployRequest, DeployRequest, ListDeployRequests};
 
 use super::status::Location;
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::conditions::{is_condition_true, reason as common};
 use crate::crd::deploy_request::reason as r;
 use crate::crd::{DeployRequest as DeployRequestResource, PlanetScaleBranch};
@@ -93,7 +93,7 @@ pub fn from_branch_resource(name: &str, branch: Option<&PlanetScaleBranch>) -> R
 
 /// The deploy request with its number, or `None` when none exists yet for the pair.
 pub async fn existing(
-    client: &Client,
+    client: &impl PlanetScale,
     src: &Source,
     number: Option<i64>,
     into: Option<&str>,
@@ -120,7 +120,11 @@ pub async fn existing(
 }
 
 /// The target branch: `spec.intoBranch`, or the database's default branch.
-pub async fn into_branch(client: &Client, src: &Source, spec_into: Option<&str>) -> Result<String> {
+pub async fn into_branch(
+    client: &impl PlanetScale,
+    src: &Source,
+    spec_into: Option<&str>,
+) -> Result<String> {
     if let Some(into) = spec_into {
         return Ok(into.to_string());
     }
@@ -133,7 +137,7 @@ pub async fn into_branch(client: &Client, src: &Source, spec_into: Option<&str>)
 
 /// Opens the deploy request after checking what PlanetScale would refuse less clearly.
 pub async fn open(
-    client: &Client,
+    client: &impl PlanetScale,
     src: &Source,
     into: &str,
     obj: &DeployRequestResource,
@@ -182,7 +186,7 @@ pub async fn open(
 }
 
 /// Whether the database requires an approval before a deploy.
-pub async fn approval_required(client: &Client, at: &Location) -> Result<bool> {
+pub async fn approval_required(client: &impl PlanetScale, at: &Location) -> Result<bool> {
     let db = client
         .get_database(&at.org, &at.db)
         .await

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use planetscale_api::models::Password;
 
 use super::target::Target;
+use crate::controller::planetscale::PlanetScale;
 use crate::controller::snapshot::{Options, Snapshots};
 
 /// How long a database whose list answered 404 or 403 is served by GETs before the list is
@@ -41,13 +42,11 @@ pub fn snapshots() -> Snapshots<Listed> {
 
 /// Lists every password of `org/db` for a snapshot.
 pub async fn list(
-    api: &planetscale_api::Client,
+    api: &impl PlanetScale,
     org: &str,
     db: &str,
 ) -> Result<Listed, planetscale_api::Error> {
-    let list = api
-        .list_database_passwords_all(org, db, &Default::default())
-        .await?;
+    let list = api.list_database_passwords_all(org, db).await?;
     Ok(list.iter().map(|p| (p.id.clone(), slim(p))).collect())
 }
 

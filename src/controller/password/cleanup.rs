@@ -7,6 +7,8 @@ use planetscale_api::models::ListPasswords;
 use super::mint::delete_id;
 use super::pass::Run;
 use super::secret;
+use super::target::Target;
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::common::DeletionPolicy;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
@@ -41,6 +43,17 @@ async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> 
         return Ok(());
     };
     let api = run.client().await?;
+    delete_on(run, &api, &t, status).await
+}
+
+/// Deletes every password of the resource on `t`: those named with its prefix, the current
+/// one and those pending deletion.
+async fn delete_on(
+    run: &Run<'_>,
+    api: &impl PlanetScale,
+    t: &Target,
+    status: &PlanetScalePasswordStatus,
+) -> Result<(), Error> {
     let prefix = name_prefix(&run.uid);
     let query = ListPasswords {
         q: Some(prefix.clone()),
@@ -70,7 +83,7 @@ async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> 
     ids.sort();
     ids.dedup();
     for id in &ids {
-        delete_id(&api, &t, id).await?;
+        delete_id(api, t, id).await?;
     }
     if !ids.is_empty() {
         let note = format!(

@@ -24,6 +24,7 @@ use super::plan::{Cause, Desired};
 use super::secret::{self, SecretView};
 use super::target::Target;
 use crate::connection::credentials_hash;
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::password::{
     MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePassword, PlanetScalePasswordStatus, reason,
 };
@@ -33,8 +34,8 @@ use crate::time::to_time;
 use planetscale_api::Secret;
 
 /// What [`mint`] starts from.
-pub struct Mint<'a> {
-    pub api: &'a planetscale_api::Client,
+pub struct Mint<'a, P> {
+    pub api: &'a P,
     pub target: &'a Target,
     pub desired: &'a Desired,
     pub secret: &'a SecretView,
@@ -49,7 +50,7 @@ pub struct Mint<'a> {
 pub async fn mint(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
-    m: Mint<'_>,
+    m: Mint<'_, impl PlanetScale>,
 ) -> Result<(), Error> {
     let name = password_name(&run.uid, m.counter);
     let (password, plaintext, stale) = find_or_create(&m, &name, m.lookup).await?;
@@ -91,7 +92,7 @@ pub fn preflight(obj: &PlanetScalePassword, target: &Target) -> Result<(), Error
 /// deleting any of that name (their plaintext is lost); with `lookup` false nothing is looked
 /// up (see [`lookup_needed`]). Returns it, its plaintext and how many strays were deleted.
 async fn find_or_create(
-    m: &Mint<'_>,
+    m: &Mint<'_, impl PlanetScale>,
     name: &str,
     lookup: bool,
 ) -> Result<(Password, Secret, usize), Error> {
@@ -144,7 +145,7 @@ async fn find_or_create(
 }
 
 /// Deletes a password; 404 counts as done.
-pub async fn delete_id(api: &planetscale_api::Client, t: &Target, id: &str) -> Result<(), Error> {
+pub async fn delete_id(api: &impl PlanetScale, t: &Target, id: &str) -> Result<(), Error> {
     match api
         .delete_password(&t.organization, &t.database, &t.branch, id)
         .await
@@ -154,7 +155,7 @@ pub async fn delete_id(api: &planetscale_api::Client, t: &Target, id: &str) -> R
     }
 }
 
-async fn delete(m: &Mint<'_>, id: &str) -> Result<(), Error> {
+async fn delete(m: &Mint<'_, impl PlanetScale>, id: &str) -> Result<(), Error> {
     delete_id(m.api, m.target, id).await
 }
 
@@ -163,7 +164,7 @@ async fn delete(m: &Mint<'_>, id: &str) -> Result<(), Error> {
 /// lookup, which keeps it if the write went through after all.
 async fn write_secret(
     run: &Run<'_>,
-    m: &Mint<'_>,
+    m: &Mint<'_, impl PlanetScale>,
     p: &Password,
     plaintext: &Secret,
 ) -> Result<(), Error> {
@@ -193,7 +194,7 @@ struct Replaced {
 fn record(
     run: &Run<'_>,
     s: &mut PlanetScalePasswordStatus,
-    m: &Mint<'_>,
+    m: &Mint<'_, impl PlanetScale>,
     p: &Password,
     plaintext: &Secret,
     name: &str,
@@ -239,7 +240,7 @@ fn record(
 
 async fn announce(
     run: &Run<'_>,
-    m: &Mint<'_>,
+    m: &Mint<'_, impl PlanetScale>,
     name: &str,
     replaced: Option<(String, chrono::DateTime<chrono::Utc>)>,
     stale: usize,

@@ -7,7 +7,10 @@
 //! [`upkeep`], [`restart`]) → [`status`] (pure); deletion is [`cleanup`]. After a step that
 //! changes PlanetScale or the Secret the plan asks to look again at once, and the next pass
 //! plans from what it did (from memory: [`cache`]). Deadlines (renewal, rotation, grace
-//! periods) are measured with PlanetScale's clock (`planetscale_api::Client::server_now`).
+//! periods) are measured with PlanetScale's clock
+//! ([`crate::controller::planetscale::PlanetScale::server_now`]). Every call to PlanetScale
+//! goes through the [`crate::controller::planetscale::PlanetScale`] trait; only building the
+//! client for the resource's credentials ([`pass::Run::client`]) names the concrete client.
 //!
 //! API budget: a Ready password costs no API call between resyncs (reconciles triggered by our
 //! own writes plan from the last view of the password, [`cache`]), and at a resync its

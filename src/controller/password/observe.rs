@@ -12,6 +12,7 @@ use super::pass::{Run, crd_role, desired, normalize_cidrs};
 use super::plan::{Desired, Facts, Live, LiveView, SecretState, in_flight};
 use super::secret::SecretView;
 use super::target::{self, Target};
+use crate::controller::planetscale::PlanetScale;
 use crate::controller::snapshot::DbKey;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
@@ -130,10 +131,7 @@ async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
 }
 
 /// Why an explicitly named branch is not ready, if it is not.
-async fn explicit_branch(
-    api: &planetscale_api::Client,
-    t: &Target,
-) -> Result<Option<String>, Error> {
+async fn explicit_branch(api: &impl PlanetScale, t: &Target) -> Result<Option<String>, Error> {
     match target::check_ready(api, t).await {
         Ok(()) => Ok(None),
         Err(Error::Waiting { message, .. }) => Ok(Some(message)),
@@ -155,7 +153,7 @@ pub fn db_key(run: &Run<'_>, t: &Target) -> DbKey {
 /// may predate the create, or no snapshots for these credentials) one GET.
 async fn current(
     run: &Run<'_>,
-    api: &planetscale_api::Client,
+    api: &impl PlanetScale,
     t: &Target,
     id: &str,
 ) -> Result<Option<Password>, Error> {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use kube::{Api, Client, ResourceExt};
 
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::conditions::{READY, find_condition, reason};
 use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
@@ -131,7 +132,7 @@ pub fn waiting(message: String) -> Error {
 }
 
 /// Checks an explicit target with PlanetScale: the branch exists and is ready.
-pub async fn check_ready(api: &planetscale_api::Client, t: &Target) -> Result<(), Error> {
+pub async fn check_ready(api: &impl PlanetScale, t: &Target) -> Result<(), Error> {
     match api
         .get_branch(&t.organization, &t.database, &t.branch)
         .await

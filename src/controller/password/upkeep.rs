@@ -11,6 +11,7 @@ use super::plan::Desired;
 use super::secret;
 use super::target::Target;
 use crate::connection::credentials_hash;
+use crate::controller::planetscale::PlanetScale;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 use crate::time::to_time;
@@ -20,7 +21,7 @@ use crate::time::to_time;
 pub async fn renew(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
-    api: &planetscale_api::Client,
+    api: &impl PlanetScale,
     t: &Target,
 ) -> Result<(), Error> {
     let Some(id) = status.password_id.clone() else {
@@ -59,7 +60,7 @@ pub async fn renew(
 pub async fn update_cidrs(
     run: &Run<'_>,
     status: &PlanetScalePasswordStatus,
-    api: &planetscale_api::Client,
+    api: &impl PlanetScale,
     t: &Target,
     desired: &Desired,
 ) -> Result<(), Error> {
@@ -93,7 +94,7 @@ pub async fn update_cidrs(
 pub async fn delete_due(
     run: &Run<'_>,
     status: &mut PlanetScalePasswordStatus,
-    api: &planetscale_api::Client,
+    api: &impl PlanetScale,
     t: &Target,
 ) -> Result<(), Error> {
     for due in due_deletions(&status.pending_deletions, api.server_now()) {

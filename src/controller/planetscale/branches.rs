@@ -1,20 +1,12 @@
-//! The PlanetScale operations the controllers make, as a trait implemented by
-//! [`planetscale_api::Client`].
-//!
-//! Reconcile code takes `&impl PlanetScale` rather than the client, so that its use of the
-//! API is one list (this file) and a step can be run against another implementation. The
-//! methods return `impl Future + Send` (native async in traits): no allocation per call and
-//! no macro crate; the price is that the trait is not object-safe, which nothing needs (every
-//! reconcile gets one concrete client from the credentials store).
-//!
-//! A kind that needs another operation adds it here, with a one-line delegation in the impl.
+//! Databases and branches: the operations of the branch controller, and the branch and
+//! database lookups of the deploy-request and password controllers.
 use std::future::Future;
 
 use planetscale_api::models::{Branch, CreateBranch, Database, ListBranches, UpdateBranch};
 use planetscale_api::{Client, Result};
 
-/// The PlanetScale operations of the reconciles.
-pub trait PlanetScale: Send + Sync {
+/// The database and branch operations of the reconciles.
+pub trait BranchOps: Send + Sync {
     /// `GET …/databases/{db}`.
     fn get_database(&self, org: &str, db: &str) -> impl Future<Output = Result<Database>> + Send;
     /// `GET …/branches/{branch}`.
@@ -82,7 +74,7 @@ pub trait PlanetScale: Send + Sync {
     ) -> impl Future<Output = Result<Branch>> + Send;
 }
 
-impl PlanetScale for Client {
+impl BranchOps for Client {
     async fn get_database(&self, org: &str, db: &str) -> Result<Database> {
         Client::get_database(self, org, db).await
     }
