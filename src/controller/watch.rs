@@ -68,28 +68,3 @@ where
             .collect(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cached_objects_keep_no_managed_fields_or_last_applied_annotation() {
-        use k8s_openapi::api::core::v1::ConfigMap;
-        let mut cm: ConfigMap = serde_json::from_value(serde_json::json!({
-            "metadata": {
-                "name": "x",
-                "annotations": {
-                    "kubectl.kubernetes.io/last-applied-configuration": "{}",
-                    "keep": "me"
-                },
-                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]
-            }
-        }))
-        .expect("configmap");
-        trim_metadata(&mut cm);
-        assert!(cm.metadata.managed_fields.is_none());
-        let annotations = cm.metadata.annotations.expect("annotations");
-        assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
-    }
-}

@@ -162,12 +162,7 @@ async fn find(
     ctx: &Context,
 ) -> Result<Option<(Client, Location, DeployRequest)>> {
     let status = obj.status.clone().unwrap_or_default();
-    let ns = obj.namespace().unwrap_or_default();
-    let client = ctx
-        .credentials
-        .client_for(&ns, obj.spec.credentials_ref.as_ref())
-        .await?
-        .with_caller(super::CALLER);
+    let client = super::client(ctx, obj).await?;
     let src = match target::source(&ctx.client, obj).await {
         Ok(src) => src,
         Err(_) if status.number.is_none() => return Ok(None),

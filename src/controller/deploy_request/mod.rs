@@ -45,6 +45,17 @@ use plan::Step;
 /// (`planetscale_api::DEFAULT_HIGH_PRIORITY_CALLERS`), so a cutover never waits behind a burst.
 pub const CALLER: &str = "deploy-request-controller";
 
+/// The PlanetScale client for `obj`'s credentials, its requests labelled [`CALLER`].
+async fn client(ctx: &Context, obj: &DeployRequest) -> Result<planetscale_api::Client, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let creds = obj.spec.credentials_ref.as_ref();
+    Ok(ctx
+        .credentials
+        .client_for(&ns, creds)
+        .await?
+        .with_caller(CALLER))
+}
+
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
 pub use crate::crd::deploy_request::FINALIZER;
 

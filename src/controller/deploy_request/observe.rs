@@ -2,7 +2,6 @@
 //! into an [`Observed`] value (no decisions, no writes), and the [`Facts`] the plan and the
 //! status derive from it (pure, unit-tested without a network).
 use chrono::{DateTime, Duration, Utc};
-use kube::ResourceExt;
 use planetscale_api::Client;
 use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState};
 
@@ -54,12 +53,7 @@ impl Observed {
 /// branches) and, when it matters, whether the database requires an approval.
 pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Observed> {
     let status = obj.status.clone().unwrap_or_default();
-    let ns = obj.namespace().unwrap_or_default();
-    let client = ctx
-        .credentials
-        .client_for(&ns, obj.spec.credentials_ref.as_ref())
-        .await?
-        .with_caller(super::CALLER);
+    let client = super::client(ctx, obj).await?;
     let src = target::source(&ctx.client, obj).await?;
     let request = if status.number.is_some() {
         let dr = target::existing(&client, &src, status.number, None).await?;
