@@ -164,6 +164,7 @@ fn waiting_on(
         .filter(|d| d.namespace() == branch.namespace())
         .filter(|d| {
             d.spec
+                .target
                 .branch_ref
                 .as_ref()
                 .is_some_and(|b| b.name == branch.name_any())

@@ -40,8 +40,11 @@ pub async fn source(kube: &kube::Client, obj: &DeployRequestResource) -> Result<
         });
     }
     let spec = &obj.spec;
-    if let (Some(org), Some(db), Some(branch)) = (&spec.organization, &spec.database, &spec.branch)
-    {
+    if let (Some(org), Some(db), Some(branch)) = (
+        &spec.target.organization,
+        &spec.target.database,
+        &spec.target.branch,
+    ) {
         return Ok(Source {
             at: Location {
                 org: org.clone(),
@@ -51,6 +54,7 @@ pub async fn source(kube: &kube::Client, obj: &DeployRequestResource) -> Result<
         });
     }
     let name = spec
+        .target
         .branch_ref
         .as_ref()
         .map(|b| b.name.clone())

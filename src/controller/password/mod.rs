@@ -220,7 +220,7 @@ fn waiting_on(
         .iter()
         .filter(|p| p.namespace() == branch.namespace())
         .filter(|p| {
-            let r = p.spec.branch_ref.as_ref();
+            let r = p.spec.target.branch_ref.as_ref();
             r.is_some_and(|r| r.name == branch.name_any())
         })
         .filter(|p| {

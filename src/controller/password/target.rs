@@ -34,7 +34,7 @@ pub async fn resolve(
     obj: &PlanetScalePassword,
 ) -> Result<(Target, Option<Error>), Error> {
     let spec = &obj.spec;
-    let Some(r) = &spec.branch_ref else {
+    let Some(r) = &spec.target.branch_ref else {
         return explicit(obj).map(|t| (t, None));
     };
     let ns = obj.namespace().unwrap_or_default();
@@ -70,7 +70,11 @@ pub fn recorded(s: &PlanetScalePasswordStatus) -> Option<Target> {
 
 fn explicit(obj: &PlanetScalePassword) -> Result<Target, Error> {
     let spec = &obj.spec;
-    match (&spec.organization, &spec.database, &spec.branch) {
+    match (
+        &spec.target.organization,
+        &spec.target.database,
+        &spec.target.branch,
+    ) {
         (Some(organization), Some(database), Some(branch)) => Ok(Target {
             organization: organization.clone(),
             database: database.clone(),
