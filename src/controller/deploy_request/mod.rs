@@ -29,8 +29,8 @@ mod events;
 mod observe;
 mod plan;
 mod ready;
+mod request;
 mod status;
-mod target;
 #[cfg(test)]
 mod test_support;
 

@@ -36,7 +36,7 @@ pub async fn cleanup(run: &Run<'_>) -> Result<Action, Error> {
 async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> Result<(), Error> {
     // The branch the passwords were created on, from the status (the `PlanetScaleBranch` may
     // be gone already).
-    let Some(t) = super::target::recorded(status) else {
+    let Some(t) = super::observe::recorded(status) else {
         // No target was ever resolved, so no password was created.
         return Ok(());
     };

@@ -52,7 +52,6 @@ pub mod secret;
 pub mod status;
 #[cfg(test)]
 mod steps_tests;
-pub mod target;
 pub mod upkeep;
 
 use pass::Run;
