@@ -159,7 +159,7 @@ async fn no_duplicates(client: &Client, ns: &str, emu: &Emulator) {
             "{}",
             p.name_any()
         );
-        let branch = p.spec.branch_ref.as_ref().unwrap().name.clone();
+        let branch = p.spec.target.branch_ref.as_ref().unwrap().name.clone();
         flows::working_secret(client, emu, ns, &format!("{}-db", p.name_any()), &branch).await;
     }
 }

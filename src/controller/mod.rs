@@ -14,6 +14,7 @@ pub mod password;
 pub mod planetscale;
 pub mod reconciler;
 pub mod snapshot;
+pub mod target;
 pub mod watch;
 pub mod write;
 

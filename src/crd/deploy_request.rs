@@ -3,9 +3,10 @@
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};
 
+use super::branch_target::BranchTarget;
 use super::common::{
-    BranchRef, SecretRef, default_false, default_true, immutable_rule, presence_immutable_rule,
-    ps_name_rule, spec_rule,
+    SecretRef, default_false, default_true, immutable_rule, presence_immutable_rule, ps_name_rule,
+    spec_rule,
 };
 use super::deploy_request_status::DeployRequestStatus;
 
@@ -164,12 +165,6 @@ pub struct Approval {
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = spec_rule(
-        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch))",
-        "set the source branch: either branchRef, or organization, database and branch together"),
-    validation = spec_rule(
-        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch))",
-        "branchRef cannot be combined with organization, database or branch: use one form"),
-    validation = spec_rule(
         "!has(self.branch) || !has(self.intoBranch) || self.branch != self.intoBranch",
         "intoBranch must differ from branch: a deploy request merges a branch into another one")
         .field_path(".intoBranch"),
@@ -183,46 +178,12 @@ pub struct Approval {
         "!has(self.approval) || !has(self.credentialsRef) || self.approval.credentialsRef.name != self.credentialsRef.name",
         "approval.credentialsRef must name a different Secret than credentialsRef: PlanetScale refuses self-approval")
         .field_path(".approval.credentialsRef"),
-    validation = presence_immutable_rule("branchRef", "one resource is one deploy request"),
-    validation = presence_immutable_rule("organization", "one resource is one deploy request"),
-    validation = presence_immutable_rule("database", "one resource is one deploy request"),
-    validation = presence_immutable_rule("branch", "one resource is one deploy request"),
     validation = presence_immutable_rule("intoBranch", "one resource is one deploy request"),
 )]
 pub struct DeployRequestSpec {
-    /// The `PlanetScaleBranch` (in this namespace) with the schema change. Either this, or
-    /// `organization` + `database` + `branch`. Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = immutable_rule("branchRef", "one resource is one deploy request"))]
-    pub branch_ref: Option<BranchRef>,
-
-    /// PlanetScale organization (with `database` and `branch`, instead of `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("organization"),
-        validation = immutable_rule("organization", "one resource is one deploy request")
-    )]
-    pub organization: Option<String>,
-
-    /// Database (with `organization` and `branch`, instead of `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("database"),
-        validation = immutable_rule("database", "one resource is one deploy request")
-    )]
-    pub database: Option<String>,
-
-    /// Branch with the schema change (with `organization` and `database`, instead of
-    /// `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("branch"),
-        validation = immutable_rule("branch", "one resource is one deploy request")
-    )]
-    pub branch: Option<String>,
+    /// The branch with the schema change.
+    #[serde(flatten)]
+    pub target: BranchTarget,
 
     /// Branch to deploy into (it needs safe migrations). Default: the database's default
     /// branch. Immutable.

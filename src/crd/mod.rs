@@ -5,6 +5,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub mod branch;
+pub mod branch_target;
 pub mod common;
 pub mod conditions;
 pub mod deploy_request;
@@ -19,6 +20,7 @@ mod schema_tests;
 mod tidy;
 
 pub use branch::{PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
+pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
     BranchRef, DeletionPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION, SecretRef, is_paused,
     rotate_request,

@@ -5,10 +5,8 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{
-    BranchRef, DeletionPolicy, SecretRef, default_false, immutable_rule, k8s_name_rule, plain_enum,
-    presence_immutable_rule, ps_name_rule, spec_rule,
-};
+use super::branch_target::BranchTarget;
+use super::common::{DeletionPolicy, SecretRef, default_false, k8s_name_rule, plain_enum};
 use super::duration::{duration_bounds_rule, duration_format_rule};
 use super::password_secret::{PasswordRotation, PasswordSecret};
 
@@ -104,52 +102,10 @@ impl PasswordRole {
     )
 )]
 #[serde(rename_all = "camelCase")]
-#[x_kube(
-    validation = spec_rule(
-        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch))",
-        "set the target: either branchRef, or organization, database and branch together"),
-    validation = spec_rule(
-        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch))",
-        "branchRef cannot be combined with organization, database or branch: use one form of target"),
-    validation = presence_immutable_rule("branchRef", "the target of a password is fixed at creation"),
-    validation = presence_immutable_rule("organization", "the target of a password is fixed at creation"),
-    validation = presence_immutable_rule("database", "the target of a password is fixed at creation"),
-    validation = presence_immutable_rule("branch", "the target of a password is fixed at creation"),
-)]
 pub struct PlanetScalePasswordSpec {
-    /// The `PlanetScaleBranch` (in this namespace) to create the password on; the operator
-    /// waits until it is Ready. Either this, or `organization` + `database` + `branch`. Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = immutable_rule("branchRef", "the target of a password is fixed at creation"))]
-    pub branch_ref: Option<BranchRef>,
-
-    /// PlanetScale organization (with `database` and `branch`, instead of `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("organization"),
-        validation = immutable_rule("organization", "the target of a password is fixed at creation")
-    )]
-    pub organization: Option<String>,
-
-    /// Database (with `organization` and `branch`, instead of `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("database"),
-        validation = immutable_rule("database", "the target of a password is fixed at creation")
-    )]
-    pub database: Option<String>,
-
-    /// Branch name in PlanetScale (with `organization` and `database`, instead of
-    /// `branchRef`). Immutable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 63))]
-    #[x_kube(
-        validation = ps_name_rule("branch"),
-        validation = immutable_rule("branch", "the target of a password is fixed at creation")
-    )]
-    pub branch: Option<String>,
+    /// The branch to create the password on.
+    #[serde(flatten)]
+    pub target: BranchTarget,
 
     /// Role of the password: `reader` (default), `writer`, `readwriter` or `admin`.
     /// PlanetScale cannot change a password's role: changing it mints a new password.

@@ -36,7 +36,7 @@ fn source_cases() -> Vec<Case> {
             json!({"organization": null, "database": null, "branch": null}),
             &[
                 "spec: Invalid value",
-                "set the source branch: either branchRef, or organization, database and branch together",
+                "set the branch: either branchRef, or organization, database and branch together",
             ],
         ),
         bad(
@@ -170,7 +170,7 @@ fn other_cases() -> Vec<Case> {
             DeployRequest,
             "explicit source without database",
             json!({"database": null}),
-            &["set the source branch"],
+            &["set the branch"],
         ),
         bad(
             DeployRequest,

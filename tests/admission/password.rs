@@ -28,7 +28,7 @@ fn target_cases() -> Vec<Case> {
             Password,
             "explicit target without branch",
             json!({"branchRef": null, "organization": "acme", "database": "shop"}),
-            &["set the target: either branchRef, or organization, database and branch together"],
+            &["set the branch: either branchRef, or organization, database and branch together"],
         ),
         bad(
             Password,
@@ -81,7 +81,7 @@ fn target_cases() -> Vec<Case> {
             json!({"branchRef": null}),
             &[
                 "spec: Invalid value",
-                "set the target: either branchRef, or organization, database and branch together",
+                "set the branch: either branchRef, or organization, database and branch together",
             ],
         ),
         bad(

@@ -108,10 +108,12 @@ pub async fn product_yaml_is_accepted(client: &Client, ns: &str) {
 
 fn complete_password() -> PlanetScalePasswordSpec {
     PlanetScalePasswordSpec {
-        branch_ref: None,
-        organization: Some("acme".into()),
-        database: Some("shop".into()),
-        branch: Some("main".into()),
+        target: BranchTarget {
+            branch_ref: None,
+            organization: Some("acme".into()),
+            database: Some("shop".into()),
+            branch: Some("main".into()),
+        },
         role: PasswordRole::Admin,
         ttl: Some("1h30m".into()),
         cidrs: Some(vec!["203.0.113.0/24".into(), "2001:db8::/32".into()]),
@@ -216,12 +218,14 @@ async fn complete_password_and_deploy_request_are_accepted(client: &Client, ns: 
         "the API server keeps every field as sent"
     );
     let gated = DeployRequestSpec {
-        branch_ref: Some(BranchRef {
-            name: "seeded".into(),
-        }),
-        organization: None,
-        database: None,
-        branch: None,
+        target: BranchTarget {
+            branch_ref: Some(BranchRef {
+                name: "seeded".into(),
+            }),
+            organization: None,
+            database: None,
+            branch: None,
+        },
         into_branch: Some("main".into()),
         notes: Some("Gated deploy, approved by a second identity".into()),
         auto_apply: false,

@@ -8,8 +8,8 @@ use planetscale_api::models::DeployRequest as ApiDeployRequest;
 use super::conditions::StepError;
 use super::observe::{Facts, Observed, Request};
 use super::plan::{QUICK_POLL, SLOW_POLL, Step};
+use super::request;
 use super::status::Location;
-use super::target;
 use crate::controller::Context;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::reconciler::{Acted, Plan};
@@ -102,7 +102,7 @@ async fn steps(
                     message: "no deploy request to track and none planned to open".into(),
                 });
             };
-            let dr = target::open(client, &observed.src, into, obj).await?;
+            let dr = request::open(client, &observed.src, into, obj).await?;
             return Ok(Outcome::Recorded {
                 at,
                 dr,

@@ -9,8 +9,8 @@ use kube::runtime::events::EventType;
 use planetscale_api::Client;
 use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState};
 
+use super::request;
 use super::status::Location;
-use super::target;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::{Context, watched_apis};
 use crate::crd::{DeployRequest as DeployRequestResource, is_paused};
@@ -163,7 +163,7 @@ async fn find(
 ) -> Result<Option<(Client, Location, DeployRequest)>> {
     let status = obj.status.clone().unwrap_or_default();
     let client = super::client(ctx, obj).await?;
-    let src = match target::source(&ctx.client, obj).await {
+    let src = match request::source(&ctx.client, obj).await {
         Ok(src) => src,
         Err(_) if status.number.is_none() => return Ok(None),
         Err(e) => return Err(e),
@@ -171,10 +171,12 @@ async fn find(
     let into = match (&status.into_branch, status.number) {
         (Some(into), _) => into.clone(),
         (None, Some(_)) => String::new(),
-        (None, None) => target::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?,
+        (None, None) => {
+            request::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?
+        }
     };
     let into = Some(into.as_str()).filter(|i| !i.is_empty());
-    match target::existing(&client, &src, status.number, into).await {
+    match request::existing(&client, &src, status.number, into).await {
         Ok(dr) => Ok(dr.map(|dr| (client, src.at, dr))),
         Err(Error::Api(planetscale_api::Error::NotFound { .. })) => Ok(None),
         Err(e) => Err(e),

@@ -32,8 +32,8 @@ mod events;
 mod observe;
 mod plan;
 mod ready;
+mod request;
 mod status;
-mod target;
 #[cfg(test)]
 mod test_support;
 
@@ -178,6 +178,7 @@ fn waiting_on(
         .filter(|d| d.namespace() == branch.namespace())
         .filter(|d| {
             d.spec
+                .target
                 .branch_ref
                 .as_ref()
                 .is_some_and(|b| b.name == branch.name_any())

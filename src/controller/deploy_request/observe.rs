@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use planetscale_api::Client;
 use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState};
 
-use super::target::{self, Source};
+use super::request::{self, Source};
 use crate::controller::Context;
 use crate::crd::deploy_request::{condition, reason};
 use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestStatus};
@@ -54,22 +54,24 @@ impl Observed {
 pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Observed> {
     let status = obj.status.clone().unwrap_or_default();
     let client = super::client(ctx, obj).await?;
-    let src = target::source(&ctx.client, obj).await?;
+    let src = request::source(&ctx.client, obj).await?;
     let request = if status.number.is_some() {
-        let dr = target::existing(&client, &src, status.number, None).await?;
+        let dr = request::existing(&client, &src, status.number, None).await?;
         Request::Tracked(dr.ok_or_else(|| Error::Invalid {
             reason: "NotFound",
             message: "deploy request vanished".into(),
         })?)
     } else {
-        let into = target::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?;
-        match target::existing(&client, &src, None, Some(&into)).await? {
+        let into = request::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?;
+        match request::existing(&client, &src, None, Some(&into)).await? {
             Some(dr) => Request::Adopted(dr),
             None => Request::Missing { into },
         }
     };
     let approval_required = match &request {
-        Request::Tracked(dr) if !dr.approved => target::approval_required(&client, &src.at).await?,
+        Request::Tracked(dr) if !dr.approved => {
+            request::approval_required(&client, &src.at).await?
+        }
         _ => false,
     };
     Ok(Observed {

@@ -229,7 +229,7 @@ fn observed(request: Request) -> Observed {
         client: planetscale_api::Client::builder(credentials)
             .build()
             .unwrap(),
-        src: crate::controller::deploy_request::target::Source {
+        src: crate::controller::deploy_request::request::Source {
             at: crate::controller::deploy_request::status::Location {
                 org: "acme".into(),
                 db: "shop".into(),

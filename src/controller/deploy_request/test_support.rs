@@ -2,16 +2,18 @@
 use planetscale_api::models::DeploymentState;
 
 use super::observe::Facts;
-use crate::crd::{Approval, DeployRequestSpec, SecretRef};
+use crate::crd::{Approval, BranchTarget, DeployRequestSpec, SecretRef};
 
 /// Spec from flags: deploy, autoApply, cutover, revert, skipRevert, approval.
 pub fn spec(flags: &str) -> DeployRequestSpec {
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
     DeployRequestSpec {
-        branch_ref: None,
-        organization: Some("acme".into()),
-        database: Some("shop".into()),
-        branch: Some("feature".into()),
+        target: BranchTarget {
+            branch_ref: None,
+            organization: Some("acme".into()),
+            database: Some("shop".into()),
+            branch: Some("feature".into()),
+        },
         into_branch: None,
         notes: None,
         auto_apply: !has("gated"),

@@ -7,8 +7,9 @@ use super::mint::{self, Mint};
 use super::observe::{Located, Look, Observed, db_key};
 use super::pass::Run;
 use super::plan::Step;
-use super::{restart, target, upkeep};
+use super::{restart, upkeep};
 use crate::controller::reconciler::{Acted, Plan};
+use crate::controller::target;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
@@ -78,7 +79,7 @@ async fn steps(
                 let holder = look.secret.holder.clone();
                 return Ok(Some(Ended::Conflict { holder }));
             }
-            Step::WaitForBranch(why) => return Err(target::waiting(why)),
+            Step::WaitForBranch(why, after) => return Err(target::waiting_for(why, after)),
             Step::RefuseTemplate => mint::preflight(run.obj, t)?,
             Step::Mint {
                 target,

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use planetscale_api::models::Password;
 
-use super::target::Target;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::snapshot::{Options, Snapshots};
+use crate::controller::target::Target;
 
 /// How long a database whose list answered 404 or 403 is served by GETs before the list is
 /// tried again (the credentials Secret may have been given a token with more access).

@@ -7,8 +7,8 @@ use planetscale_api::models::ListPasswords;
 use super::mint::delete_id;
 use super::pass::Run;
 use super::secret;
-use super::target::Target;
 use crate::controller::planetscale::PlanetScale;
+use crate::controller::target::Target;
 use crate::crd::common::DeletionPolicy;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
@@ -38,7 +38,7 @@ pub async fn cleanup(run: &Run<'_>) -> Result<Action, Error> {
 async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> Result<(), Error> {
     // The branch the passwords were created on, from the status (the `PlanetScaleBranch` may
     // be gone already).
-    let Some(t) = super::target::recorded(status) else {
+    let Some(t) = super::observe::recorded(status) else {
         // No target was ever resolved, so no password was created.
         return Ok(());
     };

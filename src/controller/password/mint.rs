@@ -22,9 +22,9 @@ use super::deadline::{delete_after, next_rotation_at};
 use super::pass::{Run, api_role};
 use super::plan::{Cause, Desired};
 use super::secret::{self, SecretView};
-use super::target::Target;
 use crate::connection::credentials_hash;
 use crate::controller::planetscale::PlanetScale;
+use crate::controller::target::Target;
 use crate::crd::password::{
     MAX_PENDING_DELETIONS, PendingDeletion, PlanetScalePassword, PlanetScalePasswordStatus, reason,
 };

@@ -55,7 +55,6 @@ pub mod secret;
 pub mod status;
 #[cfg(test)]
 mod steps_tests;
-pub mod target;
 pub mod upkeep;
 
 use pass::Run;
@@ -223,7 +222,7 @@ fn waiting_on(
         .iter()
         .filter(|p| p.namespace() == branch.namespace())
         .filter(|p| {
-            let r = p.spec.branch_ref.as_ref();
+            let r = p.spec.target.branch_ref.as_ref();
             r.is_some_and(|r| r.name == branch.name_any())
         })
         .filter(|p| {

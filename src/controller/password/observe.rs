@@ -2,19 +2,20 @@
 //! Secret (from Kubernetes, every time) and the current password in PlanetScale
 //! ([`observe`]) — from the last view while it is fresh enough ([`super::cache`]), else from
 //! the database's shared snapshot, else with one GET.
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use kube::ResourceExt;
 use planetscale_api::models::Password;
 
 use super::cache;
 use super::pass::{Run, crd_role, desired, normalize_cidrs};
 use super::plan::{Desired, Facts, Live, LiveView, SecretState, in_flight};
 use super::secret::SecretView;
-use super::target::{self, Target};
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::snapshot::DbKey;
-use crate::crd::password::PlanetScalePasswordStatus;
+use crate::controller::target::{self, Target};
+use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::error::Error;
 
 /// What the spec asks for and where: found once per pass.
@@ -29,7 +30,7 @@ pub struct Located {
 /// Parses the spec and resolves the target branch.
 pub async fn locate(run: &Run<'_>) -> Result<Located, Error> {
     let desired = desired(run.obj)?;
-    let (target, branch_waiting) = target::resolve(&run.ctx.client, run.obj).await?;
+    let (target, branch_waiting) = resolve(&run.ctx.client, run.obj).await?;
     Ok(Located {
         desired,
         target,
@@ -61,7 +62,7 @@ pub struct Look {
     pub cidrs_patched: bool,
     /// Why an explicitly named branch cannot take the first password yet (checked only
     /// before the first create).
-    pub branch_not_ready: Option<String>,
+    pub branch_not_ready: Option<(String, Duration)>,
 }
 
 impl Look {
@@ -131,10 +132,17 @@ async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
 }
 
 /// Why an explicitly named branch is not ready, if it is not.
-async fn explicit_branch(api: &impl PlanetScale, t: &Target) -> Result<Option<String>, Error> {
+async fn explicit_branch(
+    api: &impl PlanetScale,
+    t: &Target,
+) -> Result<Option<(String, Duration)>, Error> {
     match target::check_ready(api, t).await {
         Ok(()) => Ok(None),
-        Err(Error::Waiting { message, .. }) => Ok(Some(message)),
+        Err(Error::Waiting {
+            message,
+            retry_after,
+            ..
+        }) => Ok(Some((message, retry_after))),
         Err(e) => Err(e),
     }
 }
@@ -199,4 +207,28 @@ pub fn live_view(p: &Password) -> LiveView {
         expired: p.expired,
         created_at: p.created_at,
     }
+}
+
+/// The target of `obj`, or `Waiting` with `BranchNotReady` while its `PlanetScaleBranch` is
+/// missing or not Ready. A password that already works keeps being looked after (renewed,
+/// healed) on the target in its status while its existing `PlanetScaleBranch` is not Ready
+/// (e.g. a sleeping branch, or a branch controller backing off): the second value is then the
+/// `BranchNotReady` to report.
+async fn resolve(
+    client: &kube::Client,
+    obj: &PlanetScalePassword,
+) -> Result<(Target, Option<Error>), Error> {
+    let working = obj.status.as_ref().filter(|s| s.password_id.is_some());
+    let ns = obj.namespace().unwrap_or_default();
+    target::resolve_or(client, &ns, &obj.spec.target, working.and_then(recorded)).await
+}
+
+/// The target recorded in the status, if complete.
+pub fn recorded(s: &PlanetScalePasswordStatus) -> Option<Target> {
+    Some(Target {
+        organization: s.organization.clone()?,
+        database: s.database.clone()?,
+        branch: s.branch.clone()?,
+        known_ready: true,
+    })
 }

@@ -7,7 +7,7 @@ use kube::{Api, ResourceExt};
 
 use super::Passwords;
 use super::plan::Desired;
-use super::target::Target;
+use crate::controller::target::Target;
 use crate::controller::{Context, object_key};
 use crate::crd::duration::parse_duration;
 use crate::crd::password::{PasswordRole, PlanetScalePassword};

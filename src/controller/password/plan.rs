@@ -12,8 +12,8 @@ use super::deadline::{due_deletions, next_deadline, next_rotation_at, renew_due,
 use kube::ResourceExt;
 
 use super::observe::{Look, Observed};
-use super::target::Target;
 use crate::controller::reconciler::Plan;
+use crate::controller::target::Target;
 use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
 
@@ -241,8 +241,8 @@ fn rotation(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
 pub enum Step {
     /// The Secret belongs to someone else: change nothing, report `SecretConflict`.
     Conflict,
-    /// The explicitly named branch cannot take the first password yet: wait (why).
-    WaitForBranch(String),
+    /// The explicitly named branch cannot take the first password yet: wait (why, how long).
+    WaitForBranch(String, Duration),
     /// The Secret cannot be rendered: report why, before any password is created that could
     /// not be stored.
     RefuseTemplate,
@@ -317,9 +317,9 @@ fn mint_blocked(
     cause: Cause,
 ) -> Option<Step> {
     if cause == Cause::Initial
-        && let Some(why) = &look.branch_not_ready
+        && let Some((why, after)) = &look.branch_not_ready
     {
-        return Some(Step::WaitForBranch(why.clone()));
+        return Some(Step::WaitForBranch(why.clone(), *after));
     }
     super::mint::preflight(obj, &o.located.target)
         .is_err()

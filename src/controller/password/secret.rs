@@ -10,10 +10,10 @@ use kube::{Api, Resource, ResourceExt};
 use super::plan::{Creds, SecretState};
 use planetscale_api::models::Password;
 
-use super::target::Target;
 use crate::connection::{
     ConnectionInfo, DEFAULT_PORT, Preset, SecretData, credentials_hash, parse_back, to_secret_data,
 };
+use crate::controller::target::Target;
 use crate::controller::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_secret::{CreationPolicy, SecretFormat};

@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn waiting_on_the_branch() {
         let mut s = PlanetScalePasswordStatus::default();
-        let err = super::super::target::waiting("PlanetScaleBranch pr-1 is not Ready".into());
+        let err = crate::controller::target::waiting("PlanetScaleBranch pr-1 is not Ready".into());
         set_conditions(&mut s, Err(&err), false, "db", Some(1));
         assert_eq!(cond(&s, "BranchReady"), ("False", "BranchNotReady"));
         assert_eq!(cond(&s, "Ready"), ("False", "BranchNotReady"));

@@ -2,6 +2,8 @@
 //! before a create.
 use std::time::Duration;
 
+use crate::controller::target::BRANCH_NOT_READY_WAIT;
+
 use chrono::{DateTime, Utc};
 
 use super::observe::Observed;
@@ -17,7 +19,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 
 #[test]
 fn the_intent_writes_the_counter_and_the_branch_once() {
-    let target = super::target::Target {
+    let target = crate::controller::target::Target {
         organization: "acme".into(),
         database: "shop".into(),
         branch: "main".into(),
@@ -32,7 +34,7 @@ fn the_intent_writes_the_counter_and_the_branch_once() {
     let plan = crate::controller::reconciler::Plan::steps(vec![mint(1), Step::DeleteDue]);
     let fresh = intent(None, &plan).expect("a counter to write");
     assert_eq!(fresh.rotation, 1);
-    assert_eq!(super::target::recorded(&fresh), Some(target.clone()));
+    assert_eq!(super::observe::recorded(&fresh), Some(target.clone()));
     assert_eq!(intent(Some(&fresh), &plan), None, "already written");
     let idle = crate::controller::reconciler::Plan::steps(vec![Step::SyncSecret, Step::Restart]);
     let settled = PlanetScalePasswordStatus {
@@ -60,7 +62,7 @@ fn first_look(spec: serde_json::Value) -> (crate::crd::password::PlanetScalePass
         .expect("client");
     let located = super::observe::Located {
         desired: super::pass::desired(&obj).expect("desired"),
-        target: super::target::Target {
+        target: crate::controller::target::Target {
             organization: "acme".into(),
             database: "shop".into(),
             branch: "main".into(),
@@ -108,11 +110,15 @@ fn the_first_password_is_minted_then_looked_at_again_at_once() {
     // The explicit branch is not ready: wait, create nothing.
     let (obj, mut o) = first_look(spec.clone());
     if let Ok(look) = &mut o.look {
-        look.branch_not_ready = Some("branch main is not ready yet".into());
+        look.branch_not_ready =
+            Some(("branch main is not ready yet".into(), BRANCH_NOT_READY_WAIT));
     }
     assert_eq!(
         plan(&obj, &o).steps,
-        [Step::WaitForBranch("branch main is not ready yet".into())]
+        [Step::WaitForBranch(
+            "branch main is not ready yet".into(),
+            BRANCH_NOT_READY_WAIT
+        )]
     );
     // A template that cannot render: refuse before any create.
     let mut bad = spec;

@@ -1,16 +1,16 @@
-//! Where the deploy request lives and which one it is: the source branch (from `branchRef` or
-//! `organization`/`database`/`branch`), the target branch, and the deploy request itself —
-//! read by number, adopted when an open one already exists for the same pair, or opened.
-use std::time::Duration;
-
-use kube::{Api, ResourceExt};
+//! Which deploy request this is: the source branch (resolved by [`crate::controller::target`]
+//! until the request exists, then from the status), the branch it goes into, and the deploy
+//! request itself — read by number, adopted when an open one already exists for the same
+//! pair, or opened.
+use crate::controller::planetscale::PlanetScale;
+use kube::ResourceExt;
 use planetscale_api::models::{CreateDeployRequest, DeployRequest, ListDeployRequests};
 
 use super::status::Location;
-use crate::controller::planetscale::PlanetScale;
-use crate::crd::conditions::{is_condition_true, reason as common};
+use crate::controller::target::{self, Target};
+use crate::crd::DeployRequest as DeployRequestResource;
+use crate::crd::conditions::reason as common;
 use crate::crd::deploy_request::reason as r;
-use crate::crd::{DeployRequest as DeployRequestResource, PlanetScaleBranch};
 use crate::error::{Error, Result};
 
 /// The source branch of a deploy request.
@@ -22,10 +22,8 @@ pub struct Source {
     pub branch: String,
 }
 
-/// Wait before looking at a branch that is not ready again (its watch usually comes first).
-const BRANCH_WAIT: Duration = Duration::from_secs(15);
-
-/// The source branch: from the status once the deploy request exists, from the spec otherwise.
+/// The source branch: from the status once the deploy request exists (`autoDeleteBranch` may
+/// have deleted the branch and its `PlanetScaleBranch` since), from the spec otherwise.
 pub async fn source(kube: &kube::Client, obj: &DeployRequestResource) -> Result<Source> {
     let status = obj.status.clone().unwrap_or_default();
     if let (Some(_), Some(org), Some(db), Some(branch)) = (
@@ -39,56 +37,22 @@ pub async fn source(kube: &kube::Client, obj: &DeployRequestResource) -> Result<
             branch,
         });
     }
-    let spec = &obj.spec;
-    if let (Some(org), Some(db), Some(branch)) = (&spec.organization, &spec.database, &spec.branch)
-    {
-        return Ok(Source {
-            at: Location {
-                org: org.clone(),
-                db: db.clone(),
-            },
-            branch: branch.clone(),
-        });
-    }
-    let name = spec
-        .branch_ref
-        .as_ref()
-        .map(|b| b.name.clone())
-        .unwrap_or_default();
-    let api: Api<PlanetScaleBranch> =
-        Api::namespaced(kube.clone(), &obj.namespace().unwrap_or_default());
-    from_branch_resource(&name, api.get_opt(&name).await?.as_ref())
+    let ns = obj.namespace().unwrap_or_default();
+    target::resolve(kube, &ns, &obj.spec.target)
+        .await
+        .map(Source::from)
 }
 
-/// The source branch of a `PlanetScaleBranch`, once it is Ready (pure).
-pub fn from_branch_resource(name: &str, branch: Option<&PlanetScaleBranch>) -> Result<Source> {
-    let waiting = |message: String| Error::Waiting {
-        reason: common::BRANCH_NOT_READY,
-        message,
-        retry_after: BRANCH_WAIT,
-    };
-    let branch = branch.ok_or_else(|| {
-        waiting(format!(
-            "PlanetScaleBranch {name} does not exist in this namespace (spec.branchRef)"
-        ))
-    })?;
-    let status = branch.status.clone().unwrap_or_default();
-    if !is_condition_true(&status.conditions, common::READY) {
-        return Err(waiting(format!(
-            "waiting for PlanetScaleBranch {name} to be Ready"
-        )));
+impl From<Target> for Source {
+    fn from(t: Target) -> Self {
+        Source {
+            at: Location {
+                org: t.organization,
+                db: t.database,
+            },
+            branch: t.branch,
+        }
     }
-    let branch_name = status
-        .branch_name
-        .or(branch.spec.branch_name.clone())
-        .unwrap_or_else(|| branch.name_any());
-    Ok(Source {
-        at: Location {
-            org: branch.spec.organization.clone(),
-            db: branch.spec.database.clone(),
-        },
-        branch: branch_name,
-    })
 }
 
 /// The deploy request with its number, or `None` when none exists yet for the pair.
@@ -143,7 +107,7 @@ pub async fn open(
     obj: &DeployRequestResource,
 ) -> Result<DeployRequest> {
     let (org, db) = (&src.at.org, &src.at.db);
-    let target = client.get_branch(org, db, into).await.map_err(|e| {
+    let base = client.get_branch(org, db, into).await.map_err(|e| {
         not_found(
             e,
             Error::Invalid {
@@ -152,26 +116,16 @@ pub async fn open(
             },
         )
     })?;
-    if !target.safe_migrations {
+    if !base.safe_migrations {
         return Err(safe_migrations_missing(src, into));
     }
-    let source = client.get_branch(org, db, &src.branch).await.map_err(|e| {
-        not_found(
-            e,
-            Error::Waiting {
-                reason: common::BRANCH_NOT_READY,
-                message: format!("branch {} does not exist in {org}/{db}", src.branch),
-                retry_after: Duration::from_secs(60),
-            },
-        )
-    })?;
-    if !source.ready {
-        return Err(Error::Waiting {
-            reason: common::BRANCH_NOT_READY,
-            message: format!("waiting for branch {} to be ready", src.branch),
-            retry_after: Duration::from_secs(5),
-        });
-    }
+    let source = Target {
+        organization: org.clone(),
+        database: db.clone(),
+        branch: src.branch.clone(),
+        known_ready: false,
+    };
+    target::check_ready(client, &source).await?;
     let body = CreateDeployRequest {
         branch: src.branch.clone(),
         into_branch: Some(into.to_string()),
@@ -237,44 +191,5 @@ fn create_refused(e: planetscale_api::Error, src: &Source, into: &str) -> Error 
             }
         }
         _ => e.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crd::conditions::new_condition;
-    use crate::crd::{PlanetScaleBranchSpec, PlanetScaleBranchStatus};
-
-    fn branch(ready: bool) -> PlanetScaleBranch {
-        let spec: PlanetScaleBranchSpec =
-            serde_json::from_value(serde_json::json!({"organization": "acme", "database": "shop"}))
-                .unwrap();
-        let mut b = PlanetScaleBranch::new("pr-1", spec);
-        let ready = new_condition(common::READY, ready, "Ready", "", crate::time::now());
-        b.status = Some(PlanetScaleBranchStatus {
-            conditions: vec![ready],
-            ..Default::default()
-        });
-        b
-    }
-
-    #[test]
-    fn a_ready_branch_resource_gives_the_source() {
-        let src = from_branch_resource("pr-1", Some(&branch(true))).unwrap();
-        assert_eq!(
-            src.branch, "pr-1",
-            "branchName defaults to the resource name"
-        );
-        assert_eq!((src.at.org.as_str(), src.at.db.as_str()), ("acme", "shop"));
-    }
-
-    #[test]
-    fn a_missing_or_unready_branch_resource_waits() {
-        for b in [None, Some(branch(false))] {
-            let err = from_branch_resource("pr-1", b.as_ref()).unwrap_err();
-            assert_eq!(err.reason(), "BranchNotReady");
-            assert!(err.to_string().contains("pr-1"));
-        }
     }
 }

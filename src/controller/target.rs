@@ -1,0 +1,182 @@
+//! The branch a password or a deploy request acts on, from its [`BranchTarget`]: the
+//! `PlanetScaleBranch` named by `branchRef` once it is Ready, or `organization` + `database` +
+//! `branch` as written. Both kinds resolve it here, with the same waits; what each does with
+//! the target recorded in its status differs on purpose and stays with the kind:
+//! - a password that already works keeps being looked after on its recorded target while its
+//!   `PlanetScaleBranch` is not Ready (a sleeping branch must not stop renewals);
+//! - a deploy request, once opened, always uses its recorded branch (`autoDeleteBranch` may
+//!   delete the branch and its `PlanetScaleBranch` after the deploy).
+use std::time::Duration;
+
+use kube::{Api, ResourceExt};
+
+use crate::controller::planetscale::PlanetScale;
+use crate::crd::BranchTarget;
+use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::conditions::{READY, find_condition, reason};
+use crate::error::Error;
+
+/// Wait before looking at a missing or not-Ready `PlanetScaleBranch` again; the branch watch
+/// usually wakes the resource sooner.
+pub const BRANCH_RESOURCE_WAIT: Duration = Duration::from_secs(15);
+/// Wait before asking PlanetScale again about a named branch that is not ready: a branch being
+/// created is ready within seconds, and nothing else wakes the resource.
+pub const BRANCH_NOT_READY_WAIT: Duration = Duration::from_secs(5);
+/// Wait before asking PlanetScale again about a named branch it does not know: a typo or a
+/// missing access, which a user fixes in minutes; slower polling keeps a forgotten resource
+/// within the bad-input call budget (docs/reliability.md).
+pub const BRANCH_NOT_FOUND_WAIT: Duration = Duration::from_secs(60);
+
+/// A PlanetScale branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub organization: String,
+    pub database: String,
+    pub branch: String,
+    /// Whether the branch is known to be ready (a Ready `PlanetScaleBranch`); a branch named
+    /// directly is checked with PlanetScale ([`check_ready`]) before it is used.
+    pub known_ready: bool,
+}
+
+/// The target named by `spec` for a resource in `ns`: `Waiting` with `BranchNotReady` while
+/// its `PlanetScaleBranch` is missing, being deleted or not Ready.
+pub async fn resolve(kube: &kube::Client, ns: &str, spec: &BranchTarget) -> Result<Target, Error> {
+    resolve_or(kube, ns, spec, None).await.map(|(t, _)| t)
+}
+
+/// Like [`resolve`], but while the `PlanetScaleBranch` exists, is not being deleted and is not
+/// Ready, `recorded` (when given) is used instead, with the `BranchNotReady` to report as the
+/// second value. A missing or deleted branch is never papered over.
+pub async fn resolve_or(
+    kube: &kube::Client,
+    ns: &str,
+    spec: &BranchTarget,
+    recorded: Option<Target>,
+) -> Result<(Target, Option<Error>), Error> {
+    if let Some(e) = spec.explicit() {
+        let t = Target {
+            organization: e.organization.to_string(),
+            database: e.database.to_string(),
+            branch: e.branch.to_string(),
+            known_ready: false,
+        };
+        return Ok((t, None));
+    }
+    let Some(r) = &spec.branch_ref else {
+        // Admission refuses this; an object stored before the rule existed says what to fix.
+        return Err(Error::Invalid {
+            reason: "InvalidSpec",
+            message: "set either branchRef, or organization, database and branch".into(),
+        });
+    };
+    let api: Api<PlanetScaleBranch> = Api::namespaced(kube.clone(), ns);
+    let Some(branch) = api.get_opt(&r.name).await? else {
+        return Err(waiting(format!(
+            "PlanetScaleBranch {} does not exist in namespace {ns}",
+            r.name
+        )));
+    };
+    choose(&branch, recorded)
+}
+
+/// [`resolve_or`] once the `PlanetScaleBranch` is read. Pure.
+pub fn choose(
+    branch: &PlanetScaleBranch,
+    recorded: Option<Target>,
+) -> Result<(Target, Option<Error>), Error> {
+    match (from_branch(branch), recorded) {
+        (Ok(t), _) => Ok((t, None)),
+        (Err(e), Some(t)) if branch.metadata.deletion_timestamp.is_none() => Ok((t, Some(e))),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// The target of a `PlanetScaleBranch`, if it is Ready and not being deleted. Pure.
+pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
+    let name = branch.name_any();
+    if branch.metadata.deletion_timestamp.is_some() {
+        return Err(waiting(format!(
+            "PlanetScaleBranch {name} is being deleted"
+        )));
+    }
+    let status = branch.status.as_ref();
+    let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    match find_condition(conditions, READY) {
+        Some(c) if c.status == "True" => {}
+        Some(c) => {
+            return Err(waiting(format!(
+                "PlanetScaleBranch {name} is not Ready ({}: {})",
+                c.reason, c.message
+            )));
+        }
+        None => {
+            return Err(waiting(format!(
+                "PlanetScaleBranch {name} is not Ready yet"
+            )));
+        }
+    }
+    let status_name = status.and_then(|s| s.branch_name.clone());
+    Ok(Target {
+        organization: branch.spec.organization.clone(),
+        database: branch.spec.database.clone(),
+        branch: status_name.unwrap_or_else(|| branch.spec.effective_branch_name(&name).to_string()),
+        known_ready: true,
+    })
+}
+
+/// `Waiting` with reason `BranchNotReady`, for a `PlanetScaleBranch` that is not usable yet.
+pub fn waiting(message: String) -> Error {
+    waiting_for(message, BRANCH_RESOURCE_WAIT)
+}
+
+/// `Waiting` with reason `BranchNotReady`, looking again after `retry_after`.
+pub fn waiting_for(message: String, retry_after: Duration) -> Error {
+    Error::Waiting {
+        reason: reason::BRANCH_NOT_READY,
+        message,
+        retry_after,
+    }
+}
+
+/// Checks a branch with PlanetScale: it exists and is ready (`Waiting` otherwise).
+pub async fn check_ready(client: &impl PlanetScale, t: &Target) -> Result<(), Error> {
+    match client
+        .get_branch(&t.organization, &t.database, &t.branch)
+        .await
+    {
+        Ok(b) => ready_or_wait(b.ready, t),
+        Err(e) => Err(not_found_or(e, t)),
+    }
+}
+
+/// `Ok` for a ready branch, a short wait otherwise. Pure.
+fn ready_or_wait(ready: bool, t: &Target) -> Result<(), Error> {
+    if ready {
+        return Ok(());
+    }
+    Err(waiting_for(
+        format!(
+            "branch {} of {}/{} is not ready yet",
+            t.branch, t.organization, t.database
+        ),
+        BRANCH_NOT_READY_WAIT,
+    ))
+}
+
+/// A longer wait for a 404, the API error otherwise. Pure.
+fn not_found_or(e: planetscale_api::Error, t: &Target) -> Error {
+    match e {
+        planetscale_api::Error::NotFound { .. } => waiting_for(
+            format!(
+                "branch {} of {}/{} was not found (or the credentials cannot see it)",
+                t.branch, t.organization, t.database
+            ),
+            BRANCH_NOT_FOUND_WAIT,
+        ),
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+#[path = "target_tests.rs"]
+mod tests;
