@@ -324,7 +324,17 @@ async fn curl_in_pod(client: &Client, ns: &str, name: &str, url: &str) -> String
     pods.delete(name, &DeleteParams::default())
         .await
         .expect("delete curl pod");
-    log
+    without_retry_notes(&log)
+}
+
+/// The Pod's log without what curl writes to stderr before a retry (`curl: (7) Failed to
+/// connect …`, `Warning: Problem … Will retry`): a Service whose iptables rules are still being
+/// written refuses the first connection, and the log holds stderr and the body together.
+fn without_retry_notes(log: &str) -> String {
+    log.lines()
+        .filter(|l| !l.starts_with("curl: (") && !l.starts_with("Warning: "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The Lease's holder, as the pod name (identities are `<pod name>_<random>`).
@@ -974,4 +984,16 @@ async fn leftovers(sys: &str) -> String {
         }
     }
     left
+}
+
+#[test]
+fn curl_retry_notes_are_dropped_and_the_body_is_kept() {
+    let log = "curl: (7) Failed to connect to 10.0.0.134 port 8080 after 0 ms: Couldn't connect to server\n\
+               Warning: Problem : connection refused. Will retry in 1 seconds. 5 retries left.\n\
+               # TYPE planetscale_operator_leader gauge\n\
+               planetscale_operator_leader 1\n";
+    assert_eq!(
+        without_retry_notes(log),
+        "# TYPE planetscale_operator_leader gauge\nplanetscale_operator_leader 1\n"
+    );
 }
