@@ -19,7 +19,9 @@ pub mod password_secret;
 mod schema_tests;
 mod tidy;
 
-pub use branch::{PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
+pub use branch::{
+    PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, RestoreFrom, SeedData,
+};
 pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
     BranchRef, DeletionPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION, SecretRef, is_paused,

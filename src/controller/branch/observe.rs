@@ -1,6 +1,7 @@
 //! What PlanetScale says about the branch, at the lowest cost. Decides nothing.
 //!
-//! - A branch never created (and not to be adopted) is not looked at: the plan creates it.
+//! - A branch never created (and not to be adopted) is not looked at; its database is (its
+//!   engine, readiness and default branch decide the create request).
 //! - A pending branch the poller watches is not looked at either: the poller wakes the
 //!   resource when it changes (and hands over what it saw).
 //! - The resync of a Ready branch reads the database's shared list; anything else one `GET`
@@ -32,8 +33,6 @@ pub struct Observed {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Look {
-    /// Never created by this resource and not to be adopted: not looked at.
-    NotLooked,
     /// Pending, and the poller watches it: not looked at.
     Pending,
     /// Looked at: the branch (`None`: missing), the database when the branch is missing, and
@@ -55,7 +54,11 @@ pub async fn observe(
     let db = t.db_key(&r.ctx)?;
     let status = obj.status.clone().unwrap_or_default();
     let look = if never_created(&status) && !obj.spec.adopt {
-        Look::NotLooked
+        Look::Seen {
+            branch: None,
+            database: Some(get_database(&client, t).await?),
+            listed_at: None,
+        }
     } else if status.observed_generation == t.generation && r.poller.is_waiting(&db, &t.name) {
         Look::Pending
     } else {
