@@ -67,6 +67,9 @@ apply_examples() {
   wait_ready deployrequest add-orders-status DeployRequest
   progress "the app sees orders.status on main" "$DEMO_WAIT_SECONDS" app_sees_status ||
     { tail -n 20 "$DEMO_DIR/logs/app.log" >&2; return 1; }
+  # A PostgreSQL branch beside the MySQL ones (its engine comes from the database).
+  kc apply -f "$ex/06-postgres-branch.yaml" | sed 's/^/demo: /'
+  wait_ready planetscalebranch ledger-dev PlanetScaleBranch
 }
 
 # app_sees_status: the application's last answer for main lists the deployed column.
