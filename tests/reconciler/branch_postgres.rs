@@ -150,10 +150,9 @@ async fn refused(h: &Harness, r: &BranchReconciler, obj: &PlanetScaleBranch, fie
             .any(|(r, m)| r == "FieldNotForEngine" && m.contains(field)),
         "{events:?}"
     );
-    assert_eq!(
-        h.calls(None).await - before,
-        1,
-        "{field}: one read of the database, nothing else"
+    assert!(
+        h.calls(None).await - before <= 1,
+        "{field}: at most one read of the database (shared by its branches), nothing else"
     );
     assert!(
         o.status.unwrap().create_requested_at.is_none(),

@@ -148,3 +148,40 @@ fn a_plain_branch_of_either_engine_is_created_without_engine_fields() {
     assert_eq!((p.restore_point, p.major_version.as_deref()), (None, None));
     assert_eq!(body.branch().name, "pitr");
 }
+
+#[test]
+fn a_branch_never_created_is_checked_against_the_engine_before_its_create() {
+    use crate::controller::branch::observe::Look;
+    use crate::controller::branch::plan::{Step, plan};
+    let obj = |spec_json| crate::crd::branch::PlanetScaleBranch::new("dev", spec(spec_json));
+    let seeded = obj(json!({"seedData": "LastSuccessfulBackup"}));
+    let postgres = Look::New {
+        engine: Some(Engine::Postgres),
+    };
+    let p = plan(&seeded, &postgres);
+    assert_eq!(
+        p.steps,
+        [Step::Unsupported {
+            fields: vec!["spec.seedData"],
+            engine: Engine::Postgres
+        }]
+    );
+    assert!(
+        crate::controller::branch::plan::intent(&seeded, &p).is_none(),
+        "no intent: nothing is created"
+    );
+    let p = plan(&obj(json!({"majorVersion": "17"})), &postgres);
+    let [
+        Step::Create {
+            body: CreateBody::Postgres(body),
+            recreate: false,
+        },
+    ] = p.steps.as_slice()
+    else {
+        panic!("a PostgreSQL create: {p:?}");
+    };
+    assert_eq!(body.major_version.as_deref(), Some("17"));
+    // An unknown engine leaves the refusal to PlanetScale.
+    let p = plan(&seeded, &Look::New { engine: None });
+    assert!(matches!(p.steps.as_slice(), [Step::Create { .. }]), "{p:?}");
+}

@@ -38,6 +38,14 @@ pub fn plan(obj: &PlanetScaleBranch, look: &Look) -> Plan<Step> {
     let obj_name = obj.name_any();
     let name = obj.spec.effective_branch_name(&obj_name);
     match look {
+        // Never created: create at once (a refusal says why), unless a field does not apply.
+        Look::New { engine } => {
+            let decision = refusal(&obj.spec, *engine).unwrap_or_else(|| Decision::Create {
+                body: CreateBody::new(&obj.spec, *engine, create_body(&obj.spec, name, None)),
+                recreate: false,
+            });
+            Plan::steps(steps(decision))
+        }
         Look::Pending => Plan::steps(vec![Step::AwaitBranch]),
         Look::Seen {
             branch, database, ..
@@ -101,6 +109,13 @@ pub struct Facts<'a> {
     pub branch: Option<&'a Branch>,
     /// The database, looked up only when the branch is missing.
     pub database: Option<&'a Database>,
+}
+
+/// The refusal of the spec's fields that `engine` (when known) does not have, if any.
+fn refusal(spec: &PlanetScaleBranchSpec, engine: Option<Engine>) -> Option<Decision> {
+    let engine = engine?;
+    let fields = engine::unsupported_fields(spec, engine);
+    (!fields.is_empty()).then_some(Decision::Unsupported { fields, engine })
 }
 
 /// Whether an existing branch belongs to the resource.
@@ -167,11 +182,8 @@ pub enum Claim {
 /// Decides what to do. Pure: unit-tested without a cluster or an API.
 pub fn decide(o: &Facts<'_>) -> Decision {
     let engine = Engine::known(o.branch, o.database, o.status);
-    if let Some(engine) = engine {
-        let fields = engine::unsupported_fields(o.spec, engine);
-        if !fields.is_empty() {
-            return Decision::Unsupported { fields, engine };
-        }
+    if let Some(refused) = refusal(o.spec, engine) {
+        return refused;
     }
     let Some(branch) = o.branch else {
         return plan_missing(o);

@@ -272,7 +272,7 @@ fn seen(branch: Option<Branch>, database: Option<Database>) -> Look {
 #[test]
 fn a_branch_never_created_is_created_at_once_after_the_intent() {
     let obj = resource(json!({}), None);
-    let p = plan(&obj, &seen(None, Some(db(true))));
+    let p = plan(&obj, &Look::New { engine: None });
     assert!(
         matches!(
             p.steps.as_slice(),
