@@ -23,3 +23,7 @@ mod deploy_request_faults;
 mod password;
 #[path = "reconciler/password_faults.rs"]
 mod password_faults;
+#[path = "reconciler/password_postgres.rs"]
+mod password_postgres;
+#[path = "reconciler/password_postgres_faults.rs"]
+mod password_postgres_faults;

@@ -25,6 +25,9 @@ fn desired() -> Desired {
         grace: Duration::from_secs(600),
         rotate_request: None,
         secret_name: "app-db".into(),
+        inherited_roles: None,
+        where_on_delete: None,
+        where_on_update: None,
     }
 }
 
