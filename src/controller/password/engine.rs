@@ -243,6 +243,27 @@ impl<'a> CredOps<'a> {
     }
 }
 
+impl Desired {
+    /// The `role` the live credentials report when they are what the spec asks: `role` for
+    /// a password; for a role, the `role` its inherited roles map to (`None` for a set of
+    /// its own, whose changes then wait for the next rotation).
+    pub fn live_role(&self) -> Option<PasswordRole> {
+        match &self.inherited_roles {
+            None => Some(self.role),
+            Some(set) => role_of(set),
+        }
+    }
+
+    /// PostgreSQL: the roles the role inherits, sorted.
+    pub fn inherited(&self) -> Vec<CrdInherited> {
+        let pg = password_postgres::PasswordPostgres {
+            inherited_roles: self.inherited_roles.clone(),
+            ..Default::default()
+        };
+        password_postgres::inherited_roles(self.role, Some(&pg))
+    }
+}
+
 /// The body creating role `name` as `d` asks.
 fn create_role(name: &str, d: &Desired) -> CreateRole {
     let rule = |r: Option<password_postgres::WhereClauseRule>| {

@@ -17,7 +17,7 @@ use crate::controller::reconciler::Plan;
 use crate::controller::target::Target;
 use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
-use crate::crd::password_postgres::{InheritedRole, WhereClauseRule, inherited_roles};
+use crate::crd::password_postgres::{InheritedRole, WhereClauseRule};
 
 /// What the spec asks for, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,29 +42,6 @@ pub struct Desired {
     pub where_on_delete: Option<WhereClauseRule>,
     /// PostgreSQL: `postgres.requireWhereOnUpdate`.
     pub where_on_update: Option<WhereClauseRule>,
-}
-
-impl Desired {
-    /// The `role` the live credentials report when they are what the spec asks: `role` for
-    /// a password; for a role, the `role` its inherited roles map to (`None` for a set of
-    /// its own, whose changes then wait for the next rotation).
-    pub fn live_role(&self) -> Option<PasswordRole> {
-        match &self.inherited_roles {
-            None => Some(self.role),
-            Some(set) => super::engine::role_of(set),
-        }
-    }
-
-    /// PostgreSQL: the roles the role inherits, sorted.
-    pub fn inherited(&self) -> Vec<InheritedRole> {
-        let mut roles = match &self.inherited_roles {
-            Some(set) => set.clone(),
-            None => inherited_roles(self.role, None),
-        };
-        roles.sort();
-        roles.dedup();
-        roles
-    }
 }
 
 /// The Secret as far as planning cares.
