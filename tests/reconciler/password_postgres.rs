@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use crate::harness::{Harness, with_harness};
 use crate::password::{
-    applied, condition, creds, delete, get, is_ready, pass, ready, reconciler, secret, value,
+    admin, all_of, applied, condition, creds, delete, get, is_ready, pass, ready, reconciler,
+    secret, value,
 };
 
 /// A `PlanetScalePassword` on `acme/ledger/main` (PostgreSQL), `spec` merged in.
@@ -20,25 +21,9 @@ pub fn pg_password(name: &str, spec: Value) -> PlanetScalePassword {
     crate::password::password(name, s)
 }
 
-async fn admin(h: &Harness, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let http = reqwest::Client::builder().no_proxy().build().expect("http");
-    let mut req = http.request(method, format!("{}{path}", h.emulator.url()));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("emulator reachable");
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap_or(Value::Null)
-}
-
 /// Every role of the resource in the emulator, deleted ones too.
 pub async fn all_roles(h: &Harness, obj: &PlanetScalePassword) -> Vec<Value> {
-    let prefix = format!("k8s-{}-", obj.uid().expect("uid"));
-    let world = admin(h, reqwest::Method::GET, "/_emulator/state", None).await;
-    let all = world["roles"].as_array().cloned().unwrap_or_default();
-    all.into_iter()
-        .filter(|r| r["name"].as_str().is_some_and(|n| n.starts_with(&prefix)))
-        .collect()
+    all_of(h, obj, "roles").await
 }
 
 /// The resource's roles that PlanetScale has not deleted.
@@ -55,13 +40,7 @@ pub async fn valid_pg(h: &Harness, (user, pass): &(String, String)) -> bool {
     h.advance("3s").await;
     let body = json!({"organization": "acme", "database": "ledger", "branch": "main",
         "username": user, "password": pass});
-    let v = admin(
-        h,
-        reqwest::Method::POST,
-        "/_emulator/verify-password",
-        Some(body),
-    )
-    .await;
+    let v = admin(h, "/_emulator/verify-password", Some(body)).await;
     v["valid"].as_bool().unwrap_or(false)
 }
 
@@ -281,13 +260,15 @@ async fn owns_objects(h: &Harness, id: &str) {
     let path = format!(
         "/_emulator/organizations/acme/databases/ledger/branches/main/roles/{id}/owns-objects"
     );
-    admin(
-        h,
-        reqwest::Method::PUT,
-        &path,
-        Some(json!({"owns_objects": true})),
-    )
-    .await;
+    let url = format!("{}{path}", h.emulator.url());
+    let http = reqwest::Client::builder().no_proxy().build().expect("http");
+    let r = http
+        .put(url)
+        .json(&json!({"owns_objects": true}))
+        .send()
+        .await;
+    let r = r.expect("emulator reachable");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
 #[tokio::test]
