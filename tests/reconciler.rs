@@ -27,3 +27,7 @@ mod deploy_request_postgres;
 mod password;
 #[path = "reconciler/password_faults.rs"]
 mod password_faults;
+#[path = "reconciler/password_postgres.rs"]
+mod password_postgres;
+#[path = "reconciler/password_postgres_faults.rs"]
+mod password_postgres_faults;
