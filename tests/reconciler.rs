@@ -15,6 +15,10 @@ mod harness;
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
+#[path = "reconciler/database.rs"]
+mod database;
+#[path = "reconciler/database_faults.rs"]
+mod database_faults;
 #[path = "reconciler/deploy_request.rs"]
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]

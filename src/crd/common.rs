@@ -70,6 +70,17 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// Whether the operator changes the PlanetScale object or only reports on it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and (per `deletionPolicy`) delete the PlanetScale object.
+    #[default]
+    Manage,
+    /// Only read the existing PlanetScale object and report it in status: never create,
+    /// change or delete anything in PlanetScale.
+    Observe,
+}
+
 /// `#[serde(default)]` helper for `false` flags (keeps the intent visible at the field).
 pub(crate) fn default_false() -> bool {
     false

@@ -11,10 +11,11 @@ use crate::crd::{DeployRequest, ManagedResource, PlanetScaleBranch, PlanetScaleP
 use crate::metrics::{Metrics, ReadyCounts};
 
 /// The kinds of the resources gauge.
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 4] = [
     PlanetScaleBranch::KIND,
     PlanetScalePassword::KIND,
     DeployRequest::KIND,
+    crate::crd::PlanetScaleDatabase::KIND,
 ];
 
 /// Counts one store's objects by `Ready` status.
