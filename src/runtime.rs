@@ -157,6 +157,7 @@ fn expected_caches(namespaces: Option<&[String]>) -> Vec<crate::stores::CacheId>
                 CacheId::of::<PlanetScalePassword>(ns),
                 CacheId::of::<DeployRequest>(ns),
                 CacheId::of::<crate::crd::PlanetScaleDatabase>(ns),
+                CacheId::of::<crate::crd::PlanetScaleBackup>(ns),
             ]
         })
         .collect()

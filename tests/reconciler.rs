@@ -11,6 +11,8 @@ mod support;
 #[path = "reconciler/support.rs"]
 mod harness;
 
+#[path = "reconciler/backup.rs"]
+mod backup;
 #[path = "reconciler/branch.rs"]
 mod branch;
 #[path = "reconciler/branch_faults.rs"]

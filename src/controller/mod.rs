@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub mod backoff;
+pub mod backup;
 pub mod branch;
 pub mod context;
 pub mod credentials_in_use;
@@ -41,6 +42,7 @@ pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
         password::run(ctx.clone(), shutdown.clone()),
         deploy_request::run(ctx.clone(), shutdown.clone()),
         database::run(ctx.clone(), shutdown.clone()),
+        backup::run(ctx.clone(), shutdown.clone()),
         credentials_in_use::run(ctx, changes, shutdown),
     );
 }
