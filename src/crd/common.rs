@@ -60,6 +60,15 @@ pub struct BranchRef {
     pub name: String,
 }
 
+/// A reference to a `PlanetScaleBackup` in the same namespace as the resource that names it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
+pub struct BackupRef {
+    /// Name of the `PlanetScaleBackup` resource, in the same namespace as this resource.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = k8s_name_rule("name"))]
+    pub name: String,
+}
+
 /// What happens in PlanetScale when the Kubernetes resource is deleted.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum DeletionPolicy {

@@ -25,8 +25,8 @@ pub use backup::{PlanetScaleBackup, PlanetScaleBackupSpec, PlanetScaleBackupStat
 pub use branch::{PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
 pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
-    BranchRef, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION, SecretRef,
-    is_paused, rotate_request,
+    BackupRef, BranchRef, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION,
+    SecretRef, is_paused, rotate_request,
 };
 pub use conditions::{ConditionStatus, new_condition, set_condition};
 pub use database::{PlanetScaleDatabase, PlanetScaleDatabaseSpec, PlanetScaleDatabaseStatus};

@@ -402,3 +402,42 @@ async fn deletion_retains_by_default_and_deletes_with_delete() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_branch_is_restored_from_a_backup_by_reference() {
+    use planetscale_operator::controller::branch::BranchReconciler;
+    with_harness(|h| async move {
+        let r = reconciler(&h);
+        let branches = BranchReconciler::new(h.ctx.clone());
+        h.apply(&backup("nightly", json!({}))).await;
+        let spec = json!({"backupRef": {"name": "nightly"}, "clusterSize": "PS_10"});
+        h.apply(&crate::branch::branch("restored", spec)).await;
+        crate::branch::pass(&h, &branches, "restored").await;
+
+        // The backup resource exists but has not succeeded: the branch waits for it.
+        let err = h.pass(&branches, "restored").await.expect_err("waits");
+        assert_eq!(err.reason(), "BackupNotReady");
+        assert!(err.is_transient());
+        let b = crate::branch::get(&h, "restored").await;
+        assert_eq!(
+            crate::branch::ready(&b),
+            ("False".into(), "BackupNotReady".into())
+        );
+        assert!(crate::branch::ps_branch(&h, "restored").await.is_none());
+
+        succeeded(&h, &r, &backup("nightly", json!({}))).await;
+        crate::branch::pass(&h, &branches, "restored").await;
+        let ps = crate::branch::ps_branch(&h, "restored")
+            .await
+            .expect("created");
+        assert_eq!(
+            ps.parent_branch.as_deref(),
+            Some("main"),
+            "the backed-up branch"
+        );
+        // PlanetScale names the branch a restore came from only for a restore.
+        let from = ps.restored_from_branch.expect("restored from a backup");
+        assert_eq!(from.name, "main");
+    })
+    .await;
+}
