@@ -23,8 +23,6 @@ pub mod reason {
     pub const DELETION_NOT_CONFIRMED: &str = "DeletionNotConfirmed";
     /// The database has deletion protection on in PlanetScale.
     pub const DELETION_PROTECTED: &str = "DeletionProtected";
-    /// The database is observed only (`managementPolicy: Observe`).
-    pub const OBSERVED: &str = "Observed";
 }
 
 /// Database engine.

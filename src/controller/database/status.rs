@@ -101,7 +101,7 @@ fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
             format!("adopted the existing database {name} (spec.adopt)"),
         )),
         Some(Claim::Observe) => out.push(Note::normal(
-            reason::OBSERVED,
+            "Observed",
             "Observe",
             format!("observing database {name}: the operator reports it and never changes it"),
         )),
