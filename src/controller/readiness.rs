@@ -48,6 +48,27 @@ pub fn set_ready(
     conds.retain(|c| c.type_ != PAUSED && c.type_ != DELETION_BLOCKED);
 }
 
+/// Sets `Ready` after a pass that got to `progress` or stopped on `error`, and returns the
+/// events its change deserves, compared with the conditions before the pass (`old`). With
+/// neither (the skeleton never passes that: a pass without an outcome has an error) `Ready`
+/// is left alone.
+pub fn conclude(
+    old: &[Condition],
+    conds: &mut Vec<Condition>,
+    progress: Option<&Progress>,
+    error: Option<&Error>,
+    waits: &[&str],
+    generation: Option<i64>,
+) -> Vec<Note> {
+    let outcome = match (error, progress) {
+        (Some(e), _) => Err(e),
+        (None, Some(p)) => Ok(p),
+        (None, None) => return Vec::new(),
+    };
+    set_ready(conds, outcome, generation);
+    ready_events(old, conds, waits)
+}
+
 /// The events a change of `Ready` deserves: `Ready` when it turns true, a warning with the
 /// reason of a new failure (not of a wait, whose reasons are `waits`).
 pub fn ready_events(old: &[Condition], new: &[Condition], waits: &[&str]) -> Vec<Note> {

@@ -5,7 +5,7 @@ use planetscale_api::models::Backup;
 
 use super::act::Outcome;
 use super::plan::Claim;
-use crate::controller::readiness::{self, Progress};
+use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
 use crate::crd::backup::{PlanetScaleBackup, PlanetScaleBackupStatus, reason};
 use crate::error::Error;
@@ -44,20 +44,17 @@ pub fn report(
         record(&mut status, o);
         events = done_events(o);
     }
-    let fallback = Progress::Ready(String::new());
-    let outcome = match (error, done) {
-        (Some(e), _) => Err(e),
-        (None, Some(o)) => Ok(&o.progress),
-        (None, None) => Ok(&fallback),
-    };
     let generation = obj.metadata.generation;
-    readiness::set_ready(&mut status.conditions, outcome, generation);
-    status.observed_generation = generation;
-    events.extend(readiness::ready_events(
+    let progress = done.map(|o| &o.progress);
+    events.extend(readiness::conclude(
         &old.conditions,
-        &status.conditions,
+        &mut status.conditions,
+        progress,
+        error,
         &WAITS,
+        generation,
     ));
+    status.observed_generation = generation;
     Report { status, events }
 }
 
