@@ -156,6 +156,8 @@ fn expected_caches(namespaces: Option<&[String]>) -> Vec<crate::stores::CacheId>
                 CacheId::of::<PlanetScaleBranch>(ns),
                 CacheId::of::<PlanetScalePassword>(ns),
                 CacheId::of::<DeployRequest>(ns),
+                CacheId::of::<crate::crd::PlanetScaleDatabase>(ns),
+                CacheId::of::<crate::crd::PlanetScaleBackup>(ns),
             ]
         })
         .collect()

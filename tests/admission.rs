@@ -5,12 +5,16 @@
 //! Needs the local control plane (`make testenv-up`) and `crdgen` built next to this test.
 mod support;
 
+#[path = "admission/backup.rs"]
+mod backup;
 #[path = "admission/branch.rs"]
 mod branch;
 #[path = "admission/case.rs"]
 mod case;
 #[path = "admission/coverage.rs"]
 mod coverage;
+#[path = "admission/database.rs"]
+mod database;
 #[path = "admission/deploy_request.rs"]
 mod deploy_request;
 #[path = "admission/password.rs"]
@@ -29,6 +33,8 @@ fn all_invalid_cases() -> Vec<Case> {
     cases.extend(password::cases());
     cases.extend(password_secret::cases());
     cases.extend(deploy_request::cases());
+    cases.extend(database::cases());
+    cases.extend(backup::cases());
     cases
 }
 

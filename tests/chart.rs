@@ -220,7 +220,7 @@ fn namespaced_mode_grants_nothing_outside_the_watched_namespaces() {
         assert_eq!(rule.verbs, ["get"], "cluster-wide rule: {rule}");
         assert_eq!(
             rule.resource_names.len(),
-            3,
+            planetscale_operator::crd::all().len(),
             "CRD read must be limited to our CRDs: {rule}"
         );
     }

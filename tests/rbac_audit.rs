@@ -295,6 +295,7 @@ async fn the_service_account_uses_every_verb_the_chart_grants_and_no_other() {
 
         // Every kind, end to end.
         flows::run_all(&client, &team.0, &emu, "audit").await;
+        flows::database_and_backup(&client, &team.0, "audit", "audit-feature").await;
 
         // Restart targets, rolled by two rotations (the second repeats the events of the first).
         let t = &team.0;

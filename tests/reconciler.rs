@@ -11,12 +11,18 @@ mod support;
 #[path = "reconciler/support.rs"]
 mod harness;
 
+#[path = "reconciler/backup.rs"]
+mod backup;
 #[path = "reconciler/branch.rs"]
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
 #[path = "reconciler/branch_postgres.rs"]
 mod branch_postgres;
+#[path = "reconciler/database.rs"]
+mod database;
+#[path = "reconciler/database_faults.rs"]
+mod database_faults;
 #[path = "reconciler/deploy_request.rs"]
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]

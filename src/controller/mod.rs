@@ -6,12 +6,15 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub mod backoff;
+pub mod backup;
 pub mod branch;
 pub mod context;
 pub mod credentials_in_use;
+pub mod database;
 pub mod deploy_request;
 pub mod password;
 pub mod planetscale;
+pub mod readiness;
 pub mod reconciler;
 pub mod snapshot;
 pub mod target;
@@ -38,6 +41,8 @@ pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
         branch::run(ctx.clone(), shutdown.clone()),
         password::run(ctx.clone(), shutdown.clone()),
         deploy_request::run(ctx.clone(), shutdown.clone()),
+        database::run(ctx.clone(), shutdown.clone()),
+        backup::run(ctx.clone(), shutdown.clone()),
         credentials_in_use::run(ctx, changes, shutdown),
     );
 }

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    DeletionPolicy, SecretRef, default_false, immutable_rule, pattern_rule, plain_enum,
+    BackupRef, DeletionPolicy, SecretRef, default_false, immutable_rule, pattern_rule, plain_enum,
     presence_immutable_rule, ps_name_rule, spec_rule,
 };
 
@@ -105,6 +105,16 @@ pub struct RestoreFrom {
     validation = spec_rule("!(has(self.majorVersion) && has(self.backupId))",
         "majorVersion cannot be set with backupId: a branch restored from a backup keeps the backup's major version")
         .field_path(".majorVersion"),
+    validation = spec_rule("!has(self.backupRef) || !(has(self.backupId) || has(self.seedData) || has(self.restoreFrom))",
+        "backupRef cannot be combined with backupId, seedData or restoreFrom: restore from one source")
+        .field_path(".backupRef"),
+    validation = spec_rule("!has(self.backupRef) || has(self.clusterSize)",
+        "clusterSize is required with backupRef: PlanetScale needs the size of the cluster to restore into (e.g. PS_10)")
+        .field_path(".clusterSize"),
+    validation = spec_rule("!(has(self.backupRef) && has(self.region))",
+        "region cannot be set with backupRef: a branch restored from a backup is created in the backup's region")
+        .field_path(".region"),
+    validation = presence_immutable_rule("backupRef", "the source of a branch's data is fixed at creation"),
     validation = presence_immutable_rule("branchName", "the branch name is fixed at creation; create a new resource for another branch"),
     validation = presence_immutable_rule("parentBranch", "a branch cannot be re-parented"),
     validation = presence_immutable_rule("region", "a branch cannot move region"),
@@ -168,6 +178,13 @@ pub struct PlanetScaleBranchSpec {
         validation = immutable_rule("backupId", "the source of a branch's data is fixed at creation")
     )]
     pub backup_id: Option<String>,
+
+    /// A `PlanetScaleBackup` (in this namespace) whose backup the new branch restores, once
+    /// it is Ready; the parent defaults to the branch it backed up. Needs `clusterSize`; not
+    /// with `backupId` or `seedData`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("backupRef", "the source of a branch's data is fixed at creation"))]
+    pub backup_ref: Option<BackupRef>,
 
     /// Seed the new branch with data: `LastSuccessfulBackup` restores the parent's last
     /// successful backup (Data Branching®, Vitess databases only). At most one of `backupId`,

@@ -60,6 +60,15 @@ pub struct BranchRef {
     pub name: String,
 }
 
+/// A reference to a `PlanetScaleBackup` in the same namespace as the resource that names it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
+pub struct BackupRef {
+    /// Name of the `PlanetScaleBackup` resource, in the same namespace as this resource.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = k8s_name_rule("name"))]
+    pub name: String,
+}
+
 /// What happens in PlanetScale when the Kubernetes resource is deleted.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum DeletionPolicy {
@@ -68,6 +77,17 @@ pub enum DeletionPolicy {
     Delete,
     /// Leave the PlanetScale object in place when the resource is deleted.
     Retain,
+}
+
+/// Whether the operator changes the PlanetScale object or only reports on it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and (per `deletionPolicy`) delete the PlanetScale object.
+    #[default]
+    Manage,
+    /// Only read the existing PlanetScale object and report it in status: never create,
+    /// change or delete anything in PlanetScale.
+    Observe,
 }
 
 /// `#[serde(default)]` helper for `false` flags (keeps the intent visible at the field).

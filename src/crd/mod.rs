@@ -4,10 +4,12 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub mod backup;
 pub mod branch;
 pub mod branch_target;
 pub mod common;
 pub mod conditions;
+pub mod database;
 pub mod deploy_request;
 pub mod deploy_request_status;
 pub mod duration;
@@ -20,15 +22,17 @@ pub mod password_secret;
 mod schema_tests;
 mod tidy;
 
+pub use backup::{PlanetScaleBackup, PlanetScaleBackupSpec, PlanetScaleBackupStatus};
 pub use branch::{
     PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, RestoreFrom, SeedData,
 };
 pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
-    BranchRef, DeletionPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION, SecretRef, is_paused,
-    rotate_request,
+    BackupRef, BranchRef, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION,
+    SecretRef, is_paused, rotate_request,
 };
 pub use conditions::{ConditionStatus, new_condition, set_condition};
+pub use database::{PlanetScaleDatabase, PlanetScaleDatabaseSpec, PlanetScaleDatabaseStatus};
 pub use deploy_request::{Approval, DeployRequest, DeployRequestSpec};
 pub use deploy_request_status::{DeployRequestStatus, LintError, TableDiff, TableOperation};
 pub use duration::{DurationError, parse_duration};
@@ -52,6 +56,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         PlanetScaleBranch::crd(),
         PlanetScalePassword::crd(),
         DeployRequest::crd(),
+        PlanetScaleDatabase::crd(),
+        PlanetScaleBackup::crd(),
     ]
     .into_iter()
     .map(tidy::tidy_crd)

@@ -132,6 +132,8 @@ fn every_kind_has_names_status_and_ready_column() {
         ("PlanetScaleBranch", "psbranch"),
         ("PlanetScalePassword", "pspassword"),
         ("DeployRequest", "psdr"),
+        ("PlanetScaleDatabase", "psdb"),
+        ("PlanetScaleBackup", "psbackup"),
     ];
     let crds = all();
     assert_eq!(crds.len(), expected.len());
@@ -189,6 +191,8 @@ fn file_names_are_plural_dot_group() {
             "planetscalebranches.planetscale.operator.dev.yaml",
             "planetscalepasswords.planetscale.operator.dev.yaml",
             "deployrequests.planetscale.operator.dev.yaml",
+            "planetscaledatabases.planetscale.operator.dev.yaml",
+            "planetscalebackups.planetscale.operator.dev.yaml",
         ]
     );
 }
@@ -198,7 +202,7 @@ type Column = (&'static str, &'static str, &'static str, i32);
 
 const READY_PATH: &str = ".status.conditions[?(@.type==\"Ready\")].status";
 
-const COLUMNS: [(&str, &[Column]); 3] = [
+const COLUMNS: [(&str, &[Column]); 5] = [
     (
         "PlanetScaleBranch",
         &[
@@ -238,6 +242,33 @@ const COLUMNS: [(&str, &[Column]); 3] = [
             ("Ready", READY_PATH, "string", 0),
             ("Database", ".status.database", "string", 1),
             ("URL", ".status.htmlUrl", "string", 1),
+            ("Age", ".metadata.creationTimestamp", "date", 0),
+        ],
+    ),
+    (
+        "PlanetScaleDatabase",
+        &[
+            ("Database", ".status.databaseName", "string", 0),
+            ("Engine", ".status.engine", "string", 0),
+            ("Region", ".status.region", "string", 0),
+            ("Ready", READY_PATH, "string", 0),
+            ("State", ".status.state", "string", 0),
+            ("Policy", ".spec.managementPolicy", "string", 1),
+            ("Deletion", ".spec.deletionPolicy", "string", 1),
+            ("Organization", ".spec.organization", "string", 1),
+            ("Age", ".metadata.creationTimestamp", "date", 0),
+        ],
+    ),
+    (
+        "PlanetScaleBackup",
+        &[
+            ("Branch", ".status.branch", "string", 0),
+            ("Backup", ".status.backupName", "string", 0),
+            ("State", ".status.state", "string", 0),
+            ("Ready", READY_PATH, "string", 0),
+            ("Size", ".status.size", "integer", 0),
+            ("Expires", ".status.expiresAt", "date", 1),
+            ("Database", ".status.database", "string", 1),
             ("Age", ".metadata.creationTimestamp", "date", 0),
         ],
     ),
@@ -301,7 +332,7 @@ fn printer_columns_read_fields_that_exist_and_match_the_api_reference() {
         .filter_map(|line| line.strip_prefix("Columns: `"))
         .filter_map(|rest| rest.split('`').next())
         .collect();
-    assert_eq!(documented.len(), 3, "docs/api-reference.md Columns lines");
+    assert_eq!(documented.len(), 5, "docs/api-reference.md Columns lines");
     for (crd, documented) in all().iter().zip(documented) {
         let kind = &crd.spec.names.kind;
         let root = schema(crd);

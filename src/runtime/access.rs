@@ -15,10 +15,12 @@ use kube::api::PostParams;
 use kube::{Api, Client};
 
 /// What the controllers list and watch: (API group, resource).
-const CACHED: [(&str, &str); 4] = [
+const CACHED: [(&str, &str); 6] = [
     ("planetscale.operator.dev", "planetscalebranches"),
     ("planetscale.operator.dev", "planetscalepasswords"),
     ("planetscale.operator.dev", "deployrequests"),
+    ("planetscale.operator.dev", "planetscaledatabases"),
+    ("planetscale.operator.dev", "planetscalebackups"),
     ("", "secrets"),
 ];
 const VERBS: [&str; 2] = ["list", "watch"];
@@ -128,13 +130,13 @@ mod tests {
     #[test]
     fn every_cached_kind_and_secrets_are_checked_per_namespace() {
         let all = needs(None);
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 12);
         assert_eq!(
             all[0].to_string(),
             "list planetscalebranches.planetscale.operator.dev in all namespaces"
         );
         let two = needs(Some(&["a".into(), "b".into()]));
-        assert_eq!(two.len(), 16);
-        assert_eq!(two[15].to_string(), "watch secrets in namespace b");
+        assert_eq!(two.len(), 24);
+        assert_eq!(two[23].to_string(), "watch secrets in namespace b");
     }
 }

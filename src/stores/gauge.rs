@@ -11,10 +11,12 @@ use crate::crd::{DeployRequest, ManagedResource, PlanetScaleBranch, PlanetScaleP
 use crate::metrics::{Metrics, ReadyCounts};
 
 /// The kinds of the resources gauge.
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 5] = [
     PlanetScaleBranch::KIND,
     PlanetScalePassword::KIND,
     DeployRequest::KIND,
+    crate::crd::PlanetScaleDatabase::KIND,
+    crate::crd::PlanetScaleBackup::KIND,
 ];
 
 /// Counts one store's objects by `Ready` status.

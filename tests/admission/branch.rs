@@ -402,5 +402,61 @@ fn base_cases() -> Vec<Case> {
             json!({"clusterSize": null}),
             &["spec.clusterSize", "clusterSize cannot be added or removed"],
         ),
+        bad(
+            Branch,
+            "backupRef with backupId",
+            json!({"region": null, "clusterSize": "PS_10", "backupId": "bk1", "backupRef": {"name": "nightly"}}),
+            &[
+                "spec.backupRef",
+                "backupRef cannot be combined with backupId or seedData",
+            ],
+        ),
+        bad(
+            Branch,
+            "backupRef without clusterSize",
+            json!({"region": null, "backupRef": {"name": "nightly"}}),
+            &["spec.clusterSize", "clusterSize is required with backupRef"],
+        ),
+        bad(
+            Branch,
+            "backupRef with region",
+            json!({"clusterSize": "PS_10", "backupRef": {"name": "nightly"}}),
+            &["spec.region", "region cannot be set with backupRef"],
+        ),
+        bad(
+            Branch,
+            "backupRef without a name",
+            json!({"region": null, "clusterSize": "PS_10", "backupRef": {}}),
+            &["spec.backupRef.name: Required value"],
+        ),
+        bad(
+            Branch,
+            "backupRef.name not an object name",
+            json!({"region": null, "clusterSize": "PS_10", "backupRef": {"name": "Nightly_"}}),
+            &[
+                "spec.backupRef.name",
+                "name must be a Kubernetes object name",
+            ],
+        ),
+        bad(
+            Branch,
+            "backupRef.name too long",
+            json!({"region": null, "clusterSize": "PS_10", "backupRef": {"name": "n".repeat(254)}}),
+            &["spec.backupRef.name", "Too long"],
+        ),
+        bad_update(
+            Branch,
+            "backupRef changed",
+            json!({"region": null, "clusterSize": "PS_10", "backupRef": {"name": "nightly"}}),
+            json!({"backupRef": {"name": "weekly"}}),
+            &["spec.backupRef", "backupRef is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "backupRef added",
+            json!({"region": null, "clusterSize": "PS_10"}),
+            json!({"backupRef": {"name": "weekly"}}),
+            &["spec.backupRef", "backupRef cannot be added or removed"],
+        ),
     ]
 }

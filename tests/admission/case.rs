@@ -4,15 +4,19 @@
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use kube::{Api, Client};
-use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
+use planetscale_operator::crd::{
+    DeployRequest, PlanetScaleBackup, PlanetScaleBranch, PlanetScaleDatabase, PlanetScalePassword,
+};
 use serde_json::{Value, json};
 
-/// The three kinds.
+/// The kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Branch,
     Password,
     DeployRequest,
+    Database,
+    Backup,
 }
 
 impl Kind {
@@ -21,6 +25,8 @@ impl Kind {
             Kind::Branch => "PlanetScaleBranch",
             Kind::Password => "PlanetScalePassword",
             Kind::DeployRequest => "DeployRequest",
+            Kind::Database => "PlanetScaleDatabase",
+            Kind::Backup => "PlanetScaleBackup",
         }
     }
 
@@ -29,6 +35,8 @@ impl Kind {
             Kind::Branch => ApiResource::erase::<PlanetScaleBranch>(&()),
             Kind::Password => ApiResource::erase::<PlanetScalePassword>(&()),
             Kind::DeployRequest => ApiResource::erase::<DeployRequest>(&()),
+            Kind::Database => ApiResource::erase::<PlanetScaleDatabase>(&()),
+            Kind::Backup => ApiResource::erase::<PlanetScaleBackup>(&()),
         }
     }
 
@@ -44,6 +52,8 @@ impl Kind {
                 "organization": "acme", "database": "shop",
                 "branch": "feature-x", "intoBranch": "main"
             }),
+            Kind::Database => json!({"organization": "acme", "clusterSize": "PS_10"}),
+            Kind::Backup => json!({"organization": "acme", "database": "shop", "branch": "main"}),
         }
     }
 }

@@ -185,6 +185,7 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
         parent_branch: Some("main".into()),
         region: None,
         backup_id: Some("bk123abc".into()),
+        backup_ref: None,
         seed_data: None,
         restore_from: None,
         major_version: None,

@@ -7,10 +7,12 @@ use serde_json::Value;
 use super::render::{of_kind, strings};
 
 /// The kinds the operator reconciles (plural resource names).
-const KINDS: [&str; 3] = [
+const KINDS: [&str; 5] = [
     "planetscalebranches",
     "planetscalepasswords",
     "deployrequests",
+    "planetscaledatabases",
+    "planetscalebackups",
 ];
 
 /// What the operator calls, as (API group, resource, verb). Anything else is refused, and

@@ -124,6 +124,8 @@ async fn release_all(client: &Client, ns: &str) {
     release::<PlanetScaleBranch>(client, ns).await;
     release::<PlanetScalePassword>(client, ns).await;
     release::<DeployRequest>(client, ns).await;
+    release::<planetscale_operator::crd::PlanetScaleDatabase>(client, ns).await;
+    release::<planetscale_operator::crd::PlanetScaleBackup>(client, ns).await;
 }
 
 async fn release<K>(client: &Client, ns: &str)

@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use planetscale_api::Credentials;
-use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
+use planetscale_operator::crd::{
+    DeployRequest, PlanetScaleBackup, PlanetScaleBranch, PlanetScaleDatabase, PlanetScalePassword,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -25,6 +27,8 @@ pub const EMULATOR_ARGS: &[&str] = &[
     "--deploy-check-duration",
     "1s",
     "--deploy-step-duration",
+    "1s",
+    "--backup-duration",
     "1s",
 ];
 /// How long one flow may take to reach its end state.
@@ -196,10 +200,48 @@ pub async fn run_all(client: &Client, ns: &str, emu: &Emulator, prefix: &str) {
     );
 }
 
-/// Deletes every resource of the three kinds in `ns` and waits until they are gone (the
+/// The database `shop`, observed only (reported, never changed), and a backup of `branch`:
+/// every verb the chart grants on the two kinds is used (finalizer patches, status applies).
+pub async fn database_and_backup(client: &Client, ns: &str, prefix: &str, branch: &str) {
+    let (d, k) = (format!("{prefix}-shop"), format!("{prefix}-backup"));
+    let db: PlanetScaleDatabase = serde_json::from_value(json!({
+        "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleDatabase",
+        "metadata": {"name": d},
+        "spec": {"organization": "acme", "databaseName": "shop", "managementPolicy": "Observe"},
+    }))
+    .expect("valid PlanetScaleDatabase");
+    let backup: PlanetScaleBackup = serde_json::from_value(json!({
+        "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBackup",
+        "metadata": {"name": k},
+        "spec": {"organization": "acme", "database": "shop", "branch": branch},
+    }))
+    .expect("valid PlanetScaleBackup");
+    apply(client, ns, &db).await;
+    apply(client, ns, &backup).await;
+    let dbs: Api<PlanetScaleDatabase> = Api::namespaced(client.clone(), ns);
+    support::wait_for(&dbs, &d, WAIT, "Ready", |o| {
+        ready(
+            o.status.as_ref().map_or(&[], |s| &s.conditions),
+            o.metadata.generation,
+        )
+    })
+    .await;
+    let backups: Api<PlanetScaleBackup> = Api::namespaced(client.clone(), ns);
+    support::wait_for(&backups, &k, WAIT, "Ready", |o| {
+        ready(
+            o.status.as_ref().map_or(&[], |s| &s.conditions),
+            o.metadata.generation,
+        )
+    })
+    .await;
+}
+
+/// Deletes every resource of the five kinds in `ns` and waits until they are gone (the
 /// operator must still run: it releases the finalizers).
 pub async fn delete_all(client: &Client, ns: &str) {
     delete_kind::<DeployRequest>(client, ns).await;
+    delete_kind::<PlanetScaleBackup>(client, ns).await;
+    delete_kind::<PlanetScaleDatabase>(client, ns).await;
     delete_kind::<PlanetScalePassword>(client, ns).await;
     delete_kind::<PlanetScaleBranch>(client, ns).await;
 }

@@ -78,10 +78,10 @@ app.kubernetes.io/part-of: planetscale-operator
 {{/* The rules the operator needs in every namespace it watches (ClusterRole or Role). */}}
 {{- define "pso.namespacedRules" -}}
 - apiGroups: ["planetscale.operator.dev"]
-  resources: ["planetscalebranches", "planetscalepasswords", "deployrequests"]
+  resources: ["planetscalebranches", "planetscalepasswords", "deployrequests", "planetscaledatabases", "planetscalebackups"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["planetscale.operator.dev"]
-  resources: ["planetscalebranches/status", "planetscalepasswords/status", "deployrequests/status"]
+  resources: ["planetscalebranches/status", "planetscalepasswords/status", "deployrequests/status", "planetscaledatabases/status", "planetscalebackups/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
@@ -104,5 +104,7 @@ app.kubernetes.io/part-of: planetscale-operator
     - planetscalebranches.planetscale.operator.dev
     - planetscalepasswords.planetscale.operator.dev
     - deployrequests.planetscale.operator.dev
+    - planetscaledatabases.planetscale.operator.dev
+    - planetscalebackups.planetscale.operator.dev
   verbs: ["get"]
 {{- end }}

@@ -113,6 +113,14 @@ impl CreateBody {
         }
     }
 
+    /// The fields both engines take, to fill in (e.g. the backup a `backupRef` names).
+    pub fn branch_mut(&mut self) -> &mut CreateBranch {
+        match self {
+            Self::Vitess(b) => b,
+            Self::Postgres(p) => &mut p.branch,
+        }
+    }
+
     /// `common` as `engine` takes it: on PostgreSQL (or an unknown engine with PostgreSQL
     /// fields set) with the point in time and the major version.
     pub fn new(spec: &PlanetScaleBranchSpec, engine: Option<Engine>, common: CreateBranch) -> Self {

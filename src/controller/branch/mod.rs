@@ -25,6 +25,7 @@ use crate::crd::common::is_paused;
 use crate::error::Error;
 
 pub mod act;
+pub mod backup_ref;
 pub mod cleanup;
 pub mod engine;
 pub mod observe;
@@ -173,7 +174,7 @@ impl Reconciler for BranchReconciler {
     }
 
     fn plan(&self, obj: &PlanetScaleBranch, observed: &Observed) -> Plan<Step> {
-        plan::plan(obj, &observed.look)
+        backup_ref::restore(plan::plan(obj, &observed.look), observed.restore.as_ref())
     }
 
     fn intent(

@@ -28,6 +28,8 @@ pub struct Observed {
     pub db: DbKey,
     /// What was seen of the branch.
     pub look: Look,
+    /// The backup `spec.backupRef` names, while the branch is still to be created.
+    pub restore: Option<super::backup_ref::Restore>,
 }
 
 /// What was seen of the branch.
@@ -70,7 +72,14 @@ pub async fn observe(
     } else {
         look(r, t, &db, &client, &status).await?
     };
-    Ok(Observed { client, db, look })
+    let created = !never_created(&status);
+    let restore = super::backup_ref::resolve(&r.ctx.client, &t.namespace, obj, created).await?;
+    Ok(Observed {
+        client,
+        db,
+        look,
+        restore,
+    })
 }
 
 /// Whether this resource never created (or asked to create) a branch.

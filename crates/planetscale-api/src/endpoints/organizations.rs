@@ -3,7 +3,7 @@
 use reqwest::Method;
 
 use super::db_path;
-use crate::models::{Database, Organization, Region, User};
+use crate::models::{CreateDatabase, Database, Organization, Region, UpdateDatabase, User};
 use crate::pagination::{ListRequest, Paged};
 use crate::request::Request;
 use crate::{Client, Result};
@@ -69,5 +69,40 @@ impl Client {
             &["organizations", org, "databases"],
         ))
         .await
+    }
+
+    /// `POST …/databases` (201, `pending` until ready). A create: not resent after a timeout
+    /// or 5xx; on such an error, look the database up by name before trying again.
+    pub async fn create_database(&self, org: &str, body: &CreateDatabase) -> Result<Database> {
+        self.send(
+            Request::new(
+                "create_database",
+                Method::POST,
+                &["organizations", org, "databases"],
+            )
+            .create()
+            .json(body)?,
+        )
+        .await
+    }
+
+    /// `PATCH …/databases/{db}` (`update_database_settings`).
+    pub async fn update_database_settings(
+        &self,
+        org: &str,
+        db: &str,
+        body: &UpdateDatabase,
+    ) -> Result<Database> {
+        let path = db_path(org, db, &[]);
+        self.send(Request::new("update_database_settings", Method::PATCH, &path).json(body)?)
+            .await
+    }
+
+    /// `DELETE …/databases/{db}` (204). Retried on transient errors, so a retry after a lost
+    /// response may report [`crate::Error::NotFound`]: treat it as deleted.
+    pub async fn delete_database(&self, org: &str, db: &str) -> Result<()> {
+        let path = db_path(org, db, &[]);
+        self.send_empty(Request::new("delete_database", Method::DELETE, &path))
+            .await
     }
 }

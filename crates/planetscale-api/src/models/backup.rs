@@ -83,6 +83,46 @@ pub struct Backup {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+string_enum! {
+    /// Unit of a backup's retention period.
+    RetentionUnit {
+        /// Hours.
+        Hour = "hour",
+        /// Days.
+        Day = "day",
+        /// Weeks.
+        Week = "week",
+        /// Months.
+        Month = "month",
+        /// Years.
+        Year = "year",
+    }
+}
+
+/// Body of `POST …/branches/{branch}/backups` (`create_backup`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateBackup {
+    /// Backup name (server default: derived from the branch and the time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Unit of the retention period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_unit: Option<RetentionUnit>,
+    /// 1 to 1000 `retention_unit`s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_value: Option<i64>,
+    /// An immediate backup that may affect performance (PostgreSQL only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<bool>,
+}
+
+/// Body of `PATCH …/backups/{id}` (`update_backup`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateBackup {
+    /// Protect the backup from deletion.
+    pub protected: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

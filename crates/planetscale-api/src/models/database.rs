@@ -93,6 +93,24 @@ pub struct Database {
     /// Whether the database is at the limit of branches restored from backups.
     #[serde(default)]
     pub at_backup_restore_branches_limit: Option<bool>,
+    /// Whether migration data is copied to new branches and deploy requests (Vitess).
+    #[serde(default)]
+    pub automatic_migrations: Option<bool>,
+    /// Migration framework (Vitess).
+    #[serde(default)]
+    pub migration_framework: Option<String>,
+    /// Migration table name (Vitess).
+    #[serde(default)]
+    pub migration_table_name: Option<String>,
+    /// Whether foreign key constraints are allowed.
+    #[serde(default)]
+    pub foreign_keys_enabled: Option<bool>,
+    /// Whether Insights collect full queries.
+    #[serde(default)]
+    pub insights_raw_queries: Option<bool>,
+    /// Whether the web console may be used on the production branch.
+    #[serde(default)]
+    pub production_branch_web_console: Option<bool>,
     /// Dashboard URL.
     #[serde(default)]
     pub html_url: Option<String>,
@@ -108,6 +126,73 @@ pub struct Database {
     /// Last schema change.
     #[serde(default)]
     pub schema_last_updated_at: Option<DateTime<Utc>>,
+}
+
+/// Body of `POST …/databases` (`create_database`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CreateDatabase {
+    /// Database name.
+    pub name: String,
+    /// Region slug (server default: the organization's default region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Cluster size SKU, e.g. `PS_10`.
+    pub cluster_size: String,
+    /// Number of replicas: 0 for no high availability, 2 or more for HA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// Engine (server default: `mysql`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DatabaseKind>,
+    /// PostgreSQL major version (server default: the latest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub major_version: Option<String>,
+}
+
+/// Body of `PATCH …/databases/{db}` (`update_database_settings`): only the settings set
+/// are changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateDatabase {
+    /// Copy migration data to new branches and deploy requests (Vitess only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automatic_migrations: Option<bool>,
+    /// Migration framework (Vitess only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_framework: Option<String>,
+    /// Migration table name (Vitess only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_table_name: Option<String>,
+    /// Deploy requests need an approval by another administrator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_approval_for_deploy: Option<bool>,
+    /// Branches only in the database's region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restrict_branch_region: Option<bool>,
+    /// Data branching allowed (Vitess only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_data_branching: Option<bool>,
+    /// Foreign key constraints allowed (Vitess only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_foreign_key_constraints: Option<bool>,
+    /// Insights collect full queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insights_raw_queries: Option<bool>,
+    /// Deletion protection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_protected: Option<bool>,
+    /// The web console may be used on the production branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production_branch_web_console: Option<bool>,
+    /// The default branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<String>,
+}
+
+impl UpdateDatabase {
+    /// Whether the body changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,12 @@ mod role;
 mod schema;
 mod service_token;
 
-pub use backup::{Backup, BackupState};
+pub use backup::{Backup, BackupState, CreateBackup, RetentionUnit, UpdateBackup};
 pub use branch::{
     Branch, BranchState, CreateBranch, CreatePostgresBranch, ListBranches, UpdateBranch,
 };
 pub use common::{Actor, Page, Region, ResourceRef};
-pub use database::{Database, DatabaseKind, DatabaseState};
+pub use database::{CreateDatabase, Database, DatabaseKind, DatabaseState, UpdateDatabase};
 pub use deploy_request::{
     CreateDeployRequest, DeployRequest, DeployRequestState, ListDeployRequests, Review, ReviewState,
 };

@@ -1,0 +1,136 @@
+//! The status a pass leaves, and the events that go with it. Pure: from the object and what
+//! the pass did (or why it failed) to the new status; the skeleton writes it once.
+use kube::ResourceExt;
+use planetscale_api::models::Database;
+
+use super::act::Outcome;
+use super::plan::Claim;
+use crate::controller::readiness;
+use crate::controller::reconciler::{Note, Report};
+use crate::crd::database::{PlanetScaleDatabase, PlanetScaleDatabaseStatus, reason};
+use crate::error::Error;
+use crate::time::to_time;
+
+/// Reasons of `Ready=False` that are waits, not failures (no warning event).
+const WAITS: [&str; 1] = [reason::DATABASE_NOT_READY];
+
+/// Copies what PlanetScale says about `d` into `status`.
+pub fn copy_database(status: &mut PlanetScaleDatabaseStatus, d: &Database) {
+    status.id = Some(d.id.clone());
+    status.database_name = Some(d.name.clone());
+    status.state = d.state.as_ref().map(|s| s.as_str().to_string());
+    status.engine = d.kind.as_ref().map(|k| k.as_str().to_string());
+    status.region = d.region.as_ref().map(|r| r.slug.clone());
+    status.default_branch.clone_from(&d.default_branch);
+    status.html_url.clone_from(&d.html_url);
+    status.require_approval_for_deploy = d.require_approval_for_deploy;
+    status.deletion_protected = d.deletion_protected;
+    status.created_at = d.created_at.map(to_time);
+    status.create_requested_at = None;
+}
+
+/// The status after a pass, and its events.
+pub fn report(
+    obj: &PlanetScaleDatabase,
+    done: Option<&Outcome>,
+    error: Option<&Error>,
+) -> Report<PlanetScaleDatabaseStatus> {
+    let old = obj.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    let name = obj.spec.effective_name(&obj.name_any()).to_string();
+    let mut events = Vec::new();
+    if let Some(o) = done {
+        record(&mut status, o);
+        events = done_events(&name, o);
+    }
+    let generation = obj.metadata.generation;
+    let progress = done.map(|o| &o.progress);
+    events.extend(readiness::conclude(
+        &old.conditions,
+        &mut status.conditions,
+        progress,
+        error,
+        &WAITS,
+        generation,
+    ));
+    status.observed_generation = generation;
+    Report { status, events }
+}
+
+/// What `act` did, into `status`.
+fn record(status: &mut PlanetScaleDatabaseStatus, o: &Outcome) {
+    if let Some(d) = &o.database {
+        copy_database(status, d);
+        match o.claim {
+            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
+            Some(Claim::Record) => status.adopted = Some(false),
+            None if o.created.is_some() => status.adopted = Some(false),
+            None => {
+                status.adopted.get_or_insert(false);
+            }
+        }
+    }
+    if o.create_refused {
+        status.create_requested_at = None;
+    }
+}
+
+/// Events for what was done: the create, an adoption, the settings changed.
+fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
+    let mut out = Vec::new();
+    match o.created {
+        Some(true) => out.push(Note::normal(
+            "Recreated",
+            "Create",
+            format!("database {name} was deleted outside Kubernetes; created it again"),
+        )),
+        Some(false) => out.push(Note::normal(
+            "Created",
+            "Create",
+            format!("created database {name}"),
+        )),
+        None => {}
+    }
+    match o.claim {
+        Some(Claim::Adopt) => out.push(Note::normal(
+            "Adopted",
+            "Adopt",
+            format!("adopted the existing database {name} (spec.adopt)"),
+        )),
+        Some(Claim::Observe) => out.push(Note::normal(
+            "Observed",
+            "Observe",
+            format!("observing database {name}: the operator reports it and never changes it"),
+        )),
+        _ => {}
+    }
+    if !o.updated.is_empty() {
+        let what = o.updated.join(", ");
+        out.push(Note::normal(
+            "Updated",
+            "Update",
+            format!("database {name}: changed settings {what} to match the spec"),
+        ));
+    }
+    out
+}
+
+/// The status of a paused object.
+pub fn paused(obj: &PlanetScaleDatabase) -> PlanetScaleDatabaseStatus {
+    let mut s = obj.status.clone().unwrap_or_default();
+    let what = format!("database {}", obj.spec.effective_name(&obj.name_any()));
+    readiness::set_paused(&mut s.conditions, &what, obj.metadata.generation);
+    s
+}
+
+/// The status after a failed deletion.
+pub fn deletion_failed(
+    obj: &PlanetScaleDatabase,
+    err: &Error,
+) -> Report<PlanetScaleDatabaseStatus> {
+    let old = obj.status.clone().unwrap_or_default();
+    let mut status = old.clone();
+    readiness::deletion_failed(&mut status.conditions, err, obj.metadata.generation);
+    let events = readiness::ready_events(&old.conditions, &status.conditions, &WAITS);
+    Report { status, events }
+}
