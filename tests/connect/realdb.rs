@@ -79,3 +79,16 @@ pub async fn read(format: &str, env: &[(String, String)], query: &str) -> String
         .await
         .unwrap_or_else(|e| panic!("{format} could not read with the Secret as written: {e}"))
 }
+
+/// Waits until `format` with `env` is refused with an error containing `refusal` (a dropped
+/// user or role), and panics with what it saw when that does not happen in time.
+pub async fn wait_refused(format: &str, env: &[(String, String)], query: &str, refusal: &str) {
+    let what = format!("{format} refused with {refusal:?}");
+    crate::support::eventually(crate::common::READY, &what, || async {
+        match run(format, env, query).await {
+            Err(e) if e.contains(refusal) => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
+}

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::common::*;
 use crate::realdb;
-use crate::support::{self, with_operator};
+use crate::support::with_operator;
 
 const READ: &str = "SELECT COUNT(*) FROM customers";
 
@@ -60,13 +60,7 @@ async fn realdb_rotation_keeps_the_old_user_for_the_grace_period_then_drops_it()
             },
         )
         .await;
-        support::eventually(READY, "the old user can no longer log in", || async {
-            match realdb::run("env", &old, READ).await {
-                Err(e) if e.contains("Access denied") => Ok(()),
-                other => Err(other),
-            }
-        })
-        .await;
+        realdb::wait_refused("env", &old, READ, "Access denied").await;
         assert_eq!(
             realdb::read("env", &new, READ).await,
             "0",

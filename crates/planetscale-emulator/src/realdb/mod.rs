@@ -11,10 +11,14 @@
 //! servers in line with it (schema changes and deploys become DDL, deleted passwords are
 //! dropped, expired ones locked, renewed ones unlocked, deleted branches stopped). Passwords
 //! are the exception, because only the create request knows the plaintext: their users are
-//! created before the create response is sent. Postgres: one server; [`RealDb::pg_create_role`]
-//! creates a branch database and a login role with inherited roles, for the roles API.
+//! created before the create response is sent. Postgres (module `pg`): one server; a branch is
+//! a schema in its `postgres` database and a role a real login role whose `search_path` is
+//! that schema, created (and its password reset) before the roles API answers.
 
+mod pg;
 mod sql;
+
+pub use pg::pg_schema;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,25 +34,12 @@ use crate::schema::Schema;
 #[error("real database backend: {0}")]
 pub struct RealDbError(String);
 
-/// Where a Postgres role connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PgAccess {
-    /// Host (a loopback address in the test certificate).
-    pub host: String,
-    /// Port (5432).
-    pub port: u16,
-    /// The branch's database.
-    pub database: String,
-    /// The role name.
-    pub username: String,
-}
-
 /// The real servers behind the emulator.
 pub struct RealDb {
     dir: PathBuf,
     ctl: PathBuf,
+    /// PostgreSQL's address (port 5432, which the operator writes into every Postgres URL).
     pg_host: String,
-    pg_port: u16,
     applied: Mutex<Applied>,
 }
 
@@ -65,8 +56,10 @@ struct Applied {
     servers: HashMap<String, Server>,
     /// Username → (branch id, locked).
     users: HashMap<String, (String, bool)>,
-    /// Postgres branch databases created.
-    pg_databases: Vec<String>,
+    /// Postgres: branch id → its schema, created.
+    pg_schemas: HashMap<String, String>,
+    /// Postgres: role id → its real role.
+    pg_roles: HashMap<String, pg::PgRole>,
 }
 
 struct Server {
@@ -107,9 +100,6 @@ impl RealDb {
             dir: dir.to_path_buf(),
             ctl: PathBuf::from(get("REALDB_CTL")?),
             pg_host: get("REALDB_PG_HOST")?,
-            pg_port: get("REALDB_PG_PORT")?
-                .parse()
-                .map_err(|_| RealDbError("REALDB_PG_PORT is not a port".into()))?,
             applied: Mutex::default(),
         })
     }
@@ -251,6 +241,9 @@ impl RealDb {
         if let Err(error) = self.sync_users(&mut applied, app).await {
             tracing::warn!(%error, "real database user sync failed");
         }
+        if let Err(error) = self.pg_sync(&mut applied, app).await {
+            tracing::warn!(%error, "real Postgres role sync failed");
+        }
     }
 
     async fn sync_branches(&self, applied: &mut Applied, app: &App) -> Result<(), RealDbError> {
@@ -334,103 +327,6 @@ impl RealDb {
             }
         }
         Ok(())
-    }
-
-    /// The Postgres database of branch `branch` of database `database`, created (with CONNECT
-    /// revoked from PUBLIC) when missing.
-    pub async fn pg_ensure_database(
-        &self,
-        database: &str,
-        branch: &str,
-    ) -> Result<String, RealDbError> {
-        let name = format!("{database}__{branch}");
-        let mut applied = self.applied.lock().await;
-        if !applied.pg_databases.contains(&name) {
-            let exists = self
-                .ctl(
-                    &["psql"],
-                    &format!(
-                        "SELECT 1 FROM pg_database WHERE datname = {}",
-                        sql::pg_literal(&name)
-                    ),
-                    None,
-                )
-                .await?;
-            if exists.is_empty() {
-                let create = format!(
-                    "CREATE DATABASE {0};\nREVOKE CONNECT ON DATABASE {0} FROM PUBLIC;\n",
-                    sql::pg_ident(&name)
-                );
-                self.ctl(&["psql"], &create, None).await?;
-            }
-            applied.pg_databases.push(name.clone());
-        }
-        Ok(name)
-    }
-
-    /// Runs `statements` (e.g. a branch's CREATE TABLEs) in Postgres database `database`.
-    pub async fn pg_execute(
-        &self,
-        database: &str,
-        statements: &str,
-    ) -> Result<String, RealDbError> {
-        self.ctl(&["psql", database], statements, None).await
-    }
-
-    /// Creates login role `username` with `password` on branch `branch` of `database`,
-    /// inheriting `inherited` (e.g. `pg_read_all_data`, `pg_write_all_data`, `postgres`).
-    pub async fn pg_create_role(
-        &self,
-        database: &str,
-        branch: &str,
-        username: &str,
-        password: &str,
-        inherited: &[String],
-    ) -> Result<PgAccess, RealDbError> {
-        let db = self.pg_ensure_database(database, branch).await?;
-        let statement = sql::pg_create_role(username, password, inherited, &db);
-        self.ctl(&["psql"], &statement, Some(password)).await?;
-        Ok(PgAccess {
-            host: self.pg_host.clone(),
-            port: self.pg_port,
-            database: db,
-            username: username.to_string(),
-        })
-    }
-
-    /// Gives role `username` a new password (the roles API's `reset`).
-    pub async fn pg_reset_password(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<(), RealDbError> {
-        let statement = format!(
-            "ALTER ROLE {} PASSWORD {};\n",
-            sql::pg_ident(username),
-            sql::pg_literal(password)
-        );
-        self.ctl(&["psql"], &statement, Some(password))
-            .await
-            .map(drop)
-    }
-
-    /// Drops role `username`, its objects reassigned to `successor` when given.
-    pub async fn pg_drop_role(
-        &self,
-        database: &str,
-        username: &str,
-        successor: Option<&str>,
-    ) -> Result<(), RealDbError> {
-        let role = sql::pg_ident(username);
-        let mut statement = match successor {
-            Some(s) => format!("REASSIGN OWNED BY {role} TO {};\n", sql::pg_ident(s)),
-            None => String::new(),
-        };
-        statement.push_str(&format!("DROP OWNED BY {role};\n"));
-        self.ctl(&["psql", database], &statement, None).await?;
-        self.ctl(&["psql"], &format!("DROP ROLE IF EXISTS {role};\n"), None)
-            .await
-            .map(drop)
     }
 }
 

@@ -88,20 +88,63 @@ pub fn pg_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// Creates login role `user` with `password`, member of `inherited` (e.g. `pg_read_all_data`),
-/// allowed to connect to `database` only (CONNECT is revoked from PUBLIC on every branch
-/// database when it is created).
-pub fn pg_create_role(user: &str, password: &str, inherited: &[String], database: &str) -> String {
+/// Creates (or, when it exists, updates) login role `user` with `password`, member of
+/// `inherited` (e.g. `pg_read_all_data`), whose unqualified names resolve in `schema` (its
+/// branch). Idempotent, so it also serves a password reset.
+pub fn pg_create_role(user: &str, password: &str, inherited: &[String], schema: &str) -> String {
     let role = pg_ident(user);
+    let schema = pg_ident(schema);
     let mut out = format!(
-        "CREATE ROLE {role} LOGIN PASSWORD {};\nGRANT CONNECT ON DATABASE {} TO {role};\n",
+        "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN \
+         CREATE ROLE {role}; END IF; END$$;\n\
+         ALTER ROLE {role} LOGIN PASSWORD {};\n\
+         ALTER ROLE {role} SET search_path = {schema};\n\
+         GRANT USAGE ON SCHEMA {schema} TO {role};\n",
+        pg_literal(user),
         pg_literal(password),
-        pg_ident(database)
     );
     for parent in inherited {
         out.push_str(&format!("GRANT {} TO {role};\n", pg_ident(parent)));
     }
     out
+}
+
+/// Creates the schema of a branch.
+pub fn pg_create_schema(schema: &str) -> String {
+    format!("CREATE SCHEMA IF NOT EXISTS {};\n", pg_ident(schema))
+}
+
+/// Drops the schema of a deleted branch with everything in it.
+pub fn pg_drop_schema(schema: &str) -> String {
+    format!("DROP SCHEMA IF EXISTS {} CASCADE;\n", pg_ident(schema))
+}
+
+/// Lets role `user` log in again (renewed) or no longer (expired); its sessions stay.
+pub fn pg_login(user: &str, login: bool) -> String {
+    let how = if login { "LOGIN" } else { "NOLOGIN" };
+    format!("ALTER ROLE {} {how};\n", pg_ident(user))
+}
+
+/// Hands what `user` owns to `successor`.
+pub fn pg_reassign(user: &str, successor: &str) -> String {
+    format!(
+        "REASSIGN OWNED BY {} TO {};\n",
+        pg_ident(user),
+        pg_ident(successor)
+    )
+}
+
+/// Drops role `user` when it exists, what it owns going to `successor` first (so that no
+/// table is lost with it) and its privileges revoked.
+pub fn pg_drop_role(user: &str, successor: &str) -> String {
+    let role = pg_ident(user);
+    format!(
+        "DO $$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN \
+         REASSIGN OWNED BY {role} TO {}; DROP OWNED BY {role}; DROP ROLE {role}; \
+         END IF; END$$;\n",
+        pg_literal(user),
+        pg_ident(successor)
+    )
 }
 
 #[cfg(test)]
@@ -150,13 +193,27 @@ mod tests {
     }
 
     #[test]
-    fn postgres_roles_inherit_what_is_asked() {
-        let sql = pg_create_role("r1", "x'y", &["pg_read_all_data".into()], "shop__main");
+    fn postgres_roles_inherit_what_is_asked_and_live_in_their_branch_schema() {
+        let sql = pg_create_role("r1.b1", "x'y", &["pg_read_all_data".into()], "branch_b1");
+        assert!(sql.contains("WHERE rolname = 'r1.b1') THEN CREATE ROLE \"r1.b1\";"));
         assert!(
-            sql.contains("CREATE ROLE \"r1\" LOGIN PASSWORD 'x''y';"),
+            sql.contains("ALTER ROLE \"r1.b1\" LOGIN PASSWORD 'x''y';"),
             "{sql}"
         );
-        assert!(sql.contains("GRANT CONNECT ON DATABASE \"shop__main\" TO \"r1\";"));
-        assert!(sql.contains("GRANT \"pg_read_all_data\" TO \"r1\";"));
+        assert!(sql.contains("ALTER ROLE \"r1.b1\" SET search_path = \"branch_b1\";"));
+        assert!(sql.contains("GRANT USAGE ON SCHEMA \"branch_b1\" TO \"r1.b1\";"));
+        assert!(sql.contains("GRANT \"pg_read_all_data\" TO \"r1.b1\";"));
+    }
+
+    #[test]
+    fn a_dropped_postgres_role_leaves_its_objects_to_the_successor() {
+        let sql = pg_drop_role("r1", "s\"1");
+        assert!(
+            sql.contains(
+                "REASSIGN OWNED BY \"r1\" TO \"s\"\"1\"; DROP OWNED BY \"r1\"; DROP ROLE \"r1\";"
+            ),
+            "{sql}"
+        );
+        assert_eq!(pg_login("r1", false), "ALTER ROLE \"r1\" NOLOGIN;\n");
     }
 }

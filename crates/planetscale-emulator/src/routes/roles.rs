@@ -71,15 +71,45 @@ pub async fn create(
     Path((org, db, branch)): BranchPath,
     ApiJson(body): ApiJson<CreateRole>,
 ) -> ApiResult<Response> {
-    let mut ctx = app.lock();
-    let (d, b) = ctx.world.branch_path(&org, &db, &branch)?;
-    production_guard(&ctx, &caller, d, b, PROD_CREATE)?;
-    check_create(&ctx, b, &body)?;
-    let secret = new_secret("pscale_pw_");
-    let role = new_role(&ctx, &caller, b, body, &secret);
-    ctx.world.roles.push(role);
-    let r = ctx.world.roles.last().expect("just pushed");
+    let (role_id, secret) = {
+        let mut ctx = app.lock();
+        let (d, b) = ctx.world.branch_path(&org, &db, &branch)?;
+        production_guard(&ctx, &caller, d, b, PROD_CREATE)?;
+        check_create(&ctx, b, &body)?;
+        let secret = new_secret("pscale_pw_");
+        let role = new_role(&ctx, &caller, b, body, &secret);
+        let id = role.id.clone();
+        ctx.world.roles.push(role);
+        (id, secret)
+    };
+    real_password(&app, &role_id, &secret, |ctx| {
+        ctx.world.roles.retain(|r| r.id != role_id);
+    })
+    .await?;
+    let ctx = app.lock();
+    let r = ctx.world.roles.iter().find(|r| r.id == role_id);
+    let r = r.ok_or_else(ApiError::not_found)?;
     ok(ctx.view(app.base_url()).role(r, Some(&secret)))
+}
+
+/// With `--realdb`: role `role_id`'s real counterpart logs in with `secret` before the
+/// response shows it; when that fails, `undo` takes the change back and the answer is 500.
+async fn real_password(
+    app: &App,
+    role_id: &str,
+    secret: &str,
+    undo: impl FnOnce(&mut Ctx<'_>),
+) -> ApiResult<()> {
+    let Some(realdb) = app.realdb.clone() else {
+        return Ok(());
+    };
+    let Err(error) = realdb.pg_set_role(app, role_id, secret).await else {
+        return Ok(());
+    };
+    tracing::error!(%error, "role not made real on the PostgreSQL server");
+    undo(&mut app.lock());
+    let status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+    Err(ApiError::custom(status, "internal", error.to_string()))
 }
 
 /// `GET …/roles/{id}` (no password).
@@ -130,31 +160,41 @@ pub async fn delete(
     Path(p): RolePath,
     ApiQuery(q): ApiQuery,
 ) -> ApiResult<Response> {
-    let mut ctx = app.lock();
-    let i = find(&ctx, &p)?;
-    let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
-    production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
-    if ctx.world.roles[i].default {
-        return Err(ApiError::unprocessable(
-            "The default postgres role cannot be deleted",
-        ));
-    }
-    let successor = match q.get("successor").filter(|s| !s.is_empty()) {
-        Some(s) => Some(resolve_successor(&mut ctx, i, s)?),
-        None => None,
-    };
-    if ctx.world.roles[i].owns_objects {
-        let Some(s) = successor else {
+    let (id, successor) = {
+        let mut ctx = app.lock();
+        let i = find(&ctx, &p)?;
+        let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
+        production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
+        if ctx.world.roles[i].default {
             return Err(ApiError::unprocessable(
-                "Role is still referenced and cannot be dropped: it owns database objects. \
-                 Pass a successor to take them over, or reassign them first.",
+                "The default postgres role cannot be deleted",
             ));
+        }
+        let successor = match q.get("successor").filter(|s| !s.is_empty()) {
+            Some(s) => Some(resolve_successor(&mut ctx, i, s)?),
+            None => None,
         };
-        ctx.world.roles[s].owns_objects = true;
+        if ctx.world.roles[i].owns_objects {
+            let Some(s) = successor else {
+                return Err(ApiError::unprocessable(
+                    "Role is still referenced and cannot be dropped: it owns database objects. \
+                     Pass a successor to take them over, or reassign them first.",
+                ));
+            };
+            ctx.world.roles[s].owns_objects = true;
+        }
+        let now = ctx.now;
+        ctx.world.roles[i].owns_objects = false;
+        ctx.world.roles[i].deleted_at = Some(now);
+        let id = ctx.world.roles[i].id.clone();
+        let successor = successor.map(|s| ctx.world.roles[s].id.clone());
+        (id, successor)
+    };
+    if let Some(realdb) = app.realdb.clone()
+        && let Err(error) = realdb.pg_drop_role(&id, successor.as_deref()).await
+    {
+        tracing::warn!(%error, "real role not dropped yet (retried after the next request)");
     }
-    let now = ctx.now;
-    ctx.world.roles[i].owns_objects = false;
-    ctx.world.roles[i].deleted_at = Some(now);
     no_content()
 }
 
@@ -185,20 +225,34 @@ pub async fn renew(
     ok(ctx.view(app.base_url()).role(&ctx.world.roles[i], None))
 }
 
-/// A new password for role `i`, returned in the response; the old one stops working.
-fn reset_password(app: &App, ctx: &mut Ctx<'_>, i: usize) -> ApiResult<Response> {
-    if ctx.world.roles[i].expired(ctx.now) {
-        return Err(ApiError::unprocessable(
-            "Role has expired and its password cannot be reset",
-        ));
-    }
-    let secret = new_secret("pscale_pw_");
-    let now = ctx.now;
-    ctx.world.roles[i].secret_hash = hash_secret(&secret);
-    ctx.world.roles[i].updated_at = now;
-    ok(ctx
-        .view(app.base_url())
-        .role(&ctx.world.roles[i], Some(&secret)))
+/// A new password for role `id`, returned in the response; the old one stops working.
+async fn reset_password(app: &App, id: String) -> ApiResult<Response> {
+    let (secret, old_hash) = {
+        let mut ctx = app.lock();
+        let i = ctx.world.roles.iter().position(|r| r.id == id);
+        let i = i.ok_or_else(ApiError::not_found)?;
+        if ctx.world.roles[i].expired(ctx.now) {
+            return Err(ApiError::unprocessable(
+                "Role has expired and its password cannot be reset",
+            ));
+        }
+        let secret = new_secret("pscale_pw_");
+        let now = ctx.now;
+        let role = &mut ctx.world.roles[i];
+        let old_hash = std::mem::replace(&mut role.secret_hash, hash_secret(&secret));
+        role.updated_at = now;
+        (secret, old_hash)
+    };
+    real_password(app, &id, &secret, |ctx| {
+        if let Some(r) = ctx.world.roles.iter_mut().find(|r| r.id == id) {
+            r.secret_hash = old_hash;
+        }
+    })
+    .await?;
+    let ctx = app.lock();
+    let r = ctx.world.roles.iter().find(|r| r.id == id);
+    let r = r.ok_or_else(ApiError::not_found)?;
+    ok(ctx.view(app.base_url()).role(r, Some(&secret)))
 }
 
 /// `POST …/roles/{id}/reset` → 200 with a new `password` for the same role and username.
@@ -207,11 +261,14 @@ pub async fn reset(
     caller: Caller,
     Path(p): RolePath,
 ) -> ApiResult<Response> {
-    let mut ctx = app.lock();
-    let i = find(&ctx, &p)?;
-    let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
-    production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
-    reset_password(&app, &mut ctx, i)
+    let id = {
+        let ctx = app.lock();
+        let i = find(&ctx, &p)?;
+        let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
+        production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
+        ctx.world.roles[i].id.clone()
+    };
+    reset_password(&app, id).await
 }
 
 /// Body of `reassign_role_objects`.
@@ -227,14 +284,25 @@ pub async fn reassign(
     Path(p): RolePath,
     ApiJson(body): ApiJson<Reassign>,
 ) -> ApiResult<Response> {
-    let mut ctx = app.lock();
-    let i = find(&ctx, &p)?;
-    let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
-    production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
-    let s = resolve_successor(&mut ctx, i, &body.successor)?;
-    if ctx.world.roles[i].owns_objects {
-        ctx.world.roles[i].owns_objects = false;
-        ctx.world.roles[s].owns_objects = true;
+    let (id, successor) = {
+        let mut ctx = app.lock();
+        let i = find(&ctx, &p)?;
+        let (d, b) = ctx.world.branch_path(&p.0, &p.1, &p.2)?;
+        production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
+        let s = resolve_successor(&mut ctx, i, &body.successor)?;
+        if ctx.world.roles[i].owns_objects {
+            ctx.world.roles[i].owns_objects = false;
+            ctx.world.roles[s].owns_objects = true;
+        }
+        let (id, successor) = (ctx.world.roles[i].id.clone(), ctx.world.roles[s].id.clone());
+        (id, successor)
+    };
+    if let Some(realdb) = app.realdb.clone() {
+        realdb.pg_reassign(&id, &successor).await.map_err(|error| {
+            tracing::error!(%error, "objects not reassigned on the PostgreSQL server");
+            let status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            ApiError::custom(status, "internal", error.to_string())
+        })?;
     }
     no_content()
 }
@@ -256,9 +324,12 @@ pub async fn reset_default(
     caller: Caller,
     Path((org, db, branch)): BranchPath,
 ) -> ApiResult<Response> {
-    let mut ctx = app.lock();
-    let (d, b) = ctx.world.branch_path(&org, &db, &branch)?;
-    production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
-    let i = super::role_rules::default_role(&mut ctx, b);
-    reset_password(&app, &mut ctx, i)
+    let id = {
+        let mut ctx = app.lock();
+        let (d, b) = ctx.world.branch_path(&org, &db, &branch)?;
+        production_guard(&ctx, &caller, d, b, PROD_DELETE)?;
+        let i = super::role_rules::default_role(&mut ctx, b);
+        ctx.world.roles[i].id.clone()
+    };
+    reset_password(&app, id).await
 }

@@ -20,7 +20,8 @@ impl V<'_> {
             return;
         }
         v["major_version"] = json!(self.w.major_version(&b.id));
-        v["access_host_url"] = json!(Self::pg_host(&b.region));
+        let host = b.mysql_host.clone();
+        v["access_host_url"] = json!(host.unwrap_or_else(|| Self::pg_host(&b.region)));
         let point = self.w.pg_branch(&b.id).and_then(|p| p.restore_point);
         v["restore_point"] = ts_opt(point);
     }
@@ -39,7 +40,8 @@ impl V<'_> {
         };
         json!({
             "id": r.id, "type": "PostgresRole", "name": r.name,
-            "access_host_url": Self::pg_host(region),
+            "access_host_url": branch.and_then(|b| b.mysql_host.clone())
+                .unwrap_or_else(|| Self::pg_host(region)),
             "private_access_host_url": format!("{region}.private-pg.psdb.cloud"),
             "private_connection_service_name": format!("com.amazonaws.vpce.{region}.vpce-svc-emulator"),
             "username": r.username(), "base_username": r.base_username,
