@@ -46,6 +46,7 @@ pub mod cleanup;
 pub mod deadline;
 pub mod mint;
 pub mod observe;
+pub mod ownership;
 pub mod pass;
 pub mod plan;
 #[cfg(test)]
