@@ -27,10 +27,14 @@ use crate::crd::password_secret::CreationPolicy;
 /// Annotation (the resource's uid) on a Secret this resource created as a whole.
 pub const CREATED_ANNOTATION: &str = "planetscale.operator.dev/created-by";
 
-/// Reason when `Merge` meets a Secret of a typed kind.
-pub const SECRET_TYPE_REFUSED: &str = "SecretTypeRefused";
-/// Reason when `Merge` would overwrite a key another writer owns.
-pub const SECRET_KEY_CONFLICT: &str = "SecretKeyConflict";
+/// The reasons of `Merge`'s refusals (besides `SecretConflict`).
+pub mod reason {
+    /// `Merge` meets a Secret of a typed kind.
+    pub const SECRET_TYPE_REFUSED: &str = "SecretTypeRefused";
+    /// `Merge` would overwrite a key another writer owns.
+    pub const SECRET_KEY_CONFLICT: &str = "SecretKeyConflict";
+}
+use reason::{SECRET_KEY_CONFLICT, SECRET_TYPE_REFUSED};
 
 /// Why the controller does not write a Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
