@@ -15,6 +15,8 @@ mod harness;
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
+#[path = "reconciler/credentials_write_back.rs"]
+mod credentials_write_back;
 #[path = "reconciler/deploy_request.rs"]
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]
