@@ -54,7 +54,7 @@ pub struct CredentialsStore {
     settings: ClientSettings,
     metrics: Arc<ApiMetrics>,
     observer: Option<Arc<dyn planetscale_api::Observer>>,
-    /// Shared with the OAuth write-backs of the clients ([`persist`]).
+    /// Shared with the OAuth write-backs of the clients ([`write_back::persist`]).
     clients: Clients,
     limiters: Mutex<HashMap<String, Arc<RateLimiter>>>,
 }

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Clients, KEY_ACCESS_TOKEN, KEY_EXPIRES_AT, KEY_REFRESH_TOKEN};
 
-/// Writes refreshed tokens back ([`write`]); on success the cached client of
+/// Writes refreshed tokens back ([`write()`]); on success the cached client of
 /// `key` moves to the version the write made, so that it stays the only client of the Secret.
 pub(super) async fn persist(
     api: Api<Secret>,
