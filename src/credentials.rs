@@ -2,18 +2,20 @@
 //!
 //! A resource names its Secret with `spec.credentialsRef` (same namespace); without it the
 //! operator's default credentials apply, unless they are switched off or restricted to other
-//! namespaces. Clients are cached per Secret and rebuilt when the Secret changes; every client
-//! of the same token shares one rate budget. Refreshed OAuth tokens are written back into the
-//! Secret, so a restart never loses a rotated refresh token.
+//! namespaces. Clients are cached per Secret and rebuilt when the Secret changes (not when our
+//! own write-back changes it); every client of the same token shares one rate budget.
+//! Refreshed OAuth tokens are written back into the Secret ([`write_back`]), so a restart
+//! never loses a rotated refresh token.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
-use planetscale_api::{ApiMetrics, Credentials, OAuthTokens, RateLimit, RateLimiter};
+use planetscale_api::{ApiMetrics, Credentials, RateLimit, RateLimiter};
+
+pub mod write_back;
 
 use crate::crd::SecretRef;
 use crate::error::{Error, Result};
@@ -52,9 +54,12 @@ pub struct CredentialsStore {
     settings: ClientSettings,
     metrics: Arc<ApiMetrics>,
     observer: Option<Arc<dyn planetscale_api::Observer>>,
-    clients: Mutex<HashMap<(String, String), Cached>>,
+    /// Shared with the OAuth write-backs of the clients ([`write_back::persist`]).
+    clients: Clients,
     limiters: Mutex<HashMap<String, Arc<RateLimiter>>>,
 }
+
+type Clients = Arc<Mutex<HashMap<(String, String), Cached>>>;
 
 struct Cached {
     version: Version,
@@ -108,7 +113,7 @@ impl CredentialsStore {
             settings,
             metrics: Arc::new(ApiMetrics::new()),
             observer: None,
-            clients: Mutex::default(),
+            clients: Clients::default(),
             limiters: Mutex::default(),
         }
     }
@@ -195,7 +200,7 @@ impl CredentialsStore {
             return Ok(c.client.clone());
         }
         let creds = parse_secret(&format!("{ns}/{name}"), secret.data.as_ref())?;
-        let client = self.build(&creds, api, name)?;
+        let client = self.build(&creds, api, key.clone(), &rv)?;
         let cached = Cached {
             version: Version {
                 rv,
@@ -211,7 +216,8 @@ impl CredentialsStore {
         &self,
         creds: &Credentials,
         api: Api<Secret>,
-        name: &str,
+        key: (String, String),
+        rv: &str,
     ) -> Result<planetscale_api::Client> {
         let limiter = self.limiter_for(identity(creds));
         let mut builder = planetscale_api::Client::builder(creds.clone())
@@ -222,10 +228,21 @@ impl CredentialsStore {
         if let Some(observer) = &self.observer {
             builder = builder.observer(observer.clone());
         }
-        if matches!(creds, Credentials::OAuth { .. }) {
-            let name = name.to_string();
-            builder = builder
-                .on_token_refresh(move |tokens| write_back(api.clone(), name.clone(), tokens));
+        if let Credentials::OAuth { refresh_token, .. } = creds {
+            let base = Arc::new(Mutex::new(write_back::Base {
+                resource_version: rv.to_string(),
+                refresh_token: refresh_token.clone(),
+            }));
+            let clients = self.clients.clone();
+            builder = builder.on_token_refresh(move |tokens| {
+                write_back::persist(
+                    api.clone(),
+                    key.clone(),
+                    base.clone(),
+                    clients.clone(),
+                    tokens,
+                )
+            });
         }
         builder.build().map_err(|e| {
             Error::CredentialsInvalid(format!("cannot build a PlanetScale client: {e}"))
@@ -285,28 +302,6 @@ fn identity(creds: &Credentials) -> String {
     match creds {
         Credentials::ServiceToken { id, .. } => format!("token:{id}"),
         Credentials::OAuth { client_id, .. } => format!("oauth:{client_id}"),
-    }
-}
-
-/// Writes refreshed OAuth tokens back into the credentials Secret.
-async fn write_back(api: Api<Secret>, name: String, tokens: OAuthTokens) {
-    let patch = serde_json::json!({
-        "stringData": {
-            KEY_ACCESS_TOKEN: tokens.access_token.expose(),
-            KEY_REFRESH_TOKEN: tokens.refresh_token.expose(),
-            KEY_EXPIRES_AT: tokens.expires_at.to_rfc3339(),
-        }
-    });
-    match api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(secret = %name, "refreshed OAuth tokens written back to the credentials Secret")
-        }
-        Err(e) => {
-            tracing::error!(secret = %name, error = %e, "could not write refreshed OAuth tokens back to the credentials Secret")
-        }
     }
 }
 

@@ -19,6 +19,8 @@ mod branch;
 mod branch_faults;
 #[path = "reconciler/branch_postgres.rs"]
 mod branch_postgres;
+#[path = "reconciler/credentials_write_back.rs"]
+mod credentials_write_back;
 #[path = "reconciler/database.rs"]
 mod database;
 #[path = "reconciler/database_faults.rs"]
@@ -37,3 +39,5 @@ mod password_faults;
 mod password_postgres;
 #[path = "reconciler/password_postgres_faults.rs"]
 mod password_postgres_faults;
+#[path = "reconciler/password_safety.rs"]
+mod password_safety;

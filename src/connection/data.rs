@@ -187,7 +187,7 @@ mod tests {
     fn parse_back_round_trips_rendered_data() {
         let info = info("pscale_pw_EXAMPLE");
         let data = super::super::render(&info, &[], None).expect("renders");
-        let (username, password) = parse_back(&to_secret_data(&data)).expect("credentials");
+        let (username, password) = parse_back(&to_secret_data(&data.data)).expect("credentials");
         assert_eq!(
             (username.as_str(), password.expose()),
             ("user", "pscale_pw_EXAMPLE")

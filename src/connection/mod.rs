@@ -11,6 +11,11 @@
 //!    [`RenderError::PresetConflict`];
 //! 3. the user's template entries, which override preset keys but never the five credential
 //!    keys the controller reads back ([`RESERVED_KEYS`]).
+//!
+//! Whether rendering fails never depends on the password: everything is first rendered with
+//! [`PLACEHOLDER_PASSWORD`] and only that run's errors are returned. The run with the real
+//! password cannot fail: a template entry that fails only for the real value is left empty and
+//! listed in [`Rendered::unrendered`] (see `template` for why).
 
 mod data;
 mod error;
@@ -30,7 +35,7 @@ mod render_tests;
 mod template_tests;
 
 use planetscale_api::Secret;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use data::{
     CREDENTIALS_HASH_LEN, DATABASE_KEY, DATABASE_URL_KEY, HOST_KEY, PASSWORD_KEY, PORT_KEY,
@@ -40,7 +45,9 @@ pub use error::RenderError;
 pub use info::{ConnectionInfo, DEFAULT_PORT, Engine, POSTGRES_PORT};
 pub use postgres::{PG_JDBC_TLS, PG_TLS, pg_jdbc_url, pg_keyword_dsn, postgres_url};
 pub use preset::{Preset, UnknownPreset};
-pub use template::{FILTERS, MAX_FILTER_INPUT, MAX_RENDERED_LEN, MAX_TEMPLATE_LEN, VARIABLES};
+pub use template::{
+    FILTERS, MAX_FILTER_INPUT, MAX_RENDERED_LEN, MAX_TEMPLATE_LEN, PLACEHOLDER_PASSWORD, VARIABLES,
+};
 pub use urls::{
     DEFAULT_CA_PATH, GO_DSN_PARAMS, JDBC_TLS, MYSQL_URL_TLS, PRISMA_TLS, go_dsn, jdbc_url,
     mysql_url, prisma_url, rails_url,
@@ -50,29 +57,68 @@ pub use urls::{
 /// rest left for entries a `Merge` Secret already has.
 pub const MAX_DATA_BYTES: usize = 512 * 1024;
 
+/// A Secret's data as rendered for the real password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub data: SecretData,
+    /// Template keys that render for the placeholder password but not for the real one: left
+    /// empty. Never report them where a reader of the resource (not of the Secret) can see.
+    pub unrendered: BTreeSet<String>,
+}
+
 /// Renders the Secret's data: the default entries, the presets' keys, then the template's.
 ///
 /// `template` maps Secret keys to minijinja templates over [`VARIABLES`]; see the module docs
-/// for precedence and [`RenderError`] for what can go wrong.
+/// for precedence and [`RenderError`] for what can go wrong. Every error comes from the run
+/// with [`PLACEHOLDER_PASSWORD`], so none depends on the password.
 pub fn render(
     info: &ConnectionInfo,
     presets: &[Preset],
     template: Option<&BTreeMap<String, String>>,
-) -> Result<SecretData, RenderError> {
-    info.validate()?;
-    let mut data = default_entries(info);
-    add_presets(&mut data, info, presets)?;
-    if let Some(template) = template {
-        add_template(&mut data, info, template)?;
-    }
-    let size: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+) -> Result<Rendered, RenderError> {
+    let placeholder = ConnectionInfo {
+        password: Secret::new(PLACEHOLDER_PASSWORD),
+        ..info.clone()
+    };
+    let size = data_size(&build(&placeholder, presets, template)?.data);
     if size > MAX_DATA_BYTES {
         return Err(RenderError::TooLarge {
             size,
             limit: MAX_DATA_BYTES,
         });
     }
-    Ok(data)
+    // Cannot fail where the placeholder's run did not: the same checks, and template entries
+    // that fail only now are left empty.
+    let mut rendered = build(info, presets, template)?;
+    if data_size(&rendered.data) > MAX_DATA_BYTES {
+        // Only the real values are too large: the template keys are left empty.
+        for key in template.into_iter().flat_map(BTreeMap::keys) {
+            rendered
+                .data
+                .insert(key.clone(), Secret::from(String::new()));
+            rendered.unrendered.insert(key.clone());
+        }
+    }
+    Ok(rendered)
+}
+
+fn build(
+    info: &ConnectionInfo,
+    presets: &[Preset],
+    template: Option<&BTreeMap<String, String>>,
+) -> Result<Rendered, RenderError> {
+    info.validate()?;
+    let mut data = default_entries(info);
+    add_presets(&mut data, info, presets)?;
+    let mut unrendered = BTreeSet::new();
+    if let Some(template) = template {
+        unrendered = add_template(&mut data, info, template)?;
+    }
+    Ok(Rendered { data, unrendered })
+}
+
+fn data_size(data: &SecretData) -> usize {
+    data.iter().map(|(k, v)| k.len() + v.len()).sum()
 }
 
 fn default_entries(info: &ConnectionInfo) -> SecretData {
@@ -122,11 +168,13 @@ fn add_presets(
     Ok(())
 }
 
+/// Adds the template's entries; returns the keys that rendered only for the placeholder.
 fn add_template(
     data: &mut SecretData,
     info: &ConnectionInfo,
     template: &BTreeMap<String, String>,
-) -> Result<(), RenderError> {
+) -> Result<BTreeSet<String>, RenderError> {
+    let mut unrendered = BTreeSet::new();
     for (key, source) in template {
         if !is_valid_key(key) {
             return Err(RenderError::InvalidKey { key: key.clone() });
@@ -139,9 +187,12 @@ fn add_template(
                 key: key.clone(),
                 reason,
             })?;
-        data.insert(key.clone(), Secret::from(rendered));
+        if rendered.is_none() {
+            unrendered.insert(key.clone());
+        }
+        data.insert(key.clone(), Secret::from(rendered.unwrap_or_default()));
     }
-    Ok(())
+    Ok(unrendered)
 }
 
 /// A Kubernetes Secret key: 1–253 of letters, digits, `-`, `_` and `.`, not `.` or `..` and

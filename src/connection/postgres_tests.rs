@@ -23,7 +23,7 @@ fn text(data: &SecretData, key: &str) -> String {
 
 #[test]
 fn the_default_url_is_postgresql_with_verify_full() {
-    let data = render(&pg("pw"), &[], None).unwrap();
+    let data = render(&pg("pw"), &[], None).unwrap().data;
     assert_eq!(
         text(&data, "DATABASE_URL"),
         "postgresql://pscale_api_r1.main:pw@us-east.pg.psdb.cloud:5432/postgres?sslmode=verify-full"
@@ -39,7 +39,7 @@ fn each_preset_writes_its_postgres_keys() {
         .into_iter()
         .filter(|p| p.serves(Engine::Postgres))
     {
-        let data = render(&info, &[preset], None).unwrap();
+        let data = render(&info, &[preset], None).unwrap().data;
         for key in preset.keys_for(Engine::Postgres) {
             assert!(data.contains_key(*key), "{preset} lacks {key}");
         }
@@ -47,7 +47,7 @@ fn each_preset_writes_its_postgres_keys() {
         let mysql = data.values().any(|v| v.expose().contains("mysql"));
         assert!(!mysql, "{preset} wrote a MySQL value");
     }
-    let env = render(&info, &[Preset::Env], None).unwrap();
+    let env = render(&info, &[Preset::Env], None).unwrap().data;
     for (k, v) in [
         ("PGHOST", "us-east.pg.psdb.cloud"),
         ("PGPORT", "5432"),
@@ -58,15 +58,15 @@ fn each_preset_writes_its_postgres_keys() {
     ] {
         assert_eq!(text(&env, k), v, "{k}");
     }
-    let laravel = render(&info, &[Preset::Laravel], None).unwrap();
+    let laravel = render(&info, &[Preset::Laravel], None).unwrap().data;
     assert_eq!(text(&laravel, "DB_CONNECTION"), "pgsql");
     assert_eq!(text(&laravel, "DB_SSLMODE"), "verify-full");
-    let jdbc = render(&info, &[Preset::Jdbc], None).unwrap();
+    let jdbc = render(&info, &[Preset::Jdbc], None).unwrap().data;
     assert_eq!(
         text(&jdbc, "JDBC_URL"),
         "jdbc:postgresql://us-east.pg.psdb.cloud:5432/postgres?sslmode=verify-full&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"
     );
-    let go = render(&info, &[Preset::GoSqlDriver], None).unwrap();
+    let go = render(&info, &[Preset::GoSqlDriver], None).unwrap().data;
     assert_eq!(
         text(&go, "DSN"),
         "host=us-east.pg.psdb.cloud port=5432 user='pscale_api_r1.main' password='pw' dbname='postgres' sslmode=verify-full"

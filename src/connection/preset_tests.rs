@@ -95,7 +95,7 @@ fn mysql_url_parses_with_mysql_async_and_requires_verified_tls() {
 #[test]
 fn the_default_database_url_is_the_mysql_url_preset() {
     let info = info(NASTY_PASSWORD);
-    let data = render(&info, &[], None).expect("renders");
+    let data = render(&info, &[], None).expect("renders").data;
     assert_eq!(
         data["DATABASE_URL"].expose(),
         preset_value(Preset::MysqlUrl, &info, "DATABASE_URL")

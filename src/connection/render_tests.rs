@@ -5,6 +5,15 @@ use std::collections::BTreeMap;
 use super::test_support::{NASTY_PASSWORD, info};
 use super::*;
 
+/// The rendered data alone (the cases here render for every password).
+fn render(
+    info: &ConnectionInfo,
+    presets: &[Preset],
+    template: Option<&BTreeMap<String, String>>,
+) -> Result<SecretData, RenderError> {
+    super::render(info, presets, template).map(|r| r.data)
+}
+
 fn keys(data: &SecretData) -> Vec<&str> {
     data.keys().map(String::as_str).collect()
 }

@@ -7,8 +7,13 @@
 //! is bounded by the template's length, so memory stays small whatever a template says; fuel
 //! bounds the work and [`MAX_RENDERED_LEN`] the output. Unknown variables are errors.
 //!
-//! Error reasons never quote the password or the output: when a template fails, it is rendered
-//! again with a placeholder password and that run's error is reported.
+//! Nothing observable may depend on the password's value (a condition that says whether a
+//! template renders would answer one question about the password per edit). So a template is
+//! judged only against [`PLACEHOLDER_PASSWORD`], a fixed value of the shape PlanetScale's
+//! passwords have: its errors are the ones reported, with their detail. Only a template that
+//! renders for the placeholder is rendered with the real password, and when that run fails
+//! (a branch on the password's content, a filter that fails on some values) the caller learns
+//! only that it failed, never why ([`render_template`] returns `Ok(None)`).
 
 use std::io;
 
@@ -43,16 +48,22 @@ pub const FILTERS: [&str; 6] = ["urlencode", "lower", "upper", "trim", "replace"
 
 const STATEMENTS: [&str; 4] = ["if", "elif", "else", "endif"];
 const FUEL: u64 = 50_000;
-const PLACEHOLDER_PASSWORD: &str = "placeholder";
+/// The password templates are judged against: PlanetScale's shape (`pscale_pw_` and 43 base62
+/// characters), a fixed value, so that whether a template renders says nothing about the real
+/// password.
+pub const PLACEHOLDER_PASSWORD: &str = "pscale_pw_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg";
 
-/// Renders one template entry; `Err` is the reason, safe to show anywhere.
-pub(crate) fn render_template(source: &str, info: &ConnectionInfo) -> Result<String, String> {
+/// Renders one template entry. `Err` is the reason the template fails for the placeholder
+/// password (safe to show anywhere: it depends on the template alone); `Ok(None)` means it
+/// renders for the placeholder but not for the real password, which must not be reported.
+pub(crate) fn render_template(
+    source: &str,
+    info: &ConnectionInfo,
+) -> Result<Option<String>, String> {
     check_source(source)?;
     let env = environment();
-    match render_with(&env, source, context(info, info.password.expose())) {
-        Ok(rendered) => Ok(rendered),
-        Err(failure) => Err(failure_reason(&env, source, info, failure)),
-    }
+    render_with(&env, source, context(info, PLACEHOLDER_PASSWORD)).map_err(failure_reason)?;
+    Ok(render_with(&env, source, context(info, info.password.expose())).ok())
 }
 
 /// Refuses what the sandbox does not allow, using minijinja's own lexer. A template the lexer
@@ -175,32 +186,20 @@ fn render_with(env: &Environment<'static>, source: &str, ctx: Value) -> Result<S
     String::from_utf8(out.buf).map_err(|_| Failure::TooLong)
 }
 
-/// Describes a failure without the password: the error of a run with a placeholder password,
-/// or, when only the real password makes it fail, the error's kind and line alone.
-fn failure_reason(
-    env: &Environment<'static>,
-    source: &str,
-    info: &ConnectionInfo,
-    real: Failure,
-) -> String {
-    let real = match real {
-        Failure::TooLong => {
-            return format!("rendered value is longer than {MAX_RENDERED_LEN} bytes");
-        }
-        Failure::Engine(err) => err,
-    };
-    match render_with(env, source, context(info, PLACEHOLDER_PASSWORD)) {
-        Err(Failure::Engine(err)) => describe(&err, true),
-        Err(Failure::TooLong) | Ok(_) => describe(&real, false),
+/// Describes a failure of the run with the placeholder password.
+fn failure_reason(failure: Failure) -> String {
+    match failure {
+        Failure::TooLong => format!("rendered value is longer than {MAX_RENDERED_LEN} bytes"),
+        Failure::Engine(err) => describe(&err),
     }
 }
 
-fn describe(err: &Error, with_detail: bool) -> String {
+fn describe(err: &Error) -> String {
     let mut reason = match err.line() {
         Some(line) => format!("line {line}: {}", err.kind()),
         None => err.kind().to_string(),
     };
-    if let Some(detail) = err.detail().filter(|_| with_detail) {
+    if let Some(detail) = err.detail() {
         reason.push_str(": ");
         reason.push_str(detail);
     }

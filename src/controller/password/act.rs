@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::engine::CredOps;
 use super::mint::{self, Mint};
 use super::observe::{Located, Look, Observed, db_key};
+use super::ownership::Refusal;
 use super::pass::Run;
 use super::plan::Step;
 use super::{restart, upkeep};
@@ -34,9 +35,8 @@ pub enum Ended {
         next: Option<Duration>,
         resync: Duration,
     },
-    /// The Secret belongs to someone else: another `PlanetScalePassword` (`holder`), or no
-    /// resource of ours.
-    Conflict { holder: Option<String> },
+    /// The Secret is not ours to write, for this reason.
+    Conflict(Refusal),
 }
 
 /// Takes the steps of `plan`, made from `seen`.
@@ -80,8 +80,8 @@ async fn steps(
         tracing::debug!(?step, "password step");
         match step {
             Step::Conflict => {
-                let holder = look.secret.holder.clone();
-                return Ok(Some(Ended::Conflict { holder }));
+                let why = look.secret.claim.refusal.clone();
+                return Ok(Some(Ended::Conflict(why.unwrap_or(Refusal::NotOurs))));
             }
             Step::WaitForBranch(why, after) => return Err(target::waiting_for(why, after)),
             Step::RefuseTemplate => mint::preflight(run.obj, t, look.engine)?,
@@ -130,7 +130,7 @@ pub fn requeue_after(ended: &Ended, resync: Duration) -> Duration {
             resync,
         } => (*next + Duration::from_secs(1)).min(*resync),
         Ended::Ready { next: None, resync } => *resync,
-        Ended::Conflict { .. } => resync.min(Duration::from_secs(60)),
+        Ended::Conflict(_) => resync.min(Duration::from_secs(60)),
     }
 }
 
@@ -147,7 +147,7 @@ mod tests {
         let late = ready(Some(Duration::from_secs(3600)));
         assert_eq!(requeue_after(&late, resync), resync);
         assert_eq!(requeue_after(&ready(None), resync), resync);
-        let conflict = Ended::Conflict { holder: None };
+        let conflict = Ended::Conflict(Refusal::NotOurs);
         assert!(requeue_after(&conflict, resync) <= Duration::from_secs(60));
     }
 }

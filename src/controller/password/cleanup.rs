@@ -63,8 +63,11 @@ async fn delete_on(
     let listed = creds.list_named(api, t, &prefix).await;
     let listed = match listed {
         Ok(list) => list,
-        // The branch (and every password on it) is gone.
-        Err(planetscale_api::Error::NotFound { .. }) => return Ok(()),
+        // The branch (and every password on it) is gone, unless access to it was lost.
+        Err(planetscale_api::Error::NotFound { .. }) => {
+            let what = format!("the passwords of branch {}", t.branch);
+            return super::mint::confirm_gone(api, t, &what).await;
+        }
         Err(e) => return Err(e.into()),
     };
     let mut ids: Vec<String> = listed

@@ -219,7 +219,8 @@ impl<'a> CredOps<'a> {
         }
     }
 
-    /// Deletes credentials `id` (a role with the successor, if any); 404 counts as done.
+    /// Deletes credentials `id` (a role with the successor, if any); 404 counts as done once
+    /// [`super::mint::confirm_gone`] says it is not a lost access.
     pub async fn delete(self, api: &impl PlanetScale, t: &Target, id: &str) -> Result<(), Error> {
         let (org, db, branch) = (&t.organization, &t.database, &t.branch);
         let deleted = match self.engine {
@@ -227,7 +228,14 @@ impl<'a> CredOps<'a> {
             Engine::Postgres => api.delete_role(org, db, branch, id, self.successor).await,
         };
         match deleted {
-            Ok(()) | Err(planetscale_api::Error::NotFound { .. }) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(planetscale_api::Error::NotFound { .. }) => {
+                let what = match self.engine {
+                    Engine::Mysql => format!("password {id}"),
+                    Engine::Postgres => format!("role {id}"),
+                };
+                super::mint::confirm_gone(api, t, &what).await
+            }
             Err(planetscale_api::Error::Unprocessable { message, .. })
                 if self.engine == Engine::Postgres && self.successor.is_none() =>
             {

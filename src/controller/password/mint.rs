@@ -131,6 +131,40 @@ async fn find_or_create(
     Ok((p, plaintext, stale))
 }
 
+/// Reason while a password PlanetScale answers 404 for may still exist.
+pub const PASSWORD_UNREACHABLE: &str = "PasswordUnreachable";
+
+/// After PlanetScale answered 404 for `what` on `t`: `Ok` when it is gone for sure (its branch
+/// is visible, or its branch is gone while its database is visible: a branch's passwords go
+/// with it). When the database answers 404 as well, these credentials may only have lost
+/// access to it, and the passwords may still work: `PasswordUnreachable`, retried, so that
+/// nothing is forgotten while it may exist.
+pub async fn confirm_gone(api: &impl PlanetScale, t: &Target, what: &str) -> Result<(), Error> {
+    use planetscale_api::Error::NotFound;
+    match api
+        .get_branch(&t.organization, &t.database, &t.branch)
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match api.get_database(&t.organization, &t.database).await {
+        Ok(_) => Ok(()),
+        Err(NotFound { .. }) => Err(Error::Waiting {
+            reason: PASSWORD_UNREACHABLE,
+            message: format!(
+                "PlanetScale answers 404 for {what} and for database {}/{}: it was deleted, or \
+                 these credentials lost access to it. It is kept in the status and retried; \
+                 with deletionPolicy: Retain it is let go",
+                t.organization, t.database
+            ),
+            retry_after: std::time::Duration::from_secs(300),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn delete(m: &Mint<'_, impl PlanetScale>, id: &str) -> Result<(), Error> {
     m.creds.delete(m.api, m.target, id).await
 }
@@ -155,7 +189,8 @@ async fn write_secret(
             return Err(e);
         }
     };
-    let desired = secret::desired(run.obj, &m.desired.secret_name, &data);
+    let whole = m.secret.whole(run.obj.spec.secret.creation_policy);
+    let desired = secret::desired(run.obj, &m.desired.secret_name, &data, whole);
     secret::write(&run.secrets, &desired).await
 }
 
@@ -178,7 +213,9 @@ fn record(
     let now = m.api.server_now();
     let old_id = s.password_id.clone().filter(|id| *id != p.id);
     let mut replaced = None;
-    if let Some(id) = old_id.filter(|_| m.cause != Cause::Gone) {
+    // A password answered with 404 is queued too (due at once): deleting it confirms it is
+    // gone rather than out of reach ([`confirm_gone`]).
+    if let Some(id) = old_id {
         let when = delete_after(m.cause, now, m.desired.grace);
         let old_name = s.password_name.clone();
         replaced = Some((old_name.clone().unwrap_or_else(|| id.clone()), when));

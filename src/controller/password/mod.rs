@@ -47,6 +47,7 @@ pub mod deadline;
 pub mod engine;
 pub mod mint;
 pub mod observe;
+pub mod ownership;
 pub mod pass;
 pub mod plan;
 #[cfg(test)]

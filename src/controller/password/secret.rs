@@ -7,11 +7,13 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 
+use super::ownership::{self, CREATED_ANNOTATION, Claim};
 use super::plan::{Creds, SecretState};
 use planetscale_api::models::Password;
 
 use crate::connection::{
-    ConnectionInfo, Engine, Preset, SecretData, credentials_hash, parse_back, to_secret_data,
+    ConnectionInfo, Engine, PLACEHOLDER_PASSWORD, Preset, Rendered, credentials_hash, parse_back,
+    to_secret_data,
 };
 use crate::controller::target::Target;
 use crate::controller::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
@@ -22,14 +24,24 @@ use crate::error::Error;
 /// Annotation naming the `PlanetScalePassword` whose credentials a Secret holds.
 pub const PASSWORD_ANNOTATION: &str = "planetscale.operator.dev/password";
 
+/// Annotation with a hash of the spec the Secret's data was rendered from (`secret.formats`
+/// and `secret.template`): a spec change rewrites the Secret (with an event) whatever the
+/// rendered values, so that whether it is rewritten never depends on the password.
+pub const TEMPLATE_ANNOTATION: &str = "planetscale.operator.dev/template-hash";
+
+/// Annotation listing the template keys that render for the placeholder password but not for
+/// the real one (left empty). Only readers of the Secret see it, and they can read the
+/// password anyway; nothing on the resource says so (see [`crate::connection`]).
+pub const UNRENDERED_ANNOTATION: &str = "planetscale.operator.dev/unrendered-keys";
+
 /// What the controller knows about the Secret. Holds the plaintext: never log it.
 #[derive(Default)]
 pub struct SecretView {
     pub exists: bool,
-    /// Written by this resource (our label and annotation), or the policy is `Merge`.
-    pub writable: bool,
-    /// Another `PlanetScalePassword` whose credentials the Secret holds (its annotation).
-    pub holder: Option<String>,
+    /// Whether it may be written, and whether it is ours as a whole ([`ownership`]).
+    pub claim: Claim,
+    /// It names this resource in its annotation: we wrote into it.
+    pub written: bool,
     /// The `username` and `password` keys, when both are usable.
     pub creds: Option<(String, planetscale_api::Secret)>,
     data: BTreeMap<String, ByteString>,
@@ -46,20 +58,14 @@ impl SecretView {
         let Some(secret) = secret else {
             return Self::default();
         };
-        let policy = obj.spec.secret.creation_policy;
-        let holder = secret.annotations().get(PASSWORD_ANNOTATION).cloned();
-        let labelled =
-            secret.labels().get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE);
-        let ours = holder.as_deref() == Some(obj.name_any().as_str());
-        // Merge may write into any Secret, except one that holds another resource's password.
-        let writable =
-            (ours && labelled) || (policy == CreationPolicy::Merge && (ours || holder.is_none()));
+        let claim = ownership::claim(&secret, obj, &keys(obj));
+        let written = secret.annotations().get(PASSWORD_ANNOTATION) == Some(&obj.name_any());
         let uid = obj.uid().unwrap_or_default();
         let data = secret.data.clone().unwrap_or_default();
         Self {
             exists: true,
-            writable,
-            holder: holder.filter(|h| *h != obj.name_any()),
+            claim,
+            written,
             creds: parse_back(&data),
             owned: secret.owner_references().iter().any(|o| o.uid == uid),
             our_keys: managed_data_keys(&secret),
@@ -69,12 +75,23 @@ impl SecretView {
         }
     }
 
+    /// Whether the controller may write the Secret.
+    pub fn writable(&self) -> bool {
+        self.claim.refusal.is_none()
+    }
+
+    /// Whether the Secret is (or, once written, will be) ours as a whole: one this resource
+    /// creates under `Owner` or `Orphan`, or created so before.
+    pub fn whole(&self, policy: CreationPolicy) -> bool {
+        self.claim.whole || (!self.exists && policy != CreationPolicy::Merge)
+    }
+
     /// The Secret's state for planning: does it hold the current password of `status`?
     pub fn state(&self, status: &PlanetScalePasswordStatus) -> SecretState {
         if !self.exists {
             return SecretState::Missing;
         }
-        if !self.writable {
+        if !self.writable() {
             return SecretState::Foreign;
         }
         let Some((username, password)) = &self.creds else {
@@ -186,15 +203,39 @@ pub fn presets(obj: &PlanetScalePassword) -> Vec<Preset> {
         .collect()
 }
 
-/// Renders the Secret's data for `info` with the spec's presets and template.
-pub fn render(obj: &PlanetScalePassword, info: &ConnectionInfo) -> Result<SecretData, Error> {
-    let template: Option<BTreeMap<String, String>> = obj.spec.secret.template.as_ref().map(|t| {
+/// Renders the Secret's data for `info` with the spec's presets and template. An error
+/// depends on the spec alone, never on the password ([`crate::connection::render`]).
+pub fn render(obj: &PlanetScalePassword, info: &ConnectionInfo) -> Result<Rendered, Error> {
+    crate::connection::render(info, &presets(obj), template(obj).as_ref()).map_err(render_error)
+}
+
+fn template(obj: &PlanetScalePassword) -> Option<BTreeMap<String, String>> {
+    obj.spec.secret.template.as_ref().map(|t| {
         t.data
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect()
-    });
-    crate::connection::render(info, &presets(obj), template.as_ref()).map_err(render_error)
+    })
+}
+
+/// The data keys the spec makes the controller write (none when it does not render).
+pub fn keys(obj: &PlanetScalePassword) -> BTreeSet<String> {
+    let info = ConnectionInfo {
+        host: "placeholder.connect.psdb.cloud".into(),
+        username: "placeholder".into(),
+        password: planetscale_api::Secret::new(PLACEHOLDER_PASSWORD),
+        engine: Engine::from_kind(obj.status.as_ref().and_then(|s| s.engine.as_deref())),
+        ..ConnectionInfo::default()
+    };
+    render(obj, &info).map_or_else(|_| BTreeSet::new(), |r| r.data.into_keys().collect())
+}
+
+/// Hash of what the Secret's data is rendered from ([`TEMPLATE_ANNOTATION`]).
+fn template_hash(obj: &PlanetScalePassword) -> String {
+    use sha2::{Digest, Sha256};
+    let spec = serde_json::json!([obj.spec.secret.formats, template(obj)]);
+    let digest = Sha256::digest(spec.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// A render error as the `Invalid` error the user must fix, with the render error's own
@@ -206,9 +247,10 @@ pub fn render_error(e: crate::connection::RenderError) -> Error {
     }
 }
 
-/// The Secret as the operator applies it: our label and annotation, the spec's labels and
-/// annotations, an owner reference with `Owner`, and `data`.
-pub fn desired(obj: &PlanetScalePassword, name: &str, data: &SecretData) -> Secret {
+/// The Secret as the operator applies it: our label and annotations, the spec's labels and
+/// annotations, and `data`; for a Secret ours as a whole (`whole`, [`SecretView::whole`]) the
+/// `Opaque` type, the created-by annotation and, with `Owner`, an owner reference.
+pub fn desired(obj: &PlanetScalePassword, name: &str, data: &Rendered, whole: bool) -> Secret {
     let s = &obj.spec.secret;
     let mut labels: BTreeMap<String, String> = s
         .labels
@@ -222,7 +264,15 @@ pub fn desired(obj: &PlanetScalePassword, name: &str, data: &SecretData) -> Secr
         .map(|(k, v)| (k.clone(), v.0.clone()))
         .collect();
     annotations.insert(PASSWORD_ANNOTATION.into(), obj.name_any());
-    let owner = (s.creation_policy == CreationPolicy::Owner)
+    annotations.insert(TEMPLATE_ANNOTATION.into(), template_hash(obj));
+    if whole {
+        annotations.insert(CREATED_ANNOTATION.into(), obj.uid().unwrap_or_default());
+    }
+    if !data.unrendered.is_empty() {
+        let keys: Vec<&str> = data.unrendered.iter().map(String::as_str).collect();
+        annotations.insert(UNRENDERED_ANNOTATION.into(), keys.join(","));
+    }
+    let owner = (whole && s.creation_policy == CreationPolicy::Owner)
         .then(|| obj.controller_owner_ref(&()))
         .flatten();
     Secret {
@@ -234,8 +284,8 @@ pub fn desired(obj: &PlanetScalePassword, name: &str, data: &SecretData) -> Secr
             owner_references: owner.map(|o| vec![o]),
             ..Default::default()
         },
-        type_: (s.creation_policy != CreationPolicy::Merge).then(|| "Opaque".to_string()),
-        data: Some(to_secret_data(data)),
+        type_: whole.then(|| "Opaque".to_string()),
+        data: Some(to_secret_data(&data.data)),
         ..Default::default()
     }
 }
@@ -254,9 +304,10 @@ pub async fn write(api: &Api<Secret>, secret: &Secret) -> Result<(), Error> {
     Ok(())
 }
 
-/// Lets go of a Secret this resource wrote, as its creation policy says: `Owner` deletes it,
-/// `Orphan` leaves it, `Merge` removes our keys, label and annotation. A Secret that is not
-/// ours is left alone.
+/// Lets go of a Secret this resource wrote, as its creation policy says: `Owner` deletes a
+/// Secret ours as a whole, `Orphan` leaves it, `Merge` (and `Owner` for a Secret we only
+/// merged into) removes our keys, label and annotations. A Secret this resource never wrote
+/// is left alone.
 pub async fn release(
     api: &Api<Secret>,
     obj: &PlanetScalePassword,
@@ -266,25 +317,24 @@ pub async fn release(
         return Ok(());
     };
     let view = SecretView::new(Some(secret), obj);
-    match obj.spec.secret.creation_policy {
-        CreationPolicy::Orphan => Ok(()),
-        CreationPolicy::Owner if view.writable => {
-            match api.delete(name, &DeleteParams::default()).await {
-                Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
-                Err(e) => Err(e.into()),
-                Ok(_) => Ok(()),
-            }
-        }
-        CreationPolicy::Owner => Ok(()),
-        CreationPolicy::Merge if view.writable => {
-            let empty = serde_json::json!({
-                "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": name, "namespace": obj.namespace()},
-            });
-            let params = PatchParams::apply(FIELD_MANAGER).force();
-            api.patch(name, &params, &Patch::Apply(&empty)).await?;
-            Ok(())
-        }
-        CreationPolicy::Merge => Ok(()),
+    let policy = obj.spec.secret.creation_policy;
+    // Refused now (a typed Secret, a key taken over since) but written before: our own keys
+    // still go; the apply below removes only the fields our manager owns.
+    if !view.written || policy == CreationPolicy::Orphan {
+        return Ok(());
     }
+    if policy == CreationPolicy::Owner && view.claim.whole {
+        return match api.delete(name, &DeleteParams::default()).await {
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(()),
+        };
+    }
+    let empty = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": obj.namespace()},
+    });
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch(name, &params, &Patch::Apply(&empty)).await?;
+    Ok(())
 }

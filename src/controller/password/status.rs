@@ -4,12 +4,12 @@ use kube::ResourceExt;
 
 use super::act::{Ended, Outcome};
 use crate::controller::reconciler::{Note, Report};
+use crate::crd::PAUSED_ANNOTATION;
 use crate::crd::conditions::{
     self, ConditionStatus, find_condition, new_condition, reason, set_condition,
 };
 use crate::crd::password::condition::{BRANCH_READY, SECRET_SYNCED};
-use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus, reason as pw_reason};
-use crate::crd::{PAUSED_ANNOTATION, password_secret::CreationPolicy};
+use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::error::Error;
 use crate::time::now;
 use ConditionStatus::{False, True};
@@ -116,9 +116,8 @@ fn summary<'a>(
                 (True, reason::READY, message),
             )
         }
-        Ok(Ended::Conflict { holder }) => {
-            let message = conflict_message(secret, holder.as_deref());
-            let r = pw_reason::SECRET_CONFLICT;
+        Ok(Ended::Conflict(why)) => {
+            let (r, message) = (why.reason(), why.message(secret));
             (Some((False, r, message.clone())), (False, r, message))
         }
         Err(e) => {
@@ -131,22 +130,6 @@ fn summary<'a>(
 
 fn is_secret_error(e: &Error) -> bool {
     matches!(e, Error::Invalid { .. }) && e.reason() != "InvalidSpec"
-}
-
-/// What a user reads when the Secret is not ours.
-pub fn conflict_message(secret: &str, holder: Option<&str>) -> String {
-    if let Some(holder) = holder {
-        return format!(
-            "Secret {secret} holds the credentials of PlanetScalePassword {holder}: two resources \
-             cannot share a Secret. Choose another secret.name"
-        );
-    }
-    format!(
-        "Secret {secret} exists and was not written by this PlanetScalePassword: it is left \
-         untouched. Choose another secret.name, delete that Secret, or set \
-         secret.creationPolicy: {:?} to write the credentials into it",
-        CreationPolicy::Merge
-    )
 }
 
 /// `Ready=False` with the reason deletion is stuck on; the finalizer stays until it succeeds.
@@ -233,14 +216,14 @@ mod tests {
     #[test]
     fn a_foreign_secret_is_a_conflict() {
         let mut s = PlanetScalePasswordStatus::default();
-        let conflict = Ended::Conflict { holder: None };
+        let conflict = Ended::Conflict(super::super::ownership::Refusal::NotOurs);
         set_conditions(&mut s, Ok(&conflict), true, "db", Some(1));
         assert_eq!(cond(&s, "SecretSynced"), ("False", "SecretConflict"));
         assert_eq!(cond(&s, "Ready"), ("False", "SecretConflict"));
         assert!(cond(&s, "Ready").1.contains("Conflict"));
         let msg = &find_condition(&s.conditions, "Ready").unwrap().message;
         assert!(msg.contains("creationPolicy: Merge"), "{msg}");
-        let shared = conflict_message("db", Some("other"));
+        let shared = super::super::ownership::Refusal::Holder("other".into()).message("db");
         assert!(shared.contains("PlanetScalePassword other"), "{shared}");
     }
 

@@ -123,7 +123,8 @@ pub async fn sync(
     };
     let info = secret::connection_info(run.obj, t, p, plaintext, seen.engine);
     let data = secret::render(run.obj, &info)?;
-    let want = secret::desired(run.obj, &desired.secret_name, &data);
+    let whole = seen.secret.whole(run.obj.spec.secret.creation_policy);
+    let want = secret::desired(run.obj, &desired.secret_name, &data, whole);
     if seen.secret.differs(&want) {
         secret::write(&run.secrets, &want).await?;
         let note = format!(

@@ -1,0 +1,268 @@
+//! OAuth tokens written back into their credentials Secret: a write-back the API server
+//! refuses (RBAC) leaves a client that works from memory and a Secret that is not broken by
+//! it, and the next refresh writes the tokens once it may.
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use planetscale_operator::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
+use serde_json::{Value, json};
+
+use crate::harness::Harness;
+
+const SECRET: &str = "oauth-credentials";
+const USER: &str = "write-back-tester";
+
+async fn emulator_post(h: &Harness, path: &str, body: Value) -> Value {
+    let http = reqwest::Client::builder().no_proxy().build().expect("http");
+    let r = http
+        .post(format!("{}{path}", h.emulator.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("emulator reachable");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
+/// OAuth tokens whose access token expires within the client's refresh margin, in `SECRET`;
+/// returns the refresh token.
+async fn oauth_secret(h: &Harness) -> String {
+    let m = emulator_post(h, "/_emulator/oauth-tokens", json!({"lifetime": "30s"})).await;
+    let field = |k: &str| m[k].as_str().expect("minted token field").to_string();
+    let s = Secret {
+        metadata: ObjectMeta {
+            name: Some(SECRET.into()),
+            ..Default::default()
+        },
+        string_data: Some(
+            [
+                ("oauthClientId", "emulator-client".to_string()),
+                ("oauthClientSecret", "emulator-client-secret".to_string()),
+                ("accessToken", field("access_token")),
+                ("refreshToken", field("refresh_token")),
+                ("expiresAt", field("expires_at")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        ),
+        ..Default::default()
+    };
+    h.api::<Secret>()
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("create OAuth Secret");
+    field("refresh_token")
+}
+
+/// The Secret's refresh token now.
+async fn refresh_token(h: &Harness) -> String {
+    let s = h.api::<Secret>().get(SECRET).await.expect("get");
+    let v = s
+        .data
+        .unwrap_or_default()
+        .remove("refreshToken")
+        .expect("key");
+    String::from_utf8(v.0).expect("utf-8")
+}
+
+/// A Role for `USER` on Secrets with `verbs`, bound to it.
+async fn grant(h: &Harness, verbs: &[&str]) {
+    let role = Role {
+        metadata: ObjectMeta {
+            name: Some("write-back".into()),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["secrets".into()]),
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            ..Default::default()
+        }]),
+    };
+    let pp = PatchParams::apply("pso-test").force();
+    let roles: Api<Role> = h.api();
+    roles
+        .patch("write-back", &pp, &Patch::Apply(&role))
+        .await
+        .expect("apply Role");
+    let binding = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("write-back".into()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: "write-back".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "User".into(),
+            name: USER.into(),
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            ..Default::default()
+        }]),
+    };
+    let bindings: Api<RoleBinding> = h.api();
+    bindings
+        .patch("write-back", &pp, &Patch::Apply(&binding))
+        .await
+        .expect("apply RoleBinding");
+}
+
+/// Waits until the API server's authorizer lets `USER` patch Secrets (RBAC changes reach it
+/// asynchronously), asking with a SubjectAccessReview.
+async fn wait_may_patch(h: &Harness) {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+    };
+    let api: Api<SubjectAccessReview> = Api::all(h.client.clone());
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(USER.into()),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(h.ns.clone()),
+                resource: Some("secrets".into()),
+                verb: Some("patch".into()),
+                name: Some(SECRET.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let timeout = std::time::Duration::from_secs(30);
+    crate::support::eventually(timeout, "USER may patch the Secret", || async {
+        let answer = api.create(&PostParams::default(), &review).await;
+        match answer.map(|r| r.status.map(|s| s.allowed)) {
+            Ok(Some(true)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
+
+/// A credentials store on a kube client acting as `user` (`None`: the harness admin).
+async fn store(h: &Harness, user: Option<&str>) -> CredentialsStore {
+    let mut config = crate::support::config().await;
+    config.auth_info.impersonate = user.map(str::to_string);
+    let client = Client::try_from(config).expect("client");
+    let settings = ClientSettings {
+        api_url: format!("{}/v1", h.emulator.url()),
+        oauth_token_url: format!("{}/oauth/token", h.emulator.url()),
+        requests_per_minute: 6000,
+    };
+    CredentialsStore::new(client, DefaultCredentials::default(), settings)
+}
+
+#[tokio::test]
+async fn a_refused_write_back_breaks_nothing_and_the_next_refresh_saves_the_tokens() {
+    crate::harness::with_harness(|h| async move {
+        let minted = oauth_secret(&h).await;
+        grant(&h, &["get", "list", "watch"]).await;
+        let restricted = store(&h, Some(USER)).await;
+        let client = restricted
+            .client_from_secret(&h.ns, SECRET)
+            .await
+            .expect("a client from the Secret");
+        client
+            .get_database("acme", "shop")
+            .await
+            .expect("refreshed in memory: the client works");
+        assert_eq!(
+            refresh_token(&h).await,
+            minted,
+            "patch is denied: the Secret is unchanged"
+        );
+        client
+            .get_database("acme", "shop")
+            .await
+            .expect("the refreshed tokens stay in memory");
+
+        grant(&h, &["get", "list", "watch", "patch"]).await;
+        wait_may_patch(&h).await;
+        // The access token (30 days in the emulator) expires: the next request gets a 401,
+        // refreshes and writes back.
+        h.advance("800h").await;
+        client
+            .get_database("acme", "shop")
+            .await
+            .expect("refreshed again after the expiry");
+        let saved = refresh_token(&h).await;
+        assert_ne!(saved, minted, "the rotated refresh token is in the Secret");
+        let fresh = store(&h, None).await;
+        let from_secret = fresh
+            .client_from_secret(&h.ns, SECRET)
+            .await
+            .expect("a client from the Secret");
+        from_secret
+            .get_database("acme", "shop")
+            .await
+            .expect("the Secret's tokens work");
+        let again = restricted.client_from_secret(&h.ns, SECRET).await.unwrap();
+        again
+            .get_database("acme", "shop")
+            .await
+            .expect("the cached client still works after its own write-back");
+    })
+    .await;
+}
+
+fn tokens(refresh: &str) -> planetscale_api::OAuthTokens {
+    planetscale_api::OAuthTokens {
+        access_token: "pscale_oauth_access_new".into(),
+        refresh_token: refresh.into(),
+        expires_at: chrono::Utc::now(),
+        scope: None,
+    }
+}
+
+#[tokio::test]
+async fn a_write_back_on_a_changed_secret_rereads_it_and_never_overwrites_other_tokens() {
+    use planetscale_operator::credentials::write_back::{Base, Written, write};
+    crate::harness::with_harness(|h| async move {
+        let minted = oauth_secret(&h).await;
+        let secrets: Api<Secret> = h.api();
+        let rv = |s: Secret| s.metadata.resource_version.unwrap();
+        let base = Base {
+            resource_version: rv(secrets.get(SECRET).await.unwrap()),
+            refresh_token: minted.as_str().into(),
+        };
+        // Someone labels the Secret: it still holds the token we exchanged, so ours are written.
+        let label = json!({"metadata": {"labels": {"team": "db"}}});
+        secrets
+            .patch(SECRET, &PatchParams::default(), &Patch::Merge(&label))
+            .await
+            .unwrap();
+        let saved = write(
+            &secrets,
+            SECRET,
+            &base,
+            &tokens("pscale_oauth_refresh_ours"),
+        )
+        .await;
+        assert!(matches!(saved, Written::Saved(_)), "{saved:?}");
+        assert_eq!(refresh_token(&h).await, "pscale_oauth_refresh_ours");
+        // A new login puts other tokens in: a write from the older version leaves them.
+        let stale = Base {
+            resource_version: rv(secrets.get(SECRET).await.unwrap()),
+            refresh_token: "pscale_oauth_refresh_ours".into(),
+        };
+        let login = json!({"stringData": {"refreshToken": "pscale_oauth_refresh_login"}});
+        secrets
+            .patch(SECRET, &PatchParams::default(), &Patch::Merge(&login))
+            .await
+            .unwrap();
+        let late = write(
+            &secrets,
+            SECRET,
+            &stale,
+            &tokens("pscale_oauth_refresh_late"),
+        )
+        .await;
+        assert!(matches!(late, Written::Superseded), "{late:?}");
+        assert_eq!(refresh_token(&h).await, "pscale_oauth_refresh_login");
+    })
+    .await;
+}
