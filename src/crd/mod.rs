@@ -11,9 +11,11 @@ pub mod conditions;
 pub mod deploy_request;
 pub mod deploy_request_status;
 pub mod duration;
+pub mod kstatus;
 mod managed;
 pub mod password;
 pub mod password_secret;
+pub mod policy;
 
 #[cfg(test)]
 mod schema_tests;
@@ -37,6 +39,7 @@ pub use password::{
 pub use password_secret::{
     CreationPolicy, PasswordRotation, PasswordSecret, SecretFormat, SecretTemplate,
 };
+pub use policy::PlanetScaleAccessPolicy;
 
 /// API group of every kind.
 pub const GROUP: &str = "planetscale.operator.dev";
@@ -49,6 +52,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         PlanetScaleBranch::crd(),
         PlanetScalePassword::crd(),
         DeployRequest::crd(),
+        PlanetScaleAccessPolicy::crd(),
     ]
     .into_iter()
     .map(tidy::tidy_crd)

@@ -22,6 +22,21 @@ const CACHED: [(&str, &str); 4] = [
     ("", "secrets"),
 ];
 const VERBS: [&str; 2] = ["list", "watch"];
+/// What every pass reads cluster-wide, whatever namespaces are watched: the access
+/// policies (a watch) and a namespace's labels (for rules that select by label).
+const CLUSTER: [(&str, &str, &str); 3] = [
+    (
+        "planetscale.operator.dev",
+        "planetscaleaccesspolicies",
+        "list",
+    ),
+    (
+        "planetscale.operator.dev",
+        "planetscaleaccesspolicies",
+        "watch",
+    ),
+    ("", "namespaces", "get"),
+];
 /// Reviews in flight at once (one namespace's worth).
 const PARALLEL: usize = 8;
 
@@ -52,7 +67,15 @@ fn needs(namespaces: Option<&[String]>) -> Vec<Need> {
         None => vec![None],
         Some(list) => list.iter().cloned().map(Some).collect(),
     };
-    let mut out = vec![];
+    let mut out: Vec<Need> = CLUSTER
+        .into_iter()
+        .map(|(group, resource, verb)| Need {
+            namespace: None,
+            group,
+            resource,
+            verb,
+        })
+        .collect();
     for namespace in namespaces {
         for (group, resource) in CACHED {
             for verb in VERBS {
@@ -128,13 +151,18 @@ mod tests {
     #[test]
     fn every_cached_kind_and_secrets_are_checked_per_namespace() {
         let all = needs(None);
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 3 + 8);
         assert_eq!(
             all[0].to_string(),
+            "list planetscaleaccesspolicies.planetscale.operator.dev in all namespaces"
+        );
+        assert_eq!(all[2].to_string(), "get namespaces in all namespaces");
+        assert_eq!(
+            all[3].to_string(),
             "list planetscalebranches.planetscale.operator.dev in all namespaces"
         );
         let two = needs(Some(&["a".into(), "b".into()]));
-        assert_eq!(two.len(), 16);
-        assert_eq!(two[15].to_string(), "watch secrets in namespace b");
+        assert_eq!(two.len(), 3 + 16);
+        assert_eq!(two[18].to_string(), "watch secrets in namespace b");
     }
 }

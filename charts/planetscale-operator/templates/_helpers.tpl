@@ -104,5 +104,13 @@ app.kubernetes.io/part-of: planetscale-operator
     - planetscalebranches.planetscale.operator.dev
     - planetscalepasswords.planetscale.operator.dev
     - deployrequests.planetscale.operator.dev
+    - planetscaleaccesspolicies.planetscale.operator.dev
+  verbs: ["get"]
+# The access policies (cluster-scoped) and the namespaces' labels their rules select on.
+- apiGroups: ["planetscale.operator.dev"]
+  resources: ["planetscaleaccesspolicies"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
   verbs: ["get"]
 {{- end }}
