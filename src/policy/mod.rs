@@ -25,7 +25,7 @@ mod store;
 pub use store::Policies;
 
 /// The condition and event reason of a resource the policy refuses.
-pub const POLICY_DENIED: &str = "PolicyDenied";
+pub use crate::crd::conditions::reason::POLICY_DENIED;
 
 /// Something done to a production branch that a rule must allow explicitly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

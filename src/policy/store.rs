@@ -133,7 +133,11 @@ impl Policies {
     async fn check(&self, client: &Client, mut req: Request) -> Result<(), Error> {
         let policies = self.snapshot().await?;
         if let Some(Where::BranchRef(name)) = &req.target {
-            req.target = branch_target(client, &req.namespace, name).await?;
+            let (target, production) = branch_target(client, &req.namespace, name).await?;
+            req.target = target;
+            if production && req.role.is_some() {
+                req.production.push(Production::Passwords);
+            }
         }
         let by_label = policies
             .iter()
@@ -161,7 +165,7 @@ impl Policies {
         match (loaded, current) {
             (Ok(Ok(_)), Some(map)) => Ok(map.into_values().collect()),
             _ => Err(Error::Waiting {
-                reason: "PoliciesNotLoaded",
+                reason: crate::crd::conditions::reason::POLICIES_NOT_LOADED,
                 message: "the PlanetScaleAccessPolicies are not loaded yet".into(),
                 retry_after: Duration::from_secs(5),
             }),
@@ -170,14 +174,24 @@ impl Policies {
 }
 
 /// The branch a `branchRef` names, from its `PlanetScaleBranch` (`None` while it does not
-/// exist: the kind waits for it without calling PlanetScale).
-async fn branch_target(client: &Client, ns: &str, name: &str) -> Result<Option<Where>, Error> {
+/// exist: the kind waits for it without calling PlanetScale), and whether PlanetScale last
+/// reported it a production branch.
+async fn branch_target(
+    client: &Client,
+    ns: &str,
+    name: &str,
+) -> Result<(Option<Where>, bool), Error> {
     let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
-    Ok(api.get_opt(name).await?.map(|b| Where::Branch {
+    let Some(b) = api.get_opt(name).await? else {
+        return Ok((None, false));
+    };
+    let production = b.status.as_ref().and_then(|s| s.production) == Some(true);
+    let target = Where::Branch {
         organization: b.spec.organization.clone(),
         database: b.spec.database.clone(),
         branch: b.spec.effective_branch_name(&b.name_any()).to_string(),
-    }))
+    };
+    Ok((Some(target), production))
 }
 
 async fn namespace_labels(client: &Client, ns: &str) -> Result<BTreeMap<String, String>, Error> {

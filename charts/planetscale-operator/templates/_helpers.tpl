@@ -109,7 +109,7 @@ app.kubernetes.io/part-of: planetscale-operator
 # The access policies (cluster-scoped) and the namespaces' labels their rules select on.
 - apiGroups: ["planetscale.operator.dev"]
   resources: ["planetscaleaccesspolicies"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["get"]
