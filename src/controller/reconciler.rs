@@ -10,8 +10,9 @@
 //!    change in PlanetScale, no finalizer added or removed.
 //! 4. The finalizer (`kube::runtime::finalizer`): added before the first apply; on deletion
 //!    [`Reconciler::cleanup`] runs and the finalizer goes once it succeeds.
-//! 5. Apply: [`Reconciler::observe`] (reads, returns an `Observed` value, decides nothing) →
-//!    [`Reconciler::plan`] (pure: a [`Plan`] of steps) → [`Reconciler::intent`] (the one
+//! 5. Apply, once [`crate::policy`] allows the object: [`Reconciler::observe`] (reads,
+//!    returns an `Observed` value, decides nothing) → [`Reconciler::plan`] (pure: a [`Plan`]
+//!    of steps) → [`Reconciler::intent`] (the one
 //!    status write made for crash safety *before* a create, so that a crash right after the
 //!    create call still finds the object recorded as ours) → [`Reconciler::act`] (runs the
 //!    steps, returns [`Acted`]: the `Outcome` of the steps that ran and the error that
