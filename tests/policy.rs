@@ -238,3 +238,49 @@ async fn a_tightened_policy_leaves_ready_resources_in_planetscale() {
     })
     .await
 }
+
+#[tokio::test]
+async fn passwords_on_a_production_branch_need_an_explicit_allowance() {
+    with_policed_operator(|client, ns, emu, op| async move {
+        let _operator = op;
+        allow(&client, &ns, json!({"production": {"adopt": true}})).await;
+        let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        let main = branch("main", json!({"adopt": true, "deletionPolicy": "Retain"}));
+        apply(&api, &main).await;
+        wait_ready(&api, "main").await;
+
+        let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        let app: PlanetScalePassword = serde_json::from_value(json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1",
+            "kind": "PlanetScalePassword",
+            "metadata": {"name": "app"},
+            "spec": {"branchRef": {"name": "main"}, "role": "reader"},
+        }))
+        .unwrap();
+        let pp = PatchParams::apply("pso-test").force();
+        passwords
+            .patch("app", &pp, &Patch::Apply(&app))
+            .await
+            .expect("create the password");
+        let o = support::wait_for(&passwords, "app", READY, "PolicyDenied", |p| {
+            p.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.reason == "PolicyDenied")
+            })
+        })
+        .await;
+        let conditions = o.status.unwrap().conditions;
+        let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        assert!(
+            ready
+                .message
+                .contains("passwords on a production branch is not allowed"),
+            "{}",
+            ready.message
+        );
+        assert_eq!(calls(&emu, Some("create_password"), None).await, 0);
+        teardown(&api).await;
+    })
+    .await
+}
