@@ -173,6 +173,11 @@ pub enum LabelOperator {
 }
 
 impl LabelSelector {
+    /// Whether it selects every namespace (`{}`), whatever its labels.
+    pub fn selects_all(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+
     /// The selector as kube matches it.
     pub fn to_selector(&self) -> Selector {
         let labels = self

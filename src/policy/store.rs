@@ -139,10 +139,12 @@ impl Policies {
                 req.production.push(Production::Passwords);
             }
         }
-        let by_label = policies
-            .iter()
-            .flat_map(|p| &p.spec.rules)
-            .any(|r| r.namespaces.selector.is_some());
+        // The labels are read only when a rule's decision depends on them.
+        let by_label = policies.iter().flat_map(|p| &p.spec.rules).any(|r| {
+            let n = &r.namespaces;
+            let listed = n.names.contains(&req.namespace);
+            !listed && n.selector.as_ref().is_some_and(|s| !s.selects_all())
+        });
         let labels = if by_label {
             namespace_labels(client, &req.namespace).await?
         } else {
