@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Governed, POLICY_DENIED, Production, Request, Verdict, Where, decide};
 use crate::crd::branch::PlanetScaleBranch;
-use crate::crd::policy::PlanetScaleAccessPolicy;
+use crate::crd::policy::{PlanetScaleAccessPolicy, PlanetScaleAccessPolicySpec};
 use crate::error::Error;
 
 /// How long a pass waits for the first list of the policies before it reports `Waiting`.
@@ -55,6 +55,8 @@ impl Policies {
         }
     }
 
+    /// Applies one watch event; tells the controllers only when a rule changed (a relist
+    /// that finds the same policies wakes nobody).
     fn apply(
         &self,
         event: watcher::Event<PlanetScaleAccessPolicy>,
@@ -62,6 +64,7 @@ impl Policies {
     ) {
         use watcher::Event as E;
         let mut loaded = self.loaded.lock().expect("lock");
+        let before = rules(loaded.as_ref());
         match (event, loaded.as_mut()) {
             (E::Init, _) => buffer.clear(),
             (E::InitApply(p), _) => {
@@ -74,17 +77,13 @@ impl Policies {
             (E::Delete(p), Some(map)) => {
                 map.remove(&p.name_any());
             }
-            (E::Apply(_) | E::Delete(_), None) => return,
+            (E::Apply(_) | E::Delete(_), None) => {}
         }
+        let after = rules(loaded.as_ref());
         drop(loaded);
-        self.changes.send_modify(|n| *n += 1);
-    }
-
-    /// Sets the policies directly (tests of the decision without a watch).
-    pub fn set(&self, policies: Vec<PlanetScaleAccessPolicy>) {
-        let map = policies.into_iter().map(|p| (p.name_any(), p)).collect();
-        *self.loaded.lock().expect("lock") = Some(map);
-        self.changes.send_modify(|n| *n += 1);
+        if before != after {
+            self.changes.send_modify(|n| *n += 1);
+        }
     }
 
     /// One item per change of the policies (after the first list): the controllers look at
@@ -175,6 +174,13 @@ impl Policies {
     }
 }
 
+/// What the decision reads of the policies (`None`: not loaded).
+fn rules(
+    loaded: Option<&BTreeMap<String, PlanetScaleAccessPolicy>>,
+) -> Option<Vec<(String, PlanetScaleAccessPolicySpec)>> {
+    loaded.map(|m| m.iter().map(|(n, p)| (n.clone(), p.spec.clone())).collect())
+}
+
 /// The branch a `branchRef` names, from its `PlanetScaleBranch` (`None` while it does not
 /// exist: the kind waits for it without calling PlanetScale), and whether PlanetScale last
 /// reported it a production branch.
@@ -203,4 +209,48 @@ async fn namespace_labels(client: &Client, ns: &str) -> Result<BTreeMap<String, 
         .await?
         .map(|n| n.labels().clone())
         .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::policy::PlanetScaleAccessPolicySpec;
+
+    fn policy(org: &str) -> PlanetScaleAccessPolicy {
+        let spec: PlanetScaleAccessPolicySpec = serde_json::from_value(serde_json::json!({
+            "rules": [{"name": "r", "namespaces": {"names": ["a"]},
+                       "credentials": {"default": true}, "organizations": [org]}]
+        }))
+        .unwrap();
+        PlanetScaleAccessPolicy::new("p", spec)
+    }
+
+    #[test]
+    fn only_a_change_of_rules_wakes_the_controllers() {
+        use watcher::Event as E;
+        let p = Policies::default();
+        let version = || *p.changes.borrow();
+        let mut buffer = BTreeMap::new();
+        let relist = |p: &Policies, buffer: &mut BTreeMap<_, _>, org: &str| {
+            p.apply(E::Init, buffer);
+            p.apply(E::InitApply(policy(org)), buffer);
+            p.apply(E::InitDone, buffer);
+        };
+        relist(&p, &mut buffer, "acme");
+        assert_eq!(version(), 1, "the first list");
+        relist(&p, &mut buffer, "acme");
+        assert_eq!(version(), 1, "the same policies again");
+        let mut touched = policy("acme");
+        touched.metadata.resource_version = Some("2".into());
+        p.apply(E::Apply(touched), &mut buffer);
+        assert_eq!(version(), 1, "metadata only");
+        p.apply(E::Apply(policy("other")), &mut buffer);
+        assert_eq!(version(), 2, "a rule changed");
+        p.apply(E::Delete(policy("other")), &mut buffer);
+        assert_eq!(version(), 3, "deleted");
+        assert!(!p.changed_for("ns/x"), "a first look is no change");
+        p.apply(E::Apply(policy("acme")), &mut buffer);
+        assert!(p.changed_for("ns/x"));
+        assert!(!p.changed_for("ns/x"), "seen now");
+    }
 }
