@@ -16,6 +16,8 @@ mod deletion;
 mod drift;
 #[path = "branch/ownership.rs"]
 mod ownership;
+#[path = "branch/postgres.rs"]
+mod postgres;
 
 use std::time::Duration;
 

@@ -205,7 +205,33 @@ async fn assert_all_ready(client: &Client) {
         .iter()
         .map(|b| b.name_any())
         .collect();
-    assert_eq!(names, ["demo-feature"]);
+    assert_eq!(names, ["demo-feature", "ledger-dev"]);
+    assert_postgres_branch_ready(client).await;
+}
+
+/// The PostgreSQL branch beside the MySQL ones: Ready, with its engine, Postgres address and
+/// major version in status and no MySQL address.
+async fn assert_postgres_branch_ready(client: &Client) {
+    let b: PlanetScaleBranch = Api::namespaced(client.clone(), "demo")
+        .get("ledger-dev")
+        .await
+        .expect("PostgreSQL branch");
+    let s = b.status.clone().unwrap_or_default();
+    assert!(
+        is_ready_for(&s.conditions, b.metadata.generation),
+        "ledger-dev Ready: {s:?}"
+    );
+    assert_eq!(s.kind.as_deref(), Some("postgresql"), "{s:?}");
+    assert!(
+        s.postgres_address
+            .as_deref()
+            .is_some_and(|a| a.ends_with(".psdb.cloud") || a.starts_with("127.")),
+        "a Postgres address: {s:?}"
+    );
+    assert!(
+        s.major_version.is_some() && s.mysql_address.is_none(),
+        "{s:?}"
+    );
 }
 
 /// The Secret carries DATABASE_URL and a password the emulator accepts. Returns the values
@@ -375,8 +401,10 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
         format!("the PlanetScale emulator at {emulator}"),
         "the operator (as ServiceAccount planetscale-system/planetscale-operator with the chart's RBAC)".into(),
         "PlanetScaleBranch/demo-feature Ready".into(),
+        "PlanetScaleBranch/ledger-dev Ready".into(),
         "PlanetScalePassword/demo-app Ready".into(),
         "PlanetScalePassword/demo-app-main Ready".into(),
+        "PlanetScalePassword/demo-ledger Ready".into(),
         "DeployRequest/add-orders-status Ready".into(),
         "the app sees orders.status on main".into(),
     ] {
@@ -400,8 +428,22 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
         &branch,
         &[
             ("DATABASE", "shop"),
+            ("ENGINE", "mysql"),
             ("BRANCH", "demo-feature"),
             ("PARENT", "main"),
+            ("READY", "True"),
+        ],
+    );
+    let ledger = table_row(
+        &stdout,
+        "planetscalebranch.planetscale.operator.dev/ledger-dev",
+    );
+    assert_cells(
+        &ledger,
+        &[
+            ("DATABASE", "ledger"),
+            ("ENGINE", "postgresql"),
+            ("BRANCH", "ledger-dev"),
             ("READY", "True"),
         ],
     );

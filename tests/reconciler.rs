@@ -15,11 +15,19 @@ mod harness;
 mod branch;
 #[path = "reconciler/branch_faults.rs"]
 mod branch_faults;
+#[path = "reconciler/branch_postgres.rs"]
+mod branch_postgres;
 #[path = "reconciler/deploy_request.rs"]
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]
 mod deploy_request_faults;
+#[path = "reconciler/deploy_request_postgres.rs"]
+mod deploy_request_postgres;
 #[path = "reconciler/password.rs"]
 mod password;
 #[path = "reconciler/password_faults.rs"]
 mod password_faults;
+#[path = "reconciler/password_postgres.rs"]
+mod password_postgres;
+#[path = "reconciler/password_postgres_faults.rs"]
+mod password_postgres_faults;

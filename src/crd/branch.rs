@@ -23,6 +23,9 @@ pub mod reason {
     pub const PARENT_NOT_FOUND: &str = "ParentNotFound";
     /// PlanetScale has no backup `spec.backupId` (or not one of the parent branch).
     pub const BACKUP_NOT_FOUND: &str = "BackupNotFound";
+    /// The spec sets a field the database's engine does not have (e.g. `seedData` on a
+    /// PostgreSQL database, `restoreFrom` on a Vitess one); the message names the field.
+    pub const FIELD_NOT_FOR_ENGINE: &str = "FieldNotForEngine";
 }
 
 /// Where a new branch takes its data from, besides a specific backup.
@@ -42,6 +45,18 @@ impl SeedData {
     }
 }
 
+/// Where a new PostgreSQL branch takes its data from: the parent branch as it was at an
+/// earlier moment (point-in-time recovery).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreFrom {
+    /// The moment to restore the parent branch's data from, RFC 3339 (e.g.
+    /// `2026-01-01T09:30:00Z`). It must be in the past and after the parent branch was
+    /// created; PlanetScale keeps a limited history (see the plan's retention).
+    #[schemars(length(max = 64))]
+    pub point_in_time: Time,
+}
+
 /// A database branch in PlanetScale.
 // The kube attributes repeat `type_`/`priority` per printer column by design.
 #[allow(clippy::duplicated_attributes)]
@@ -58,6 +73,7 @@ impl SeedData {
     derive = "PartialEq",
     doc = "A PlanetScale database branch, created or adopted and kept as the spec says.",
     printcolumn(name = "Database", type_ = "string", json_path = ".spec.database"),
+    printcolumn(name = "Engine", type_ = "string", json_path = ".status.kind"),
     printcolumn(name = "Branch", type_ = "string", json_path = ".status.branchName"),
     printcolumn(name = "Parent", type_ = "string", json_path = ".status.parent"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
@@ -65,6 +81,7 @@ impl SeedData {
     printcolumn(name = "Organization", type_ = "string", json_path = ".spec.organization", priority = 1),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1),
     printcolumn(name = "Production", type_ = "boolean", json_path = ".status.production", priority = 1),
+    printcolumn(name = "Version", type_ = "string", json_path = ".status.majorVersion", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new(BRANCH_NAME_FROM_METADATA).message(
         "metadata.name is used as the PlanetScale branch name when spec.branchName is unset, so it \
@@ -82,12 +99,20 @@ impl SeedData {
     validation = spec_rule("!(has(self.backupId) && has(self.region))",
         "region cannot be set with backupId: a branch restored from a backup is created in the backup's region")
         .field_path(".region"),
+    validation = spec_rule("!(has(self.restoreFrom) && (has(self.backupId) || has(self.seedData)))",
+        "restoreFrom cannot be combined with backupId or seedData: a branch takes its data from one source")
+        .field_path(".restoreFrom"),
+    validation = spec_rule("!(has(self.majorVersion) && has(self.backupId))",
+        "majorVersion cannot be set with backupId: a branch restored from a backup keeps the backup's major version")
+        .field_path(".majorVersion"),
     validation = presence_immutable_rule("branchName", "the branch name is fixed at creation; create a new resource for another branch"),
     validation = presence_immutable_rule("parentBranch", "a branch cannot be re-parented"),
     validation = presence_immutable_rule("region", "a branch cannot move region"),
     validation = presence_immutable_rule("backupId", "the source of a branch's data is fixed at creation"),
     validation = presence_immutable_rule("seedData", "the source of a branch's data is fixed at creation"),
     validation = presence_immutable_rule("clusterSize", "the cluster size is only used when the branch is created"),
+    validation = presence_immutable_rule("restoreFrom", "the source of a branch's data is fixed at creation"),
+    validation = presence_immutable_rule("majorVersion", "the major version is chosen when the branch is created"),
 )]
 pub struct PlanetScaleBranchSpec {
     /// PlanetScale organization (the name in `app.planetscale.com/<organization>`). Immutable.
@@ -145,11 +170,29 @@ pub struct PlanetScaleBranchSpec {
     pub backup_id: Option<String>,
 
     /// Seed the new branch with data: `LastSuccessfulBackup` restores the parent's last
-    /// successful backup. At most one of `backupId` and `seedData`. Immutable.
+    /// successful backup (Data Branching®, Vitess databases only). At most one of `backupId`,
+    /// `seedData` and `restoreFrom`. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "plain_enum::<SeedData>")]
     #[x_kube(validation = immutable_rule("seedData", "the source of a branch's data is fixed at creation"))]
     pub seed_data: Option<SeedData>,
+
+    /// PostgreSQL databases only: restore the parent branch's data as it was at
+    /// `restoreFrom.pointInTime` (point-in-time recovery). At most one of `backupId`,
+    /// `seedData` and `restoreFrom`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("restoreFrom", "the source of a branch's data is fixed at creation"))]
+    pub restore_from: Option<RestoreFrom>,
+
+    /// PostgreSQL databases only: the major version of the new branch, e.g. `"17"`. Default:
+    /// the parent branch's. Not with `backupId` (a restore keeps the backup's). Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 8))]
+    #[x_kube(
+        validation = pattern_rule("majorVersion", "^[0-9]+$", "a PostgreSQL major version number such as \"17\""),
+        validation = immutable_rule("majorVersion", "the major version is chosen when the branch is created")
+    )]
+    pub major_version: Option<String>,
 
     /// Cluster size SKU for a restored branch, e.g. `PS_10`. Required with `backupId`; used
     /// only when the branch is created. Immutable.
@@ -162,7 +205,7 @@ pub struct PlanetScaleBranchSpec {
     pub cluster_size: Option<String>,
 
     /// Safe migrations (no direct DDL; required for deploy requests into this branch).
-    /// Unset: the operator leaves the setting as it is in PlanetScale.
+    /// Vitess databases only. Unset: the operator leaves the setting as it is in PlanetScale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safe_migrations: Option<bool>,
 
@@ -171,7 +214,8 @@ pub struct PlanetScaleBranchSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_protected: Option<bool>,
 
-    /// Production branch (true: promote, false: demote). Unset: left as it is.
+    /// Production branch (true: promote, false: demote). Vitess databases only. Unset: left
+    /// as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
 
@@ -221,6 +265,15 @@ pub struct PlanetScaleBranchStatus {
     /// Whether the branch is a production branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
+    /// Engine of the database: `mysql` (Vitess) or `postgresql`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// PostgreSQL major version of the branch (PostgreSQL databases only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub major_version: Option<String>,
+    /// The moment the branch's data was restored from (point-in-time recovery), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_point: Option<Time>,
     /// Whether safe migrations are enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safe_migrations: Option<bool>,
@@ -233,7 +286,10 @@ pub struct PlanetScaleBranchStatus {
     /// Name of the parent branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
-    /// Host name for MySQL connections to this branch's region.
+    /// Host name for PostgreSQL connections to this branch (PostgreSQL databases only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_address: Option<String>,
+    /// Host name for MySQL connections to this branch's region (Vitess databases only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mysql_address: Option<String>,
     /// Host name of the edge (global) MySQL endpoint.

@@ -58,6 +58,8 @@ pub mod reason {
     pub const SAFE_MIGRATIONS_REQUIRED: &str = "SafeMigrationsRequired";
     /// `intoBranch` does not exist.
     pub const BRANCH_NOT_FOUND: &str = "BranchNotFound";
+    /// The database is a PostgreSQL database: deploy requests are a Vitess (MySQL) feature.
+    pub const NOT_SUPPORTED_FOR_ENGINE: &str = "NotSupportedForEngine";
     /// The action asked in the spec (cutover, revert, skipRevert) is not valid in the current
     /// deployment state.
     pub const ACTION_NOT_ALLOWED: &str = "ActionNotAllowed";

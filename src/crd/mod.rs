@@ -14,6 +14,7 @@ pub mod duration;
 pub mod kstatus;
 mod managed;
 pub mod password;
+pub mod password_postgres;
 pub mod password_secret;
 pub mod policy;
 
@@ -21,7 +22,9 @@ pub mod policy;
 mod schema_tests;
 mod tidy;
 
-pub use branch::{PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData};
+pub use branch::{
+    PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, RestoreFrom, SeedData,
+};
 pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
     BranchRef, DeletionPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION, SecretRef, is_paused,

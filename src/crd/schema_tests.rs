@@ -228,6 +228,7 @@ const COLUMNS: [(&str, &[Column]); 3] = [
         "PlanetScaleBranch",
         &[
             ("Database", ".spec.database", "string", 0),
+            ("Engine", ".status.kind", "string", 0),
             ("Branch", ".status.branchName", "string", 0),
             ("Parent", ".status.parent", "string", 0),
             ("Ready", READY_PATH, "string", 0),
@@ -235,6 +236,7 @@ const COLUMNS: [(&str, &[Column]); 3] = [
             ("Organization", ".spec.organization", "string", 1),
             ("Region", ".status.region", "string", 1),
             ("Production", ".status.production", "boolean", 1),
+            ("Version", ".status.majorVersion", "string", 1),
             ("Age", ".metadata.creationTimestamp", "date", 0),
         ],
     ),

@@ -9,7 +9,117 @@ fn restore() -> serde_json::Value {
     json!({"region": null, "backupId": "bk123", "clusterSize": "PS_10"})
 }
 
+/// A PostgreSQL branch from a point in time.
+fn pitr() -> serde_json::Value {
+    json!({"restoreFrom": {"pointInTime": "2026-01-01T09:30:00Z"}})
+}
+
 pub fn cases() -> Vec<Case> {
+    let mut all = base_cases();
+    all.extend(postgres_cases());
+    all
+}
+
+/// The PostgreSQL fields: a point in time and a major version, each from one source only.
+fn postgres_cases() -> Vec<Case> {
+    vec![
+        bad(
+            Branch,
+            "restoreFrom with backupId",
+            json!({"region": null, "backupId": "bk1", "clusterSize": "PS_10",
+                "restoreFrom": {"pointInTime": "2026-01-01T09:30:00Z"}}),
+            &[
+                "spec.restoreFrom",
+                "restoreFrom cannot be combined with backupId or seedData",
+            ],
+        ),
+        bad(
+            Branch,
+            "restoreFrom with seedData",
+            json!({"seedData": "LastSuccessfulBackup",
+                "restoreFrom": {"pointInTime": "2026-01-01T09:30:00Z"}}),
+            &[
+                "spec.restoreFrom",
+                "restoreFrom cannot be combined with backupId or seedData",
+            ],
+        ),
+        bad(
+            Branch,
+            "restoreFrom without pointInTime",
+            json!({"restoreFrom": {}}),
+            &["spec.restoreFrom.pointInTime: Required value"],
+        ),
+        bad(
+            Branch,
+            "restoreFrom.pointInTime not a time",
+            json!({"restoreFrom": {"pointInTime": "yesterday"}}),
+            &["spec.restoreFrom.pointInTime", "must be of type date-time"],
+        ),
+        bad(
+            Branch,
+            "restoreFrom.pointInTime of 65 characters",
+            json!({"restoreFrom": {"pointInTime": format!("2026-01-01T09:30:00.{}Z", "0".repeat(44))}}),
+            &["spec.restoreFrom.pointInTime", "Too long"],
+        ),
+        bad(
+            Branch,
+            "majorVersion with backupId",
+            json!({"region": null, "backupId": "bk1", "clusterSize": "PS_10", "majorVersion": "17"}),
+            &[
+                "spec.majorVersion",
+                "majorVersion cannot be set with backupId",
+            ],
+        ),
+        bad(
+            Branch,
+            "majorVersion not a number",
+            json!({"majorVersion": "v17"}),
+            &[
+                "spec.majorVersion",
+                "majorVersion must be a PostgreSQL major version number",
+            ],
+        ),
+        bad(
+            Branch,
+            "majorVersion of 9 characters",
+            json!({"majorVersion": "1".repeat(9)}),
+            &["spec.majorVersion", "Too long"],
+        ),
+        bad_update(
+            Branch,
+            "restoreFrom changed",
+            pitr(),
+            json!({"restoreFrom": {"pointInTime": "2026-01-02T09:30:00Z"}}),
+            &["spec.restoreFrom", "restoreFrom is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "restoreFrom added",
+            json!({}),
+            pitr(),
+            &["spec.restoreFrom", "restoreFrom cannot be added or removed"],
+        ),
+        bad_update(
+            Branch,
+            "majorVersion changed",
+            json!({"majorVersion": "17"}),
+            json!({"majorVersion": "18"}),
+            &["spec.majorVersion", "majorVersion is immutable"],
+        ),
+        bad_update(
+            Branch,
+            "majorVersion removed",
+            json!({"majorVersion": "17"}),
+            json!({"majorVersion": null}),
+            &[
+                "spec.majorVersion",
+                "majorVersion cannot be added or removed",
+            ],
+        ),
+    ]
+}
+
+fn base_cases() -> Vec<Case> {
     let long = "a".repeat(64);
     let absurd = "a".repeat(300);
     vec![

@@ -29,7 +29,7 @@ pub enum Check {
 }
 
 /// Keywords that constrain a value, with the text the API server's refusal contains.
-const SCHEMA_CHECKS: [(&str, &str); 11] = [
+const SCHEMA_CHECKS: [(&str, &str); 12] = [
     ("maxLength", "Too long"),
     ("maxItems", "Too many"),
     ("maxProperties", "Too many"),
@@ -41,6 +41,7 @@ const SCHEMA_CHECKS: [(&str, &str); 11] = [
     ("minItems", "should have at least"),
     ("required", "Required value"),
     ("x-kubernetes-list-type", "Duplicate value"),
+    ("format", "must be of type"),
 ];
 
 /// Keywords that describe rather than refuse (a wrong `type` is refused too, but every field

@@ -53,6 +53,10 @@ async fn branch_status_round_trips(client: &Client, ns: &str) {
         ready: Some(true),
         region: Some("aws-us-east-2".into()),
         created_at: Some(at(1_700_000_000)),
+        kind: Some("postgresql".into()),
+        major_version: Some("17".into()),
+        restore_point: Some(at(1_699_990_000)),
+        postgres_address: Some("aws-us-east-2.pg.psdb.cloud".into()),
         adopted: Some(false),
         observed_generation: created.metadata.generation,
         ..Default::default()

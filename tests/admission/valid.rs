@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource};
+use planetscale_operator::crd::password_postgres::{
+    InheritedRole, PasswordPostgres, WhereClauseRule,
+};
 use planetscale_operator::crd::*;
 use serde_json::json;
 
@@ -118,6 +121,12 @@ fn complete_password() -> PlanetScalePasswordSpec {
         ttl: Some("1h30m".into()),
         cidrs: Some(vec!["203.0.113.0/24".into(), "2001:db8::/32".into()]),
         replica: true,
+        postgres: Some(PasswordPostgres {
+            inherited_roles: Some(vec![InheritedRole::PgReadAllData, InheritedRole::PgMonitor]),
+            successor: Some("postgres".into()),
+            require_where_on_delete: Some(WhereClauseRule::On),
+            require_where_on_update: Some(WhereClauseRule::Warn),
+        }),
         deletion_policy: DeletionPolicy::Retain,
         secret: PasswordSecret {
             name: Some("shop-db".into()),
@@ -177,6 +186,8 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
         region: None,
         backup_id: Some("bk123abc".into()),
         seed_data: None,
+        restore_from: None,
+        major_version: None,
         cluster_size: Some("PS_10".into()),
         safe_migrations: Some(true),
         deletion_protected: Some(false),
@@ -199,9 +210,29 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
         backup_id: None,
         cluster_size: None,
         seed_data: Some(SeedData::LastSuccessfulBackup),
-        ..restore
+        ..restore.clone()
     };
     create_typed(client, ns, &PlanetScaleBranch::new("seeded", seeded)).await;
+    // A PostgreSQL branch from a point in time, on a chosen major version.
+    let pitr = PlanetScaleBranchSpec {
+        database: "ledger".into(),
+        branch_name: Some("pitr".into()),
+        backup_id: None,
+        cluster_size: None,
+        safe_migrations: None,
+        production: None,
+        restore_from: Some(RestoreFrom {
+            point_in_time: serde_json::from_value(serde_json::json!("2026-01-01T09:30:00Z"))
+                .expect("a time"),
+        }),
+        major_version: Some("17".into()),
+        ..restore
+    };
+    let created = create_typed(client, ns, &PlanetScaleBranch::new("pitr", pitr.clone())).await;
+    assert_eq!(
+        created.spec, pitr,
+        "the API server keeps every field as sent"
+    );
     complete_password_and_deploy_request_are_accepted(client, ns).await;
 }
 

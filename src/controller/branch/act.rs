@@ -4,6 +4,8 @@ use std::time::Instant;
 
 use kube::runtime::reflector::ObjectRef;
 use planetscale_api::models::{Branch, CreateBranch, UpdateBranch};
+
+use super::engine::{self, CreateBody};
 use planetscale_api::{Error as ApiError, ErrorKind};
 
 use super::observe::{Look, Observed, get_branch, get_database};
@@ -112,6 +114,9 @@ impl StepCtx<'_> {
         match step {
             Step::Create { body, recreate } => self.create(body, recreate, out).await?,
             Step::Refuse { existing_id } => return Err(already_exists(t, Some(&existing_id))),
+            Step::Unsupported { fields, engine } => {
+                return Err(engine::unsupported(&fields, engine, &t.db));
+            }
             Step::WaitForDatabase => out.progress = waiting_for_database(t),
             Step::Record(claim) => {
                 self.may_adopt(claim).await?;
@@ -183,16 +188,21 @@ impl StepCtx<'_> {
 
     async fn create(
         &mut self,
-        body: CreateBranch,
+        body: CreateBody,
         recreate: bool,
         out: &mut Outcome,
     ) -> Result<(), Error> {
         let (t, ps) = (self.t, &self.observed.client);
-        let created = match ps.create_branch(&t.org, &t.db, &body).await {
+        let result = match &body {
+            CreateBody::Vitess(b) => ps.create_branch(&t.org, &t.db, b).await,
+            CreateBody::Postgres(b) => ps.create_postgres_branch(&t.org, &t.db, b).await,
+        };
+        let body = body.branch();
+        let created = match result {
             Ok(created) => created,
             Err(e) => {
                 out.create_refused = definitely_not_created(&e);
-                let progress = create_failed(ps, t, &body, e).await?;
+                let progress = create_failed(ps, t, body, e).await?;
                 out.progress = progress;
                 return Ok(());
             }

@@ -5,7 +5,8 @@
 //! The steps of the skeleton ([`crate::controller::reconciler`]): [`observe`] (the branch,
 //! and its database when it is missing) → [`plan`] (pure) → the intent (`createRequestedAt`,
 //! written before a create) → [`act`] (create, claim, fix) → [`status`] (pure). Deletion is
-//! [`cleanup`]. Two helpers keep the API budget: [`schedule::Schedule`] answers the
+//! [`cleanup`]. The database's engine (Vitess or PostgreSQL) decides which spec fields apply
+//! and the create request ([`engine`]). Two helpers keep the API budget: [`schedule::Schedule`] answers the
 //! reconciles that changed nothing (such as the one our own status write triggers) without
 //! calling PlanetScale, and [`poller::Poller`] looks at every pending branch of a database
 //! at once and wakes exactly the resources whose branch changed.
@@ -25,6 +26,7 @@ use crate::error::Error;
 
 pub mod act;
 pub mod cleanup;
+pub mod engine;
 pub mod observe;
 pub mod plan;
 pub mod poller;

@@ -1,6 +1,8 @@
 //! What PlanetScale says about the branch, at the lowest cost. Decides nothing.
 //!
-//! - A branch never created (and not to be adopted) is not looked at: the plan creates it.
+//! - A branch never created (and not to be adopted) is not looked at: the plan creates it. Only
+//!   its database's engine is needed, read once per database and resync interval for all its
+//!   resources ([`super::poller::Poller::database_kind`]).
 //! - A pending branch the poller watches is not looked at either: the poller wakes the
 //!   resource when it changes (and hands over what it saw).
 //! - The resync of a Ready branch reads the database's shared list; anything else one `GET`
@@ -10,6 +12,7 @@ use std::time::Instant;
 use planetscale_api::models::{Branch, Database};
 use planetscale_api::{Client, ErrorKind};
 
+use super::engine::Engine;
 use super::poller::DbKey;
 use super::{BranchReconciler, Target};
 use crate::controller::planetscale::PlanetScale;
@@ -32,8 +35,9 @@ pub struct Observed {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Look {
-    /// Never created by this resource and not to be adopted: not looked at.
-    NotLooked,
+    /// Never created by this resource and not to be adopted: not looked at; the database's
+    /// engine (`None`: one the operator does not know).
+    New { engine: Option<Engine> },
     /// Pending, and the poller watches it: not looked at.
     Pending,
     /// Looked at: the branch (`None`: missing), the database when the branch is missing, and
@@ -55,7 +59,12 @@ pub async fn observe(
     let db = t.db_key(&r.ctx)?;
     let status = obj.status.clone().unwrap_or_default();
     let look = if never_created(&status) && !obj.spec.adopt {
-        Look::NotLooked
+        let max_age = r.ctx.settings.resync_interval;
+        let kind = r.poller.database_kind(&db, &client, max_age).await;
+        let kind = kind.map_err(|e| database_error(e, t))?;
+        Look::New {
+            engine: kind.as_ref().and_then(Engine::of),
+        }
     } else if status.observed_generation == t.generation && r.poller.is_waiting(&db, &t.name) {
         Look::Pending
     } else {
@@ -116,17 +125,22 @@ pub async fn get_branch(ps: &impl PlanetScale, t: &Target) -> Result<Option<Bran
 
 /// The database; a 404 is something the user must fix.
 pub async fn get_database(ps: &impl PlanetScale, t: &Target) -> Result<Database, Error> {
-    ps.get_database(&t.org, &t.db).await.map_err(|e| {
-        if e.kind() != ErrorKind::NotFound {
-            return e.into();
-        }
-        Error::Invalid {
-            reason: reason::DATABASE_NOT_FOUND,
-            message: format!(
-                "database {} does not exist in organization {}, or the credentials have no \
-                 access to it: check spec.organization and spec.database",
-                t.db, t.org
-            ),
-        }
-    })
+    ps.get_database(&t.org, &t.db)
+        .await
+        .map_err(|e| database_error(e, t))
+}
+
+/// A failed read of the database: a 404 says which names to check.
+fn database_error(e: planetscale_api::Error, t: &Target) -> Error {
+    if e.kind() != ErrorKind::NotFound {
+        return e.into();
+    }
+    Error::Invalid {
+        reason: reason::DATABASE_NOT_FOUND,
+        message: format!(
+            "database {} does not exist in organization {}, or the credentials have no access \
+             to it: check spec.organization and spec.database",
+            t.db, t.org
+        ),
+    }
 }

@@ -3,6 +3,7 @@
 use kube::ResourceExt;
 use planetscale_api::models::{Branch, CreateBranch, Database};
 
+use super::engine::{self, CreateBody, Engine};
 use super::observe::Look;
 use crate::controller::reconciler::Plan;
 use crate::crd::branch::{
@@ -14,9 +15,14 @@ use crate::crd::branch::{
 pub enum Step {
     /// Create the branch (`recreate`: it existed and was deleted outside Kubernetes). The
     /// intent (`status.createRequestedAt`) is written before, see [`intent`].
-    Create { body: CreateBranch, recreate: bool },
+    Create { body: CreateBody, recreate: bool },
     /// A branch of that name exists that this resource did not create, and `adopt` is off.
     Refuse { existing_id: String },
+    /// The spec sets `fields`, which the database's engine does not have: nothing is called.
+    Unsupported {
+        fields: Vec<&'static str>,
+        engine: Engine,
+    },
     /// The branch is missing and the database is still initializing: wait.
     WaitForDatabase,
     /// The branch is ours (`None`), or becomes ours now: record it in status.
@@ -32,11 +38,14 @@ pub fn plan(obj: &PlanetScaleBranch, look: &Look) -> Plan<Step> {
     let obj_name = obj.name_any();
     let name = obj.spec.effective_branch_name(&obj_name);
     match look {
-        // Nothing to look at yet: create at once (a refusal says why).
-        Look::NotLooked => Plan::steps(vec![Step::Create {
-            body: create_body(&obj.spec, name, None),
-            recreate: false,
-        }]),
+        // Never created: create at once (a refusal says why), unless a field does not apply.
+        Look::New { engine } => {
+            let decision = refusal(&obj.spec, *engine).unwrap_or_else(|| Decision::Create {
+                body: CreateBody::new(&obj.spec, *engine, create_body(&obj.spec, name, None)),
+                recreate: false,
+            });
+            Plan::steps(steps(decision))
+        }
         Look::Pending => Plan::steps(vec![Step::AwaitBranch]),
         Look::Seen {
             branch, database, ..
@@ -60,6 +69,7 @@ fn steps(decision: Decision) -> Vec<Step> {
         Decision::WaitForDatabase => vec![Step::WaitForDatabase],
         Decision::Create { body, recreate } => vec![Step::Create { body, recreate }],
         Decision::Refuse { existing_id } => vec![Step::Refuse { existing_id }],
+        Decision::Unsupported { fields, engine } => vec![Step::Unsupported { fields, engine }],
         Decision::Sync {
             claim,
             ready,
@@ -101,6 +111,13 @@ pub struct Facts<'a> {
     pub database: Option<&'a Database>,
 }
 
+/// The refusal of the spec's fields that `engine` (when known) does not have, if any.
+fn refusal(spec: &PlanetScaleBranchSpec, engine: Option<Engine>) -> Option<Decision> {
+    let engine = engine?;
+    let fields = engine::unsupported_fields(spec, engine);
+    (!fields.is_empty()).then_some(Decision::Unsupported { fields, engine })
+}
+
 /// Whether an existing branch belongs to the resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {
@@ -134,9 +151,14 @@ pub enum Decision {
     /// The branch is missing and the database is still initializing.
     WaitForDatabase,
     /// Create the branch (`recreate`: it existed before and was deleted outside Kubernetes).
-    Create { body: CreateBranch, recreate: bool },
+    Create { body: CreateBody, recreate: bool },
     /// A branch of that name exists that this resource did not create, and `adopt` is off.
     Refuse { existing_id: String },
+    /// The spec sets `fields`, which the database's engine does not have.
+    Unsupported {
+        fields: Vec<&'static str>,
+        engine: Engine,
+    },
     /// The branch is ours (or adopted now): record it, and once ready apply `fixes`.
     Sync {
         /// How the branch became ours in this reconcile, if it did.
@@ -159,6 +181,10 @@ pub enum Claim {
 
 /// Decides what to do. Pure: unit-tested without a cluster or an API.
 pub fn decide(o: &Facts<'_>) -> Decision {
+    let engine = Engine::known(o.branch, o.database, o.status);
+    if let Some(refused) = refusal(o.spec, engine) {
+        return refused;
+    }
     let Some(branch) = o.branch else {
         return plan_missing(o);
     };
@@ -203,13 +229,16 @@ fn plan_missing(o: &Facts<'_>) -> Decision {
         return Decision::WaitForDatabase;
     }
     let default_parent = db.and_then(|d| d.default_branch.clone());
+    let engine = Engine::known(None, db, o.status);
+    let common = create_body(o.spec, o.name, default_parent);
     Decision::Create {
-        body: create_body(o.spec, o.name, default_parent),
+        body: CreateBody::new(o.spec, engine, common),
         recreate: o.status.id.is_some(),
     }
 }
 
-/// The create request: the parent defaults to the database's default branch.
+/// The fields of the create request both engines take: the parent defaults to the database's
+/// default branch.
 pub fn create_body(
     spec: &PlanetScaleBranchSpec,
     name: &str,
@@ -271,4 +300,4 @@ pub fn describe(fix: Fix) -> &'static str {
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,8 @@ use serde_json::json;
 use super::*;
 use crate::crd::branch::PlanetScaleBranch;
 
-fn spec(extra: serde_json::Value) -> PlanetScaleBranchSpec {
+/// A spec of `acme/shop` with `extra` merged in.
+pub(crate) fn spec(extra: serde_json::Value) -> PlanetScaleBranchSpec {
     let mut v = json!({"organization": "acme", "database": "shop"});
     v.as_object_mut()
         .unwrap()
@@ -61,6 +62,9 @@ fn a_missing_branch_is_created_from_the_database_default_branch() {
         panic!("expected a create");
     };
     assert!(!recreate);
+    let CreateBody::Vitess(body) = body else {
+        panic!("a database of unknown engine without PostgreSQL fields: {body:?}");
+    };
     assert_eq!(body.name, "pr-1");
     assert_eq!(body.parent_branch.as_deref(), Some("main"));
     assert_eq!(
@@ -268,7 +272,7 @@ fn seen(branch: Option<Branch>, database: Option<Database>) -> Look {
 #[test]
 fn a_branch_never_created_is_created_at_once_after_the_intent() {
     let obj = resource(json!({}), None);
-    let p = plan(&obj, &Look::NotLooked);
+    let p = plan(&obj, &Look::New { engine: None });
     assert!(
         matches!(
             p.steps.as_slice(),

@@ -13,6 +13,9 @@
 //!   controllers' shared [`crate::controller::snapshot`]). A
 //!   resource requeues at the snapshot's time plus the resync interval, so the resources of a
 //!   database converge on one list per interval.
+//! - **The engine of a database** (Vitess or PostgreSQL), which the first create of each
+//!   branch needs, is read once per database and resync interval for all its resources
+//!   ([`Poller::database_kind`]): a burst of new branches costs one `get_database`.
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use futures::channel::mpsc::UnboundedSender;
 use kube::runtime::reflector::ObjectRef;
-use planetscale_api::models::{Branch, ListBranches};
+use planetscale_api::models::{Branch, DatabaseKind, ListBranches};
 use planetscale_api::{Client, Error as ApiError};
 
 use crate::controller::planetscale::PlanetScale;
@@ -70,6 +73,8 @@ pub struct Poller {
     dbs: Mutex<HashMap<DbKey, Db>>,
     /// The last full list of each database (shared by resyncs).
     snapshots: Snapshots<Listed>,
+    /// The `kind` of each database (shared by first creates).
+    kinds: Snapshots<Option<DatabaseKind>>,
 }
 
 impl Default for Poller {
@@ -79,6 +84,7 @@ impl Default for Poller {
             // A failed list is not shared (the next resync lists again), and a 404 or 403 is
             // an error like any other: a branch has no other way to be read in bulk.
             snapshots: Snapshots::new(Options::default()),
+            kinds: Snapshots::new(Options::default()),
         }
     }
 }
@@ -153,6 +159,22 @@ impl Poller {
             Some(snapshot) => Ok(snapshot),
             // Only snapshots with a fallback answer `None`; these have none.
             None => Err(ApiError::Config("the branch list is not available".into())),
+        }
+    }
+
+    /// The database's `kind`, read no longer than `max_age` ago; concurrent callers share one
+    /// read, and a failed one is not kept.
+    pub async fn database_kind(
+        &self,
+        key: &DbKey,
+        client: &impl PlanetScale,
+        max_age: Duration,
+    ) -> Result<Option<DatabaseKind>, ApiError> {
+        let (org, db) = (&key.organization, &key.database);
+        let read = || async { Ok(client.get_database(org, db).await?.kind) };
+        match self.kinds.get(key, max_age, read).await? {
+            Some(snapshot) => Ok(snapshot.items.clone()),
+            None => Err(ApiError::Config("the database is not available".into())),
         }
     }
 

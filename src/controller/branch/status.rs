@@ -1,7 +1,7 @@
 //! The status a pass leaves, and the events that go with it. Pure: from the object and what
 //! the pass did (or why it failed) to the new status; the skeleton writes it once.
 use kube::ResourceExt;
-use planetscale_api::models::Branch;
+use planetscale_api::models::{Branch, DatabaseKind};
 
 use super::act::Outcome;
 use super::plan::{Claim, Fix, describe};
@@ -39,11 +39,23 @@ pub fn copy_branch(status: &mut PlanetScaleBranchStatus, b: &Branch) {
     status.deletion_protected = Some(b.deletion_protected);
     status.region = b.region.as_ref().map(|r| r.slug.clone());
     status.parent = b.parent_branch.clone();
-    status.mysql_address = b.mysql_address.clone();
-    status.mysql_edge_address = b.mysql_edge_address.clone();
+    status.kind = b.kind.as_ref().map(|k| k.as_str().to_string());
+    copy_addresses(status, b);
     status.html_url = b.html_url.clone();
     status.created_at = b.created_at.map(to_time);
     status.create_requested_at = None;
+}
+
+/// The addresses of the branch's engine (PostgreSQL: `access_host_url`, the major version and
+/// the restore point; otherwise the MySQL hosts), the others cleared.
+fn copy_addresses(status: &mut PlanetScaleBranchStatus, b: &Branch) {
+    let postgres = b.kind == Some(DatabaseKind::Postgresql);
+    let (pg, my) = (postgres.then_some(b), (!postgres).then_some(b));
+    status.postgres_address = pg.and_then(|b| b.access_host_url.clone());
+    status.major_version = pg.and_then(|b| b.major_version.clone());
+    status.restore_point = pg.and_then(|b| b.restore_point).map(to_time);
+    status.mysql_address = my.and_then(|b| b.mysql_address.clone());
+    status.mysql_edge_address = my.and_then(|b| b.mysql_edge_address.clone());
 }
 
 /// Sets the summary `Ready` condition for the outcome of a reconcile. Pure.

@@ -46,6 +46,37 @@ fn every_branch_field_is_copied() {
         "whole seconds, as Kubernetes stores them"
     );
     assert!(s.create_requested_at.is_none(), "the id is recorded now");
+    assert_eq!(
+        s.mysql_address.as_deref(),
+        Some("us-east.connect.psdb.cloud")
+    );
+    assert_eq!(s.postgres_address, None);
+}
+
+#[test]
+fn a_postgres_branch_shows_its_postgres_address_version_and_restore_point() {
+    let point = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let b = Branch {
+        id: "b2".into(),
+        name: "pitr".into(),
+        kind: Some(DatabaseKind::Postgresql),
+        access_host_url: Some("us-east.pg.psdb.cloud".into()),
+        mysql_address: Some("us-east.connect.psdb.cloud".into()),
+        major_version: Some("17".into()),
+        restore_point: Some(point),
+        ..Default::default()
+    };
+    let mut s = PlanetScaleBranchStatus::default();
+    copy_branch(&mut s, &b);
+    assert_eq!(s.kind.as_deref(), Some("postgresql"));
+    assert_eq!(s.postgres_address.as_deref(), Some("us-east.pg.psdb.cloud"));
+    assert_eq!(s.major_version.as_deref(), Some("17"));
+    assert_eq!(s.restore_point, Some(to_time(point)));
+    assert_eq!(
+        (s.mysql_address, s.mysql_edge_address),
+        (None, None),
+        "no MySQL address on a PostgreSQL branch"
+    );
 }
 
 #[test]

@@ -172,7 +172,12 @@ async fn find(
         (Some(into), _) => into.clone(),
         (None, Some(_)) => String::new(),
         (None, None) => {
-            request::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?
+            let db = request::database(&client, &src.at).await?;
+            if request::check_engine(&db, &src).is_err() {
+                // A PostgreSQL database has no deploy requests: nothing to close.
+                return Ok(None);
+            }
+            request::into_branch(&db, obj.spec.into_branch.as_deref())
         }
     };
     let into = Some(into.as_str()).filter(|i| !i.is_empty());

@@ -62,7 +62,9 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
             message: "deploy request vanished".into(),
         })?)
     } else {
-        let into = request::into_branch(&client, &src, obj.spec.into_branch.as_deref()).await?;
+        let db = request::database(&client, &src.at).await?;
+        request::check_engine(&db, &src)?;
+        let into = request::into_branch(&db, obj.spec.into_branch.as_deref());
         match request::existing(&client, &src, None, Some(&into)).await? {
             Some(dr) => Request::Adopted(dr),
             None => Request::Missing { into },

@@ -4,7 +4,9 @@
 //! pair, or opened.
 use crate::controller::planetscale::PlanetScale;
 use kube::ResourceExt;
-use planetscale_api::models::{CreateDeployRequest, DeployRequest, ListDeployRequests};
+use planetscale_api::models::{
+    CreateDeployRequest, Database, DatabaseKind, DeployRequest, ListDeployRequests,
+};
 
 use super::status::Location;
 use crate::controller::target::{self, Target};
@@ -83,20 +85,37 @@ pub async fn existing(
         .min_by_key(|d| d.number))
 }
 
-/// The target branch: `spec.intoBranch`, or the database's default branch.
-pub async fn into_branch(
-    client: &impl PlanetScale,
-    src: &Source,
-    spec_into: Option<&str>,
-) -> Result<String> {
-    if let Some(into) = spec_into {
-        return Ok(into.to_string());
-    }
-    let db = client
-        .get_database(&src.at.org, &src.at.db)
+/// The source branch's database (a 404 says what to check).
+pub async fn database(client: &impl PlanetScale, at: &Location) -> Result<Database> {
+    client
+        .get_database(&at.org, &at.db)
         .await
-        .map_err(|e| not_found(e, database_missing(&src.at)))?;
-    Ok(db.default_branch.unwrap_or_else(|| "main".into()))
+        .map_err(|e| not_found(e, database_missing(at)))
+}
+
+/// Deploy requests exist only on Vitess (MySQL) databases: on a PostgreSQL one, the refusal
+/// that says so (nothing is asked of PlanetScale, which would answer 422 to every call).
+pub fn check_engine(db: &Database, src: &Source) -> Result<()> {
+    if db.kind != Some(DatabaseKind::Postgresql) {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        reason: r::NOT_SUPPORTED_FOR_ENGINE,
+        message: format!(
+            "deploy requests are a Vitess (MySQL) feature and database {}/{} is a PostgreSQL \
+             database: apply schema changes to branch {} with your migration tool instead, and \
+             delete this DeployRequest",
+            src.at.org, src.at.db, src.branch
+        ),
+    })
+}
+
+/// The target branch: `spec.intoBranch`, or the database's default branch.
+pub fn into_branch(db: &Database, spec_into: Option<&str>) -> String {
+    spec_into
+        .map(str::to_string)
+        .or_else(|| db.default_branch.clone())
+        .unwrap_or_else(|| "main".into())
 }
 
 /// Opens the deploy request after checking what PlanetScale would refuse less clearly.
@@ -141,10 +160,7 @@ pub async fn open(
 
 /// Whether the database requires an approval before a deploy.
 pub async fn approval_required(client: &impl PlanetScale, at: &Location) -> Result<bool> {
-    let db = client
-        .get_database(&at.org, &at.db)
-        .await
-        .map_err(|e| not_found(e, database_missing(at)))?;
+    let db = database(client, at).await?;
     Ok(db.require_approval_for_deploy.unwrap_or(false))
 }
 

@@ -2,7 +2,9 @@
 //! database lookups of the deploy-request and password controllers.
 use std::future::Future;
 
-use planetscale_api::models::{Branch, CreateBranch, Database, ListBranches, UpdateBranch};
+use planetscale_api::models::{
+    Branch, CreateBranch, CreatePostgresBranch, Database, ListBranches, UpdateBranch,
+};
 use planetscale_api::{Client, Result};
 
 /// The database and branch operations of the reconciles.
@@ -28,6 +30,13 @@ pub trait BranchOps: Send + Sync {
         org: &str,
         db: &str,
         body: &CreateBranch,
+    ) -> impl Future<Output = Result<Branch>> + Send;
+    /// `POST …/branches` on a PostgreSQL database (point in time, major version).
+    fn create_postgres_branch(
+        &self,
+        org: &str,
+        db: &str,
+        body: &CreatePostgresBranch,
     ) -> impl Future<Output = Result<Branch>> + Send;
     /// `PATCH …/branches/{branch}`.
     fn update_branch(
@@ -86,6 +95,14 @@ impl BranchOps for Client {
     }
     async fn create_branch(&self, org: &str, db: &str, body: &CreateBranch) -> Result<Branch> {
         Client::create_branch(self, org, db, body).await
+    }
+    async fn create_postgres_branch(
+        &self,
+        org: &str,
+        db: &str,
+        body: &CreatePostgresBranch,
+    ) -> Result<Branch> {
+        Client::create_postgres_branch(self, org, db, body).await
     }
     async fn update_branch(
         &self,

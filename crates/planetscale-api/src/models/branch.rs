@@ -86,6 +86,14 @@ pub struct Branch {
     /// API does not send it, and for MySQL).
     #[serde(default)]
     pub major_version: Option<String>,
+    /// Moment a PostgreSQL branch's data was restored from (point-in-time recovery; not in
+    /// the spec's branch object: `None` when the API does not send it).
+    #[serde(default)]
+    pub restore_point: Option<DateTime<Utc>>,
+    /// Host to connect to, e.g. `us-east.pg.psdb.cloud` for a PostgreSQL branch (in real
+    /// payloads, not in the spec's branch object).
+    #[serde(default)]
+    pub access_host_url: Option<String>,
     /// MySQL host, e.g. `us-east.connect.psdb.cloud`.
     #[serde(default)]
     pub mysql_address: Option<String>,

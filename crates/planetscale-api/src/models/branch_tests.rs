@@ -111,9 +111,18 @@ fn postgres_create_body_adds_the_restore_point_and_major_version() {
 #[test]
 fn postgres_branch_decodes_its_kind_and_major_version() {
     let branch: Branch = serde_json::from_str(
-        r#"{"id":"b","name":"pitr","kind":"postgresql","major_version":"17"}"#,
+        r#"{"id":"b","name":"pitr","kind":"postgresql","major_version":"17",
+            "restore_point":"2025-07-15T10:19:23Z","access_host_url":"us-east.pg.psdb.cloud"}"#,
     )
     .unwrap();
     assert_eq!(branch.kind, Some(DatabaseKind::Postgresql));
     assert_eq!(branch.major_version.as_deref(), Some("17"));
+    assert_eq!(
+        branch.restore_point,
+        Some("2025-07-15T10:19:23Z".parse().unwrap())
+    );
+    assert_eq!(
+        branch.access_host_url.as_deref(),
+        Some("us-east.pg.psdb.cloud")
+    );
 }
