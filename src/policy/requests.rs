@@ -3,7 +3,8 @@ use kube::ResourceExt;
 
 use super::{Governed, Production, Request, Where};
 use crate::crd::branch::PlanetScaleBranch;
-use crate::crd::{BranchTarget, DeployRequest, PlanetScalePassword, SecretRef};
+use crate::crd::password_postgres::InheritedRole;
+use crate::crd::{BranchTarget, DeployRequest, PasswordRole, PlanetScalePassword, SecretRef};
 
 impl Governed for PlanetScaleBranch {
     fn request(&self) -> Request {
@@ -31,7 +32,7 @@ impl Governed for PlanetScalePassword {
             namespace: self.namespace().unwrap_or_default(),
             credentials: secret(self.spec.credentials_ref.as_ref()),
             target: target(&self.spec.target),
-            role: Some(self.spec.role),
+            role: Some(role(self)),
             production: Vec::new(),
         }
     }
@@ -46,6 +47,17 @@ impl Governed for DeployRequest {
             role: None,
             production: Vec::new(),
         }
+    }
+}
+
+/// The role as the policy judges it: a PostgreSQL role inheriting `postgres` (the
+/// administrator) is `admin`, whatever `role` says.
+fn role(p: &PlanetScalePassword) -> PasswordRole {
+    let inherited = p.spec.postgres.as_ref();
+    let inherited = inherited.and_then(|pg| pg.inherited_roles.as_deref());
+    match inherited {
+        Some(roles) if roles.contains(&InheritedRole::Postgres) => PasswordRole::Admin,
+        _ => p.spec.role,
     }
 }
 
@@ -64,5 +76,30 @@ fn target(t: &BranchTarget) -> Option<Where> {
         }),
         (None, Some(r)) => Some(Where::BranchRef(r.name.clone())),
         (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(postgres: serde_json::Value) -> PlanetScalePassword {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1",
+            "kind": "PlanetScalePassword",
+            "metadata": {"name": "p", "namespace": "team-a"},
+            "spec": {"organization": "acme", "database": "ledger", "branch": "main",
+                     "role": "reader", "postgres": postgres},
+        }))
+        .expect("password")
+    }
+
+    #[test]
+    fn inheriting_the_postgres_administrator_asks_for_admin() {
+        let plain = password(serde_json::json!({"inheritedRoles": ["pg_read_all_data"]}));
+        assert_eq!(plain.request().role, Some(PasswordRole::Reader));
+        let admin = password(serde_json::json!({"inheritedRoles": ["postgres"]}));
+        assert_eq!(admin.request().role, Some(PasswordRole::Admin));
+        assert_eq!(admin.request().namespace, "team-a");
     }
 }
