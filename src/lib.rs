@@ -14,6 +14,7 @@ pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod oauth_login;
+pub mod policy;
 pub mod runtime;
 pub mod stores;
 pub mod telemetry;

@@ -211,18 +211,26 @@ fn namespaced_mode_grants_nothing_outside_the_watched_namespaces() {
         .unwrap();
     let rules = rbac::rules(&set.objects("ops"));
     let cluster: Vec<_> = rules.iter().filter(|r| r.namespace.is_none()).collect();
+    // Cluster-wide: reading our CRDs (start-up check), watching the access policies
+    // (cluster-scoped) and reading a namespace's labels (policy rules select on them).
     for rule in &cluster {
-        assert_eq!(
-            rule.resources,
-            ["customresourcedefinitions"],
-            "cluster-wide rule: {rule}"
-        );
-        assert_eq!(rule.verbs, ["get"], "cluster-wide rule: {rule}");
-        assert_eq!(
-            rule.resource_names.len(),
-            planetscale_operator::crd::all().len(),
-            "CRD read must be limited to our CRDs: {rule}"
-        );
+        match rule.resources.as_slice() {
+            [r] if r == "customresourcedefinitions" => {
+                assert_eq!(rule.verbs, ["get"], "cluster-wide rule: {rule}");
+                assert_eq!(
+                    rule.resource_names.len(),
+                    planetscale_operator::crd::all().len(),
+                    "CRD read must be limited to our CRDs: {rule}"
+                );
+            }
+            [r] if r == "planetscaleaccesspolicies" => {
+                assert_eq!(rule.verbs, ["list", "watch"], "cluster-wide rule: {rule}");
+            }
+            [r] if r == "namespaces" => {
+                assert_eq!(rule.verbs, ["get"], "cluster-wide rule: {rule}");
+            }
+            _ => panic!("unexpected cluster-wide rule: {rule}"),
+        }
     }
     let namespaces: BTreeSet<_> = rules
         .iter()

@@ -460,6 +460,14 @@ async fn chart_operator_and_app_run_as_pods() {
     let token_id = format!("defaultCredentials.serviceTokenId={TOKEN_ID}");
     let token = format!("defaultCredentials.serviceToken={TOKEN}");
     let apps_ns = format!("defaultCredentials.allowedNamespaces={{{app}}}");
+    // The access policy serving the application's namespace (named after it: unique).
+    let policy = serde_json::json!([{"name": app, "rules": [{
+        "name": "e2e",
+        "namespaces": {"names": [app]},
+        "credentials": {"default": true},
+        "organizations": ["*"],
+    }]}]);
+    let policy = format!("accessPolicies={policy}");
     helm_ok(&[
         "install",
         RELEASE,
@@ -486,6 +494,8 @@ async fn chart_operator_and_app_run_as_pods() {
         &token,
         "--set",
         &apps_ns,
+        "--set-json",
+        &policy,
     ]);
     // Uninstalled at the end of the test; on a panic by this guard (the ClusterRole and its
     // binding would otherwise outlive the namespaces and block the next install).

@@ -684,6 +684,7 @@ async fn every_documented_example_is_accepted_by_the_control_plane() {
             );
         }
         for demo in [
+            "00-access-policy.yaml",
             "01-branch.yaml",
             "02-password.yaml",
             "03-deploy-request.yaml",

@@ -12,7 +12,9 @@ use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef, Subject};
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
-use planetscale_operator::crd::{DeployRequest, PlanetScaleBranch, PlanetScalePassword};
+use planetscale_operator::crd::{
+    DeployRequest, PlanetScaleAccessPolicy, PlanetScaleBranch, PlanetScalePassword,
+};
 use serde_json::{Value, json};
 
 use crate::emulator::{TOKEN, TOKEN_ID};
@@ -119,6 +121,24 @@ pub async fn create_namespace(client: &Client, name: &str) -> Result<()> {
 pub async fn operator_identity(client: &Client, admin_kubeconfig: &Path, out: &Path) -> Result<()> {
     create_namespace(client, OPERATOR_NS).await?;
     let pp = PatchParams::apply("pso-bench").force();
+    // The bench's own control plane: one access policy serving every namespace with anything.
+    let policy: PlanetScaleAccessPolicy = serde_json::from_value(json!({
+        "apiVersion": "planetscale.operator.dev/v1alpha1",
+        "kind": "PlanetScaleAccessPolicy",
+        "metadata": {"name": "pso-bench"},
+        "spec": {"rules": [{
+            "name": "everything",
+            "namespaces": {"selector": {}},
+            "credentials": {"default": true, "secrets": ["*"]},
+            "organizations": ["*"],
+            "passwordRoles": ["reader", "writer", "readwriter", "admin"],
+            "production": {"adopt": true, "delete": true, "promote": true, "passwords": true},
+        }]},
+    }))?;
+    let policies: Api<PlanetScaleAccessPolicy> = Api::all(client.clone());
+    policies
+        .patch("pso-bench", &pp, &Patch::Apply(&policy))
+        .await?;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), OPERATOR_NS);
     let sa =
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": OPERATOR_SA}});

@@ -57,6 +57,7 @@ change_schema() {
 
 apply_examples() {
   local ex=$repo_root/examples/demo
+  kc apply -f "$ex/00-access-policy.yaml" | sed 's/^/demo: /'
   kc apply -f "$ex/01-branch.yaml" -f "$ex/02-password.yaml" -f "$ex/04-app-password.yaml" \
     -f "$ex/05-postgres-password.yaml" | sed 's/^/demo: /'
   wait_ready planetscalebranch demo-feature PlanetScaleBranch

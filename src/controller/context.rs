@@ -36,6 +36,8 @@ pub struct Context {
     /// The caches `/readyz` waits for: every controller registers the store of its kind for
     /// each namespace it watches (`None`: all), see [`crate::stores`].
     pub caches: crate::stores::Stores,
+    /// The access policies every pass is checked against before any PlanetScale call.
+    pub policies: crate::policy::Policies,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
@@ -60,6 +62,7 @@ impl Context {
             settings,
             metrics,
             caches: Default::default(),
+            policies: Default::default(),
             failures: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }

@@ -38,11 +38,12 @@ pub const MANAGED_BY_VALUE: &str = "planetscale-operator";
 pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
     let changes = ctx.caches.subscribe();
     tokio::join!(
+        ctx.policies.run(ctx.client.clone(), shutdown.clone()),
         branch::run(ctx.clone(), shutdown.clone()),
         password::run(ctx.clone(), shutdown.clone()),
         deploy_request::run(ctx.clone(), shutdown.clone()),
         database::run(ctx.clone(), shutdown.clone()),
         backup::run(ctx.clone(), shutdown.clone()),
-        credentials_in_use::run(ctx, changes, shutdown),
+        credentials_in_use::run(ctx.clone(), changes, shutdown),
     );
 }

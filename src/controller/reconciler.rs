@@ -10,8 +10,9 @@
 //!    change in PlanetScale, no finalizer added or removed.
 //! 4. The finalizer (`kube::runtime::finalizer`): added before the first apply; on deletion
 //!    [`Reconciler::cleanup`] runs and the finalizer goes once it succeeds.
-//! 5. Apply: [`Reconciler::observe`] (reads, returns an `Observed` value, decides nothing) →
-//!    [`Reconciler::plan`] (pure: a [`Plan`] of steps) → [`Reconciler::intent`] (the one
+//! 5. Apply, once [`crate::policy`] allows the object: [`Reconciler::observe`] (reads,
+//!    returns an `Observed` value, decides nothing) → [`Reconciler::plan`] (pure: a [`Plan`]
+//!    of steps) → [`Reconciler::intent`] (the one
 //!    status write made for crash safety *before* a create, so that a crash right after the
 //!    create call still finds the object recorded as ours) → [`Reconciler::act`] (runs the
 //!    steps, returns [`Acted`]: the `Outcome` of the steps that ran and the error that
@@ -55,18 +56,29 @@ use super::write::apply_status_returning;
 use crate::crd::ManagedResource;
 use crate::crd::common::is_paused;
 use crate::error::Error;
+use crate::policy::Governed;
 
+mod kinds;
 mod values;
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
 pub trait Kind:
-    ManagedResource + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
+    ManagedResource
+    + Governed
+    + Resource<Scope = NamespaceResourceScope>
+    + Debug
+    + DeserializeOwned
+    + Serialize
 {
     /// The status subresource.
     type Status: Serialize + Clone + PartialEq + Default + Debug + Send + Sync;
     /// The status as last written (`None` before the first write).
     fn current_status(&self) -> Option<&Self::Status>;
+    /// The conditions of `status`, where the skeleton sets the kstatus ones.
+    fn conditions_mut(
+        status: &mut Self::Status,
+    ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>;
 }
 
 /// The status type of reconciler `R`.
@@ -194,7 +206,8 @@ async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: 
     let controller = ctx
         .caches
         .controller(api, watcher::Config::default())
-        .with_config(config);
+        .with_config(config)
+        .reconcile_all_on(ctx.policies.changed());
     r.watches(controller, namespace.as_deref())
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile::<R>, error_policy::<R>, r.clone())
@@ -209,7 +222,8 @@ async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: 
 
 /// One reconcile as the controller runs it: [`Reconciler::not_before`], then [`pass`].
 pub async fn reconcile<R: Reconciler>(obj: Arc<R::Kind>, r: Arc<R>) -> Result<Action, Error> {
-    if let Some(wait) = r.not_before(&obj) {
+    let policy_changed = r.context().policies.changed_for(&object_key(obj.as_ref()));
+    if let Some(wait) = r.not_before(&obj).filter(|_| !policy_changed) {
         return Ok(Action::requeue(wait));
     }
     pass(obj.as_ref(), r.as_ref()).await
@@ -233,6 +247,7 @@ async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error
     let api: Api<R::Kind> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+        ctx.policies.forget(&object_key(obj));
         r.forget(&object_key(obj));
         return Ok(Action::await_change());
     };
@@ -258,12 +273,17 @@ async fn apply<R: Reconciler>(
     api: &Api<R::Kind>,
     obj: Arc<R::Kind>,
 ) -> Result<Action, Error> {
-    let (obj, result) = steps(r, api, obj).await;
+    let ctx = r.context();
+    let (obj, result) = match ctx.policies.admit(&ctx.client, obj.as_ref()).await {
+        Ok(()) => steps(r, api, obj).await,
+        Err(denied) => (obj, Err(denied)),
+    };
     let (done, error, planned) = match result {
         Ok((acted, planned)) => (Some(acted.outcome), acted.error, planned),
         Err(e) => (None, Some(e), None),
     };
-    let report = r.status(&obj, done.as_ref(), error.as_ref());
+    let mut report = r.status(&obj, done.as_ref(), error.as_ref());
+    kinds::set_kstatus(obj.as_ref(), &mut report.status, error.as_ref());
     let written = write(r, api, &obj, report).await;
     match (done, error, written) {
         (Some(outcome), None, Ok(())) => {
@@ -312,7 +332,12 @@ async fn steps<R: Reconciler>(
 
 /// Deletion: the kind's cleanup; a failure is shown in status and retried.
 async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Result<Action, Error> {
-    match r.cleanup(obj).await {
+    let ctx = r.context();
+    let cleaned = match ctx.policies.admit(&ctx.client, obj).await {
+        Ok(()) => r.cleanup(obj).await,
+        Err(e) => crate::policy::release(ctx, obj, e).await,
+    };
+    match cleaned {
         Ok(action) => {
             r.forget(&object_key(obj));
             Ok(action)
@@ -371,25 +396,4 @@ pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) ->
         .backoff_delay_for(&object_key(obj.as_ref()), err);
     r.failed(&obj, err, retry_in);
     Action::requeue(retry_in)
-}
-
-impl Kind for crate::crd::PlanetScaleBranch {
-    type Status = crate::crd::branch::PlanetScaleBranchStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-}
-
-impl Kind for crate::crd::PlanetScalePassword {
-    type Status = crate::crd::password::PlanetScalePasswordStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-}
-
-impl Kind for crate::crd::DeployRequest {
-    type Status = crate::crd::DeployRequestStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
 }

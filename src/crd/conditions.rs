@@ -23,6 +23,10 @@ pub mod reason {
     pub const PAUSED: &str = "Paused";
     /// Deletion cannot complete; the message says how to release it.
     pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// No `PlanetScaleAccessPolicy` allows what the resource asks (see docs/security.md).
+    pub const POLICY_DENIED: &str = "PolicyDenied";
+    /// The operator has not loaded the access policies yet (just started).
+    pub const POLICIES_NOT_LOADED: &str = "PoliciesNotLoaded";
     /// Everything is as the spec asks.
     pub const READY: &str = "Ready";
     /// The operator is working towards the spec (waiting on PlanetScale).

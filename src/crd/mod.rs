@@ -13,10 +13,12 @@ pub mod database;
 pub mod deploy_request;
 pub mod deploy_request_status;
 pub mod duration;
+pub mod kstatus;
 mod managed;
 pub mod password;
 pub mod password_postgres;
 pub mod password_secret;
+pub mod policy;
 
 #[cfg(test)]
 mod schema_tests;
@@ -44,6 +46,7 @@ pub use password::{
 pub use password_secret::{
     CreationPolicy, PasswordRotation, PasswordSecret, SecretFormat, SecretTemplate,
 };
+pub use policy::PlanetScaleAccessPolicy;
 
 /// API group of every kind.
 pub const GROUP: &str = "planetscale.operator.dev";
@@ -58,6 +61,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         DeployRequest::crd(),
         PlanetScaleDatabase::crd(),
         PlanetScaleBackup::crd(),
+        PlanetScaleAccessPolicy::crd(),
     ]
     .into_iter()
     .map(tidy::tidy_crd)

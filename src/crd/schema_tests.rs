@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
 use super::{all, file_name, to_yaml};
 
 const REGENERATE: &str =
@@ -126,6 +128,28 @@ fn user_input_is_bounded() {
     }
 }
 
+/// The kinds users write in their namespaces (all but the cluster-scoped access policy).
+fn namespaced() -> Vec<CustomResourceDefinition> {
+    all()
+        .into_iter()
+        .filter(|c| c.spec.scope == "Namespaced")
+        .collect()
+}
+
+#[test]
+fn the_access_policy_is_cluster_scoped_without_status() {
+    let crd = all()
+        .into_iter()
+        .find(|c| c.spec.names.kind == "PlanetScaleAccessPolicy")
+        .expect("the policy CRD");
+    assert_eq!(crd.spec.scope, "Cluster");
+    assert_eq!(
+        crd.spec.names.short_names.as_deref(),
+        Some(&["psap".to_string()][..])
+    );
+    assert!(crd.spec.versions[0].subresources.is_none());
+}
+
 #[test]
 fn every_kind_has_names_status_and_ready_column() {
     let expected = [
@@ -135,7 +159,7 @@ fn every_kind_has_names_status_and_ready_column() {
         ("PlanetScaleDatabase", "psdb"),
         ("PlanetScaleBackup", "psbackup"),
     ];
-    let crds = all();
+    let crds = namespaced();
     assert_eq!(crds.len(), expected.len());
     for (crd, (kind, short)) in crds.iter().zip(expected) {
         assert_eq!(crd.spec.group, "planetscale.operator.dev");
@@ -193,6 +217,7 @@ fn file_names_are_plural_dot_group() {
             "deployrequests.planetscale.operator.dev.yaml",
             "planetscaledatabases.planetscale.operator.dev.yaml",
             "planetscalebackups.planetscale.operator.dev.yaml",
+            "planetscaleaccesspolicies.planetscale.operator.dev.yaml",
         ]
     );
 }
@@ -276,7 +301,7 @@ const COLUMNS: [(&str, &[Column]); 5] = [
 
 #[test]
 fn printer_columns_have_the_documented_names_and_paths() {
-    let crds = all();
+    let crds = namespaced();
     assert_eq!(crds.len(), COLUMNS.len());
     for (crd, (kind, expected)) in crds.iter().zip(COLUMNS) {
         assert_eq!(crd.spec.names.kind, kind);

@@ -24,6 +24,21 @@ const CACHED: [(&str, &str); 6] = [
     ("", "secrets"),
 ];
 const VERBS: [&str; 2] = ["list", "watch"];
+/// What every pass reads cluster-wide, whatever namespaces are watched: the access
+/// policies (a watch) and a namespace's labels (for rules that select by label).
+const CLUSTER: [(&str, &str, &str); 3] = [
+    (
+        "planetscale.operator.dev",
+        "planetscaleaccesspolicies",
+        "list",
+    ),
+    (
+        "planetscale.operator.dev",
+        "planetscaleaccesspolicies",
+        "watch",
+    ),
+    ("", "namespaces", "get"),
+];
 /// Reviews in flight at once (one namespace's worth).
 const PARALLEL: usize = 8;
 
@@ -54,7 +69,15 @@ fn needs(namespaces: Option<&[String]>) -> Vec<Need> {
         None => vec![None],
         Some(list) => list.iter().cloned().map(Some).collect(),
     };
-    let mut out = vec![];
+    let mut out: Vec<Need> = CLUSTER
+        .into_iter()
+        .map(|(group, resource, verb)| Need {
+            namespace: None,
+            group,
+            resource,
+            verb,
+        })
+        .collect();
     for namespace in namespaces {
         for (group, resource) in CACHED {
             for verb in VERBS {
@@ -130,13 +153,18 @@ mod tests {
     #[test]
     fn every_cached_kind_and_secrets_are_checked_per_namespace() {
         let all = needs(None);
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 3 + 12);
         assert_eq!(
             all[0].to_string(),
+            "list planetscaleaccesspolicies.planetscale.operator.dev in all namespaces"
+        );
+        assert_eq!(all[2].to_string(), "get namespaces in all namespaces");
+        assert_eq!(
+            all[3].to_string(),
             "list planetscalebranches.planetscale.operator.dev in all namespaces"
         );
         let two = needs(Some(&["a".into(), "b".into()]));
-        assert_eq!(two.len(), 24);
-        assert_eq!(two[23].to_string(), "watch secrets in namespace b");
+        assert_eq!(two.len(), 3 + 24);
+        assert_eq!(two[26].to_string(), "watch secrets in namespace b");
     }
 }

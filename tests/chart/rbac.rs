@@ -54,6 +54,14 @@ pub fn needed() -> Vec<(String, String, String)> {
         &one("customresourcedefinitions"),
         &["get"],
     );
+    // The access policies (a cluster-wide watch) and a namespace's labels (rules that select
+    // namespaces by label).
+    add(
+        "planetscale.operator.dev",
+        &one("planetscaleaccesspolicies"),
+        &["list", "watch"],
+    );
+    add("", &one("namespaces"), &["get"]);
     add(
         "coordination.k8s.io",
         &one("leases"),

@@ -62,10 +62,17 @@ where
         ..Config::default()
     };
     let emulator = Emulator::start(config).await.expect("start the emulator");
+    crate::support::install_crds().await;
     with_temp_ns(|client, ns| async move {
         let token = emulator.default_token().expect("default token").clone();
         credentials_secret(&client, &ns, CREDENTIALS, &token.id, &token.secret).await;
         let ctx = Arc::new(context(client.clone(), &ns, emulator.url()));
+        // The access policies, watched as the operator does (its test policy serves `ns`).
+        let watching = ctx.clone();
+        let policies = tokio::spawn(async move {
+            let (client, stop) = (watching.client.clone(), Default::default());
+            watching.policies.run(client, stop).await
+        });
         let h = Harness {
             client: client.clone(),
             ns: ns.clone(),
@@ -74,6 +81,7 @@ where
             http: reqwest::Client::builder().no_proxy().build().expect("http"),
         };
         f(h).await;
+        policies.abort();
         release_all(&client, &ns).await;
     })
     .await;

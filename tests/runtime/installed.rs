@@ -10,9 +10,20 @@ use crate::support::helm::{Release, container_env, service_account_kubeconfig, v
 use crate::support::{Emulator, Operator};
 
 /// Values of every install: no pods, the emulator as PlanetScale, default credentials created
-/// by the chart from the emulator's token, short leader-election durations.
+/// by the chart from the emulator's token, short leader-election durations, and an access
+/// policy (through the chart's `accessPolicies`) serving the test namespaces as the tests'
+/// own policy does (`support::install_test_policy`), named uniquely per install.
 pub fn values(emu: &Emulator, extra: Value) -> Value {
+    let policy = format!("pso-test-{:08x}", rand::random::<u32>());
     let mut v = json!({
+        "accessPolicies": [{"name": policy, "rules": [{
+            "name": "test-namespaces",
+            "namespaces": {"selector": {"matchLabels": {"pso-test": "true"}}},
+            "credentials": {"default": true, "secrets": ["*"]},
+            "organizations": ["*"],
+            "passwordRoles": ["reader", "writer", "readwriter", "admin"],
+            "production": {"adopt": true, "delete": true, "promote": true, "passwords": true},
+        }]}],
         "replicaCount": 0,
         "operator": {
             "apiUrl": emu.api_url(),

@@ -66,8 +66,19 @@ pub async fn client() -> Client {
     Client::try_from(config().await).expect("client from harness kubeconfig")
 }
 
-/// Runs `f` with a fresh namespace that is deleted afterwards, also when `f` panics.
+/// Runs `f` with a fresh namespace that is deleted afterwards, also when `f` panics. It is
+/// labelled `pso-test: "true"`, which the tests' access policy ([`TEST_POLICY`]) serves.
 pub async fn with_temp_ns<F, Fut, T>(f: F) -> T
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = T>,
+{
+    with_temp_ns_labelled("true", f).await
+}
+
+/// [`with_temp_ns`] with the label `pso-test: <value>`: any value but `"true"` gives a
+/// namespace no access policy of the tests serves (the policy tests write their own).
+pub async fn with_temp_ns_labelled<F, Fut, T>(value: &str, f: F) -> T
 where
     F: FnOnce(Client, String) -> Fut,
     Fut: Future<Output = T>,
@@ -78,7 +89,7 @@ where
     let ns = Namespace {
         metadata: kube::api::ObjectMeta {
             name: Some(name.clone()),
-            labels: Some([("pso-test".to_string(), "true".to_string())].into()),
+            labels: Some([("pso-test".to_string(), value.to_string())].into()),
             ..Default::default()
         },
         ..Default::default()
@@ -240,7 +251,40 @@ pub async fn install_crds()
         .unwrap_or_else(|e| panic!("apply CRD {name}: {e}"));
         wait_established(&api, &name, Duration::from_secs(60)).await;
     }
+    install_test_policy().await;
     crds
+}
+
+/// The access policy every test namespace ([`with_temp_ns`]) is served by.
+pub const TEST_POLICY: &str = "pso-test";
+
+/// Applies [`TEST_POLICY`]: namespaces labelled `pso-test: "true"` may use any credentials
+/// for anything (every role, every production action), as the tests did before policies.
+pub async fn install_test_policy() {
+    use kube::api::{Patch, PatchParams};
+    use planetscale_operator::crd::PlanetScaleAccessPolicy;
+    let policy: PlanetScaleAccessPolicy = serde_json::from_value(serde_json::json!({
+        "apiVersion": "planetscale.operator.dev/v1alpha1",
+        "kind": "PlanetScaleAccessPolicy",
+        "metadata": { "name": TEST_POLICY },
+        "spec": { "rules": [{
+            "name": "test-namespaces",
+            "namespaces": { "selector": { "matchLabels": { "pso-test": "true" } } },
+            "credentials": { "default": true, "secrets": ["*"] },
+            "organizations": ["*"],
+            "passwordRoles": ["reader", "writer", "readwriter", "admin"],
+            "production": { "adopt": true, "delete": true, "promote": true, "passwords": true }
+        }]}
+    }))
+    .expect("the test policy");
+    let api: Api<PlanetScaleAccessPolicy> = Api::all(client().await);
+    api.patch(
+        TEST_POLICY,
+        &PatchParams::apply("pso-test").force(),
+        &Patch::Apply(&policy),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply the test access policy: {e}"));
 }
 
 /// Waits until the CustomResourceDefinition `name` is Established (its kind is served).

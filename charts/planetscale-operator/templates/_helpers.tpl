@@ -106,5 +106,13 @@ app.kubernetes.io/part-of: planetscale-operator
     - deployrequests.planetscale.operator.dev
     - planetscaledatabases.planetscale.operator.dev
     - planetscalebackups.planetscale.operator.dev
+    - planetscaleaccesspolicies.planetscale.operator.dev
+  verbs: ["get"]
+# The access policies (cluster-scoped) and the namespaces' labels their rules select on.
+- apiGroups: ["planetscale.operator.dev"]
+  resources: ["planetscaleaccesspolicies"]
+  verbs: ["list", "watch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
   verbs: ["get"]
 {{- end }}

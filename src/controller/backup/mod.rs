@@ -149,4 +149,9 @@ impl reconciler::Kind for PlanetScaleBackup {
     fn current_status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
     }
+    fn conditions_mut(
+        status: &mut Self::Status,
+    ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+        &mut status.conditions
+    }
 }

@@ -119,6 +119,7 @@ impl StepCtx<'_> {
             }
             Step::WaitForDatabase => out.progress = waiting_for_database(t),
             Step::Record(claim) => {
+                self.may_adopt(claim).await?;
                 out.branch = self.seen.clone();
                 out.claim = claim;
             }
@@ -130,6 +131,19 @@ impl StepCtx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Adopting a production branch needs the policy's explicit allowance.
+    async fn may_adopt(&self, claim: Option<Claim>) -> Result<(), Error> {
+        let production = self.seen.as_ref().is_some_and(|b| b.production);
+        if claim != Some(Claim::Adopt) || !production {
+            return Ok(());
+        }
+        let ctx = &self.r.ctx;
+        let adopt = crate::policy::Production::Adopt;
+        ctx.policies
+            .admit_production(&ctx.client, self.obj, adopt)
+            .await
     }
 
     /// The branch is pending: the poller wakes the resource once it changes.

@@ -87,6 +87,13 @@ async fn delete(r: &BranchReconciler, t: &Target, obj: &PlanetScaleBranch) -> Re
     if ownership(&facts, &branch) == Ownership::Foreign {
         return Ok(Gone::NotOurs);
     }
+    if branch.production {
+        let delete = crate::policy::Production::Delete;
+        let policies = &r.ctx.policies;
+        policies
+            .admit_production(&r.ctx.client, obj, delete)
+            .await?;
+    }
     if branch.deletion_protected {
         unprotect(&client, t, obj).await?;
     }

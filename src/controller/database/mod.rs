@@ -147,4 +147,9 @@ impl reconciler::Kind for PlanetScaleDatabase {
     fn current_status(&self) -> Option<&Self::Status> {
         self.status.as_ref()
     }
+    fn conditions_mut(
+        status: &mut Self::Status,
+    ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+        &mut status.conditions
+    }
 }

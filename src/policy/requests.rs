@@ -1,0 +1,133 @@
+//! What each kind asks of the policy ([`Governed`]), read from its spec.
+use kube::ResourceExt;
+
+use super::{Governed, Production, Request, Where};
+use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::password_postgres::InheritedRole;
+use crate::crd::{BranchTarget, DeployRequest, PasswordRole, PlanetScalePassword, SecretRef};
+
+impl Governed for PlanetScaleBranch {
+    fn request(&self) -> Request {
+        let spec = &self.spec;
+        Request {
+            namespace: self.namespace().unwrap_or_default(),
+            credentials: secret(spec.credentials_ref.as_ref()),
+            target: Some(Where::Branch {
+                organization: spec.organization.clone(),
+                database: spec.database.clone(),
+                branch: spec.effective_branch_name(&self.name_any()).to_string(),
+            }),
+            role: None,
+            production: [Production::Promote]
+                .into_iter()
+                .filter(|_| spec.production == Some(true))
+                .collect(),
+        }
+    }
+}
+
+impl Governed for PlanetScalePassword {
+    fn request(&self) -> Request {
+        Request {
+            namespace: self.namespace().unwrap_or_default(),
+            credentials: secret(self.spec.credentials_ref.as_ref()),
+            target: target(&self.spec.target),
+            role: Some(role(self)),
+            production: Vec::new(),
+        }
+    }
+}
+
+impl Governed for DeployRequest {
+    fn request(&self) -> Request {
+        Request {
+            namespace: self.namespace().unwrap_or_default(),
+            credentials: secret(self.spec.credentials_ref.as_ref()),
+            target: target(&self.spec.target),
+            role: None,
+            production: Vec::new(),
+        }
+    }
+}
+
+impl Governed for crate::crd::PlanetScaleDatabase {
+    fn request(&self) -> Request {
+        let spec = &self.spec;
+        Request {
+            namespace: self.namespace().unwrap_or_default(),
+            credentials: secret(spec.credentials_ref.as_ref()),
+            target: Some(Where::Database {
+                organization: spec.organization.clone(),
+                database: spec.effective_name(&self.name_any()).to_string(),
+            }),
+            role: None,
+            production: Vec::new(),
+        }
+    }
+}
+
+impl Governed for crate::crd::PlanetScaleBackup {
+    fn request(&self) -> Request {
+        Request {
+            namespace: self.namespace().unwrap_or_default(),
+            credentials: secret(self.spec.credentials_ref.as_ref()),
+            target: target(&self.spec.target),
+            role: None,
+            production: Vec::new(),
+        }
+    }
+}
+
+/// The role as the policy judges it: a PostgreSQL role inheriting `postgres` (the
+/// administrator) is `admin`, whatever `role` says.
+fn role(p: &PlanetScalePassword) -> PasswordRole {
+    let inherited = p.spec.postgres.as_ref();
+    let inherited = inherited.and_then(|pg| pg.inherited_roles.as_deref());
+    match inherited {
+        Some(roles) if roles.contains(&InheritedRole::Postgres) => PasswordRole::Admin,
+        _ => p.spec.role,
+    }
+}
+
+fn secret(r: Option<&SecretRef>) -> Option<String> {
+    r.map(|r| r.name.clone())
+}
+
+/// `None` only for a target admission refuses: the kind reports it (`InvalidSpec`) without
+/// calling PlanetScale.
+fn target(t: &BranchTarget) -> Option<Where> {
+    match (t.explicit(), &t.branch_ref) {
+        (Some(e), _) => Some(Where::Branch {
+            organization: e.organization.to_string(),
+            database: e.database.to_string(),
+            branch: e.branch.to_string(),
+        }),
+        (None, Some(r)) => Some(Where::BranchRef(r.name.clone())),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(postgres: serde_json::Value) -> PlanetScalePassword {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1",
+            "kind": "PlanetScalePassword",
+            "metadata": {"name": "p", "namespace": "team-a"},
+            "spec": {"organization": "acme", "database": "ledger", "branch": "main",
+                     "role": "reader", "postgres": postgres},
+        }))
+        .expect("password")
+    }
+
+    #[test]
+    fn inheriting_the_postgres_administrator_asks_for_admin() {
+        let plain = password(serde_json::json!({"inheritedRoles": ["pg_read_all_data"]}));
+        assert_eq!(plain.request().role, Some(PasswordRole::Reader));
+        let admin = password(serde_json::json!({"inheritedRoles": ["postgres"]}));
+        assert_eq!(admin.request().role, Some(PasswordRole::Admin));
+        assert_eq!(admin.request().namespace, "team-a");
+    }
+}
