@@ -6,7 +6,7 @@ use planetscale_operator::controller::deploy_request::DeployRequests;
 use planetscale_operator::crd::DeployRequest;
 use serde_json::{Value, json};
 
-use crate::harness::{CREDENTIALS, Harness, credentials_secret, with_harness};
+use crate::harness::{Harness, credentials_secret, with_harness};
 
 /// A `CREATE TABLE` statement for a small valid table.
 pub fn table(name: &str) -> String {
@@ -74,16 +74,11 @@ pub async fn database_settings(h: &Harness, settings: Value) {
 /// Applies DeployRequest `name` from `branch` of acme/shop with extra spec fields, and runs
 /// the first pass (which only adds the finalizer).
 pub async fn create(h: &Harness, name: &str, branch: &str, spec: Value) -> DeployRequest {
-    let mut full = json!({"organization": "acme", "database": "shop", "branch": branch,
-        "credentialsRef": {"name": CREDENTIALS}});
+    let mut full = json!({ "branch": branch });
     full.as_object_mut()
-        .unwrap()
+        .expect("spec object")
         .extend(spec.as_object().cloned().unwrap_or_default());
-    let obj: DeployRequest = serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
-        "metadata": {"name": name, "namespace": h.ns}, "spec": full,
-    }))
-    .expect("valid DeployRequest");
+    let obj: DeployRequest = crate::harness::object(name, full);
     h.apply(&obj).await;
     h.pass(&controller(h), name).await.expect("finalizer pass");
     let obj = get(h, name).await;
