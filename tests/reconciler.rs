@@ -23,3 +23,5 @@ mod deploy_request_faults;
 mod password;
 #[path = "reconciler/password_faults.rs"]
 mod password_faults;
+#[path = "reconciler/skeleton.rs"]
+mod skeleton;

@@ -36,6 +36,9 @@ pub struct Context {
     /// The caches `/readyz` waits for: every controller registers the store of its kind for
     /// each namespace it watches (`None`: all), see [`crate::stores`].
     pub caches: crate::stores::Stores,
+    /// The `resourceVersion` of each object's last status write by the skeleton, which lets a
+    /// pass skip its fresh read (see [`super::reconciler`]).
+    pub last_writes: super::reconciler::LastWrites,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
@@ -60,6 +63,7 @@ impl Context {
             settings,
             metrics,
             caches: Default::default(),
+            last_writes: Default::default(),
             failures: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }

@@ -5,7 +5,8 @@
 //! 1. [`Reconciler::not_before`]: the kind may answer from memory that nothing it depends on
 //!    changed (e.g. the reconcile our own status write triggers): requeue, no API call at all.
 //! 2. The fresh read: the watch cache may lag behind our own writes, so the pass works from a
-//!    `GET` of the object. Gone: [`Reconciler::forget`], done.
+//!    `GET` of the object, unless the object handed over is exactly what our own last status
+//!    write stored ([`fresh`]). Gone: [`Reconciler::forget`], done.
 //! 3. Pause: with the paused annotation only [`Reconciler::paused_status`] is written; no
 //!    change in PlanetScale, no finalizer added or removed.
 //! 4. The finalizer (`kube::runtime::finalizer`): added before the first apply; on deletion
@@ -56,12 +57,20 @@ use crate::crd::ManagedResource;
 use crate::crd::common::is_paused;
 use crate::error::Error;
 
+mod fresh;
+mod kinds;
 mod values;
+pub use fresh::LastWrites;
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
 pub trait Kind:
-    ManagedResource + Resource<Scope = NamespaceResourceScope> + Debug + DeserializeOwned + Serialize
+    ManagedResource
+    + Resource<Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + Serialize
 {
     /// The status subresource.
     type Status: Serialize + Clone + PartialEq + Default + Debug + Send + Sync;
@@ -232,7 +241,7 @@ async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error
     let ctx = r.context();
     let api: Api<R::Kind> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+    let Some(fresh) = fresh::read(r, &api, obj).await? else {
         r.forget(&object_key(obj));
         return Ok(Action::await_change());
     };
@@ -301,7 +310,10 @@ async fn steps<R: Reconciler>(
     let obj = match r.intent(&obj, &plan) {
         None => obj,
         Some(intent) => match apply_status_returning(api, &obj.name_any(), &intent).await {
-            Ok(stored) => Arc::new(stored),
+            Ok(stored) => {
+                r.context().last_writes.remember(&stored);
+                Arc::new(stored)
+            }
             Err(e) => return (obj, Err(e.into())),
         },
     };
@@ -314,7 +326,9 @@ async fn steps<R: Reconciler>(
 async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Result<Action, Error> {
     match r.cleanup(obj).await {
         Ok(action) => {
-            r.forget(&object_key(obj));
+            let key = object_key(obj);
+            r.context().last_writes.forget(&key);
+            r.forget(&key);
             Ok(action)
         }
         Err(e) => {
@@ -343,7 +357,7 @@ async fn write<R: Reconciler>(
     } else {
         apply_status_returning(api, &obj.name_any(), &report.status)
             .await
-            .map(|_| ())
+            .map(|stored| r.context().last_writes.remember(&stored))
     };
     for n in report.events {
         r.context()
@@ -371,25 +385,4 @@ pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) ->
         .backoff_delay_for(&object_key(obj.as_ref()), err);
     r.failed(&obj, err, retry_in);
     Action::requeue(retry_in)
-}
-
-impl Kind for crate::crd::PlanetScaleBranch {
-    type Status = crate::crd::branch::PlanetScaleBranchStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-}
-
-impl Kind for crate::crd::PlanetScalePassword {
-    type Status = crate::crd::password::PlanetScalePasswordStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-}
-
-impl Kind for crate::crd::DeployRequest {
-    type Status = crate::crd::DeployRequestStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
 }
