@@ -302,10 +302,10 @@ async fn write_back(api: Api<Secret>, name: String, tokens: OAuthTokens) {
         .await
     {
         Ok(_) => {
-            tracing::info!(secret = %name, "refreshed OAuth tokens written back to the credentials Secret")
+            tracing::info!(secret = %name, "refreshed OAuth tokens written back to the credentials Secret");
         }
         Err(e) => {
-            tracing::error!(secret = %name, error = %e, "could not write refreshed OAuth tokens back to the credentials Secret")
+            tracing::error!(secret = %name, error = %e, "could not write refreshed OAuth tokens back to the credentials Secret");
         }
     }
 }

@@ -372,6 +372,8 @@ fn action(next: Option<Duration>) -> Action {
 }
 
 /// After a failed pass: back off per object, tell the kind, requeue.
+// The signature is the one `Controller::run` takes.
+#[allow(clippy::needless_pass_by_value)]
 pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) -> Action {
     let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
     let reason = err.reason();

@@ -51,7 +51,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         DeployRequest::crd(),
     ]
     .into_iter()
-    .map(tidy::tidy_crd)
+    .map(|crd| tidy::tidy_crd(&crd))
     .collect()
 }
 

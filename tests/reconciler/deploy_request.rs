@@ -37,7 +37,7 @@ pub async fn branch_with(h: &Harness, name: &str, tables: &[&str]) {
         .await
         .expect("schema");
     let mut all: Vec<String> = schema.into_iter().map(|t| t.raw).collect();
-    all.extend(tables.iter().map(|t| t.to_string()));
+    all.extend(tables.iter().map(std::string::ToString::to_string));
     let path = format!("/_emulator/organizations/acme/databases/shop/branches/{name}/schema");
     admin(h, reqwest::Method::PUT, &path, json!({ "tables": all })).await;
 }
@@ -224,7 +224,7 @@ async fn opens_from_a_branch_and_records_the_number_first() {
             "deploy: false does not queue"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -253,7 +253,7 @@ async fn adopts_an_open_request_and_tracks_it_by_number() {
         );
         assert_eq!(remote(&h).await.len(), 1);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -278,7 +278,7 @@ async fn lint_errors_fail_the_checks_and_are_shown() {
                 .contains("Fix the schema")
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -289,7 +289,7 @@ async fn no_changes_is_ready_with_nothing_to_deploy() {
         drive(&h, "nothing", "True", "NoChanges", "3s").await;
         assert_eq!(h.calls(Some("queue_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -302,7 +302,7 @@ async fn a_required_approval_holds_the_deploy() {
         assert_eq!(state(&h, "ship").await, "ready", "not queued unapproved");
         assert_eq!(h.calls(Some("queue_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -330,7 +330,7 @@ async fn the_operators_own_identity_cannot_approve_and_says_so() {
             "no loop"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -356,7 +356,7 @@ async fn deploy_true_queues_deploys_and_completes_after_the_revert_window() {
             "RevertWindowClosed"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -371,7 +371,7 @@ async fn a_gated_deploy_waits_for_cutover() {
         assert_eq!(h.calls(Some("complete_gated_deploy_request")).await, 1);
         assert!(tables(&h, "main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -384,7 +384,7 @@ async fn revert_within_the_window_undoes_the_change() {
         assert_eq!(h.calls(Some("complete_revert")).await, 1);
         assert!(!tables(&h, "main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -398,7 +398,7 @@ async fn revert_after_the_window_is_refused_with_what_to_do() {
         assert!(message(&h, "ship", "Ready").await.contains("revert window"));
         assert_eq!(h.calls(Some("complete_revert")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -413,7 +413,7 @@ async fn skip_revert_closes_the_window_now() {
         assert_eq!(state(&h, "ship").await, "complete");
         assert_eq!(h.calls(Some("skip_revert_period")).await, 1);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -439,7 +439,7 @@ async fn delete_closes_an_open_request() {
         assert_eq!(dr.state.unwrap().as_str(), "closed");
         assert!(h.event_reasons("ship").await.contains(&"Cleanup".into()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -462,7 +462,7 @@ async fn delete_cancels_a_queued_deploy_and_closes_it() {
             .unwrap();
         assert_eq!(dr.state.unwrap().as_str(), "closed");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -490,7 +490,7 @@ async fn a_paused_request_is_not_opened_and_is_released_on_delete() {
             "nothing touched in PlanetScale"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -503,7 +503,7 @@ async fn a_missing_into_branch_is_reported_not_opened() {
         assert!(message(&h, "ship", "Ready").await.contains("nope"));
         assert_eq!(h.calls(Some("create_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -526,5 +526,5 @@ async fn a_crash_between_the_open_and_the_status_write_opens_no_duplicate() {
         assert!(h.event_reasons("ship").await.contains(&"Adopted".into()));
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }

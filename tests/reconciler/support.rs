@@ -106,9 +106,10 @@ where
 {
     let mut s = json!({"organization": "acme", "database": "shop",
         "credentialsRef": {"name": CREDENTIALS}});
-    s.as_object_mut()
-        .expect("base spec")
-        .extend(spec.as_object().cloned().expect("spec object"));
+    let Value::Object(spec) = spec else {
+        panic!("spec object: {spec}")
+    };
+    s.as_object_mut().expect("base spec").extend(spec);
     serde_json::from_value(json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),

@@ -179,12 +179,12 @@ pub fn render(obj: &PlanetScalePassword, info: &ConnectionInfo) -> Result<Secret
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect()
     });
-    crate::connection::render(info, &presets(obj), template.as_ref()).map_err(render_error)
+    crate::connection::render(info, &presets(obj), template.as_ref()).map_err(|e| render_error(&e))
 }
 
 /// A render error as the `Invalid` error the user must fix, with the render error's own
 /// reason (`TemplateFailed`, `FormatConflict`, …). It never quotes values.
-pub fn render_error(e: crate::connection::RenderError) -> Error {
+pub fn render_error(e: &crate::connection::RenderError) -> Error {
     Error::Invalid {
         reason: e.reason(),
         message: format!("the Secret cannot be rendered: {e}"),
