@@ -10,6 +10,8 @@ mod support;
 #[path = "password/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "connect/postgres.rs"]
+mod postgres;
 #[path = "connect/realdb.rs"]
 mod realdb;
 #[path = "connect/rotation.rs"]

@@ -377,6 +377,7 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
         "PlanetScaleBranch/demo-feature Ready".into(),
         "PlanetScalePassword/demo-app Ready".into(),
         "PlanetScalePassword/demo-app-main Ready".into(),
+        "PlanetScalePassword/demo-ledger Ready".into(),
         "DeployRequest/add-orders-status Ready".into(),
         "the app sees orders.status on main".into(),
     ] {

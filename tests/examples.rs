@@ -518,7 +518,7 @@ async fn dry_run_apply(
 /// password.
 fn operator_renders_secret(doc: &Value) -> Result<bool, String> {
     use planetscale_api::Secret;
-    use planetscale_operator::connection::ConnectionInfo;
+    use planetscale_operator::connection::{ConnectionInfo, Engine};
     use planetscale_operator::controller::password::secret::render;
     use planetscale_operator::crd::PlanetScalePassword;
     if doc["kind"] != "PlanetScalePassword" {
@@ -526,8 +526,17 @@ fn operator_renders_secret(doc: &Value) -> Result<bool, String> {
     }
     let obj: PlanetScalePassword = serde_json::from_value(doc.clone())
         .map_err(|e| format!("not a PlanetScalePassword: {e}"))?;
+    // The engine is the branch's; the examples' PostgreSQL database is `ledger`.
+    let postgres =
+        obj.spec.postgres.is_some() || obj.spec.target.database.as_deref() == Some("ledger");
+    let engine = if postgres {
+        Engine::Postgres
+    } else {
+        Engine::Mysql
+    };
     let info = ConnectionInfo {
         host: "aws.connect.psdb.cloud".into(),
+        port: engine.port(),
         username: "k8s7x2m9q1w5e3r".into(),
         password: Secret::new("pscale_pw_EXAMPLE"),
         database: "shop".into(),
@@ -535,7 +544,7 @@ fn operator_renders_secret(doc: &Value) -> Result<bool, String> {
         organization: "acme".into(),
         region: "us-east".into(),
         role: obj.spec.role.as_str().to_string(),
-        ..ConnectionInfo::default()
+        engine,
     };
     render(&obj, &info)
         .map(|_| true)
@@ -679,6 +688,7 @@ async fn every_documented_example_is_accepted_by_the_control_plane() {
             "02-password.yaml",
             "03-deploy-request.yaml",
             "04-app-password.yaml",
+            "05-postgres-password.yaml",
         ] {
             assert!(
                 out.applied.iter().any(|a| a.contains(demo)),

@@ -18,6 +18,8 @@ mod deletion;
 mod heal;
 #[path = "password/ownership.rs"]
 mod ownership;
+#[path = "password/postgres.rs"]
+mod postgres;
 #[path = "password/rotation.rs"]
 mod rotation;
 #[path = "password/ttl.rs"]

@@ -23,5 +23,9 @@ mod deploy_request_faults;
 mod password;
 #[path = "reconciler/password_faults.rs"]
 mod password_faults;
+#[path = "reconciler/password_postgres.rs"]
+mod password_postgres;
+#[path = "reconciler/password_postgres_faults.rs"]
+mod password_postgres_faults;
 #[path = "reconciler/skeleton.rs"]
 mod skeleton;

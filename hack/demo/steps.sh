@@ -57,13 +57,15 @@ change_schema() {
 
 apply_examples() {
   local ex=$repo_root/examples/demo
-  kc apply -f "$ex/01-branch.yaml" -f "$ex/02-password.yaml" -f "$ex/04-app-password.yaml" | sed 's/^/demo: /'
+  kc apply -f "$ex/01-branch.yaml" -f "$ex/02-password.yaml" -f "$ex/04-app-password.yaml" \
+    -f "$ex/05-postgres-password.yaml" | sed 's/^/demo: /'
   wait_ready planetscalebranch demo-feature PlanetScaleBranch
   change_schema
   say "added column orders.status on branch demo-feature (emulator admin API, as a developer's DDL would)"
   kc apply -f "$ex/03-deploy-request.yaml" | sed 's/^/demo: /'
   wait_ready planetscalepassword demo-app PlanetScalePassword
   wait_ready planetscalepassword demo-app-main PlanetScalePassword
+  wait_ready planetscalepassword demo-ledger PlanetScalePassword
   wait_ready deployrequest add-orders-status DeployRequest
   progress "the app sees orders.status on main" "$DEMO_WAIT_SECONDS" app_sees_status ||
     { tail -n 20 "$DEMO_DIR/logs/app.log" >&2; return 1; }

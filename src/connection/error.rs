@@ -1,6 +1,7 @@
 //! Why a Secret's data could not be rendered. No message ever contains the password or a
 //! rendered value.
 
+use super::info::Engine;
 use super::preset::Preset;
 
 /// Everything that can keep [`render`](super::render) from producing the Secret's data.
@@ -37,6 +38,16 @@ pub enum RenderError {
         first: Preset,
         /// The preset that wanted it too.
         second: Preset,
+    },
+    /// A preset named after one engine's URL selected for a branch of the other engine.
+    #[error(
+        "secret.formats: {preset} does not apply to {engine} branches; remove it (the default DATABASE_URL and the other presets follow the branch's engine)"
+    )]
+    PresetNotForEngine {
+        /// The preset.
+        preset: Preset,
+        /// The branch's engine.
+        engine: Engine,
     },
     /// A template entry names a key the operator owns (`host`, `port`, `username`, `password`,
     /// `database`): the controller reads those back to check the Secret.
@@ -78,6 +89,7 @@ impl RenderError {
             Self::InvalidConnectionInfo { .. } => "InvalidConnectionInfo",
             Self::Unrepresentable { .. } => "FormatUnrepresentable",
             Self::PresetConflict { .. } => "FormatConflict",
+            Self::PresetNotForEngine { .. } => "FieldNotForEngine",
             Self::ReservedKey { .. } => "TemplateReservedKey",
             Self::InvalidKey { .. } => "TemplateInvalidKey",
             Self::Template { .. } => "TemplateFailed",

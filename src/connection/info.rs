@@ -6,6 +6,61 @@ use planetscale_api::Secret;
 /// The MySQL port PlanetScale listens on.
 pub const DEFAULT_PORT: u16 = 3306;
 
+/// The Postgres port PlanetScale listens on (direct connections; PgBouncer is 6432).
+pub const POSTGRES_PORT: u16 = 5432;
+
+/// The database engine a connection speaks: it decides the URL scheme, the TLS parameters and
+/// the keys of the presets that depend on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    /// Vitess (MySQL protocol): a password.
+    #[default]
+    Mysql,
+    /// PostgreSQL: a role.
+    Postgres,
+}
+
+impl Engine {
+    /// PlanetScale's name for it (a database's `kind`): `mysql` or `postgresql`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Mysql => "mysql",
+            Engine::Postgres => "postgresql",
+        }
+    }
+
+    /// The engine of a database `kind` as PlanetScale spells it; anything but `postgresql`
+    /// (including no kind at all, as older responses have) is Vitess.
+    pub fn from_kind(kind: Option<&str>) -> Self {
+        match kind {
+            Some("postgresql") => Engine::Postgres,
+            _ => Engine::Mysql,
+        }
+    }
+
+    /// The port PlanetScale serves the engine on.
+    pub fn port(self) -> u16 {
+        match self {
+            Engine::Mysql => DEFAULT_PORT,
+            Engine::Postgres => POSTGRES_PORT,
+        }
+    }
+
+    /// How people name it: `Vitess (MySQL)` or `PostgreSQL`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Engine::Mysql => "Vitess (MySQL)",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
 /// Everything needed to connect to one PlanetScale branch with one password, plus the context
 /// templates may use. Build it with struct update syntax over [`Default`] (port 3306):
 ///
@@ -41,6 +96,8 @@ pub struct ConnectionInfo {
     pub region: String,
     /// The password's role, e.g. `reader` (templates only).
     pub role: String,
+    /// The engine: MySQL (default) or PostgreSQL.
+    pub engine: Engine,
 }
 
 impl Default for ConnectionInfo {
@@ -55,6 +112,7 @@ impl Default for ConnectionInfo {
             organization: String::new(),
             region: String::new(),
             role: String::new(),
+            engine: Engine::Mysql,
         }
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! [`render`] turns a [`ConnectionInfo`] into the Secret's data:
 //! 1. the default entries, always: `host`, `port`, `username`, `password`, `database` and
-//!    `DATABASE_URL` (`mysql://…?require_ssl=true`);
-//! 2. each selected [`Preset`]'s keys. A preset's `DATABASE_URL` (`prisma`, `rails`,
+//!    `DATABASE_URL` (`mysql://…?require_ssl=true`, or on PostgreSQL
+//!    `postgresql://…?sslmode=verify-full`);
+//! 2. each selected [`Preset`]'s keys, in the form of the connection's [`Engine`] (the
+//!    framework presets are engine-aware, see [`Preset::serves`]). A preset's `DATABASE_URL` (`prisma`, `rails`,
 //!    `mysql-url`) replaces the default one; two selected presets that write the same key are a
 //!    [`RenderError::PresetConflict`];
 //! 3. the user's template entries, which override preset keys but never the five credential
@@ -13,6 +15,9 @@
 mod data;
 mod error;
 mod info;
+mod postgres;
+#[cfg(test)]
+mod postgres_tests;
 mod preset;
 mod template;
 mod urls;
@@ -32,7 +37,8 @@ pub use data::{
     RESERVED_KEYS, SecretData, USERNAME_KEY, credentials_hash, parse_back, to_secret_data,
 };
 pub use error::RenderError;
-pub use info::{ConnectionInfo, DEFAULT_PORT};
+pub use info::{ConnectionInfo, DEFAULT_PORT, Engine, POSTGRES_PORT};
+pub use postgres::{PG_JDBC_TLS, PG_TLS, pg_jdbc_url, pg_keyword_dsn, postgres_url};
 pub use preset::{Preset, UnknownPreset};
 pub use template::{FILTERS, MAX_FILTER_INPUT, MAX_RENDERED_LEN, MAX_TEMPLATE_LEN, VARIABLES};
 pub use urls::{
@@ -76,11 +82,20 @@ fn default_entries(info: &ConnectionInfo) -> SecretData {
         (USERNAME_KEY, info.username.clone()),
         (PASSWORD_KEY, info.password.expose().to_owned()),
         (DATABASE_KEY, info.database.clone()),
-        (DATABASE_URL_KEY, mysql_url(info)),
+        (DATABASE_URL_KEY, database_url(info)),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), Secret::from(value)))
     .collect()
+}
+
+/// The default `DATABASE_URL` of the engine: `mysql://…?require_ssl=true` or
+/// `postgresql://…?sslmode=verify-full`.
+fn database_url(info: &ConnectionInfo) -> String {
+    match info.engine {
+        Engine::Mysql => mysql_url(info),
+        Engine::Postgres => postgres_url(info),
+    }
 }
 
 fn add_presets(
@@ -160,6 +175,7 @@ pub(crate) mod test_support {
             organization: "acme".into(),
             region: "us-east".into(),
             role: "readwriter".into(),
+            engine: super::Engine::Mysql,
         }
     }
 }

@@ -4,10 +4,17 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::RenderError;
-use super::info::ConnectionInfo;
-use super::urls;
+use super::info::{ConnectionInfo, Engine};
+use super::{postgres, urls};
 
 /// A named set of Secret keys for one kind of client. Written in kebab-case in manifests.
+///
+/// The presets named after a framework or a family of clients (`prisma`, `go-sql-driver`,
+/// `jdbc`, `rails`, `laravel`, `env`) are engine-aware: the same name writes what that client
+/// needs for the branch's engine, so a manifest keeps working when its database moves between
+/// engines. The two named after a URL scheme (`mysql-url`, `postgresql-url`) serve only their
+/// engine ([`Preset::serves`]). Below, each variant's document gives the MySQL form; the
+/// PostgreSQL forms are in [`super::postgres`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Preset {
     /// `DATABASE_URL` = `mysql://…?require_ssl=true`.
@@ -25,12 +32,15 @@ pub enum Preset {
     Laravel,
     /// `HOST`, `PORT`, `USERNAME`, `PASSWORD`, `DATABASE`.
     Env,
+    /// `DATABASE_URL` = `postgresql://…?sslmode=verify-full` (PostgreSQL only).
+    PostgresqlUrl,
 }
 
 impl Preset {
     /// Every preset, in documentation order.
-    pub const ALL: [Preset; 7] = [
+    pub const ALL: [Preset; 8] = [
         Preset::MysqlUrl,
+        Preset::PostgresqlUrl,
         Preset::Prisma,
         Preset::GoSqlDriver,
         Preset::Jdbc,
@@ -49,12 +59,32 @@ impl Preset {
             Preset::Rails => "rails",
             Preset::Laravel => "laravel",
             Preset::Env => "env",
+            Preset::PostgresqlUrl => "postgresql-url",
         }
     }
 
-    /// The keys this preset writes, in the order of [`Preset::entries`].
+    /// Whether the preset has a form for `engine`: all but `mysql-url` on PostgreSQL and
+    /// `postgresql-url` on MySQL.
+    pub fn serves(self, engine: Engine) -> bool {
+        !matches!(
+            (self, engine),
+            (Preset::MysqlUrl, Engine::Postgres) | (Preset::PostgresqlUrl, Engine::Mysql)
+        )
+    }
+
+    /// The keys this preset writes for `engine`, in the order of [`Preset::entries`] (empty
+    /// when it does not serve the engine).
+    pub fn keys_for(self, engine: Engine) -> &'static [&'static str] {
+        match engine {
+            Engine::Mysql => self.keys(),
+            Engine::Postgres => postgres::keys(self),
+        }
+    }
+
+    /// The keys this preset writes on MySQL, in the order of [`Preset::entries`].
     pub fn keys(self) -> &'static [&'static str] {
         match self {
+            Preset::PostgresqlUrl => &[],
             Preset::MysqlUrl | Preset::Prisma | Preset::Rails => &["DATABASE_URL"],
             Preset::GoSqlDriver => &["DSN"],
             Preset::Jdbc => &["JDBC_URL", "JDBC_USERNAME", "JDBC_PASSWORD"],
@@ -71,13 +101,30 @@ impl Preset {
         }
     }
 
-    /// The preset's Secret entries for `info`, keyed as in [`Preset::keys`].
+    /// The preset's Secret entries for `info`, keyed as in [`Preset::keys_for`] its engine;
+    /// [`RenderError::PresetNotForEngine`] when it does not serve that engine.
     pub fn entries(
         self,
         info: &ConnectionInfo,
     ) -> Result<Vec<(&'static str, String)>, RenderError> {
+        if !self.serves(info.engine) {
+            return Err(RenderError::PresetNotForEngine {
+                preset: self,
+                engine: info.engine,
+            });
+        }
+        let values = match info.engine {
+            Engine::Mysql => self.mysql_values(info)?,
+            Engine::Postgres => postgres::values(self, info),
+        };
+        let keys = self.keys_for(info.engine).iter().copied();
+        Ok(keys.zip(values).collect())
+    }
+
+    fn mysql_values(self, info: &ConnectionInfo) -> Result<Vec<String>, RenderError> {
         let password = info.password.expose().to_owned();
-        let values = match self {
+        Ok(match self {
+            Preset::PostgresqlUrl => vec![],
             Preset::MysqlUrl => vec![urls::mysql_url(info)],
             Preset::Prisma => vec![urls::prisma_url(info)],
             Preset::Rails => vec![urls::rails_url(info)],
@@ -99,8 +146,7 @@ impl Preset {
                 password,
                 info.database.clone(),
             ],
-        };
-        Ok(self.keys().iter().copied().zip(values).collect())
+        })
     }
 }
 
@@ -113,7 +159,7 @@ impl fmt::Display for Preset {
 /// A preset name that is not one of [`Preset::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown preset {0:?}; expected one of mysql-url, prisma, go-sql-driver, jdbc, rails, laravel, env"
+    "unknown preset {0:?}; expected one of mysql-url, postgresql-url, prisma, go-sql-driver, jdbc, rails, laravel, env"
 )]
 pub struct UnknownPreset(pub String);
 

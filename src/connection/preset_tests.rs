@@ -277,7 +277,7 @@ fn a_non_default_port_reaches_every_format() {
         port: 13306,
         ..info("pw")
     };
-    for preset in Preset::ALL {
+    for preset in Preset::ALL.into_iter().filter(|p| p.serves(Engine::Mysql)) {
         let entries = preset.entries(&info).unwrap();
         let shown = entries.iter().any(|(_, v)| v.contains("13306"));
         assert!(shown, "{preset} ignores the port");

@@ -36,7 +36,7 @@ pub(crate) fn encode(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
 }
 
-fn url_with_credentials(scheme: &str, info: &ConnectionInfo, query: &str) -> String {
+pub(crate) fn url_with_credentials(scheme: &str, info: &ConnectionInfo, query: &str) -> String {
     format!(
         "{scheme}://{}:{}@{}:{}/{}?{query}",
         encode(&info.username),

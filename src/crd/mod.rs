@@ -13,6 +13,7 @@ pub mod deploy_request_status;
 pub mod duration;
 mod managed;
 pub mod password;
+pub mod password_postgres;
 pub mod password_secret;
 
 #[cfg(test)]

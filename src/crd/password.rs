@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::branch_target::BranchTarget;
 use super::common::{DeletionPolicy, SecretRef, default_false, k8s_name_rule, plain_enum};
 use super::duration::{duration_bounds_rule, duration_format_rule};
+use super::password_postgres::PasswordPostgres;
 use super::password_secret::{PasswordRotation, PasswordSecret};
 
 /// Condition types of a `PlanetScalePassword` (besides the summary `Ready`).
@@ -131,9 +132,17 @@ pub struct PlanetScalePasswordSpec {
     ))]
     pub cidrs: Option<Vec<String>>,
 
-    /// Create a password for the branch's replicas (read-only). Default false.
+    /// Create a password for the branch's replicas (read-only). Default false. Vitess
+    /// (MySQL) branches only, like `cidrs`: on a PostgreSQL branch either is refused with a
+    /// condition naming it.
     #[serde(default = "default_false")]
     pub replica: bool,
+
+    /// Settings of the PostgreSQL role, for branches of PostgreSQL databases (on a Vitess
+    /// branch the block is refused with a condition). There the operator creates a role
+    /// instead of a password, inheriting the roles `role` maps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PasswordPostgres>,
 
     /// What happens to the passwords in PlanetScale when this resource is deleted:
     /// `Delete` (default) deletes them, `Retain` leaves them.
@@ -224,6 +233,11 @@ pub struct PlanetScalePasswordStatus {
     /// Host applications connect to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The branch's engine, `mysql` (a password) or `postgresql` (a role), as found when the
+    /// first credentials were created. Unset on resources from before engines were told apart:
+    /// `mysql`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     /// Role of the current password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "plain_enum::<PasswordRole>")]

@@ -24,7 +24,10 @@ pub enum CreationPolicy {
     Merge,
 }
 
-/// Preset key layouts for the Secret. All of them require TLS, as PlanetScale does.
+/// Preset key layouts for the Secret. All of them require TLS, as PlanetScale does. Each
+/// is described in its MySQL form; on a PostgreSQL branch `prisma`, `go-sql-driver`, `jdbc`,
+/// `rails`, `laravel` and `env` write that engine's form (docs/connection-strings.md), and
+/// `mysql-url` is refused.
 #[derive(
     Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
 )]
@@ -45,6 +48,8 @@ pub enum SecretFormat {
     Laravel,
     /// `HOST`, `PORT`, `USERNAME`, `PASSWORD` and `DATABASE`.
     Env,
+    /// `DATABASE_URL` as a `postgresql://…?sslmode=verify-full` URL (PostgreSQL branches only).
+    PostgresqlUrl,
 }
 
 /// One templated value of the Secret.
@@ -127,11 +132,11 @@ pub struct PasswordSecret {
     #[serde(default)]
     pub creation_policy: CreationPolicy,
 
-    /// Preset key layouts to add: `mysql-url`, `prisma`, `go-sql-driver`, `jdbc`, `rails`,
-    /// `laravel`, `env`. The default keys `host`, `port`, `username`, `password`, `database`
-    /// and `DATABASE_URL` are always written.
+    /// Preset key layouts to add: `mysql-url`, `postgresql-url`, `prisma`, `go-sql-driver`,
+    /// `jdbc`, `rails`, `laravel`, `env` (in the form of the branch's engine). The default keys
+    /// `host`, `port`, `username`, `password`, `database` and `DATABASE_URL` are always written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 7))]
+    #[schemars(length(max = 8))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub formats: Vec<SecretFormat>,
 
@@ -225,6 +230,7 @@ mod tests {
             (SecretFormat::Rails, "rails"),
             (SecretFormat::Laravel, "laravel"),
             (SecretFormat::Env, "env"),
+            (SecretFormat::PostgresqlUrl, "postgresql-url"),
         ];
         for (format, name) in all {
             assert_eq!(serde_json::to_value(format).unwrap(), name);

@@ -12,6 +12,7 @@ fn explicit() -> serde_json::Value {
 pub fn cases() -> Vec<Case> {
     let mut cases = target_cases();
     cases.extend(settings_cases());
+    cases.extend(postgres_cases());
     cases
 }
 
@@ -273,6 +274,66 @@ fn settings_cases() -> Vec<Case> {
             "ttl of 34 characters",
             json!({"ttl": too_long_duration}),
             &["spec.ttl", "Too long"],
+        ),
+    ]
+}
+
+/// The `postgres` block: inherited roles, successor, `WHERE` rules.
+fn postgres_cases() -> Vec<Case> {
+    let pg = |block: serde_json::Value| json!({"postgres": block});
+    let thirteen: Vec<String> = (0..13).map(|_| "pg_monitor".to_string()).collect();
+    vec![
+        bad(
+            Password,
+            "inherited role not a Postgres predefined role",
+            pg(json!({"inheritedRoles": ["pg_owner"]})),
+            &[
+                "spec.postgres.inheritedRoles[0]",
+                "Unsupported value",
+                "pg_read_all_data",
+            ],
+        ),
+        bad(
+            Password,
+            "thirteen inherited roles",
+            pg(json!({"inheritedRoles": thirteen})),
+            &["spec.postgres.inheritedRoles", "Too many"],
+        ),
+        bad(
+            Password,
+            "no inherited roles",
+            pg(json!({"inheritedRoles": []})),
+            &["spec.postgres.inheritedRoles", "should have at least"],
+        ),
+        bad(
+            Password,
+            "an inherited role twice",
+            pg(json!({"inheritedRoles": ["pg_monitor", "pg_monitor"]})),
+            &["spec.postgres.inheritedRoles[1]", "Duplicate value"],
+        ),
+        bad(
+            Password,
+            "requireWhereOnDelete not off, warn or on",
+            pg(json!({"requireWhereOnDelete": "yes"})),
+            &["spec.postgres.requireWhereOnDelete", "Unsupported value"],
+        ),
+        bad(
+            Password,
+            "requireWhereOnUpdate not off, warn or on",
+            pg(json!({"requireWhereOnUpdate": true})),
+            &["spec.postgres.requireWhereOnUpdate", "Unsupported value"],
+        ),
+        bad(
+            Password,
+            "successor of 254 characters",
+            pg(json!({"successor": "r".repeat(254)})),
+            &["spec.postgres.successor", "Too long"],
+        ),
+        bad(
+            Password,
+            "empty successor",
+            pg(json!({"successor": ""})),
+            &["spec.postgres.successor", "should be at least"],
         ),
     ]
 }

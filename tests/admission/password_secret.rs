@@ -283,8 +283,8 @@ pub fn cases() -> Vec<Case> {
         ),
         bad(
             Password,
-            "eight formats (one twice)",
-            json!({"secret": {"formats": ["mysql-url", "prisma", "go-sql-driver", "jdbc", "rails", "laravel", "env", "env"]}}),
+            "nine formats (one twice)",
+            json!({"secret": {"formats": ["mysql-url", "postgresql-url", "prisma", "go-sql-driver", "jdbc", "rails", "laravel", "env", "env"]}}),
             &["spec.secret.formats", "Too many"],
         ),
         bad(

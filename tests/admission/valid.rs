@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource};
+use planetscale_operator::crd::password_postgres::{
+    InheritedRole, PasswordPostgres, WhereClauseRule,
+};
 use planetscale_operator::crd::*;
 use serde_json::json;
 
@@ -118,6 +121,12 @@ fn complete_password() -> PlanetScalePasswordSpec {
         ttl: Some("1h30m".into()),
         cidrs: Some(vec!["203.0.113.0/24".into(), "2001:db8::/32".into()]),
         replica: true,
+        postgres: Some(PasswordPostgres {
+            inherited_roles: Some(vec![InheritedRole::PgReadAllData, InheritedRole::PgMonitor]),
+            successor: Some("postgres".into()),
+            require_where_on_delete: Some(WhereClauseRule::On),
+            require_where_on_update: Some(WhereClauseRule::Warn),
+        }),
         deletion_policy: DeletionPolicy::Retain,
         secret: PasswordSecret {
             name: Some("shop-db".into()),

@@ -106,7 +106,8 @@ pub async fn creds(h: &Harness, name: &str) -> (String, String) {
     }
 }
 
-async fn admin(h: &Harness, path: &str, body: Option<Value>) -> Value {
+/// An admin request to the emulator: POST `body`, or GET without one.
+pub async fn admin(h: &Harness, path: &str, body: Option<Value>) -> Value {
     let http = reqwest::Client::builder().no_proxy().build().expect("http");
     let url = format!("{}{path}", h.emulator.url());
     let req = match body {
@@ -120,9 +121,15 @@ async fn admin(h: &Harness, path: &str, body: Option<Value>) -> Value {
 
 /// Every password of the resource in the emulator, deleted ones too.
 pub async fn all_passwords(h: &Harness, obj: &PlanetScalePassword) -> Vec<Value> {
+    all_of(h, obj, "passwords").await
+}
+
+/// Every object of `kind` (`passwords`, `roles`) of the emulator's state that the resource
+/// made (named `k8s-<uid>-…`), deleted ones too.
+pub async fn all_of(h: &Harness, obj: &PlanetScalePassword, kind: &str) -> Vec<Value> {
     let prefix = format!("k8s-{}-", obj.uid().expect("uid"));
     let world = admin(h, "/_emulator/state", None).await;
-    let all = world["passwords"].as_array().cloned().unwrap_or_default();
+    let all = world[kind].as_array().cloned().unwrap_or_default();
     all.into_iter()
         .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with(&prefix)))
         .collect()

@@ -3,6 +3,7 @@
 //! [`super::restart`].
 use std::time::Duration;
 
+use super::engine::CredOps;
 use super::mint::{self, Mint};
 use super::observe::{Located, Look, Observed, db_key};
 use super::pass::Run;
@@ -47,6 +48,9 @@ pub async fn act(run: &Run<'_>, seen: Observed, plan: Plan<Step>) -> Acted<Outco
     status.database = Some(t.database.clone());
     status.branch = Some(t.branch.clone());
     let resolved = located.branch_waiting.is_none();
+    if let Ok(look) = &look {
+        status.engine = Some(look.engine.as_str().to_string());
+    }
     let result = match &look {
         Ok(look) => steps(run, &located, look, plan, &mut status).await,
         Err(_) => Ok(None),
@@ -80,9 +84,10 @@ async fn steps(
                 return Ok(Some(Ended::Conflict { holder }));
             }
             Step::WaitForBranch(why, after) => return Err(target::waiting_for(why, after)),
-            Step::RefuseTemplate => mint::preflight(run.obj, t)?,
+            Step::RefuseTemplate => mint::preflight(run.obj, t, look.engine)?,
             Step::Mint {
                 target,
+                engine,
                 counter,
                 cause,
                 lookup,
@@ -91,6 +96,7 @@ async fn steps(
                 let m = Mint {
                     api,
                     target: &target,
+                    creds: CredOps::of(run.obj, engine),
                     desired,
                     secret,
                     counter,

@@ -2,9 +2,8 @@
 //! Retain`), then the Secret follows its creation policy.
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use planetscale_api::models::ListPasswords;
 
-use super::mint::delete_id;
+use super::engine::CredOps;
 use super::pass::Run;
 use super::secret;
 use crate::controller::planetscale::PlanetScale;
@@ -42,6 +41,11 @@ async fn delete_passwords(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> 
         // No target was ever resolved, so no password was created.
         return Ok(());
     };
+    if status.rotation == 0 && status.password_id.is_none() {
+        // No create was ever attempted (the counter is raised before each one): e.g. a spec
+        // refused before anything was made, whose engine was never recorded.
+        return Ok(());
+    }
     let api = run.client().await?;
     delete_on(run, &api, &t, status).await
 }
@@ -55,13 +59,8 @@ async fn delete_on(
     status: &PlanetScalePasswordStatus,
 ) -> Result<(), Error> {
     let prefix = name_prefix(&run.uid);
-    let query = ListPasswords {
-        q: Some(prefix.clone()),
-        status: None,
-    };
-    let listed = api
-        .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
-        .await;
+    let creds = CredOps::recorded(run.obj, status);
+    let listed = creds.list_named(api, t, &prefix).await;
     let listed = match listed {
         Ok(list) => list,
         // The branch (and every password on it) is gone.
@@ -83,12 +82,13 @@ async fn delete_on(
     ids.sort();
     ids.dedup();
     for id in &ids {
-        delete_id(api, t, id).await?;
+        creds.delete(api, t, id).await?;
     }
     if !ids.is_empty() {
         let note = format!(
-            "deleted {} password(s) of branch {} in {}/{}",
+            "deleted {} {}(s) of branch {} in {}/{}",
             ids.len(),
+            creds.noun(),
             t.branch,
             t.organization,
             t.database

@@ -16,13 +16,14 @@
 //! `n`, so step 2 looks, and adopts the password whose credentials the Secret holds) and ends
 //! in the same state.
 use kube::runtime::events::EventType;
-use planetscale_api::models::{CreatePassword, ListPasswords, Password};
+use planetscale_api::models::Password;
 
 use super::deadline::{delete_after, next_rotation_at};
-use super::pass::{Run, api_role};
+use super::engine::CredOps;
+use super::pass::Run;
 use super::plan::{Cause, Desired};
 use super::secret::{self, SecretView};
-use crate::connection::credentials_hash;
+use crate::connection::{Engine, credentials_hash};
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::target::Target;
 use crate::crd::password::{
@@ -37,6 +38,8 @@ use planetscale_api::Secret;
 pub struct Mint<'a, P> {
     pub api: &'a P,
     pub target: &'a Target,
+    /// A password (Vitess) or a role (PostgreSQL), with the role's successor.
+    pub creds: CredOps<'a>,
     pub desired: &'a Desired,
     pub secret: &'a SecretView,
     pub counter: i64,
@@ -77,14 +80,14 @@ pub fn lookup_needed(recorded: i64, counter: i64, unexplained: bool) -> bool {
 
 /// Renders the Secret with placeholder credentials, so a template that cannot render stops
 /// us before a password is created that could not be stored.
-pub fn preflight(obj: &PlanetScalePassword, target: &Target) -> Result<(), Error> {
+pub fn preflight(obj: &PlanetScalePassword, target: &Target, engine: Engine) -> Result<(), Error> {
     let placeholder = Password {
         access_host_url: Some("placeholder.connect.psdb.cloud".into()),
         username: Some("placeholder".into()),
         ..Password::default()
     };
     let plaintext = Secret::new("pscale_pw_placeholder");
-    let info = secret::connection_info(obj, target, &placeholder, &plaintext);
+    let info = secret::connection_info(obj, target, &placeholder, &plaintext, engine);
     secret::render(obj, &info).map(drop)
 }
 
@@ -98,13 +101,7 @@ async fn find_or_create(
 ) -> Result<(Password, Secret, usize), Error> {
     let t = m.target;
     let found = if lookup {
-        let query = ListPasswords {
-            q: Some(name.to_string()),
-            status: None,
-        };
-        m.api
-            .list_passwords_all(&t.organization, &t.database, &t.branch, &query)
-            .await?
+        m.creds.list_named(m.api, t, name).await?
     } else {
         Vec::new()
     };
@@ -123,17 +120,7 @@ async fn find_or_create(
     if let Some((p, plaintext)) = adopted {
         return Ok((p, plaintext, stale));
     }
-    let body = CreatePassword {
-        name: Some(name.to_string()),
-        role: Some(api_role(m.desired.role)),
-        ttl: m.desired.ttl.map(|t| t.as_secs()),
-        cidrs: m.desired.cidrs.clone(),
-        replica: Some(m.desired.replica),
-    };
-    let p = m
-        .api
-        .create_password(&t.organization, &t.database, &t.branch, &body)
-        .await?;
+    let p = m.creds.create(m.api, t, name, m.desired).await?;
     let Some(plaintext) = p.plain_text.clone() else {
         delete(m, &p.id).await.ok();
         return Err(Error::Invalid {
@@ -144,19 +131,8 @@ async fn find_or_create(
     Ok((p, plaintext, stale))
 }
 
-/// Deletes a password; 404 counts as done.
-pub async fn delete_id(api: &impl PlanetScale, t: &Target, id: &str) -> Result<(), Error> {
-    match api
-        .delete_password(&t.organization, &t.database, &t.branch, id)
-        .await
-    {
-        Ok(()) | Err(planetscale_api::Error::NotFound { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 async fn delete(m: &Mint<'_, impl PlanetScale>, id: &str) -> Result<(), Error> {
-    delete_id(m.api, m.target, id).await
+    m.creds.delete(m.api, m.target, id).await
 }
 
 /// Writes the Secret for `p`. A password whose Secret cannot even be rendered is deleted at
@@ -168,7 +144,7 @@ async fn write_secret(
     p: &Password,
     plaintext: &Secret,
 ) -> Result<(), Error> {
-    let info = secret::connection_info(run.obj, m.target, p, plaintext);
+    let info = secret::connection_info(run.obj, m.target, p, plaintext, m.creds.engine);
     let data = match secret::render(run.obj, &info) {
         Ok(data) => data,
         Err(e) => {
@@ -220,12 +196,13 @@ fn record(
         pending.delete_after = to_time(now);
     }
     let created = p.created_at.unwrap_or(now);
-    let info = secret::connection_info(run.obj, m.target, p, plaintext);
+    let info = secret::connection_info(run.obj, m.target, p, plaintext, m.creds.engine);
     let old_secret = s.secret_name.replace(m.desired.secret_name.clone());
     s.password_id = Some(p.id.clone());
     s.password_name = Some(name.to_string());
     s.username = p.username.clone();
     s.host = p.access_host_url.clone();
+    s.engine = Some(m.creds.engine.as_str().to_string());
     s.role = Some(m.desired.role);
     s.expires_at = p.expires_at.map(to_time);
     s.last_rotated_at = Some(to_time(created));
@@ -256,7 +233,8 @@ async fn announce(
         String::new()
     };
     let (type_, why, what) = cause_text(m.cause, secret);
-    let note = format!("{what} password {name} and wrote Secret {secret}{old}{strays}");
+    let noun = m.creds.noun();
+    let note = format!("{what} {noun} {name} and wrote Secret {secret}{old}{strays}");
     run.event_as(type_, why, action(m.cause), note).await;
 }
 

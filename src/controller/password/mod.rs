@@ -44,6 +44,7 @@ pub mod act;
 pub mod cache;
 pub mod cleanup;
 pub mod deadline;
+pub mod engine;
 pub mod mint;
 pub mod observe;
 pub mod pass;

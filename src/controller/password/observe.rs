@@ -9,9 +9,11 @@ use kube::ResourceExt;
 use planetscale_api::models::Password;
 
 use super::cache;
+use super::engine::{self, CredOps};
 use super::pass::{Run, crd_role, desired, normalize_cidrs};
 use super::plan::{Desired, Facts, Live, LiveView, SecretState, in_flight};
 use super::secret::SecretView;
+use crate::connection::Engine;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::snapshot::DbKey;
 use crate::controller::target::{self, Target};
@@ -52,6 +54,8 @@ pub struct Look {
     pub api: planetscale_api::Client,
     /// PlanetScale's current time.
     pub now: DateTime<Utc>,
+    /// The branch's engine: a password (Vitess) or a role (PostgreSQL).
+    pub engine: Engine,
     pub secret: SecretView,
     pub live: Live,
     /// The current password as PlanetScale returned it (no plaintext).
@@ -96,11 +100,15 @@ pub async fn observe(run: &Run<'_>) -> Result<Observed, Error> {
 async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
     let api = run.client().await?;
     let status = run.obj.status.clone().unwrap_or_default();
+    let engine = engine::engine_of(&api, &status, &at.target).await?;
+    if let Some(refused) = engine::refused_field(run.obj, engine) {
+        return Err(refused);
+    }
     let secret = run.secrets.get_opt(&at.desired.secret_name).await?;
     let secret = SecretView::new(secret, run.obj);
     let id = status.password_id.as_deref();
     let password = match id {
-        Some(id) => current(run, &api, &at.target, id).await?,
+        Some(id) => current(run, &api, &at.target, engine, id).await?,
         None => None,
     };
     let live = match (&password, id) {
@@ -121,6 +129,7 @@ async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
     };
     Ok(Look {
         now: api.server_now(),
+        engine,
         api,
         secret,
         live,
@@ -158,17 +167,22 @@ pub fn db_key(run: &Run<'_>, t: &Target) -> DbKey {
 
 /// Password `id` as PlanetScale has it (`None`: deleted): the last view while it is fresh
 /// (half the resync interval), else the database's snapshot, else (not in the snapshot, which
-/// may predate the create, or no snapshots for these credentials) one GET.
+/// may predate the create, or no snapshots for these credentials) one GET. A role (there is
+/// no database-wide list of roles): the last view, else one GET.
 async fn current(
     run: &Run<'_>,
     api: &impl PlanetScale,
     t: &Target,
+    engine: Engine,
     id: &str,
 ) -> Result<Option<Password>, Error> {
     let (key, fresh) = (run.key(), run.fresh_for());
     let views = &run.state.views;
     if let Some(p) = views.remembered(&key, id, t, fresh) {
         return Ok(Some(p));
+    }
+    if engine == Engine::Postgres {
+        return get_once(run, api, t, engine, id).await;
     }
     let (org, db) = (&t.organization, &t.database);
     let list = || cache::list(api, org, db);
@@ -183,7 +197,19 @@ async fn current(
         views.remember(&key, t, p, s.taken);
         return Ok(Some(p.clone()));
     }
-    match api.get_password(org, db, &t.branch, id).await {
+    get_once(run, api, t, engine, id).await
+}
+
+/// One GET of credentials `id` (`None`: deleted), remembered.
+async fn get_once(
+    run: &Run<'_>,
+    api: &impl PlanetScale,
+    t: &Target,
+    engine: Engine,
+    id: &str,
+) -> Result<Option<Password>, Error> {
+    let (key, views) = (run.key(), &run.state.views);
+    match CredOps::of(run.obj, engine).get(api, t, id).await {
         Ok(p) => {
             views.remember(&key, t, &p, Instant::now());
             Ok(Some(p))

@@ -124,6 +124,7 @@ pub fn desired(obj: &PlanetScalePassword) -> Result<Desired, Error> {
         .map(|t| duration("rotation.interval", t))
         .transpose()?;
     let grace = duration("rotation.gracePeriod", &spec.rotation.grace_period)?;
+    let pg = spec.postgres.as_ref();
     Ok(Desired {
         role: spec.role,
         ttl,
@@ -133,6 +134,13 @@ pub fn desired(obj: &PlanetScalePassword) -> Result<Desired, Error> {
         grace,
         rotate_request: rotate_request(&obj.metadata).map(str::to_string),
         secret_name: spec.secret.effective_name(&obj.name_any()).to_string(),
+        inherited_roles: pg.and_then(|p| p.inherited_roles.clone()).map(|mut set| {
+            set.sort();
+            set.dedup();
+            set
+        }),
+        where_on_delete: pg.and_then(|p| p.require_where_on_delete),
+        where_on_update: pg.and_then(|p| p.require_where_on_update),
     })
 }
 

@@ -12,10 +12,12 @@ use super::deadline::{due_deletions, next_deadline, next_rotation_at, renew_due,
 use kube::ResourceExt;
 
 use super::observe::{Look, Observed};
+use crate::connection::Engine;
 use crate::controller::reconciler::Plan;
 use crate::controller::target::Target;
 use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
+use crate::crd::password_postgres::{InheritedRole, WhereClauseRule};
 
 /// What the spec asks for, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,12 @@ pub struct Desired {
     pub rotate_request: Option<String>,
     /// The Secret's name (`secret.name` or the resource's name).
     pub secret_name: String,
+    /// PostgreSQL: `postgres.inheritedRoles`, sorted (`None`: those `role` maps to).
+    pub inherited_roles: Option<Vec<InheritedRole>>,
+    /// PostgreSQL: `postgres.requireWhereOnDelete`.
+    pub where_on_delete: Option<WhereClauseRule>,
+    /// PostgreSQL: `postgres.requireWhereOnUpdate`.
+    pub where_on_update: Option<WhereClauseRule>,
 }
 
 /// The Secret as far as planning cares.
@@ -205,7 +213,7 @@ fn replacement(o: &Facts<'_>, live: &LiveView) -> Option<Cause> {
     }
     let ttl = live.ttl_seconds.filter(|t| *t > 0);
     let want_ttl = o.desired.ttl.map(|t| t.as_secs()).filter(|t| *t > 0);
-    let changed = live.role.is_some_and(|r| r != o.desired.role)
+    let changed = live.role.is_some_and(|r| Some(r) != o.desired.live_role())
         || live.replica != o.desired.replica
         || ttl != want_ttl;
     changed.then_some(Cause::SpecChanged)
@@ -251,6 +259,7 @@ pub enum Step {
     /// written before, for crash safety (the skeleton's intent, see [`super::mint`]).
     Mint {
         target: Target,
+        engine: Engine,
         counter: i64,
         cause: Cause,
         lookup: bool,
@@ -285,6 +294,7 @@ pub fn plan(obj: &PlanetScalePassword, o: &Observed) -> Plan<Step> {
             None => again(vec![
                 Step::Mint {
                     target: o.located.target.clone(),
+                    engine: look.engine,
                     counter,
                     cause,
                     lookup: lookup(&facts, counter, cause),
@@ -321,7 +331,7 @@ fn mint_blocked(
     {
         return Some(Step::WaitForBranch(why.clone(), *after));
     }
-    super::mint::preflight(obj, &o.located.target)
+    super::mint::preflight(obj, &o.located.target, look.engine)
         .is_err()
         .then_some(Step::RefuseTemplate)
 }
@@ -336,16 +346,19 @@ fn lookup(o: &Facts<'_>, counter: i64, cause: Cause) -> bool {
 }
 
 /// The status to write before a pass that creates password `counter`: the counter and the
-/// branch it is created on, so that a crash right after the create finds both ([`super::mint`]).
+/// branch it is created on (with its engine), so that a crash right after the create finds both ([`super::mint`]).
 /// `None` when the status already holds the counter (an earlier attempt wrote it). Pure.
 pub fn intent(
     status: Option<&PlanetScalePasswordStatus>,
     plan: &Plan<Step>,
 ) -> Option<PlanetScalePasswordStatus> {
-    let (target, counter) = plan.steps.iter().find_map(|s| match s {
+    let (target, engine, counter) = plan.steps.iter().find_map(|s| match s {
         Step::Mint {
-            target, counter, ..
-        } => Some((target, *counter)),
+            target,
+            engine,
+            counter,
+            ..
+        } => Some((target, *engine, *counter)),
         _ => None,
     })?;
     let mut status = status.cloned().unwrap_or_default();
@@ -356,5 +369,6 @@ pub fn intent(
     status.organization = Some(target.organization.clone());
     status.database = Some(target.database.clone());
     status.branch = Some(target.branch.clone());
+    status.engine = Some(engine.as_str().to_string());
     Some(status)
 }

@@ -25,6 +25,9 @@ fn desired() -> Desired {
         grace: Duration::from_secs(600),
         rotate_request: None,
         secret_name: "app-db".into(),
+        inherited_roles: None,
+        where_on_delete: None,
+        where_on_update: None,
     }
 }
 
@@ -291,4 +294,29 @@ fn grace_periods_and_due_deletions() {
     let o = observe(&s, &d, OK, Live::Found(live()), 700);
     assert_eq!(next_deadline(&o), Some(t(1200)), "grace expired for old1");
     assert_eq!(after(t(0), grace), t(600));
+}
+
+#[test]
+fn a_postgres_role_is_replaced_when_its_inherited_roles_map_to_another_role() {
+    use crate::crd::password_postgres::InheritedRole as I;
+    let s = settled(1);
+    let live_rw = Live::Found(live());
+    // The explicit set that readwriter maps to: nothing changes.
+    let mut same = desired();
+    same.role = PasswordRole::Reader;
+    same.inherited_roles = Some(vec![I::PgReadAllData, I::PgWriteAllData]);
+    let o = observe(&s, &same, OK, live_rw.clone(), 10);
+    assert_eq!(decide(&o), Decision::Idle);
+    // A set of its own: a new role.
+    let mut own = desired();
+    own.inherited_roles = Some(vec![I::PgMonitor]);
+    let o = observe(&s, &own, OK, live_rw.clone(), 10);
+    assert_eq!(decide(&o), mint(2, Cause::SpecChanged));
+    // Once the live role has a set of its own, it is left alone.
+    let custom = Live::Found(LiveView {
+        role: None,
+        ..live()
+    });
+    let o = observe(&s, &own, OK, custom, 10);
+    assert_eq!(decide(&o), Decision::Idle);
 }

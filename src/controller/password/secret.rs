@@ -11,7 +11,7 @@ use super::plan::{Creds, SecretState};
 use planetscale_api::models::Password;
 
 use crate::connection::{
-    ConnectionInfo, DEFAULT_PORT, Preset, SecretData, credentials_hash, parse_back, to_secret_data,
+    ConnectionInfo, Engine, Preset, SecretData, credentials_hash, parse_back, to_secret_data,
 };
 use crate::controller::target::Target;
 use crate::controller::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
@@ -135,13 +135,14 @@ pub fn connection_info(
     target: &Target,
     p: &Password,
     plaintext: &planetscale_api::Secret,
+    engine: Engine,
 ) -> ConnectionInfo {
     ConnectionInfo {
         host: p.access_host_url.clone().unwrap_or_default(),
-        port: DEFAULT_PORT,
+        port: engine.port(),
         username: p.username.clone().unwrap_or_default(),
         password: plaintext.clone(),
-        database: target.database.clone(),
+        database: connect_database(engine, target),
         branch: target.branch.clone(),
         organization: target.organization.clone(),
         region: p
@@ -150,8 +151,21 @@ pub fn connection_info(
             .map(|r| r.slug.clone())
             .unwrap_or_default(),
         role: obj.spec.role.as_str().to_string(),
+        engine,
     }
 }
+
+/// The database name in connection strings: the PlanetScale database's name on Vitess; on
+/// PostgreSQL the one database every branch serves, `postgres` (the roles' `database_name`).
+fn connect_database(engine: Engine, target: &Target) -> String {
+    match engine {
+        Engine::Mysql => target.database.clone(),
+        Engine::Postgres => POSTGRES_DATABASE.to_string(),
+    }
+}
+
+/// The database PostgreSQL roles connect to on every branch.
+pub const POSTGRES_DATABASE: &str = "postgres";
 
 /// The presets the spec selects.
 pub fn presets(obj: &PlanetScalePassword) -> Vec<Preset> {
@@ -167,6 +181,7 @@ pub fn presets(obj: &PlanetScalePassword) -> Vec<Preset> {
             SecretFormat::Rails => Preset::Rails,
             SecretFormat::Laravel => Preset::Laravel,
             SecretFormat::Env => Preset::Env,
+            SecretFormat::PostgresqlUrl => Preset::PostgresqlUrl,
         })
         .collect()
 }

@@ -27,6 +27,7 @@ fn the_intent_writes_the_counter_and_the_branch_once() {
     };
     let mint = |counter| Step::Mint {
         target: target.clone(),
+        engine: crate::connection::Engine::Postgres,
         counter,
         cause: Cause::Initial,
         lookup: false,
@@ -35,6 +36,11 @@ fn the_intent_writes_the_counter_and_the_branch_once() {
     let fresh = intent(None, &plan).expect("a counter to write");
     assert_eq!(fresh.rotation, 1);
     assert_eq!(super::observe::recorded(&fresh), Some(target.clone()));
+    assert_eq!(
+        fresh.engine.as_deref(),
+        Some("postgresql"),
+        "a crash after the create still knows a role was made"
+    );
     assert_eq!(intent(Some(&fresh), &plan), None, "already written");
     let idle = crate::controller::reconciler::Plan::steps(vec![Step::SyncSecret, Step::Restart]);
     let settled = PlanetScalePasswordStatus {
@@ -73,6 +79,7 @@ fn first_look(spec: &serde_json::Value) -> (crate::crd::password::PlanetScalePas
     let look = super::observe::Look {
         api,
         now: t(0),
+        engine: crate::connection::Engine::Mysql,
         secret: super::secret::SecretView::default(),
         live: Live::None,
         password: None,

@@ -4,7 +4,7 @@ use kube::runtime::events::EventType;
 use planetscale_api::models::UpdatePassword;
 
 use super::deadline::{due_deletions, next_rotation_at};
-use super::mint::delete_id;
+use super::engine::CredOps;
 use super::observe::Look;
 use super::pass::Run;
 use super::plan::Desired;
@@ -27,9 +27,7 @@ pub async fn renew(
     let Some(id) = status.password_id.clone() else {
         return Ok(());
     };
-    let renewed = api
-        .renew_password(&t.organization, &t.database, &t.branch, &id)
-        .await;
+    let renewed = CredOps::recorded(run.obj, status).renew(api, t, &id).await;
     let p = match renewed {
         Ok(p) => p,
         Err(
@@ -97,13 +95,15 @@ pub async fn delete_due(
     api: &impl PlanetScale,
     t: &Target,
 ) -> Result<(), Error> {
+    let creds = CredOps::recorded(run.obj, status);
     for due in due_deletions(&status.pending_deletions, api.server_now()) {
-        delete_id(api, t, &due.password_id).await?;
+        creds.delete(api, t, &due.password_id).await?;
         status
             .pending_deletions
             .retain(|p| p.password_id != due.password_id);
         let name = due.password_name.unwrap_or(due.password_id);
-        let note = format!("deleted replaced password {name}: its grace period is over");
+        let noun = creds.noun();
+        let note = format!("deleted replaced {noun} {name}: its grace period is over");
         run.event(EventType::Normal, "PasswordDeleted", note).await;
     }
     Ok(())
@@ -121,7 +121,7 @@ pub async fn sync(
     let (Some(p), Some((_, plaintext))) = (&seen.password, &seen.secret.creds) else {
         return Ok(());
     };
-    let info = secret::connection_info(run.obj, t, p, plaintext);
+    let info = secret::connection_info(run.obj, t, p, plaintext, seen.engine);
     let data = secret::render(run.obj, &info)?;
     let want = secret::desired(run.obj, &desired.secret_name, &data);
     if seen.secret.differs(&want) {
@@ -142,6 +142,7 @@ pub async fn sync(
     s.next_rotation_at = next_rotation_at(created, desired.interval).map(to_time);
     s.credentials_hash = Some(credentials_hash(&info));
     s.secret_name = Some(desired.secret_name.clone());
+    s.engine = Some(seen.engine.as_str().to_string());
     s.role = Some(desired.role);
     Ok(())
 }

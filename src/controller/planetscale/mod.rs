@@ -8,7 +8,8 @@
 //! (every reconcile gets one concrete client from the credentials store).
 //!
 //! The operations are split by area, one trait per file, so that each list stays short:
-//! [`BranchOps`] (databases and branches), [`PasswordOps`] and [`DeployRequestOps`].
+//! [`BranchOps`] (databases and branches), [`PasswordOps`], [`RoleOps`] (Postgres roles) and
+//! [`DeployRequestOps`].
 //! [`PlanetScale`] is all of them together plus PlanetScale's clock; it is the one bound
 //! reconcile code names. Inside a function generic over `impl PlanetScale` the area traits'
 //! methods are callable without importing them.
@@ -27,13 +28,15 @@ use planetscale_api::Client;
 mod branches;
 mod deploy_requests;
 mod passwords;
+mod roles;
 
 pub use branches::BranchOps;
 pub use deploy_requests::DeployRequestOps;
 pub use passwords::PasswordOps;
+pub use roles::RoleOps;
 
 /// Every PlanetScale operation of the reconciles, and PlanetScale's clock.
-pub trait PlanetScale: BranchOps + PasswordOps + DeployRequestOps {
+pub trait PlanetScale: BranchOps + PasswordOps + RoleOps + DeployRequestOps {
     /// PlanetScale's current time (the local clock corrected by the server's `Date` header).
     fn server_now(&self) -> DateTime<Utc>;
 }

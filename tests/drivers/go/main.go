@@ -3,6 +3,7 @@
 //
 //	realdb-go go-sql-driver   # $DSN through github.com/go-sql-driver/mysql
 //	realdb-go pgx             # $DATABASE_URL through github.com/jackc/pgx/v5 (database/sql)
+//	realdb-go pgx-dsn         # $DSN (libpq keyword/value form) through pgx (database/sql)
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fail("usage: realdb-go go-sql-driver|pgx")
+		fail("usage: realdb-go go-sql-driver|pgx|pgx-dsn")
 	}
 	var driver, dsn string
 	switch os.Args[1] {
@@ -24,6 +25,8 @@ func main() {
 		driver, dsn = "mysql", os.Getenv("DSN")
 	case "pgx":
 		driver, dsn = "pgx", os.Getenv("DATABASE_URL")
+	case "pgx-dsn":
+		driver, dsn = "pgx", os.Getenv("DSN")
 	default:
 		fail("unknown driver " + os.Args[1])
 	}

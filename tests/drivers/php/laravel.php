@@ -1,19 +1,31 @@
 <?php
-// The Laravel preset's keys used the way Laravel's config/database.php and MySqlConnector use
-// them (Laravel itself is not installable from the registries tests may reach): DSN
-// "mysql:host=DB_HOST;port=DB_PORT;dbname=DB_DATABASE", DB_USERNAME, DB_PASSWORD and
-// PDO::MYSQL_ATTR_SSL_CA => MYSQL_ATTR_SSL_CA in the PDO options. Prints QUERY's first value.
-if (getenv('DB_CONNECTION') !== 'mysql') {
-    fwrite(STDERR, "realdb-php: DB_CONNECTION is not mysql\n");
+// The Laravel preset's keys used the way Laravel's config/database.php and its connectors use
+// them (Laravel itself is not installable from the registries tests may reach):
+// - DB_CONNECTION=mysql (MySqlConnector): DSN "mysql:host=DB_HOST;port=DB_PORT;dbname=DB_DATABASE",
+//   PDO::MYSQL_ATTR_SSL_CA => MYSQL_ATTR_SSL_CA in the PDO options;
+// - DB_CONNECTION=pgsql (PostgresConnector): DSN
+//   "pgsql:host=DB_HOST;dbname='DB_DATABASE';port=DB_PORT;sslmode=DB_SSLMODE" (pdo_pgsql, libpq).
+// DB_USERNAME and DB_PASSWORD as the credentials. Prints QUERY's first value.
+$connection = getenv('DB_CONNECTION');
+$options = [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION];
+if ($connection === 'mysql') {
+    $dsn = sprintf('mysql:host=%s;port=%s;dbname=%s', getenv('DB_HOST'), getenv('DB_PORT'), getenv('DB_DATABASE'));
+    $ca = getenv('MYSQL_ATTR_SSL_CA');
+    if ($ca !== false && $ca !== '') {
+        $options[PDO::MYSQL_ATTR_SSL_CA] = $ca;
+    }
+    $tls = "SHOW SESSION STATUS LIKE 'Ssl_cipher'";
+} elseif ($connection === 'pgsql') {
+    $dsn = sprintf("pgsql:host=%s;dbname='%s';port=%s;sslmode=%s", getenv('DB_HOST'), getenv('DB_DATABASE'), getenv('DB_PORT'), getenv('DB_SSLMODE'));
+    $tls = 'SELECT pid, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
+} else {
+    fwrite(STDERR, "realdb-php: DB_CONNECTION is neither mysql nor pgsql\n");
     exit(1);
 }
-$dsn = sprintf('mysql:host=%s;port=%s;dbname=%s', getenv('DB_HOST'), getenv('DB_PORT'), getenv('DB_DATABASE'));
-$options = array_filter([PDO::MYSQL_ATTR_SSL_CA => getenv('MYSQL_ATTR_SSL_CA')]);
-$options[PDO::ATTR_ERRMODE] = PDO::ERRMODE_EXCEPTION;
 try {
     $pdo = new PDO($dsn, getenv('DB_USERNAME'), getenv('DB_PASSWORD'), $options);
-    $cipher = $pdo->query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")->fetch(PDO::FETCH_NUM)[1];
-    if ($cipher === '') {
+    $cipher = $pdo->query($tls)->fetch(PDO::FETCH_NUM)[1] ?? '';
+    if ($cipher === '' || $cipher === null) {
         fwrite(STDERR, "realdb-php: connected without TLS\n");
         exit(1);
     }
