@@ -8,12 +8,14 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 CRDGEN := $(TARGET_DIR)/debug/crdgen
 DOCGEN := $(TARGET_DIR)/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
-# Integration tests: each test binary runs up to TEST_THREADS tests at once, binaries one after another, all on one shared control plane.
+# Integration tests (hack/test/integration): INTEGRATION_JOBS test binaries at once, each running up to TEST_THREADS tests at once, all on one shared control plane.
 TEST_THREADS ?= 4
+INTEGRATION_JOBS ?= 3
 # Chaos suite size: 1 (make test) is issue 11's size (50 passwords, 10 deploy requests, 16 SIGKILLs), 5 five times it.
 CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
 RECONCILER_TESTENV := $(CURDIR)/.reconciler/testenv
+comma := ,
 
 .PHONY: help build fmt lint deny unit-test test integration-test crds check-generated \
         testenv-build testenv-up testenv-down testenv-status demo demo-down docs bench clean chaos \
@@ -80,9 +82,11 @@ testenv-down: ## Stop the local control plane
 testenv-status: ## Is the local control plane running?
 	$(TESTENV)/status
 
-integration-test: build ## Integration tests against a running control plane (the realdb_ tests of tests/connect.rs when realdb-up ran)
-	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig $(CARGO) test -p planetscale-operator --test '*' -- --test-threads=$(TEST_THREADS) \
-	  $(if $(wildcard .realdb/env),,--skip realdb_)
+# INTEGRATION_TESTS=branch,password runs only those binaries; each binary's output is in
+# target/test-logs/integration/<name>.log (the failed ones' are printed at the end).
+integration-test: build ## Integration tests against a running control plane, several binaries at once (the realdb_ tests of tests/connect.rs when realdb-up ran)
+	PSO_KUBECONFIG=$(CURDIR)/.testenv/kubeconfig INTEGRATION_JOBS=$(INTEGRATION_JOBS) TEST_THREADS=$(TEST_THREADS) \
+	  hack/test/integration $(subst $(comma), ,$(INTEGRATION_TESTS)) -- $(if $(wildcard .realdb/env),,--skip realdb_)
 
 realdb-up: ## Real MariaDB and PostgreSQL with TLS for the emulator's --realdb, and the client drivers (cached)
 	hack/realdb/up
@@ -108,10 +112,11 @@ chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on i
 	  PSO_KUBECONFIG=$(CHAOS_TESTENV)/kubeconfig PSO_CHAOS_TESTENV_DIR=$(CHAOS_TESTENV) CHAOS_SCALE=$(CHAOS_SCALE) \
 	  $(CARGO) test -p planetscale-operator --test chaos -- --ignored --nocapture
 
-test: ## Everything: lint, unit tests, reconciler tests, check-generated, control plane up, integration tests, down, chaos, e2e
+# The reconciler tests (tests/reconciler.rs) run among the integration binaries, on the same
+# control plane; `make reconciler-test` runs only them, on a control plane of their own.
+test: ## Everything: lint, unit tests, check-generated, control plane up, integration and reconciler tests, down, chaos, e2e
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
-	@$(MAKE) --no-print-directory reconciler-test
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory testenv-build
 	@trap '$(TESTENV)/down >/dev/null; hack/realdb/down >/dev/null' EXIT INT TERM; \

@@ -18,7 +18,7 @@ fn service_token_secret_parses() {
             assert_eq!(id, "abc123def456");
             assert_eq!(token.expose(), "pscale_tkn_x");
         }
-        other => panic!("expected service token, got {other:?}"),
+        other @ Credentials::OAuth { .. } => panic!("expected service token, got {other:?}"),
     }
 }
 

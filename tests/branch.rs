@@ -64,7 +64,7 @@ async fn create_reaches_ready_with_every_status_field_and_then_stays_quiet() {
         );
         wait_event(&client, &ns, "pr-1", "Deleted").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -102,7 +102,7 @@ async fn errors_planetscale_returns_for_parent_region_backup_and_seed_become_con
         assert_eq!(o.status.unwrap().parent.as_deref(), Some("main"));
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -127,7 +127,7 @@ async fn waits_for_an_initializing_database_then_creates_the_branch() {
         assert_eq!(o.status.unwrap().parent.as_deref(), Some("main"));
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn paused_annotation_stops_every_change_until_removed() {
         assert!(ps_branch(&emu, "quiet").await.unwrap().deletion_protected);
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -186,7 +186,7 @@ async fn the_documented_example_becomes_ready() {
         assert!(ps.is_some_and(|b| b.ready));
         delete_and_wait(&api, &name).await;
     })
-    .await
+    .await;
 }
 
 /// Specs PlanetScale refuses at create time: (name, spec, reason, text in the message).

@@ -49,7 +49,7 @@ fn assert_never_refused(op: &Operator) {
 
 /// Whether `result` is the API server's 403.
 fn forbidden<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> bool {
-    matches!(result, Err(kube::Error::Api(ref s)) if s.code == 403)
+    matches!(result, Err(kube::Error::Api(s)) if s.code == 403)
 }
 
 #[tokio::test]

@@ -49,8 +49,7 @@ async fn secret_for(
 fn key<'a>(env: &'a [(String, String)], key: &str) -> &'a str {
     env.iter()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_else(|| panic!("Secret has no {key}"))
+        .map_or_else(|| panic!("Secret has no {key}"), |(_, v)| v.as_str())
 }
 
 /// Connects with `url` through mysql_async as written, the test CA added to its roots, and

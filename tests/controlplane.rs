@@ -19,7 +19,7 @@ const T: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn crds_printed_by_crdgen_become_established() {
     let crds = support::install_crds().await;
-    let names: Vec<String> = crds.iter().map(|c| c.name_any()).collect();
+    let names: Vec<String> = crds.iter().map(kube::ResourceExt::name_any).collect();
     assert!(names.len() >= 3, "crdgen printed too few CRDs: {names:?}");
     let api: Api<CustomResourceDefinition> = Api::all(support::client().await);
     for name in &names {
@@ -69,7 +69,7 @@ async fn owned_secret_is_garbage_collected_with_its_owner() {
             .expect("delete owner");
         wait_gone(&secrets, "dependent", T).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ async fn service_account_without_rbac_is_forbidden() {
             other => panic!("expected 403 Forbidden, got {other}"),
         }
     })
-    .await
+    .await;
 }
 
 /// A `wait_for` that runs out of time says what it waited for and shows the object and its
@@ -203,7 +203,7 @@ async fn wait_for_timeout_shows_the_object_and_its_events() {
             assert!(msg.contains(part), "{part:?} missing from:\n{msg}");
         }
     })
-    .await
+    .await;
 }
 
 /// Runs `wait_for(name)` with a condition that never holds and a 1 s deadline; returns its
@@ -222,7 +222,7 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         Ok(s) => *s,
         Err(panic) => panic
             .downcast_ref::<&str>()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .expect("a panic with a message"),
     }
 }

@@ -29,13 +29,13 @@ const EMULATOR: &[&str] = &[
 const READY: Duration = Duration::from_secs(60);
 
 fn object<K: DeserializeOwned>(kind: &str, name: &str, spec: Value) -> K {
-    serde_json::from_value(json!({
+    let mut o = json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
         "kind": kind,
         "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
+    });
+    o["spec"] = spec;
+    serde_json::from_value(o).unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
 }
 
 async fn apply<K>(api: &Api<K>, name: &str, obj: &K)
@@ -179,5 +179,5 @@ async fn a_new_environment_from_nothing_and_a_branch_restored_from_a_backup_by_r
             "{stats}"
         );
     })
-    .await
+    .await;
 }

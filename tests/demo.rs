@@ -203,7 +203,7 @@ async fn assert_all_ready(client: &Client) {
         .expect("list")
         .items
         .iter()
-        .map(|b| b.name_any())
+        .map(ResourceExt::name_any)
         .collect();
     assert_eq!(names, ["demo-feature", "ledger-dev"]);
     assert_postgres_branch_ready(client).await;
@@ -583,11 +583,10 @@ async fn check_running_demo(dir: &Path, up: &Output) -> Vec<(String, u32)> {
         "kube-apiserver",
         "kube-controller-manager",
     ] {
-        let pid = pids
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| *p)
-            .unwrap_or_else(|| panic!("{name} recorded in the PID files: {pids:?}"));
+        let pid = pids.iter().find(|(n, _)| n == name).map_or_else(
+            || panic!("{name} recorded in the PID files: {pids:?}"),
+            |(_, p)| *p,
+        );
         assert!(alive(pid), "{name} ({pid}) is running");
         if name == "operator" {
             assert_operator_runs_as_its_service_account(dir, pid).await;

@@ -366,7 +366,7 @@ impl Drop for UninstallOnPanic {
 }
 
 fn helm_ok(args: &[&str]) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
     let out = helm(&args);
     assert!(
         out.status.success(),
@@ -728,7 +728,7 @@ async fn chart_operator_and_app_run_as_pods() {
     );
 
     // 6. restartOnRotation: rotate; the app rolls and its new Pods use the new credentials.
-    let before: BTreeSet<String> = app_pods.iter().map(|p| p.name_any()).collect();
+    let before: BTreeSet<String> = app_pods.iter().map(kube::ResourceExt::name_any).collect();
     passwords
         .patch(
             "app",
@@ -764,7 +764,7 @@ async fn chart_operator_and_app_run_as_pods() {
         "the app to roll onto new Pods",
         || async {
             let pods = pods_of(&client, &app, "app=app").await;
-            let names: BTreeSet<String> = pods.iter().map(|p| p.name_any()).collect();
+            let names: BTreeSet<String> = pods.iter().map(kube::ResourceExt::name_any).collect();
             if names.len() == 2 && names.is_disjoint(&before) {
                 Ok(())
             } else {
@@ -791,7 +791,7 @@ async fn chart_operator_and_app_run_as_pods() {
     let old_pods: BTreeSet<String> = pods_of(&client, &sys, &selector)
         .await
         .iter()
-        .map(|p| p.name_any())
+        .map(kube::ResourceExt::name_any)
         .collect();
     let passwords_before = emu.passwords().expect("state");
     helm_ok(&[
@@ -813,7 +813,7 @@ async fn chart_operator_and_app_run_as_pods() {
             let names: BTreeSet<String> = pods_of(&client, &sys, &selector)
                 .await
                 .iter()
-                .map(|p| p.name_any())
+                .map(kube::ResourceExt::name_any)
                 .collect();
             if names.len() == 2 && names.is_disjoint(&old_pods) {
                 Ok(())

@@ -207,5 +207,5 @@ async fn wait_readyz(op: &Operator, body: &str) {
             }
         },
     )
-    .await
+    .await;
 }

@@ -216,8 +216,7 @@ fn with_param(url: &Url, key: &str, value: &str) -> Url {
 fn param(url: &Url, key: &str) -> String {
     url.query_pairs()
         .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("no {key} in {url}"))
+        .map_or_else(|| panic!("no {key} in {url}"), |(_, v)| v.into_owned())
 }
 
 /// A Secret's data as text.
@@ -359,7 +358,7 @@ async fn login_writes_a_credentials_secret_that_the_operator_uses() {
             .expect("delete branch");
         support::wait_gone(&branches, "via-login", READY).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -385,7 +384,7 @@ async fn a_redirect_with_another_state_is_refused_and_nothing_is_stored() {
         let issued = world["oauth_tokens"].as_array().map_or(0, Vec::len);
         assert_eq!(issued, 0, "the code was never exchanged: {world}");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -519,5 +518,5 @@ async fn a_secret_holding_a_service_token_is_refused_before_the_browser_opens() 
         let keys: Vec<&str> = kept.keys().map(String::as_str).collect();
         assert_eq!(keys, ["serviceToken", "serviceTokenId"], "left as it was");
     })
-    .await
+    .await;
 }

@@ -60,7 +60,7 @@ async fn explicit_target_every_role_and_preset_gives_working_credentials() {
             let secret_name = format!("{name}-db");
             let c = wait_secret(&client, &emu, &ns, &secret_name, "main", &seen, |_| true).await;
             assert_eq!(s.username.as_deref(), Some(c.0.as_str()));
-            assert_eq!(s.role.map(|r| r.as_str()), Some(*role));
+            assert_eq!(s.role.map(planetscale_operator::crd::PasswordRole::as_str), Some(*role));
             assert_eq!(s.secret_name.as_deref(), Some(secret_name.as_str()));
             assert!(s.host.as_deref().is_some_and(|h| h.ends_with(".connect.psdb.cloud")), "{s:?}");
             assert_eq!(s.credentials_hash.as_ref().map(String::len), Some(16));

@@ -52,7 +52,7 @@ where
             std::panic::resume_unwind(panic);
         }
     })
-    .await
+    .await;
 }
 
 /// Writes the policy named `ns` with one rule `r` serving `ns` with the default credentials
@@ -119,7 +119,7 @@ async fn a_namespace_no_policy_serves_gets_nothing_until_a_policy_lists_it() {
         assert!(ps_branch(&emu, "dev-1").await.is_some());
         delete_and_wait(&api, "dev-1").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -169,7 +169,7 @@ async fn a_role_or_a_database_beyond_the_rule_is_refused_naming_the_rule() {
         );
         assert_eq!(calls(&emu, None, None).await, 0, "{}", emu.stats().await);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn production_branch_adoption_and_deletion_need_an_explicit_allowance() {
         assert_eq!(calls(&emu, Some("delete_branch"), None).await, 0);
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -236,7 +236,7 @@ async fn a_tightened_policy_leaves_ready_resources_in_planetscale() {
         // Only this test's own look at the branch above: the operator called nothing.
         assert_eq!(calls(&emu, Some("delete_branch"), None).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -282,5 +282,5 @@ async fn passwords_on_a_production_branch_need_an_explicit_allowance() {
         assert_eq!(calls(&emu, Some("create_password"), None).await, 0);
         teardown(&api).await;
     })
-    .await
+    .await;
 }

@@ -65,9 +65,9 @@ async fn preview_namespace_is_deleted_cleanly(credentials: Option<&'static str>)
             assert_nothing_left(emu).await;
             drop(operator);
         })
-        .await
+        .await;
     })
-    .await
+    .await;
 }
 
 /// A branch, a password on it (whose Secret works) and an open deploy request, all Ready.

@@ -41,3 +41,5 @@ mod password_postgres;
 mod password_postgres_faults;
 #[path = "reconciler/password_safety.rs"]
 mod password_safety;
+#[path = "reconciler/skeleton.rs"]
+mod skeleton;

@@ -34,7 +34,7 @@ impl AuditLog {
 
     /// The current end of the log; pass it to [`Self::writes_since`] later.
     pub fn offset(&self) -> u64 {
-        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
 
     /// The user's writes logged after `offset`.

@@ -85,7 +85,7 @@ impl Emulator {
         ]
         .iter()
         .chain(extra)
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
         args.extend(["--log-format".into(), "text".into()]);
         let envs = vec![("RUST_LOG".to_string(), "warn".to_string())];

@@ -186,9 +186,7 @@ fn commit() -> String {
     let hash = git(&["rev-parse", "--short", "HEAD"])
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let dirty = git(&["diff", "--quiet", "HEAD"])
-        .map(|o| !o.status.success())
-        .unwrap_or(false);
+    let dirty = git(&["diff", "--quiet", "HEAD"]).is_ok_and(|o| !o.status.success());
     if dirty { format!("{hash}-dirty") } else { hash }
 }
 
@@ -275,9 +273,7 @@ async fn main() -> std::process::ExitCode {
     let report = Report {
         generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         commit: commit(),
-        cpus: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
+        cpus: std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         scenarios: done,
     };
     finish(&report, &out, outcome)

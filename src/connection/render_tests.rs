@@ -197,7 +197,7 @@ fn data_larger_than_the_limit_is_refused() {
         names.iter().map(|n| (n.clone(), text.clone())).collect();
     match render(&info("pw"), &[], Some(&entries)) {
         Err(RenderError::TooLarge { size, limit }) => {
-            assert!(size > limit && limit == MAX_DATA_BYTES)
+            assert!(size > limit && limit == MAX_DATA_BYTES);
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }

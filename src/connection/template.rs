@@ -124,8 +124,8 @@ fn bounded(value: &Value) -> Result<String, Error> {
     Ok(text)
 }
 
-fn replace(value: Value, from: &str, to: &str) -> Result<String, Error> {
-    let text = bounded(&value)?;
+fn replace(value: &Value, from: &str, to: &str) -> Result<String, Error> {
+    let text = bounded(value)?;
     // Upper bound of the result's length, checked before allocating it.
     let count = if from.is_empty() {
         text.chars().count() + 1
@@ -141,11 +141,11 @@ fn replace(value: Value, from: &str, to: &str) -> Result<String, Error> {
     Ok(text.replace(from, to))
 }
 
-fn tojson(value: Value) -> Result<Value, Error> {
+fn tojson(value: &Value) -> Result<Value, Error> {
     if let Ok(number) = i64::try_from(value.clone()) {
         return Ok(Value::from(number.to_string()));
     }
-    let text = bounded(&value)?;
+    let text = bounded(value)?;
     serde_json::to_string(&text)
         .map(Value::from)
         .map_err(|_| Error::new(ErrorKind::InvalidOperation, "cannot encode as JSON"))

@@ -38,6 +38,9 @@ pub struct Context {
     pub caches: crate::stores::Stores,
     /// The access policies every pass is checked against before any PlanetScale call.
     pub policies: crate::policy::Policies,
+    /// The `resourceVersion` of each object's last status write by the skeleton, which lets a
+    /// pass skip its fresh read (see [`super::reconciler`]).
+    pub last_writes: super::reconciler::LastWrites,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
@@ -63,6 +66,7 @@ impl Context {
             metrics,
             caches: Default::default(),
             policies: Default::default(),
+            last_writes: Default::default(),
             failures: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }

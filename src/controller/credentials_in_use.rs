@@ -321,7 +321,10 @@ async fn act(ctx: &Context, step: &Step) -> Outcome {
     let result = api
         .patch_metadata(name, &params, &Patch::Strategic(&patch))
         .await;
-    announced.to = result.as_ref().ok().and_then(|p| p.resource_version());
+    announced.to = result
+        .as_ref()
+        .ok()
+        .and_then(kube::ResourceExt::resource_version);
     drop(announced);
     match result {
         Ok(_) => {

@@ -5,7 +5,8 @@
 //! 1. [`Reconciler::not_before`]: the kind may answer from memory that nothing it depends on
 //!    changed (e.g. the reconcile our own status write triggers): requeue, no API call at all.
 //! 2. The fresh read: the watch cache may lag behind our own writes, so the pass works from a
-//!    `GET` of the object. Gone: [`Reconciler::forget`], done.
+//!    `GET` of the object, unless the object handed over is exactly what our own last status
+//!    write stored ([`fresh`]). Gone: [`Reconciler::forget`], done.
 //! 3. Pause: with the paused annotation only [`Reconciler::paused_status`] is written; no
 //!    change in PlanetScale, no finalizer added or removed.
 //! 4. The finalizer (`kube::runtime::finalizer`): added before the first apply; on deletion
@@ -40,15 +41,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
-use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::Controller;
+use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::{Controller, watcher};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_util::sync::CancellationToken;
 
 use super::backoff::object_key;
 use super::context::Context;
@@ -58,8 +57,12 @@ use crate::crd::common::is_paused;
 use crate::error::Error;
 use crate::policy::Governed;
 
+mod fresh;
 mod kinds;
+mod run;
 mod values;
+pub use fresh::LastWrites;
+pub use run::run;
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
@@ -67,6 +70,7 @@ pub trait Kind:
     ManagedResource
     + Governed
     + Resource<Scope = NamespaceResourceScope>
+    + Clone
     + Debug
     + DeserializeOwned
     + Serialize
@@ -183,43 +187,6 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
     fn forget(&self, _key: &str) {}
 }
 
-/// Runs the controller of `R` until `shutdown` is cancelled: one `Controller` per watched
-/// namespace (or one for all), each with the kind's own watches.
-pub async fn run<R: Reconciler>(r: Arc<R>, shutdown: CancellationToken) {
-    let namespaces: Vec<Option<String>> = match &r.context().settings.namespaces {
-        None => vec![None],
-        Some(list) => list.iter().cloned().map(Some).collect(),
-    };
-    let runs = namespaces
-        .into_iter()
-        .map(|ns| run_one(r.clone(), ns, shutdown.clone()));
-    futures::future::join_all(runs).await;
-}
-
-async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: CancellationToken) {
-    let ctx = r.context();
-    let api: Api<R::Kind> = match &namespace {
-        None => Api::all(ctx.client.clone()),
-        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
-    };
-    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
-    let controller = ctx
-        .caches
-        .controller(api, watcher::Config::default())
-        .with_config(config)
-        .reconcile_all_on(ctx.policies.changed());
-    r.watches(controller, namespace.as_deref())
-        .graceful_shutdown_on(shutdown.cancelled_owned())
-        .run(reconcile::<R>, error_policy::<R>, r.clone())
-        .for_each(|result| {
-            if let Err(e) = result {
-                tracing::debug!(controller = R::CONTROLLER, error = %e, "reconcile did not complete");
-            }
-            std::future::ready(())
-        })
-        .await;
-}
-
 /// One reconcile as the controller runs it: [`Reconciler::not_before`], then [`pass`].
 pub async fn reconcile<R: Reconciler>(obj: Arc<R::Kind>, r: Arc<R>) -> Result<Action, Error> {
     let policy_changed = r.context().policies.changed_for(&object_key(obj.as_ref()));
@@ -246,7 +213,7 @@ async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error
     let ctx = r.context();
     let api: Api<R::Kind> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    let Some(fresh) = api.get_opt(&obj.name_any()).await? else {
+    let Some(fresh) = fresh::read(r, &api, obj).await? else {
         ctx.policies.forget(&object_key(obj));
         r.forget(&object_key(obj));
         return Ok(Action::await_change());
@@ -321,7 +288,10 @@ async fn steps<R: Reconciler>(
     let obj = match r.intent(&obj, &plan) {
         None => obj,
         Some(intent) => match apply_status_returning(api, &obj.name_any(), &intent).await {
-            Ok(stored) => Arc::new(stored),
+            Ok(stored) => {
+                r.context().last_writes.remember(&stored);
+                Arc::new(stored)
+            }
             Err(e) => return (obj, Err(e.into())),
         },
     };
@@ -339,7 +309,9 @@ async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Res
     };
     match cleaned {
         Ok(action) => {
-            r.forget(&object_key(obj));
+            let key = object_key(obj);
+            r.context().last_writes.forget(&key);
+            r.forget(&key);
             Ok(action)
         }
         Err(e) => {
@@ -368,7 +340,7 @@ async fn write<R: Reconciler>(
     } else {
         apply_status_returning(api, &obj.name_any(), &report.status)
             .await
-            .map(|_| ())
+            .map(|stored| r.context().last_writes.remember(&stored))
     };
     for n in report.events {
         r.context()
@@ -383,6 +355,8 @@ fn action(next: Option<Duration>) -> Action {
 }
 
 /// After a failed pass: back off per object, tell the kind, requeue.
+// The signature is the one `Controller::run` takes.
+#[allow(clippy::needless_pass_by_value)]
 pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) -> Action {
     let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
     let reason = err.reason();

@@ -64,7 +64,7 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         PlanetScaleAccessPolicy::crd(),
     ]
     .into_iter()
-    .map(tidy::tidy_crd)
+    .map(|crd| tidy::tidy_crd(&crd))
     .collect()
 }
 

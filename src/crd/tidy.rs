@@ -9,8 +9,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use serde_json::Value;
 
 /// The CRD with every schema tidied.
-pub(crate) fn tidy_crd(crd: CustomResourceDefinition) -> CustomResourceDefinition {
-    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+pub(crate) fn tidy_crd(crd: &CustomResourceDefinition) -> CustomResourceDefinition {
+    let mut value = serde_json::to_value(crd).expect("a CRD serializes to JSON");
     let versions = value["spec"]["versions"].as_array_mut();
     for version in versions.into_iter().flatten() {
         tidy_schema(&mut version["schema"]["openAPIV3Schema"]);

@@ -39,7 +39,7 @@ fn start_caches(readiness: &Readiness) -> SyncMark {
 }
 
 /// The cache's first list has arrived.
-fn sync(readiness: &Readiness, listed: SyncMark) {
+fn sync(readiness: &Readiness, listed: &SyncMark) {
     listed.synced();
     assert_eq!(readiness.caches().status(), CacheStatus::Synced);
 }
@@ -82,7 +82,7 @@ async fn health_and_metrics_are_served_on_their_own_addresses() {
             "not ready: waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
         )
     );
-    sync(&readiness, listed);
+    sync(&readiness, &listed);
     assert_eq!(
         get(h_addr, "/readyz").await,
         (200, "ready: caches synced\n".into())
@@ -124,7 +124,7 @@ async fn one_listener_serves_everything_when_the_addresses_are_equal() {
     let addr = server.metrics_addr();
     assert_eq!(addr, server.health_addr());
     let task = tokio::spawn(server.run(stop.clone()));
-    sync(&readiness, start_caches(&readiness));
+    sync(&readiness, &start_caches(&readiness));
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(get(addr, path).await.0, 200, "{path}");
     }
@@ -170,7 +170,7 @@ async fn readyz_follows_leadership_and_shutdown() {
             "not ready: leader, waiting for caches to sync: PlanetScaleBranch in team-a\n".into()
         )
     );
-    sync(&readiness, listed);
+    sync(&readiness, &listed);
     assert_eq!(
         ready().await,
         (200, "ready: leader, caches synced\n".into())

@@ -64,13 +64,13 @@ impl Elector {
             let released = tokio::time::timeout(self.config.renew_deadline, self.release()).await;
             match released {
                 Ok(Ok(())) => {
-                    tracing::info!(lease = %self.config.lease_name, "leader lease released")
+                    tracing::info!(lease = %self.config.lease_name, "leader lease released");
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(lease = %self.config.lease_name, error = %e, "cannot release the leader lease")
+                    tracing::warn!(lease = %self.config.lease_name, error = %e, "cannot release the leader lease");
                 }
                 Err(_) => {
-                    tracing::warn!(lease = %self.config.lease_name, "releasing the leader lease timed out")
+                    tracing::warn!(lease = %self.config.lease_name, "releasing the leader lease timed out");
                 }
             }
         }

@@ -198,7 +198,7 @@ mod tests {
                 assert_eq!(refresh_token.expose(), "pscale_oauth_refresh_r");
                 assert_eq!(expires_at, tokens().expires_at);
             }
-            other => panic!("not OAuth: {other:?}"),
+            other @ Credentials::ServiceToken { .. } => panic!("not OAuth: {other:?}"),
         }
     }
 

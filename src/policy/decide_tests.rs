@@ -43,7 +43,7 @@ fn no_labels() -> BTreeMap<String, String> {
 fn denied(v: Verdict) -> String {
     match v {
         Verdict::Denied(m) => m,
-        other => panic!("expected a denial, got {other:?}"),
+        other @ Verdict::Allowed { .. } => panic!("expected a denial, got {other:?}"),
     }
 }
 
@@ -112,7 +112,7 @@ fn each_field_refuses_with_the_policy_and_rule_named() {
                     organization: "evil".into(),
                     database: "app".into(),
                     branch: "dev".into(),
-                })
+                });
             }),
             "organization evil is not allowed (allowed: acme)",
         ),

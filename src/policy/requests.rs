@@ -111,6 +111,8 @@ fn target(t: &BranchTarget) -> Option<Where> {
 mod tests {
     use super::*;
 
+    // Takes `json!(..)` literals by value so that call sites stay one line each.
+    #[allow(clippy::needless_pass_by_value)]
     fn password(postgres: serde_json::Value) -> PlanetScalePassword {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "planetscale.operator.dev/v1alpha1",

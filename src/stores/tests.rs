@@ -112,7 +112,12 @@ fn a_credentials_secret_is_in_use_while_a_user_that_created_something_lives_or_c
         let when = k8s_openapi::jiff::Timestamp::UNIX_EPOCH;
         let when = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(when);
         b.metadata.deletion_timestamp = deleting.then_some(when);
-        b.metadata.finalizers = Some(finalizers.iter().map(|f| f.to_string()).collect());
+        b.metadata.finalizers = Some(
+            finalizers
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
+        );
         b
     };
     let mut never_created = with_ref("never-created", false, &[]);

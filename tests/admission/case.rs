@@ -144,10 +144,7 @@ pub enum Outcome {
 pub async fn run_case(client: &Client, ns: &str, i: usize, case: &Case) -> Outcome {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), ns, &case.kind.api_resource());
-    let name = case
-        .name
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("c{i}"));
+    let name = case.name.map_or_else(|| format!("c{i}"), str::to_string);
     let obj = manifest(case.kind, &name, &case.create);
     let created = api.create(&PostParams::default(), &obj).await;
     let result = match (&case.update, created) {

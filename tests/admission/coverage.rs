@@ -154,7 +154,7 @@ fn collect(kind: Kind, path: &str, schema: &Value, out: &mut Vec<Rule>) {
             }
             "items" => collect(kind, &format!("{path}[*]"), value, out),
             "additionalProperties" if value.is_object() => {
-                collect(kind, &format!("{path}.*"), value, out)
+                collect(kind, &format!("{path}.*"), value, out);
             }
             "required" => {
                 for name in value.as_array().expect("required") {

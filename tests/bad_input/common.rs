@@ -51,13 +51,13 @@ where
 
 /// A namespaced object of one of our kinds from its JSON manifest (`apiVersion` added).
 pub fn object<K: DeserializeOwned>(kind: &str, name: &str, spec: Value) -> K {
-    serde_json::from_value(json!({
+    let mut manifest = json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
         "kind": kind,
         "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
+    });
+    manifest["spec"] = spec;
+    serde_json::from_value(manifest).unwrap_or_else(|e| panic!("{kind} {name}: {e}"))
 }
 
 /// Server-side applies `obj` as the test's field manager.

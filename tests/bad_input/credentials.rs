@@ -79,7 +79,7 @@ async fn a_malformed_credentials_secret_costs_no_api_call_and_its_fix_is_picked_
         teardown(&client, &ns).await;
         f.finish();
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -128,7 +128,7 @@ async fn a_token_without_the_needed_accesses_waits_quietly_and_recovers_once_gra
         teardown(&client, &ns).await;
         f.finish();
     })
-    .await
+    .await;
 }
 
 /// Waits until `b`, `p` and `d` have `Ready=False` with a reason other than `Progressing`;
@@ -240,7 +240,7 @@ async fn credentials_never_come_from_another_namespace_and_defaults_follow_the_a
             teardown(&client, &home).await;
             f.finish();
         })
-        .await
+        .await;
     })
-    .await
+    .await;
 }

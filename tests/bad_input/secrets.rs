@@ -77,5 +77,5 @@ async fn a_template_that_does_not_render_or_a_foreign_secret_waits_and_recovers_
         teardown(&client, &ns).await;
         f.finish();
     })
-    .await
+    .await;
 }

@@ -153,5 +153,5 @@ async fn unknown_organization_database_and_branches_wait_quietly_and_recover_onc
         teardown(&client, &ns).await;
         f.finish();
     })
-    .await
+    .await;
 }

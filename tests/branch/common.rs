@@ -18,9 +18,10 @@ pub const READY: Duration = Duration::from_secs(45);
 /// A `PlanetScaleBranch` in organization `acme`, database `shop`, with `spec` merged in.
 pub fn branch(name: &str, spec: Value) -> PlanetScaleBranch {
     let mut s = json!({"organization": "acme", "database": "shop"});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
+    let Value::Object(spec) = spec else {
+        panic!("spec object: {spec}")
+    };
+    s.as_object_mut().unwrap().extend(spec);
     serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
         "kind": "PlanetScaleBranch",

@@ -122,7 +122,7 @@ async fn credentials_errors_have_reasons_bounded_calls_and_heal_when_fixed() {
         assert!(ps_branch(&emu, "team").await.is_some());
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -154,7 +154,7 @@ async fn oauth_tokens_are_refreshed_and_the_new_pair_is_written_back() {
         .await;
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -227,7 +227,7 @@ async fn namespaces_outside_the_allow_list_need_their_own_credentials() {
         wait_ready(&api, "own").await;
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 /// The token pair an OAuth Secret started with.
@@ -285,5 +285,5 @@ async fn wait_rotated(client: &Client, ns: &str, name: &str, minted: &Minted) {
             Err(format!("expires {expires:?}"))
         }
     })
-    .await
+    .await;
 }

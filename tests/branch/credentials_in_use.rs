@@ -39,7 +39,7 @@ async fn wait_protection(emu: &support::Emulator, name: &str, on: bool) {
             }
         },
     )
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -80,7 +80,7 @@ async fn a_credentials_secret_deleted_while_in_use_stays_until_its_branch_is_del
         );
         support::wait_gone(&secrets, "team-creds", SOON).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -122,5 +122,5 @@ async fn a_credentials_secret_no_longer_needed_loses_the_finalizer() {
         assert!(!finalized(&default), "{:?}", default.finalizers());
         delete_and_wait(&api, "defaulted").await;
     })
-    .await
+    .await;
 }

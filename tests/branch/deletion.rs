@@ -26,7 +26,7 @@ async fn delete_policy_deletes_the_branch_and_retain_keeps_it() {
         wait_event(&client, &ns, "gone", "Deleted").await;
         wait_event(&client, &ns, "kept", "Retained").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -51,7 +51,7 @@ async fn a_branch_already_deleted_in_planetscale_does_not_hold_up_deletion() {
         assert!(note.contains("already deleted"), "{note}");
         assert!(ps_branch(&emu, "outside").await.is_none(), "not made again");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn deletion_protection_blocks_deletion_until_released() {
             "unprotected, then deleted"
         );
     })
-    .await
+    .await;
 }
 
 /// `DeletionBlocked=True` with the cause and both ways out.

@@ -60,7 +60,7 @@ async fn settings_changed_outside_are_corrected_on_resync() {
         assert!(!ps_branch(&emu, "prod-2").await.unwrap().production);
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -91,5 +91,5 @@ async fn a_branch_deleted_outside_kubernetes_is_created_again() {
         assert_eq!(o.status.unwrap().id, Some(ps.id));
         teardown(&api).await;
     })
-    .await
+    .await;
 }

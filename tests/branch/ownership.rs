@@ -49,7 +49,7 @@ async fn an_existing_branch_is_refused_then_adopted_with_adopt() {
         wait_event(&client, &ns, "legacy", "Adopted").await;
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn a_branch_created_just_before_the_operator_stopped_is_its_own() {
         assert!(!reasons.iter().any(|r| r == "AlreadyExists"), "{reasons:?}");
         teardown(&api).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -125,5 +125,5 @@ async fn a_refused_create_leaves_no_claim_on_a_branch_made_later() {
         wait_reason(&api, "later", "AlreadyExists").await;
         teardown(&api).await;
     })
-    .await
+    .await;
 }

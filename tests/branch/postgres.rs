@@ -73,5 +73,5 @@ async fn a_postgres_branch_from_a_point_in_time_becomes_ready_with_its_address()
             "deleted"
         );
     })
-    .await
+    .await;
 }

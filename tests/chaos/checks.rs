@@ -23,14 +23,15 @@ pub struct Check {
 }
 
 fn check(name: &'static str, offenders: Vec<String>, ok_detail: String) -> Check {
+    let passed = offenders.is_empty();
+    let detail = offenders
+        .into_iter()
+        .reduce(|all, one| all + "\n" + &one)
+        .unwrap_or(ok_detail);
     Check {
         name,
-        passed: offenders.is_empty(),
-        detail: if offenders.is_empty() {
-            ok_detail
-        } else {
-            offenders.join("\n")
-        },
+        passed,
+        detail,
     }
 }
 
@@ -200,7 +201,7 @@ async fn no_orphan_passwords(run: &Run, world: &Value) -> Check {
     let mut owners: Vec<String> = list::<PlanetScalePassword>(run)
         .await
         .iter()
-        .filter_map(|p| p.uid())
+        .filter_map(kube::ResourceExt::uid)
         .collect();
     for d in run.deleted() {
         if let Expect::PasswordKept { uid, .. } = d.expect {
@@ -314,7 +315,7 @@ async fn no_plaintext(run: &Run) -> Check {
 
 fn values<T: serde::Serialize>(items: Vec<T>) -> Vec<Value> {
     items
-        .iter()
+        .into_iter()
         .map(|i| serde_json::to_value(i).expect("json"))
         .collect()
 }

@@ -34,13 +34,11 @@ impl Plan {
     pub fn from_env() -> Self {
         let scale: u32 = std::env::var("CHAOS_SCALE")
             .ok()
-            .map(|s| s.parse().expect("CHAOS_SCALE is a whole number ≥ 1"))
-            .unwrap_or(1)
+            .map_or(1, |s| s.parse().expect("CHAOS_SCALE is a whole number ≥ 1"))
             .max(1);
         let seed = std::env::var("CHAOS_SEED")
             .ok()
-            .map(|s| s.parse().expect("CHAOS_SEED is a number"))
-            .unwrap_or_else(rand::random);
+            .map_or_else(rand::random, |s| s.parse().expect("CHAOS_SEED is a number"));
         Self::new(scale, seed)
     }
 
@@ -194,7 +192,7 @@ impl Run {
             .lock()
             .unwrap()
             .iter()
-            .map(|o| o.log())
+            .map(super::support::env::Operator::log)
             .collect()
     }
 

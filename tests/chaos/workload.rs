@@ -38,12 +38,13 @@ where
 }
 
 fn manifest(kind: &str, name: &str, spec: Value) -> Value {
-    json!({
+    let mut manifest = json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
         "kind": kind,
         "metadata": {"name": name},
-        "spec": spec,
-    })
+    });
+    manifest["spec"] = spec;
+    manifest
 }
 
 fn branch_spec(policy: Policy) -> Value {

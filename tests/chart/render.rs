@@ -71,7 +71,7 @@ impl ValueSet {
     /// The rendered manifests, or helm's error output.
     pub fn render(&self, namespace: &str, extra: &[&str]) -> Result<String, String> {
         let mut args = self.template_args(namespace);
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(std::string::ToString::to_string));
         let out = run("helm", &args, None);
         if out.status.success() {
             Ok(String::from_utf8(out.stdout).expect("utf-8"))

@@ -59,7 +59,7 @@ async fn approval_required_and_given_through_credentials_ref() {
             "no approval loop"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -116,5 +116,5 @@ async fn approval_reset_by_a_schema_change() {
         env.wait_cond("review-me", "Approved", "True", "Approved")
             .await;
     })
-    .await
+    .await;
 }

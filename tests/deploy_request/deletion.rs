@@ -38,7 +38,7 @@ async fn deleting_open_queued_and_gated_requests_closes_or_cancels_them() {
         let state = ps["deployment_state"].as_str().unwrap();
         assert!(state.contains("cancel"), "gated deploy cancelled: {ps}");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -81,7 +81,7 @@ async fn deleting_deployed_or_running_requests_leaves_them_and_does_not_wait() {
         })
         .await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn deletion_does_not_hang_when_the_credentials_are_gone() {
                 .contains(&"CredentialsNotFound".to_string())
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -130,5 +130,5 @@ async fn a_paused_request_is_left_alone_until_resumed() {
         let dr = env.wait_cond("held", "Ready", "True", "Deployed").await;
         assert!(condition(&dr, "Paused").is_none(), "Paused goes on resume");
     })
-    .await
+    .await;
 }

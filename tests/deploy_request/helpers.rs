@@ -79,7 +79,7 @@ where
             }
         },
     )
-    .await
+    .await;
 }
 
 impl Env {
@@ -101,7 +101,7 @@ impl Env {
     /// Adds `tables` to the schema of `branch` (a developer running DDL on it).
     pub async fn add_tables(&self, branch: &str, tables: &[&str]) {
         let mut all = self.schema(branch).await;
-        all.extend(tables.iter().map(|t| t.to_string()));
+        all.extend(tables.iter().map(std::string::ToString::to_string));
         self.set_schema(branch, all).await;
     }
 

@@ -55,7 +55,7 @@ async fn open_only_reports_checks_and_the_diff() {
                 .contains(&"Created".to_string())
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -87,7 +87,7 @@ async fn lint_errors_fail_the_checks_until_the_schema_is_fixed() {
         env.wait_cond("events", "Ready", "True", "ChecksPassed")
             .await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn no_changes_is_ready_with_nothing_to_deploy() {
                 .contains("no schema changes against main")
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn deploy_with_auto_apply_changes_the_target_and_stops_polling() {
             "no polling once terminal"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn gated_deploy_waits_for_cutover() {
         env.wait_cond("gated", "Ready", "True", "Deployed").await;
         assert!(env.tables("main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -197,7 +197,7 @@ async fn revert_inside_the_window_restores_the_schema() {
             "schema restored"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -226,7 +226,7 @@ async fn revert_outside_the_window_is_refused_without_retrying() {
         );
         assert!(env.tables("main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -245,5 +245,5 @@ async fn skip_revert_closes_the_window() {
                 .contains(&"RevertSkipped".to_string())
         );
     })
-    .await
+    .await;
 }

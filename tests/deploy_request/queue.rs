@@ -44,7 +44,7 @@ async fn errored_deploy_blocks_the_queue_until_its_resource_is_deleted() {
         env.wait_cond("b", "Ready", "True", "Deployed").await;
         assert!(env.tables("main").await.contains(&"beta".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -84,5 +84,5 @@ async fn two_requests_to_the_same_target_are_served_in_order() {
         let tables = env.tables("main").await;
         assert!(tables.contains(&"alpha".to_string()) && tables.contains(&"beta".to_string()));
     })
-    .await
+    .await;
 }

@@ -32,7 +32,7 @@ async fn refused_while_the_target_lacks_safe_migrations() {
         env.poke("ship").await;
         env.wait_cond("ship", "Ready", "True", "ChecksPassed").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -60,7 +60,7 @@ async fn an_open_request_for_the_same_branches_is_adopted() {
                 .contains(&"Adopted".to_string())
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -103,7 +103,7 @@ async fn branch_ref_waits_for_the_branch_resource_to_be_ready() {
         branches.delete("pr-1", &Default::default()).await.unwrap();
         crate::support::wait_gone(&branches, "pr-1", crate::helpers::WAIT).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -134,5 +134,5 @@ async fn a_request_tracked_by_two_resources_survives_the_deletion_of_one() {
         env.wait_cond("production", "Ready", "True", "Deployed")
             .await;
     })
-    .await
+    .await;
 }

@@ -24,11 +24,14 @@ pub const FAST_RESYNC: &[(&str, &str)] = &[("PSO_RESYNC_INTERVAL", "1s")];
 /// `null` removes a key).
 pub fn password(name: &str, spec: Value) -> PlanetScalePassword {
     let mut s = json!({"organization": "acme", "database": "shop", "branch": "main"});
-    for (k, v) in spec.as_object().expect("spec object") {
+    let Value::Object(spec) = spec else {
+        panic!("spec object: {spec}")
+    };
+    for (k, v) in spec {
         if v.is_null() {
-            s.as_object_mut().unwrap().remove(k);
+            s.as_object_mut().unwrap().remove(&k);
         } else {
-            s[k] = v.clone();
+            s[k.as_str()] = v;
         }
     }
     serde_json::from_value(json!({
@@ -259,7 +262,7 @@ pub async fn wait_event_with(client: &Client, ns: &str, reason: &str, text: &str
             }
         },
     )
-    .await
+    .await;
 }
 
 /// No plaintext the test saw appears in the operator's log, the namespace's events or the

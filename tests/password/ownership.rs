@@ -103,7 +103,11 @@ async fn owner_orphan_merge_and_a_foreign_secret() {
         assert_eq!(condition(&foreign, "Ready").unwrap().1, "SecretConflict");
         wait_event(&client, &ns, "foreign", "SecretConflict").await;
         let theirs = secret(&client, &ns, "theirs").await.unwrap();
-        assert_eq!(theirs.data.as_ref().map(|d| d.len()), Some(1), "untouched");
+        assert_eq!(
+            theirs.data.as_ref().map(std::collections::BTreeMap::len),
+            Some(1),
+            "untouched"
+        );
         assert!(
             live_passwords(&emu, &foreign).await.is_empty(),
             "no password for a Secret we cannot write"

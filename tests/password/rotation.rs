@@ -174,7 +174,7 @@ fn statefulset(name: &str) -> StatefulSet {
     .unwrap()
 }
 
-fn template_annotation(value: serde_json::Value, key: &str) -> Option<String> {
+fn template_annotation(value: &serde_json::Value, key: &str) -> Option<String> {
     let a = value.pointer("/spec/template/metadata/annotations")?;
     a.get(key)?.as_str().map(str::to_string)
 }
@@ -202,7 +202,7 @@ async fn restart_targets_get_the_credentials_hash_and_roll_on_rotation() {
         let annotations = || async {
             let d = serde_json::to_value(deployments.get("web").await.unwrap()).unwrap();
             let s = serde_json::to_value(statefulsets.get("worker").await.unwrap()).unwrap();
-            (template_annotation(d, &key), template_annotation(s, &key))
+            (template_annotation(&d, &key), template_annotation(&s, &key))
         };
         assert_eq!(
             annotations().await,
@@ -309,7 +309,13 @@ async fn a_role_change_mints_a_new_password_and_retires_the_old_one() {
             roles.contains(&"admin") && roles.contains(&"reader"),
             "{roles:?}"
         );
-        assert_eq!(obj.status.unwrap().role.map(|r| r.as_str()), Some("admin"));
+        assert_eq!(
+            obj.status
+                .unwrap()
+                .role
+                .map(planetscale_operator::crd::PasswordRole::as_str),
+            Some("admin")
+        );
         wait_event_with(&client, &ns, "PasswordReplaced", "role").await;
         assert_no_leaks(&client, &ns, &[&op], &seen).await;
         teardown(&api).await;

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 use crate::support;
 
+// Takes `json!(..)` literals by value so that call sites stay one line each.
+#[allow(clippy::needless_pass_by_value)]
 fn policy(rules: Value) -> DynamicObject {
     serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
@@ -19,6 +21,8 @@ fn policy(rules: Value) -> DynamicObject {
     .expect("deserializes")
 }
 
+// Takes `json!(..)` literals by value so that call sites stay one line each.
+#[allow(clippy::needless_pass_by_value)]
 fn rule(extra: Value) -> Value {
     let mut r = json!({
         "name": "r",

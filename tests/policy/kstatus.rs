@@ -54,5 +54,5 @@ async fn terminal_failures_are_stalled_and_ready_is_current() {
         assert_eq!(condition(&o, "Stalled").unwrap().0, "False");
         teardown(&api).await;
     })
-    .await
+    .await;
 }

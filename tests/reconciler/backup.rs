@@ -15,19 +15,11 @@ const BACKUP_WRITES: [&str; 3] = ["create_backup", "update_backup", "delete_back
 
 /// A `PlanetScaleBackup` of acme/shop/main, with `spec` merged in.
 pub fn backup(name: &str, spec: Value) -> PlanetScaleBackup {
-    let mut s = json!({"organization": "acme", "database": "shop", "branch": "main",
-        "credentialsRef": {"name": crate::harness::CREDENTIALS}});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
-    s.as_object_mut().unwrap().retain(|_, v| !v.is_null());
-    serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1",
-        "kind": "PlanetScaleBackup",
-        "metadata": {"name": name},
-        "spec": s,
-    }))
-    .expect("valid PlanetScaleBackup")
+    crate::harness::object_on(
+        name,
+        json!({"organization": "acme", "database": "shop", "branch": "main"}),
+        spec,
+    )
 }
 
 /// `Ready`'s (status, reason, message).

@@ -12,18 +12,7 @@ use crate::harness::{Harness, with_harness};
 
 /// A `PlanetScaleBranch` in organization `acme`, database `shop`, with `spec` merged in.
 pub fn branch(name: &str, spec: Value) -> PlanetScaleBranch {
-    let mut s = json!({"organization": "acme", "database": "shop",
-        "credentialsRef": {"name": crate::harness::CREDENTIALS}});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
-    serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1",
-        "kind": "PlanetScaleBranch",
-        "metadata": {"name": name},
-        "spec": s,
-    }))
-    .expect("valid PlanetScaleBranch")
+    crate::harness::object(name, spec)
 }
 
 /// The `type` condition's (status, reason, message).

@@ -77,7 +77,7 @@ async fn grant(h: &Harness, verbs: &[&str]) {
         rules: Some(vec![PolicyRule {
             api_groups: Some(vec![String::new()]),
             resources: Some(vec!["secrets".into()]),
-            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            verbs: verbs.iter().map(std::string::ToString::to_string).collect(),
             ..Default::default()
         }]),
     };

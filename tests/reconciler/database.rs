@@ -23,19 +23,11 @@ pub const DATABASE_WRITES: [&str; 3] = [
 
 /// A `PlanetScaleDatabase` in organization `acme` (size PS_10), with `spec` merged in.
 pub fn database(name: &str, spec: Value) -> PlanetScaleDatabase {
-    let mut s = json!({"organization": "acme", "clusterSize": "PS_10",
-        "credentialsRef": {"name": crate::harness::CREDENTIALS}});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
-    s.as_object_mut().unwrap().retain(|_, v| !v.is_null());
-    serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1",
-        "kind": "PlanetScaleDatabase",
-        "metadata": {"name": name},
-        "spec": s,
-    }))
-    .expect("valid PlanetScaleDatabase")
+    crate::harness::object_on(
+        name,
+        json!({"organization": "acme", "clusterSize": "PS_10"}),
+        spec,
+    )
 }
 
 /// The `type` condition's (status, reason, message).

@@ -6,7 +6,7 @@ use planetscale_operator::controller::deploy_request::DeployRequests;
 use planetscale_operator::crd::DeployRequest;
 use serde_json::{Value, json};
 
-use crate::harness::{CREDENTIALS, Harness, credentials_secret, with_harness};
+use crate::harness::{Harness, credentials_secret, with_harness};
 
 /// A `CREATE TABLE` statement for a small valid table.
 pub fn table(name: &str) -> String {
@@ -37,7 +37,7 @@ pub async fn branch_with(h: &Harness, name: &str, tables: &[&str]) {
         .await
         .expect("schema");
     let mut all: Vec<String> = schema.into_iter().map(|t| t.raw).collect();
-    all.extend(tables.iter().map(|t| t.to_string()));
+    all.extend(tables.iter().map(std::string::ToString::to_string));
     let path = format!("/_emulator/organizations/acme/databases/shop/branches/{name}/schema");
     admin(h, reqwest::Method::PUT, &path, json!({ "tables": all })).await;
 }
@@ -74,16 +74,11 @@ pub async fn database_settings(h: &Harness, settings: Value) {
 /// Applies DeployRequest `name` from `branch` of acme/shop with extra spec fields, and runs
 /// the first pass (which only adds the finalizer).
 pub async fn create(h: &Harness, name: &str, branch: &str, spec: Value) -> DeployRequest {
-    let mut full = json!({"organization": "acme", "database": "shop", "branch": branch,
-        "credentialsRef": {"name": CREDENTIALS}});
+    let mut full = json!({ "branch": branch });
     full.as_object_mut()
-        .unwrap()
+        .expect("spec object")
         .extend(spec.as_object().cloned().unwrap_or_default());
-    let obj: DeployRequest = serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
-        "metadata": {"name": name, "namespace": h.ns}, "spec": full,
-    }))
-    .expect("valid DeployRequest");
+    let obj: DeployRequest = crate::harness::object(name, full);
     h.apply(&obj).await;
     h.pass(&controller(h), name).await.expect("finalizer pass");
     let obj = get(h, name).await;
@@ -229,7 +224,7 @@ async fn opens_from_a_branch_and_records_the_number_first() {
             "deploy: false does not queue"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -258,7 +253,7 @@ async fn adopts_an_open_request_and_tracks_it_by_number() {
         );
         assert_eq!(remote(&h).await.len(), 1);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -283,7 +278,7 @@ async fn lint_errors_fail_the_checks_and_are_shown() {
                 .contains("Fix the schema")
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -294,7 +289,7 @@ async fn no_changes_is_ready_with_nothing_to_deploy() {
         drive(&h, "nothing", "True", "NoChanges", "3s").await;
         assert_eq!(h.calls(Some("queue_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -307,7 +302,7 @@ async fn a_required_approval_holds_the_deploy() {
         assert_eq!(state(&h, "ship").await, "ready", "not queued unapproved");
         assert_eq!(h.calls(Some("queue_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -335,7 +330,7 @@ async fn the_operators_own_identity_cannot_approve_and_says_so() {
             "no loop"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -361,7 +356,7 @@ async fn deploy_true_queues_deploys_and_completes_after_the_revert_window() {
             "RevertWindowClosed"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -376,7 +371,7 @@ async fn a_gated_deploy_waits_for_cutover() {
         assert_eq!(h.calls(Some("complete_gated_deploy_request")).await, 1);
         assert!(tables(&h, "main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -389,7 +384,7 @@ async fn revert_within_the_window_undoes_the_change() {
         assert_eq!(h.calls(Some("complete_revert")).await, 1);
         assert!(!tables(&h, "main").await.contains(&"invoices".to_string()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -403,7 +398,7 @@ async fn revert_after_the_window_is_refused_with_what_to_do() {
         assert!(message(&h, "ship", "Ready").await.contains("revert window"));
         assert_eq!(h.calls(Some("complete_revert")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -418,7 +413,7 @@ async fn skip_revert_closes_the_window_now() {
         assert_eq!(state(&h, "ship").await, "complete");
         assert_eq!(h.calls(Some("skip_revert_period")).await, 1);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -444,7 +439,7 @@ async fn delete_closes_an_open_request() {
         assert_eq!(dr.state.unwrap().as_str(), "closed");
         assert!(h.event_reasons("ship").await.contains(&"Cleanup".into()));
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -467,7 +462,7 @@ async fn delete_cancels_a_queued_deploy_and_closes_it() {
             .unwrap();
         assert_eq!(dr.state.unwrap().as_str(), "closed");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -495,7 +490,7 @@ async fn a_paused_request_is_not_opened_and_is_released_on_delete() {
             "nothing touched in PlanetScale"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -508,7 +503,7 @@ async fn a_missing_into_branch_is_reported_not_opened() {
         assert!(message(&h, "ship", "Ready").await.contains("nope"));
         assert_eq!(h.calls(Some("create_deploy_request")).await, 0);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -531,5 +526,5 @@ async fn a_crash_between_the_open_and_the_status_write_opens_no_duplicate() {
         assert!(h.event_reasons("ship").await.contains(&"Adopted".into()));
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }

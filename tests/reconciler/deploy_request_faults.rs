@@ -90,7 +90,7 @@ async fn get_database_faults() {
         assert!(remote(&h).await.is_empty(), "nothing opened");
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn list_deploy_requests_faults() {
         assert!(remote(&h).await.is_empty(), "nothing opened");
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn get_branch_faults() {
         assert!(remote(&h).await.is_empty(), "nothing opened");
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn create_deploy_request_faults() {
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
         assert_eq!(remote(&h).await.len(), 1, "opened once");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -156,7 +156,7 @@ async fn get_deploy_request_faults() {
         assert_eq!(number(&h, "ship").await, n, "the number is kept");
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn queue_deploy_request_faults() {
         action_refused(&h, "ship", "queue_deploy_request", "Ready", "ready").await;
         drive(&h, "ship", "True", "Deployed", "6s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -188,7 +188,7 @@ async fn update_auto_apply_faults() {
             .unwrap();
         assert!(!dr.deployment.unwrap_or_default().auto_cutover);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -201,7 +201,7 @@ async fn cutover_faults() {
         action_refused(&h, "gated", op, "Ready", "pending_cutover").await;
         drive(&h, "gated", "True", "Deployed", "6s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -214,7 +214,7 @@ async fn revert_faults() {
         action_refused(&h, "ship", "complete_revert", "Ready", &state_now).await;
         drive(&h, "ship", "True", "Reverted", "6s").await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn skip_revert_faults() {
         h.pass(&controller(&h), "ship").await.expect("read back");
         assert_eq!(state(&h, "ship").await, "complete");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -247,7 +247,7 @@ async fn approve_faults() {
         action_refused(&h, "ship", "review_deploy_request", "Approved", "ready").await;
         drive(&h, "ship", "True", "Deployed", "6s").await;
     })
-    .await
+    .await;
 }
 
 /// Cleanup `op` under each status: a transient failure keeps the finalizer (retried); a
@@ -320,7 +320,7 @@ async fn close_deploy_request_faults() {
             "the three refused closes stay open: {open:?}"
         );
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -330,7 +330,7 @@ async fn cancel_deploy_request_faults() {
         let spec = json!({"deploy": true});
         cleanup_faults(&h, "cancel_deploy_request", spec, ("False", "Queued")).await;
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -339,7 +339,7 @@ async fn complete_errored_deploy_faults() {
         let op = "complete_errored_deploy";
         cleanup_faults(&h, op, json!({}), ("False", "DeployFailed")).await;
     })
-    .await
+    .await;
 }
 
 async fn post(h: &Harness, path: &str, body: serde_json::Value) -> serde_json::Value {

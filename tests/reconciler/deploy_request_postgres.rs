@@ -66,7 +66,7 @@ async fn a_deploy_request_on_postgres_is_refused_without_an_api_loop() {
         assert_eq!(warnings.len(), 1, "one event, not one per pass");
         assert_eq!(get(&h, "ship").await.status.unwrap().number, None);
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn a_refused_deploy_request_on_postgres_is_deleted_at_once() {
         );
         assert_eq!(deploy_request_calls(&h).await, 0, "nothing to close");
     })
-    .await
+    .await;
 }
 
 #[tokio::test]
@@ -113,5 +113,5 @@ async fn a_deploy_request_on_postgres_when_the_database_read_fails() {
         assert_eq!(err.reason(), "NotSupportedForEngine");
         assert_eq!(deploy_request_calls(&h).await, 0);
     })
-    .await
+    .await;
 }

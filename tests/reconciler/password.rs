@@ -14,19 +14,10 @@ use crate::harness::{Harness, with_harness};
 pub const FINALIZER: &str = "planetscale.operator.dev/password";
 
 /// A `PlanetScalePassword` on `acme/shop/main` with the test's credentials, `spec` merged in.
-pub fn password(name: &str, spec: Value) -> PlanetScalePassword {
-    let mut s = json!({"organization": "acme", "database": "shop", "branch": "main",
-        "credentialsRef": {"name": crate::harness::CREDENTIALS}});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
-    serde_json::from_value(json!({
-        "apiVersion": "planetscale.operator.dev/v1alpha1",
-        "kind": "PlanetScalePassword",
-        "metadata": {"name": name},
-        "spec": s,
-    }))
-    .expect("valid PlanetScalePassword")
+pub fn password(name: &str, mut spec: Value) -> PlanetScalePassword {
+    let with_branch = spec.as_object_mut().expect("spec object");
+    with_branch.entry("branch").or_insert_with(|| json!("main"));
+    crate::harness::object(name, spec)
 }
 
 /// A fresh controller: nothing remembered (as after an operator restart).

@@ -15,9 +15,10 @@ use crate::password::{
 /// A `PlanetScalePassword` on `acme/ledger/main` (PostgreSQL), `spec` merged in.
 pub fn pg_password(name: &str, spec: Value) -> PlanetScalePassword {
     let mut s = json!({"database": "ledger"});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().expect("spec object").clone());
+    let Value::Object(spec) = spec else {
+        panic!("spec object: {spec}")
+    };
+    s.as_object_mut().unwrap().extend(spec);
     crate::password::password(name, s)
 }
 

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Event, Secret};
-use kube::api::{ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Client, Resource, ResourceExt};
 use planetscale_emulator::{Config, Emulator, Settings};
@@ -23,6 +23,7 @@ use planetscale_operator::credentials::{ClientSettings, CredentialsStore, Defaul
 use planetscale_operator::error::Error;
 use serde_json::{Value, json};
 
+use crate::support::env::expect_json;
 use crate::support::with_temp_ns;
 
 /// Name of the credentials Secret every test namespace gets (the emulator's default token).
@@ -71,7 +72,7 @@ where
         let watching = ctx.clone();
         let policies = tokio::spawn(async move {
             let (client, stop) = (watching.client.clone(), Default::default());
-            watching.policies.run(client, stop).await
+            watching.policies.run(client, stop).await;
         });
         let h = Harness {
             client: client.clone(),
@@ -105,26 +106,43 @@ fn context(client: Client, ns: &str, emulator_url: &str) -> Context {
     Context::new(client, credentials, settings, metrics)
 }
 
+/// A custom resource `K` named `name` on acme/shop with the test's credentials, `spec`
+/// merged in (e.g. `{"branch": "main"}`).
+pub fn object<K>(name: &str, spec: Value) -> K
+where
+    K: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+{
+    object_on(
+        name,
+        json!({"organization": "acme", "database": "shop"}),
+        spec,
+    )
+}
+
+/// A custom resource `K` named `name` with the test's credentials, the `base` spec and `spec`
+/// merged over it; a `null` in `spec` removes the base's field.
+pub fn object_on<K>(name: &str, base: Value, spec: Value) -> K
+where
+    K: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+{
+    let (Value::Object(mut s), Value::Object(spec)) = (base, spec) else {
+        panic!("base and spec must be objects")
+    };
+    s.insert("credentialsRef".into(), json!({"name": CREDENTIALS}));
+    s.extend(spec);
+    s.retain(|_, v| !v.is_null());
+    serde_json::from_value(json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": {"name": name},
+        "spec": s,
+    }))
+    .unwrap_or_else(|e| panic!("a valid {}: {e}", K::kind(&())))
+}
+
 /// Creates a service-token credentials Secret.
 pub async fn credentials_secret(client: &Client, ns: &str, name: &str, id: &str, token: &str) {
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        string_data: Some(
-            [
-                ("serviceTokenId".to_string(), id.to_string()),
-                ("serviceToken".to_string(), token.to_string()),
-            ]
-            .into(),
-        ),
-        ..Default::default()
-    };
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("create credentials Secret");
+    crate::support::env::create_credentials_secret(client.clone(), ns, name, id, token).await;
 }
 
 /// Removes the finalizers of every resource left in `ns`, so the namespace can go.
@@ -304,27 +322,12 @@ impl Harness {
     }
 
     async fn admin_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.emulator.url()))
-            .send()
-            .await
-            .expect("emulator reachable");
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.expect("admin JSON")
+        let url = format!("{}{path}", self.emulator.url());
+        expect_json(self.http.get(url), path).await
     }
 
     async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.emulator.url()))
-            .json(&body)
-            .send()
-            .await
-            .expect("emulator reachable");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        assert!(status.is_success(), "POST {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        let url = format!("{}{path}", self.emulator.url());
+        expect_json(self.http.post(url).json(&body), path).await
     }
 }

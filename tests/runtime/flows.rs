@@ -165,7 +165,7 @@ pub async fn working_secret(client: &Client, emu: &Emulator, ns: &str, name: &st
             }
         },
     )
-    .await
+    .await;
 }
 
 /// All three flows in `ns`, names starting with `prefix`: a branch Ready, a password on it
@@ -261,7 +261,7 @@ where
         .expect("list")
         .items
         .iter()
-        .map(|o| o.name_any())
+        .map(kube::ResourceExt::name_any)
         .collect();
     for name in &names {
         let _ = api.delete(name, &DeleteParams::default()).await;

@@ -33,9 +33,10 @@ pub fn values(emu: &Emulator, extra: Value) -> Value {
         "defaultCredentials": {"create": true, "serviceTokenId": TOKEN_ID, "serviceToken": TOKEN},
         "leaderElection": {"leaseDuration": "4s", "renewDeadline": "3s", "retryPeriod": "1s"},
     });
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
+    let Value::Object(extra) = extra else {
+        panic!("values: {extra}")
+    };
+    v.as_object_mut().unwrap().extend(extra);
     v
 }
 
@@ -85,9 +86,7 @@ impl Installed {
 
     pub fn env(&self, name: &str) -> &str {
         let found = self.env.iter().find(|(k, _)| k == name);
-        found
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no env {name}"))
+        found.map_or_else(|| panic!("no env {name}"), |(_, v)| v.as_str())
     }
 
     /// Starts the operator as the ServiceAccount with the chart's environment, except `overrides`.

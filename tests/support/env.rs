@@ -57,29 +57,16 @@ impl Emulator {
 
     /// GET an admin path (e.g. `/_emulator/state`).
     pub async fn admin_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("emulator reachable");
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.expect("admin JSON")
+        expect_json(self.http.get(format!("{}{path}", self.url)), path).await
     }
 
     /// POST JSON to an admin path.
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .expect("emulator reachable");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        assert!(status.is_success(), "POST {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        expect_json(
+            self.http.post(format!("{}{path}", self.url)).json(&body),
+            path,
+        )
+        .await
     }
 
     /// Moves the emulator clock forward (e.g. `"30s"`, `"2h"`).
@@ -211,6 +198,16 @@ impl Operator {
         assert!(r.status().is_success(), "/metrics: {}", r.status());
         super::scrape::Scrape::parse(&r.text().await.expect("body"))
     }
+}
+
+/// Sends `request` (to `path`, for the failure message), which must succeed, and returns its
+/// JSON body (`null` when there is none).
+pub async fn expect_json(request: reqwest::RequestBuilder, path: &str) -> Value {
+    let r = request.send().await.expect("emulator reachable");
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 fn local_http() -> reqwest::Client {

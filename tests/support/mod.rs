@@ -170,7 +170,7 @@ where
     K: Resource,
 {
     let ns = obj
-        .and_then(|o| o.namespace())
+        .and_then(kube::ResourceExt::namespace)
         .or_else(|| api.namespace().map(String::from));
     let events: Api<Event> = match &ns {
         Some(ns) => Api::namespaced(client().await, ns),

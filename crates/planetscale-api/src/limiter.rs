@@ -327,26 +327,37 @@ impl RateLimiter {
     /// Makes every sharer wait `duration` before the next request.
     pub fn pause_for(&self, duration: Duration) {
         let until = Instant::now() + duration;
-        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
         }
     }
 
     fn pause_remaining(&self) -> Option<Duration> {
-        let paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let remaining = (*paused)?.saturating_duration_since(Instant::now());
         (!remaining.is_zero()).then_some(remaining)
     }
 
     fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Ends a pause at once and wakes the head (tests hold the line with a pause).
     #[cfg(test)]
     fn unpause(&self) {
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         self.queue().wake_head();
     }
 }

@@ -97,7 +97,10 @@ impl ApiMetrics {
 
     /// A copy of the current counters.
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         MetricsSnapshot {
             requests: requests
                 .iter()
@@ -118,7 +121,10 @@ impl ApiMetrics {
 
 impl Observer for ApiMetrics {
     fn request(&self, operation: &'static str, status: &str, _elapsed: Duration) {
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *requests.entry((operation, status.to_owned())).or_default() += 1;
     }
 

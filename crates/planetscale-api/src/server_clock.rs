@@ -19,13 +19,19 @@ impl ServerClock {
         let Some(date) = parse_date(headers) else {
             return;
         };
-        *self.sample.lock().unwrap_or_else(|e| e.into_inner()) = Some((date, Instant::now()));
+        *self
+            .sample
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((date, Instant::now()));
     }
 
     /// The server's current time: the last `Date` plus the time since it arrived, or the
     /// local time before any response carried a `Date`.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        let sample = *self.sample.lock().unwrap_or_else(|e| e.into_inner());
+        let sample = *self
+            .sample
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match sample {
             Some((date, at)) => chrono::Duration::from_std(at.elapsed())
                 .ok()

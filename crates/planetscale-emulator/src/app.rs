@@ -57,7 +57,10 @@ pub struct Ctx<'a> {
 impl App {
     /// Lock the world and apply every transition due by now.
     pub fn lock(&self) -> Ctx<'_> {
-        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut world = self
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let settings = self.settings();
         let now = world.now();
         crate::deploy::advance(&mut world, &settings, now);
@@ -72,13 +75,16 @@ impl App {
     pub fn settings(&self) -> Settings {
         self.settings
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
     /// Replace the settings.
     pub fn set_settings(&self, settings: Settings) {
-        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
     }
 
     /// Base URL clients use, e.g. `http://127.0.0.1:8080`.

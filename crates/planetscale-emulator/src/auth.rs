@@ -114,7 +114,7 @@ pub fn expand_accesses(names: &[String], org_level: bool) -> Result<Vec<String>,
             } else {
                 DB_ACCESSES.to_vec()
             };
-            out.extend(all.iter().map(|s| s.to_string()));
+            out.extend(all.iter().map(std::string::ToString::to_string));
         } else if DB_ACCESSES.contains(&name.as_str())
             || (org_level && ORG_ACCESSES.contains(&name.as_str()))
         {

@@ -322,7 +322,7 @@ impl Seed {
                 redirect_uri: "http://127.0.0.1/callback".into(),
                 scopes: crate::auth::ALL_OAUTH_SCOPES
                     .iter()
-                    .map(|s| s.to_string())
+                    .map(std::string::ToString::to_string)
                     .collect(),
                 user: None,
             }],

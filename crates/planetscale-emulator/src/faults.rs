@@ -137,7 +137,10 @@ impl Faults {
         if spec.status.is_some_and(|s| !(100..=599).contains(&s)) {
             return Err("`status` must be an HTTP status".into());
         }
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rules = self
+            .rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         rules.0 += 1;
         let id = rules.0;
         rules.1.push(Rule { id, spec, hits: 0 });
@@ -146,7 +149,10 @@ impl Faults {
 
     /// Every rule with its id, hit count and remaining count.
     pub fn list(&self) -> Value {
-        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let rules = self
+            .rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Value::Array(
             rules
                 .1
@@ -158,7 +164,10 @@ impl Faults {
 
     /// Remove one rule; false if unknown.
     pub fn remove(&self, id: u64) -> bool {
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rules = self
+            .rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = rules.1.len();
         rules.1.retain(|r| r.id != id);
         rules.1.len() != before
@@ -168,14 +177,17 @@ impl Faults {
     pub fn clear(&self) {
         self.rules
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .1
             .clear();
     }
 
     /// The action for a request, consuming one use of each matching limited rule.
     pub fn check(&self, method: &str, path: &str, operation: Option<&str>) -> FaultAction {
-        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rules = self
+            .rules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut action = FaultAction::default();
         let mut rng = rand::rng();
         for rule in &mut rules.1 {

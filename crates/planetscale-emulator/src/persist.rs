@@ -78,9 +78,14 @@ impl StateFile {
     /// Snapshot the world and write it atomically: on error the previous file is untouched
     /// and no temporary file is left behind.
     pub fn write(&self, world: &Mutex<World>) -> std::io::Result<()> {
-        let _order = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _order = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let bytes = {
-            let world = world.lock().unwrap_or_else(|e| e.into_inner());
+            let world = world
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             serde_json::to_vec_pretty(&*world).map_err(std::io::Error::other)?
         };
         write_atomic(&self.path, &bytes)

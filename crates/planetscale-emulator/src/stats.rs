@@ -14,7 +14,10 @@ pub struct Stats {
 impl Stats {
     /// Count one response.
     pub fn record(&self, operation: &str, status: u16) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *counts
             .entry(operation.to_string())
             .or_default()
@@ -24,7 +27,10 @@ impl Stats {
 
     /// `{"total": N, "operations": {"create_password": {"total": 2, "by_status": {"201": 2}}}}`.
     pub fn snapshot(&self) -> Value {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut total = 0;
         let operations: serde_json::Map<String, Value> = counts
             .iter()
@@ -45,7 +51,7 @@ impl Stats {
     pub fn reset(&self) {
         self.counts
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
     }
 }

@@ -166,9 +166,10 @@ impl StepCtx<'_> {
     fn waiting_message(&self) -> String {
         let status = self.obj.status.as_ref();
         let ready = status.and_then(|s| find_condition(&s.conditions, READY));
-        ready
-            .map(|c| c.message.clone())
-            .unwrap_or_else(|| format!("waiting for branch {} to be ready", self.t.name))
+        ready.map_or_else(
+            || format!("waiting for branch {} to be ready", self.t.name),
+            |c| c.message.clone(),
+        )
     }
 
     /// Lets the poller wake the resource once its pending branch changes; false when no

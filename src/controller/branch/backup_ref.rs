@@ -49,18 +49,18 @@ pub fn restore_of(
     backup: Option<&PlanetScaleBackup>,
 ) -> Result<Restore, Error> {
     let Some(b) = backup else {
-        return Err(waiting(format!(
+        return Err(waiting(&format!(
             "PlanetScaleBackup {name} does not exist yet"
         )));
     };
     let s = b.status.clone().unwrap_or_default();
     if !is_ready_for(&s.conditions, b.metadata.generation) {
-        return Err(waiting(format!(
+        return Err(waiting(&format!(
             "PlanetScaleBackup {name} is not Ready yet"
         )));
     }
     let (Some(id), Some(branch)) = (s.id, s.branch) else {
-        return Err(waiting(format!(
+        return Err(waiting(&format!(
             "PlanetScaleBackup {name} has no backup id yet"
         )));
     };
@@ -99,7 +99,7 @@ pub fn restore(mut plan: Plan<Step>, restore: Option<&Restore>) -> Plan<Step> {
     plan
 }
 
-fn waiting(message: String) -> Error {
+fn waiting(message: &str) -> Error {
     Error::Waiting {
         reason: reason::BACKUP_NOT_READY,
         message: format!("{message}: the branch is created from it once it is"),

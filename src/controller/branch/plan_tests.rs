@@ -9,9 +9,10 @@ use crate::crd::branch::PlanetScaleBranch;
 /// A spec of `acme/shop` with `extra` merged in.
 pub(crate) fn spec(extra: serde_json::Value) -> PlanetScaleBranchSpec {
     let mut v = json!({"organization": "acme", "database": "shop"});
-    v.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
+    let serde_json::Value::Object(extra) = extra else {
+        panic!("spec fields: {extra}")
+    };
+    v.as_object_mut().unwrap().extend(extra);
     serde_json::from_value(v).unwrap()
 }
 

@@ -266,7 +266,13 @@ impl Poller {
 fn changed(branch: Option<&Branch>, state: Option<&str>) -> bool {
     match branch {
         None => true,
-        Some(b) => b.ready || b.state.as_ref().map(|s| s.as_str()) != state,
+        Some(b) => {
+            b.ready
+                || b.state
+                    .as_ref()
+                    .map(planetscale_api::models::BranchState::as_str)
+                    != state
+        }
     }
 }
 

@@ -117,7 +117,7 @@ async fn steps(
             Ok(()) => {
                 dr = client
                     .get_deploy_request(&at.org, &at.db, dr.number)
-                    .await?
+                    .await?;
             }
             Err(e) => step_error = Some(classify(&step, dr.number, e)?),
         }

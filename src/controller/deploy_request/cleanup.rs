@@ -104,7 +104,7 @@ async fn clean(
     match carry_out(client, at, dr.number, plan(&state, open), open).await {
         Ok(Some(note)) => {
             ctx.event(obj, EventType::Normal, "Cleanup", "Delete", note)
-                .await
+                .await;
         }
         Ok(None) => {}
         Err(e) if e.is_transient() => return Err(e),

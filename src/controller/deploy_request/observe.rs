@@ -221,7 +221,9 @@ fn preceding(items: &[serde_json::Value]) -> Vec<(Option<u64>, String)> {
     items
         .iter()
         .map(|p| {
-            let number = p.get("deploy_request_number").and_then(|n| n.as_u64());
+            let number = p
+                .get("deploy_request_number")
+                .and_then(serde_json::Value::as_u64);
             let state = p.get("state").and_then(|s| s.as_str()).unwrap_or_default();
             (number, state.to_string())
         })

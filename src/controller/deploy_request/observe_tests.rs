@@ -2,12 +2,13 @@ use super::*;
 use serde_json::json;
 
 fn dr(state: &str, deployment: serde_json::Value) -> DeployRequest {
-    serde_json::from_value(json!({
+    let mut v = json!({
         "id": "dr1", "number": 7, "state": "open", "deployment_state": state,
         "approved": false, "branch": "feature", "into_branch": "main",
-        "deployed_at": "2024-01-01T10:00:00Z", "deployment": deployment,
-    }))
-    .unwrap()
+        "deployed_at": "2024-01-01T10:00:00Z",
+    });
+    v["deployment"] = deployment;
+    serde_json::from_value(v).unwrap()
 }
 
 #[test]

@@ -171,8 +171,9 @@ pub fn set_conditions(
     generation: Option<i64>,
     now: Time,
 ) {
-    for c in conds {
-        let new = new_condition(c.type_, c.status, c.reason, c.message, now.clone());
+    let times = std::iter::repeat_n(now, conds.len());
+    for (c, now) in conds.into_iter().zip(times) {
+        let new = new_condition(c.type_, c.status, c.reason, c.message, now);
         set_condition(&mut status.conditions, new, generation);
     }
     status.observed_generation = generation;

@@ -13,13 +13,14 @@ fn at() -> Location {
 }
 
 fn dr(deployment: serde_json::Value) -> DeployRequest {
-    serde_json::from_value(json!({
+    let mut v = json!({
         "id": "dr1", "number": 42, "state": "open", "deployment_state": "queued",
         "approved": true, "branch": "feature", "into_branch": "main",
         "html_url": "https://app.planetscale.com/acme/shop/deploy-requests/42",
-        "created_at": "2024-01-01T09:00:00Z", "deployment": deployment,
-    }))
-    .unwrap()
+        "created_at": "2024-01-01T09:00:00Z",
+    });
+    v["deployment"] = deployment;
+    serde_json::from_value(v).unwrap()
 }
 
 fn build_for(dr: &DeployRequest) -> DeployRequestStatus {

@@ -54,7 +54,12 @@ pub async fn engine_of(
         .get_branch(&t.organization, &t.database, &t.branch)
         .await
     {
-        Ok(branch) => Ok(Engine::from_kind(branch.kind.as_ref().map(|k| k.as_str()))),
+        Ok(branch) => Ok(Engine::from_kind(
+            branch
+                .kind
+                .as_ref()
+                .map(planetscale_api::models::DatabaseKind::as_str),
+        )),
         // No such branch (yet): the same wait as for any branch that is not there.
         Err(planetscale_api::Error::NotFound { .. }) => {
             Err(match target::check_ready(api, t).await {

@@ -9,9 +9,10 @@ use crate::crd::password_postgres::InheritedRole;
 
 fn password(spec: serde_json::Value) -> PlanetScalePassword {
     let mut s = json!({"organization": "acme", "database": "ledger", "branch": "main"});
-    s.as_object_mut()
-        .unwrap()
-        .extend(spec.as_object().unwrap().clone());
+    let serde_json::Value::Object(spec) = spec else {
+        panic!("spec object: {spec}")
+    };
+    s.as_object_mut().unwrap().extend(spec);
     serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1",
         "kind": "PlanetScalePassword",
@@ -79,7 +80,7 @@ fn a_role_looks_like_a_password_with_its_role_mapped_back() {
     assert_eq!(p.id, "r1");
     assert_eq!(p.username.as_deref(), Some("pscale_api_r1"));
     assert_eq!(
-        p.plain_text.as_ref().map(|s| s.expose()),
+        p.plain_text.as_ref().map(planetscale_api::Secret::expose),
         Some("pscale_pw_x")
     );
     assert_eq!(p.ttl_seconds, Some(3600));

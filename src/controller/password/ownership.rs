@@ -223,7 +223,7 @@ mod tests {
     }
 
     fn keys(k: &[&str]) -> BTreeSet<String> {
-        k.iter().map(|k| k.to_string()).collect()
+        k.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub fn crd_role(role: &planetscale_api::models::PasswordRole) -> Option<Password
         R::Writer => Some(PasswordRole::Writer),
         R::Readwriter => Some(PasswordRole::Readwriter),
         R::Admin => Some(PasswordRole::Admin),
-        _ => None,
+        R::Unknown(_) => None,
     }
 }
 

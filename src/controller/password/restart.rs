@@ -59,7 +59,7 @@ pub async fn converge(run: &Run<'_>, status: &PlanetScalePasswordStatus) -> Resu
             Outcome::Unchanged => {}
             Outcome::Restarted => restarted.push(what),
             Outcome::Missing => {
-                tracing::debug!(target = %what, "restartOnRotation target not found")
+                tracing::debug!(target = %what, "restartOnRotation target not found");
             }
         }
     }

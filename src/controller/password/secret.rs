@@ -206,7 +206,8 @@ pub fn presets(obj: &PlanetScalePassword) -> Vec<Preset> {
 /// Renders the Secret's data for `info` with the spec's presets and template. An error
 /// depends on the spec alone, never on the password ([`crate::connection::render`]).
 pub fn render(obj: &PlanetScalePassword, info: &ConnectionInfo) -> Result<Rendered, Error> {
-    crate::connection::render(info, &presets(obj), template(obj).as_ref()).map_err(render_error)
+    crate::connection::render(info, &presets(obj), template(obj).as_ref())
+        .map_err(|e| render_error(&e))
 }
 
 fn template(obj: &PlanetScalePassword) -> Option<BTreeMap<String, String>> {
@@ -240,7 +241,7 @@ fn template_hash(obj: &PlanetScalePassword) -> String {
 
 /// A render error as the `Invalid` error the user must fix, with the render error's own
 /// reason (`TemplateFailed`, `FormatConflict`, …). It never quotes values.
-pub fn render_error(e: crate::connection::RenderError) -> Error {
+pub fn render_error(e: &crate::connection::RenderError) -> Error {
     Error::Invalid {
         reason: e.reason(),
         message: format!("the Secret cannot be rendered: {e}"),

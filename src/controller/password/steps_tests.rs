@@ -52,7 +52,7 @@ fn the_intent_writes_the_counter_and_the_branch_once() {
 }
 
 /// A resource with uid [`UID`] and `spec`, and a look that found no Secret and no password.
-fn first_look(spec: serde_json::Value) -> (crate::crd::password::PlanetScalePassword, Observed) {
+fn first_look(spec: &serde_json::Value) -> (crate::crd::password::PlanetScalePassword, Observed) {
     let mut obj: crate::crd::password::PlanetScalePassword =
         serde_json::from_value(serde_json::json!({
             "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScalePassword",
@@ -99,7 +99,7 @@ fn first_look(spec: serde_json::Value) -> (crate::crd::password::PlanetScalePass
 #[test]
 fn the_first_password_is_minted_then_looked_at_again_at_once() {
     let spec = serde_json::json!({"organization": "acme", "database": "shop", "branch": "main"});
-    let (obj, o) = first_look(spec.clone());
+    let (obj, o) = first_look(&spec);
     let p = plan(&obj, &o);
     let kinds: Vec<_> = p.steps.iter().map(std::mem::discriminant).collect();
     let want = [Step::DeleteDue, Step::Restart].map(|s| std::mem::discriminant(&s));
@@ -115,7 +115,7 @@ fn the_first_password_is_minted_then_looked_at_again_at_once() {
     assert_eq!(kinds[1..], want);
     assert_eq!(p.requeue, Some(Duration::ZERO));
     // The explicit branch is not ready: wait, create nothing.
-    let (obj, mut o) = first_look(spec.clone());
+    let (obj, mut o) = first_look(&spec);
     if let Ok(look) = &mut o.look {
         look.branch_not_ready =
             Some(("branch main is not ready yet".into(), BRANCH_NOT_READY_WAIT));
@@ -130,14 +130,14 @@ fn the_first_password_is_minted_then_looked_at_again_at_once() {
     // A template that cannot render: refuse before any create.
     let mut bad = spec;
     bad["secret"] = serde_json::json!({"template": {"data": {"url": "{{ host | nope }}"}}});
-    let (obj, o) = first_look(bad);
+    let (obj, o) = first_look(&bad);
     assert_eq!(plan(&obj, &o).steps, [Step::RefuseTemplate]);
 }
 
 #[test]
 fn a_look_that_failed_plans_nothing() {
     let spec = serde_json::json!({"organization": "acme", "database": "shop", "branch": "main"});
-    let (obj, mut o) = first_look(spec);
+    let (obj, mut o) = first_look(&spec);
     o.look = Err(crate::error::Error::Invalid {
         reason: "Test",
         message: "no look".into(),

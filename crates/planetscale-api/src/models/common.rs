@@ -68,6 +68,29 @@ pub struct ResourceRef {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// Filters of the credential lists, `GET …/passwords` and `GET …/roles` (which the API
+/// filters alike).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CredentialFilters {
+    /// Name search.
+    pub q: Option<String>,
+    /// `active`, `renewable` or `expired`.
+    pub status: Option<String>,
+}
+
+impl CredentialFilters {
+    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(q) = &self.q {
+            query.push(("q", q.clone()));
+        }
+        if let Some(status) = &self.status {
+            query.push(("status", status.clone()));
+        }
+        query
+    }
+}
+
 /// One page of a list response (`{"type":"list","data":[...],"next_page":2,...}`).
 ///
 /// Every key except `data` may be missing; a missing `next_page` means "last page".

@@ -23,7 +23,7 @@ pub use backup::{Backup, BackupState, CreateBackup, RetentionUnit, UpdateBackup}
 pub use branch::{
     Branch, BranchState, CreateBranch, CreatePostgresBranch, ListBranches, UpdateBranch,
 };
-pub use common::{Actor, Page, Region, ResourceRef};
+pub use common::{Actor, CredentialFilters, Page, Region, ResourceRef};
 pub use database::{CreateDatabase, Database, DatabaseKind, DatabaseState, UpdateDatabase};
 pub use deploy_request::{
     CreateDeployRequest, DeployRequest, DeployRequestState, ListDeployRequests, Review, ReviewState,

@@ -137,26 +137,7 @@ pub struct UpdatePassword {
 }
 
 /// Filters for `GET …/passwords`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListPasswords {
-    /// Name search.
-    pub q: Option<String>,
-    /// `active`, `renewable` or `expired`.
-    pub status: Option<String>,
-}
-
-impl ListPasswords {
-    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut query = Vec::new();
-        if let Some(q) = &self.q {
-            query.push(("q", q.clone()));
-        }
-        if let Some(status) = &self.status {
-            query.push(("status", status.clone()));
-        }
-        query
-    }
-}
+pub type ListPasswords = super::CredentialFilters;
 
 #[cfg(test)]
 #[path = "password_tests.rs"]

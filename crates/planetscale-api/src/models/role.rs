@@ -210,27 +210,8 @@ pub struct UpdateRole {
     pub require_where_on_update: Option<WhereClauseRule>,
 }
 
-/// Filters for `GET …/roles`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListRoles {
-    /// Name search.
-    pub q: Option<String>,
-    /// `active`, `renewable` or `expired` (as for passwords).
-    pub status: Option<String>,
-}
-
-impl ListRoles {
-    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut query = Vec::new();
-        if let Some(q) = &self.q {
-            query.push(("q", q.clone()));
-        }
-        if let Some(status) = &self.status {
-            query.push(("status", status.clone()));
-        }
-        query
-    }
-}
+/// Filters for `GET …/roles` (the same as for passwords).
+pub type ListRoles = super::CredentialFilters;
 
 #[cfg(test)]
 #[path = "role_tests.rs"]

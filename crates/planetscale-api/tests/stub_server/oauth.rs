@@ -68,7 +68,7 @@ fn client(stub: &Stub, expires_in: chrono::Duration, seen: Arc<Mutex<Vec<OAuthTo
         .oauth_token_url(format!("{}/oauth/token", stub.root))
         .retry_policy(fast_retries())
         .refresh_callback(refresh_callback_sync(move |tokens| {
-            seen.lock().unwrap().push(tokens)
+            seen.lock().unwrap().push(tokens);
         }))
         .build()
         .unwrap()

@@ -106,7 +106,7 @@ fn deploy_request_router(bodies: Bodies) -> Router {
             bodies
                 .lock()
                 .unwrap()
-                .push(body.map(|Json(b)| b).unwrap_or(Value::Null));
+                .push(body.map_or(Value::Null, |Json(b)| b));
             Json(deploy_request(state))
         }
     };

@@ -28,7 +28,7 @@ fn role_json(name: &str, password: &str) -> Value {
 }
 
 async fn record(State(seen): State<Seen>, body: Option<Json<Value>>) -> Json<Value> {
-    let body = body.map(|Json(b)| b).unwrap_or(Value::Null);
+    let body = body.map_or(Value::Null, |Json(b)| b);
     let name = body["name"].as_str().unwrap_or("app").to_owned();
     seen.lock().unwrap().push(body);
     Json(role_json(&name, "pscale_pw_fresh"))

@@ -227,7 +227,7 @@ pub fn cancel(
     match w.deploy_requests[i].deployment.state {
         DeployState::Queued => touch(w, i, DeployState::Cancelled, now, None),
         DeployState::Submitting | DeployState::InProgress | DeployState::PendingCutover => {
-            touch(w, i, DeployState::InProgressCancel, now, step_due(s, now))
+            touch(w, i, DeployState::InProgressCancel, now, step_due(s, now));
         }
         other => return Err(state_error(other, "cancel")),
     }

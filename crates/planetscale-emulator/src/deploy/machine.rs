@@ -197,7 +197,7 @@ fn finish_deploy(w: &mut World, s: &Settings, i: usize, t: DateTime<Utc>) {
     r.closed_at = Some(t);
     if r.deployment.auto_delete_branch {
         let (branch_id, actor) = (r.branch_id.clone(), r.deployment.actor.clone());
-        crate::routes::branches::delete_branch_cascade(w, &branch_id, actor, t);
+        crate::routes::branches::delete_branch_cascade(w, &branch_id, actor.as_ref(), t);
     }
     recheck_targeting(w, s, &into_id, t);
 }

@@ -46,6 +46,20 @@ impl World {
         Ok((d, b))
     }
 
+    /// The id of branch `org/db/branch`, for the admin credential checks (which answer with
+    /// a reason, not an API error).
+    pub fn verified_branch_id(
+        &self,
+        org: &str,
+        db: &str,
+        branch: &str,
+    ) -> Result<&str, &'static str> {
+        let (_, b) = self
+            .branch_path(org, db, branch)
+            .map_err(|_| "branch not found")?;
+        Ok(&self.branches[b].id)
+    }
+
     /// Branch by id.
     pub fn branch_by_id(&self, id: &str) -> Option<&Branch> {
         self.branches.iter().find(|b| b.id == id)

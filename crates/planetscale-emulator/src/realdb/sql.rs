@@ -70,7 +70,7 @@ pub fn migrate(database: &str, old: &Schema, new: &Schema) -> String {
             (Some(_), None) => out.push_str(&format!("DROP TABLE IF EXISTS {};\n", ident(name))),
             (Some(a), Some(b)) if !crate::schema::same(a, b) => {
                 let alter = alter_statement(name, a, b);
-                out.push_str(&format!("{};\n", mariadb_dialect(&alter)))
+                out.push_str(&format!("{};\n", mariadb_dialect(&alter)));
             }
             _ => {}
         }

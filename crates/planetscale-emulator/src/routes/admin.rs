@@ -154,7 +154,9 @@ pub(crate) fn install_seed(app: &App, seed: &Seed) -> ApiResult<()> {
     if let Some(token) = &app.default_token {
         crate::seed::install_default_token(&mut world, token, now);
     }
-    *app.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
+    *app.world
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = world;
     if let Some(settings) = &seed.settings {
         app.set_settings(settings.clone());
     }

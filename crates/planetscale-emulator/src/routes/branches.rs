@@ -135,7 +135,7 @@ pub async fn update(
 pub fn delete_branch_cascade(
     w: &mut World,
     branch_id: &str,
-    actor: Option<Actor>,
+    actor: Option<&Actor>,
     now: DateTime<Utc>,
 ) {
     w.branches.retain(|b| b.id != branch_id);
@@ -153,7 +153,7 @@ pub fn delete_branch_cascade(
         if from {
             r.branch_deleted = true;
             r.branch_deleted_at = Some(now);
-            r.branch_deleted_by = actor.clone();
+            r.branch_deleted_by = actor.cloned();
         }
         if (from || r.into_branch_id == branch_id) && r.is_open() && !r.deployment.state.running() {
             if r.deployment.state == DeployState::Queued {
@@ -162,7 +162,7 @@ pub fn delete_branch_cascade(
             r.deployment.next_at = None;
             r.state = "closed".into();
             r.closed_at = Some(now);
-            r.closed_by = actor.clone();
+            r.closed_by = actor.cloned();
         }
     }
 }
@@ -238,7 +238,7 @@ pub async fn delete(
         .collect();
     let now = ctx.now;
     for id in ids {
-        delete_branch_cascade(&mut ctx.world, &id, Some(caller.actor.clone()), now);
+        delete_branch_cascade(&mut ctx.world, &id, Some(&caller.actor), now);
     }
     no_content()
 }

@@ -50,7 +50,11 @@ pub async fn observe(State(app): State<App>, mut req: Request, next: Next) -> Re
 /// server-side deadlines such as password expiry against the server's clock follow
 /// `/_emulator/clock/advance`.
 fn set_date_header(app: &App, response: &mut Response) {
-    let now = app.world.lock().unwrap_or_else(|e| e.into_inner()).now();
+    let now = app
+        .world
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .now();
     let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     if let Ok(value) = header::HeaderValue::from_str(&date) {
         response.headers_mut().insert(header::DATE, value);
@@ -78,7 +82,7 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
         tokio::time::sleep(latency).await;
     }
     if let Some((status, code, message, retry_after)) = action.error {
-        return fault_response(&app, status, code, message, retry_after);
+        return fault_response(&app, status, &code, &message, retry_after);
     }
     if action.drop_connection {
         let conn = req.extensions().get::<ConnHandle>().cloned();
@@ -108,13 +112,7 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
     next.run(req).await
 }
 
-fn fault_response(
-    app: &App,
-    status: u16,
-    code: String,
-    message: String,
-    retry_after: u64,
-) -> Response {
+fn fault_response(app: &App, status: u16, code: &str, message: &str, retry_after: u64) -> Response {
     let status = axum::http::StatusCode::from_u16(status)
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({"code": code, "message": message});

@@ -29,9 +29,9 @@ pub fn routes() -> Router<App> {
         .route("/oauth/token/info", get(token_info))
 }
 
-fn is_loopback(host: Option<url::Host<&str>>) -> bool {
+fn is_loopback(host: Option<&url::Host<&str>>) -> bool {
     match host {
-        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Domain(d)) => *d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -54,7 +54,8 @@ pub fn redirect_matches(registered: &str, given: &str) -> bool {
         && r.host() == g.host()
         && r.path() == g.path()
         && r.query() == g.query();
-    same && (r.port_or_known_default() == g.port_or_known_default() || is_loopback(g.host()))
+    same && (r.port_or_known_default() == g.port_or_known_default()
+        || is_loopback(g.host().as_ref()))
 }
 
 async fn authorize(State(app): State<App>, ApiQuery(q): ApiQuery) -> ApiResult<Response> {

@@ -303,16 +303,12 @@ pub fn verify(
     username: &str,
     password: &str,
 ) -> Result<(), &'static str> {
-    let (_, b) = ctx
-        .world
-        .branch_path(org, db, branch)
-        .map_err(|_| "branch not found")?;
-    let branch_id = &ctx.world.branches[b].id;
+    let branch_id = ctx.world.verified_branch_id(org, db, branch)?;
     let p = ctx
         .world
         .passwords
         .iter()
-        .find(|p| &p.branch_id == branch_id && p.username == username)
+        .find(|p| p.branch_id == branch_id && p.username == username)
         .ok_or("unknown username")?;
     if p.deleted_at.is_some() {
         return Err("password deleted");

@@ -220,17 +220,13 @@ pub fn verify(
     username: &str,
     password: &str,
 ) -> Result<(), &'static str> {
-    let (_, b) = ctx
-        .world
-        .branch_path(org, db, branch)
-        .map_err(|_| "branch not found")?;
-    let branch_id = &ctx.world.branches[b].id;
+    let branch_id = ctx.world.verified_branch_id(org, db, branch)?;
     let r = ctx
         .world
         .roles
         .iter()
         .rev()
-        .find(|r| &r.branch_id == branch_id && r.username() == username)
+        .find(|r| r.branch_id == branch_id && r.username() == username)
         .ok_or("unknown username")?;
     if r.deleted_at.is_some() {
         return Err("role deleted");

@@ -136,7 +136,13 @@ mod tests {
     use super::*;
 
     fn s(stmts: &[&str]) -> Schema {
-        parse_tables(&stmts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        parse_tables(
+            &stmts
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     #[test]

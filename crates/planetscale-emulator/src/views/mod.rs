@@ -158,7 +158,7 @@ pub fn envelope(
         "next_page_url": link(next),
         "prev_page": prev,
         "prev_page_url": link(prev),
-        "data": items[start..end].to_vec(),
+        "data": items.into_iter().skip(start).take(end - start).collect::<Vec<_>>(),
     });
     if totals {
         v["total_count"] = json!(total);

@@ -134,7 +134,7 @@ fn expectation(spec: &Value, spec_path: &str, method: &str, status: u16) -> Expe
     let mut cache = CACHE
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     cache
         .entry(key)
         .or_insert_with(|| {
@@ -179,7 +179,7 @@ fn translate_components(components: &Value) -> Value {
 }
 
 /// Append `line` to `$PLANETSCALE_CONFORMANCE_LOG` when it is set.
-fn log(line: String) {
+fn log(line: &str) {
     if let Some(log) = std::env::var_os(LOG_ENV) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -199,7 +199,7 @@ pub fn check(method: &str, path: &str, status: u16, body: &Value) {
         return;
     };
     if !matched.op.in_spec {
-        log(format!("{} {status} outside-spec", matched.op.name));
+        log(&format!("{} {status} outside-spec", matched.op.name));
         return;
     }
     let Some(spec) = spec() else { return };
@@ -228,7 +228,7 @@ pub fn check(method: &str, path: &str, status: u16, body: &Value) {
             );
         }
     }
-    log(format!("{} {status}", matched.op.name));
+    log(&format!("{} {status}", matched.op.name));
 }
 
 /// The checker itself refuses what the spec does not allow, so a passing suite means something.
@@ -247,7 +247,7 @@ fn the_checker_rejects_missing_fields_wrong_types_undocumented_statuses_and_unex
             "/v1/organizations/acme/databases/shop/branches/main/schema",
             200,
             &serde_json::json!({"data": [{"name": 1, "html": "", "raw": ""}]}),
-        )
+        );
     });
     assert!(
         wrong_type.is_err(),
@@ -259,7 +259,7 @@ fn the_checker_rejects_missing_fields_wrong_types_undocumented_statuses_and_unex
             "/v1/organizations/acme/databases/shop/branches",
             200,
             &Value::Null,
-        )
+        );
     });
     assert!(status.is_err(), "create_branch answers 201, never 200");
     let body = std::panic::catch_unwind(|| {
@@ -268,7 +268,7 @@ fn the_checker_rejects_missing_fields_wrong_types_undocumented_statuses_and_unex
             "/v1/organizations/acme/databases/shop/branches/dev",
             204,
             &serde_json::json!({"id": "x"}),
-        )
+        );
     });
     assert!(
         body.is_err(),
