@@ -59,10 +59,10 @@ use crate::policy::Governed;
 
 mod fresh;
 mod kinds;
-mod run;
+mod runner;
 mod values;
 pub use fresh::LastWrites;
-pub use run::run;
+pub use runner::run;
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
