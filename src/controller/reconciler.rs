@@ -59,6 +59,7 @@ use crate::policy::Governed;
 
 mod fresh;
 mod kinds;
+pub use kinds::CREDENTIALS_WRITE_BACK;
 mod run;
 mod values;
 pub use fresh::LastWrites;
@@ -251,6 +252,7 @@ async fn apply<R: Reconciler>(
     };
     let mut report = r.status(&obj, done.as_ref(), error.as_ref());
     kinds::set_kstatus(obj.as_ref(), &mut report.status, error.as_ref());
+    kinds::set_write_back(ctx, obj.as_ref(), &mut report);
     let written = write(r, api, &obj, report).await;
     match (done, error, written) {
         (Some(outcome), None, Ok(())) => {
