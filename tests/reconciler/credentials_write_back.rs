@@ -337,3 +337,54 @@ async fn a_write_back_on_a_changed_secret_rereads_it_and_never_overwrites_other_
     })
     .await;
 }
+
+/// What a leader killed between its refresh and the write-back leaves: the Secret still holds
+/// the refresh token PlanetScale has spent (PlanetScale documents no grace for a used refresh
+/// token, and the emulator gives none). The next process works while the access token there
+/// lasts; then its resources stop with `Ready=False` `Unauthorized` and `Stalled`, saying the
+/// refresh token was used, instead of retrying: a new `oauth login` is the fix.
+#[tokio::test]
+async fn a_write_back_that_never_happened_stalls_the_next_process_with_a_clear_reason() {
+    crate::harness::with_harness(|h| async move {
+        let minted = oauth_secret(&h).await;
+        grant(&h, &["get", "list", "watch"]).await;
+        // The "killed" leader: it refreshes, and its write-back never reaches the Secret.
+        let killed = store(&h, Some(USER)).await;
+        let client = killed.client_from_secret(&h.ns, SECRET).await.unwrap();
+        client
+            .get_database("acme", "shop")
+            .await
+            .expect("refreshed");
+        assert_eq!(refresh_token(&h).await, minted, "nothing written back");
+        drop(killed);
+
+        let (ctx, policies) = context_on(&h, store(&h, None).await);
+        let r = BranchReconciler::new(ctx);
+        let wb = crate::branch::branch("after", json!({"credentialsRef": {"name": SECRET}}));
+        h.apply(&wb).await;
+        h.pass(&r, "after").await.expect("finalizer pass");
+        // The access token in the Secret (30 s) expires: the refresh uses the spent token.
+        h.advance("2m").await;
+        let err = h
+            .pass(&r, "after")
+            .await
+            .expect_err("the spent refresh token is refused");
+        println!("the next process: {err}");
+        let o: PlanetScaleBranch = h.get("after").await.unwrap();
+        let (status, reason, message) = crate::branch::condition(&o, "Ready").expect("Ready");
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "Unauthorized"),
+            "{message}"
+        );
+        assert!(
+            message.contains("oauth login"),
+            "says what to do: {message}"
+        );
+        assert!(!message.contains(&minted), "no token in the condition");
+        let (stalled, _, _) = crate::branch::condition(&o, "Stalled").expect("Stalled");
+        assert_eq!(stalled, "True", "terminal: Flux and Argo CD see it failed");
+        policies.abort();
+    })
+    .await;
+}
