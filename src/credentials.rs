@@ -56,6 +56,7 @@ pub struct CredentialsStore {
     observer: Option<Arc<dyn planetscale_api::Observer>>,
     /// Shared with the OAuth write-backs of the clients ([`write_back::persist`]).
     clients: Clients,
+    write_backs: write_back::Outcomes,
     limiters: Mutex<HashMap<String, Arc<RateLimiter>>>,
 }
 
@@ -114,6 +115,7 @@ impl CredentialsStore {
             metrics: Arc::new(ApiMetrics::new()),
             observer: None,
             clients: Clients::default(),
+            write_backs: write_back::Outcomes::default(),
             limiters: Mutex::default(),
         }
     }
@@ -127,6 +129,11 @@ impl CredentialsStore {
     pub fn with_observer(mut self, observer: Arc<dyn planetscale_api::Observer>) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// How the OAuth write-backs of this store's clients ended, per Secret.
+    pub fn write_backs(&self) -> &write_back::Outcomes {
+        &self.write_backs
     }
 
     /// Counters of every API request made through this store's clients.
@@ -233,15 +240,10 @@ impl CredentialsStore {
                 resource_version: rv.to_string(),
                 refresh_token: refresh_token.clone(),
             }));
-            let clients = self.clients.clone();
+            let (clients, outcomes) = (self.clients.clone(), self.write_backs.clone());
             builder = builder.on_token_refresh(move |tokens| {
-                write_back::persist(
-                    api.clone(),
-                    key.clone(),
-                    base.clone(),
-                    clients.clone(),
-                    tokens,
-                )
+                let (api, key, base) = (api.clone(), key.clone(), base.clone());
+                write_back::persist(api, key, base, clients.clone(), outcomes.clone(), tokens)
             });
         }
         builder.build().map_err(|e| {

@@ -13,7 +13,7 @@ pub enum Error {
     #[error("{0}")]
     CredentialsInvalid(String),
     /// PlanetScale rejected the credentials (401).
-    #[error("PlanetScale rejected the credentials: {0}")]
+    #[error("PlanetScale rejected the credentials: {0}{hint}", hint = unauthorized_hint(.0))]
     Unauthorized(#[source] planetscale_api::Error),
     /// A PlanetScale API error not covered by a more specific variant.
     #[error("PlanetScale API: {0}{hint}", hint = api_hint(.0))]
@@ -77,6 +77,19 @@ impl From<planetscale_api::Error> for Error {
 
 /// What a user should know about an API error beyond its text: PlanetScale answers 404 both
 /// for a missing object and for a token without the access the operation needs.
+/// A used or revoked OAuth refresh token (e.g. the tokens that replaced it never reached the
+/// Secret: a process stopped between the refresh and the write-back); only a new login helps.
+fn unauthorized_hint(e: &planetscale_api::Error) -> &'static str {
+    match e {
+        planetscale_api::Error::Unauthorized { code, .. } if code == "invalid_grant" => {
+            " (the OAuth refresh token in the credentials Secret is used or revoked, e.g. the \
+             operator stopped between a refresh and its write-back: run `planetscale-operator \
+             oauth login` again to put new tokens there)"
+        }
+        _ => "",
+    }
+}
+
 fn api_hint(e: &planetscale_api::Error) -> &'static str {
     match e {
         planetscale_api::Error::NotFound { .. } => {

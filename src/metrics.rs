@@ -18,6 +18,7 @@
 //! | `api_retries_total` | counter | `operation`, `reason` |
 //! | `api_rate_limit_wait_seconds` | histogram | — |
 //! | `api_token_refreshes_total` | counter | `result` (`success` \| `failure`) |
+//! | `credentials_write_back_failures_total` | counter | `secret` (`namespace/name` of an OAuth credentials Secret the refreshed tokens could not be written to) |
 //! | `resources` | gauge | `kind`, `ready` (`True` \| `False` \| `Unknown`); counted from the running controllers' caches at every scrape, 0 on a standby |
 //! | `leader` | gauge | — (1 on the replica that holds the lease) |
 use std::time::{Duration, Instant};
@@ -76,6 +77,11 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SecretLabels {
+    secret: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResourceLabels {
     kind: &'static str,
     ready: &'static str,
@@ -109,6 +115,7 @@ pub struct Metrics {
     api_retries: Family<RetryLabels, Counter>,
     rate_limit_wait: Histogram,
     token_refreshes: Family<ResultLabels, Counter>,
+    write_back_failures: Family<SecretLabels, Counter>,
     resources: Family<ResourceLabels, Gauge>,
     leader: Gauge,
 }
@@ -138,6 +145,7 @@ impl Metrics {
             api_retries: Family::default(),
             rate_limit_wait: Histogram::new(WAIT_BUCKETS),
             token_refreshes: Family::default(),
+            write_back_failures: Family::default(),
             resources: Family::default(),
             leader: Gauge::default(),
         };
@@ -194,6 +202,11 @@ impl Metrics {
             "api_token_refreshes",
             "OAuth token refreshes, by result",
             self.token_refreshes.clone(),
+        );
+        r.register(
+            "credentials_write_back_failures",
+            "OAuth token write-backs that failed, by credentials Secret (namespace/name)",
+            self.write_back_failures.clone(),
         );
         r.register(
             "resources",
@@ -255,6 +268,15 @@ impl Metrics {
         let result = if success { "success" } else { "failure" };
         self.token_refreshes
             .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    /// Records a failed write-back of refreshed OAuth tokens to Secret `secret`
+    /// (`namespace/name`; one series per credentials Secret, so the set stays bounded).
+    pub fn observe_write_back_failure(&self, secret: &str) {
+        let secret = secret.to_owned();
+        self.write_back_failures
+            .get_or_create(&SecretLabels { secret })
             .inc();
     }
 

@@ -30,6 +30,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     check_crds(&client).await?;
     access::check(&client, args.watched_namespaces().as_deref()).await?;
+    access::check_write_back(&client, &default_credentials(&args)).await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::new(args.leader_elect);
     let http = Serving::start(&args, &metrics, &readiness).await?;
@@ -237,14 +238,9 @@ async fn follow_leadership(
     }
 }
 
-/// The shared controller context from the command-line settings.
-pub fn controller_context(
-    client: Client,
-    args: &RunArgs,
-    metrics: Arc<Metrics>,
-) -> crate::controller::Context {
-    use crate::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
-    let defaults = DefaultCredentials {
+/// Where the default credentials live and who may use them, from the command line.
+fn default_credentials(args: &RunArgs) -> crate::credentials::DefaultCredentials {
+    crate::credentials::DefaultCredentials {
         secret: (!args.no_default_credentials).then(|| {
             (
                 args.operator_namespace.clone(),
@@ -257,7 +253,17 @@ pub fn controller_context(
             .filter(|n| !n.is_empty())
             .cloned()
             .collect(),
-    };
+    }
+}
+
+/// The shared controller context from the command-line settings.
+pub fn controller_context(
+    client: Client,
+    args: &RunArgs,
+    metrics: Arc<Metrics>,
+) -> crate::controller::Context {
+    use crate::credentials::{ClientSettings, CredentialsStore};
+    let defaults = default_credentials(args);
     let settings = ClientSettings {
         api_url: args.api_url.clone(),
         oauth_token_url: args.oauth_token_url.clone(),

@@ -13,6 +13,7 @@ mod flows;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt};
 use planetscale_operator::crd::{PlanetScaleBranch, PlanetScalePassword};
 use serde_json::{Value, json};
@@ -58,17 +59,7 @@ async fn the_standby_replaces_a_sigkilled_leader_within_the_lease_without_duplic
     .await;
     support::with_temp_ns(|client, ns| async move {
         create_credentials_secret(client.clone(), &ns, CREDENTIALS_SECRET, TOKEN_ID, TOKEN).await;
-        let a = Operator::start(&ns, &emu, &election("op-a"));
-        let b = Operator::start(&ns, &emu, &election("op-b"));
-        let first = support::eventually(Duration::from_secs(30), "a Lease holder", || async {
-            holder(&client, &ns).await.ok_or("no holder")
-        })
-        .await;
-        let (mut leader, standby, standby_id) = match first.as_str() {
-            "op-a" => (a, b, "op-b"),
-            "op-b" => (b, a, "op-a"),
-            other => panic!("unexpected holder {other}"),
-        };
+        let (first, mut leader, standby, standby_id) = two_operators(&client, &ns, &emu).await;
         println!("{first} leads");
         wait_readyz(&leader, "ready: leader, caches synced\n").await;
         wait_readyz(&standby, "ready: standby, caches start when this replica leads\n").await;
@@ -120,6 +111,139 @@ async fn the_standby_replaces_a_sigkilled_leader_within_the_lease_without_duplic
         println!("{minted} password creates for {N} passwords (each one above {N} replaced a password the killed leader created but never recorded)");
         assert_eq!(gauge(&standby).await, 1.0, "the new leader's gauge");
         assert!(reconciles(&standby).await > 0.0, "the new leader reconciled nothing");
+        flows::delete_all(&client, &ns).await;
+        drop(standby);
+    })
+    .await;
+}
+
+/// Starts operators `op-a` and `op-b` with leader election; once one holds the Lease returns
+/// (its identity, the leader, the standby, the standby's identity).
+async fn two_operators(
+    client: &Client,
+    ns: &str,
+    emu: &Emulator,
+) -> (String, Operator, Operator, &'static str) {
+    let a = Operator::start(ns, emu, &election("op-a"));
+    let b = Operator::start(ns, emu, &election("op-b"));
+    let first = support::eventually(Duration::from_secs(30), "a Lease holder", || async {
+        holder(client, ns).await.ok_or("no holder")
+    })
+    .await;
+    match first.as_str() {
+        "op-a" => (first, a, b, "op-b"),
+        "op-b" => (first, b, a, "op-a"),
+        other => panic!("unexpected holder {other}"),
+    }
+}
+
+/// The default credentials `CREDENTIALS_SECRET` as OAuth tokens whose access token is about
+/// to expire (the first request refreshes); returns the refresh token.
+async fn oauth_credentials(client: &Client, ns: &str, emu: &Emulator) -> String {
+    let m = emu
+        .admin_post("/_emulator/oauth-tokens", json!({"lifetime": "30s"}))
+        .await;
+    let field = |k: &str| m[k].as_str().expect("minted token field").to_string();
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": CREDENTIALS_SECRET},
+        "stringData": {
+            "oauthClientId": "emulator-client", "oauthClientSecret": "emulator-client-secret",
+            "accessToken": field("access_token"), "refreshToken": field("refresh_token"),
+            "expiresAt": field("expires_at"),
+        },
+    }))
+    .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("create the OAuth Secret");
+    field("refresh_token")
+}
+
+async fn refresh_token(client: &Client, ns: &str) -> String {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let s = secrets
+        .get(CREDENTIALS_SECRET)
+        .await
+        .expect("the credentials Secret");
+    let v = s
+        .data
+        .unwrap_or_default()
+        .remove("refreshToken")
+        .expect("refreshToken");
+    String::from_utf8(v.0).expect("UTF-8")
+}
+
+/// The leader refreshes its OAuth token (PlanetScale rotates the refresh token) and is
+/// SIGKILLed as soon as the rotated token shows in the Secret: the new leader starts from
+/// the Secret, refreshes with the token written back (the one PlanetScale still accepts) when
+/// the access token expires, and its resources become Ready.
+#[tokio::test]
+async fn a_leader_killed_right_after_an_oauth_refresh_leaves_tokens_the_new_leader_can_use() {
+    support::install_crds().await;
+    let emu = Emulator::start(&["--branch-ready-delay", "2s"]).await;
+    support::with_temp_ns(|client, ns| async move {
+        let minted = oauth_credentials(&client, &ns, &emu).await;
+        let (first, mut leader, standby, standby_id) = two_operators(&client, &ns, &emu).await;
+        wait_readyz(&leader, "ready: leader, caches synced\n").await;
+        flows::apply(&client, &ns, &flows::branch("h-0")).await;
+        // The first API call refreshes (the access token expires within the margin); the
+        // rotated refresh token is written back before any request uses the new access token.
+        let rotated = support::eventually(
+            Duration::from_secs(30),
+            "the refreshed tokens in the Secret",
+            || async {
+                let now = refresh_token(&client, &ns).await;
+                if now == minted {
+                    Err("the minted refresh token")
+                } else {
+                    Ok(now)
+                }
+            },
+        )
+        .await;
+        leader.process.kill_hard();
+        println!("SIGKILLed {first} right after its refresh was written back");
+        support::eventually(Duration::from_secs(30), "the standby leads", || async {
+            let h = holder(&client, &ns).await;
+            if h.as_deref() == Some(standby_id) {
+                Ok(())
+            } else {
+                Err(h)
+            }
+        })
+        .await;
+        // The access token the killed leader wrote expires: the new leader must refresh with
+        // the refresh token in the Secret.
+        emu.advance("800h").await;
+        flows::apply(&client, &ns, &flows::branch("h-1")).await;
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        for name in ["h-0", "h-1"] {
+            support::wait_for(&branches, name, flows::WAIT, "Ready", flows::branch_ready).await;
+        }
+        let m = standby.metrics().await;
+        let refreshes = |result: &str| {
+            m.value(
+                "planetscale_operator_api_token_refreshes_total",
+                &[("result", result)],
+            )
+        };
+        assert_eq!(
+            refreshes("failure"),
+            Some(0.0),
+            "the new leader's refreshes failed:\n{}",
+            standby.log()
+        );
+        assert!(
+            refreshes("success").unwrap_or(0.0) >= 1.0,
+            "the new leader never refreshed"
+        );
+        let now = refresh_token(&client, &ns).await;
+        assert_ne!(
+            now, rotated,
+            "the new leader's own rotation is written back too"
+        );
         flows::delete_all(&client, &ns).await;
         drop(standby);
     })

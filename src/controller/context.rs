@@ -58,6 +58,7 @@ impl Context {
             controller: FIELD_MANAGER.into(),
             instance: crate::config::env::pod_name(),
         };
+        credentials.write_backs().count_in(metrics.clone());
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,

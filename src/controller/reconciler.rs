@@ -33,7 +33,7 @@
 //!
 //! Copy `controller/branch/`: a folder with `mod.rs` (the `Reconciler` impl and the
 //! kind's extra watches), `observe.rs`, `plan.rs` (+ `plan_tests.rs`), `act.rs`, `status.rs`
-//! and `cleanup.rs`; implement [`Kind`] for the custom resource (below); call [`run`] from
+//! and `cleanup.rs`; implement [`Kind`] for the custom resource (below); call [`run()`] from
 //! `controller::run_all`; add the kind's tests to `tests/reconciler/`, which call [`pass`]
 //! directly against the emulator and the control plane.
 use std::fmt::Debug;
@@ -59,6 +59,7 @@ use crate::policy::Governed;
 
 mod fresh;
 mod kinds;
+pub use kinds::CREDENTIALS_WRITE_BACK;
 mod runner;
 mod values;
 pub use fresh::LastWrites;
@@ -251,6 +252,7 @@ async fn apply<R: Reconciler>(
     };
     let mut report = r.status(&obj, done.as_ref(), error.as_ref());
     kinds::set_kstatus(obj.as_ref(), &mut report.status, error.as_ref());
+    kinds::set_write_back(ctx, obj.as_ref(), &mut report);
     let written = write(r, api, &obj, report).await;
     match (done, error, written) {
         (Some(outcome), None, Ok(())) => {

@@ -14,7 +14,12 @@
 //!   store builds its next client from the Secret.
 //! - Failures the API server may get over (5xx, timeouts, 429) are retried a few times with a
 //!   short backoff; the last one is returned. Until a later write succeeds the tokens stay in
-//!   the client's memory, and the next refresh writes again on the same version.
+//!   the client's memory, and the next refresh writes again on the same version. The failure
+//!   is kept per Secret ([`Outcomes`]): the resources using the Secret show it in a
+//!   `CredentialsWriteBack` condition until a later write succeeds, and
+//!   `credentials_write_back_failures_total` counts it.
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
@@ -33,6 +38,7 @@ pub(super) async fn persist(
     key: (String, String),
     base: Arc<Mutex<Base>>,
     clients: Clients,
+    outcomes: Outcomes,
     tokens: OAuthTokens,
 ) {
     let from = base.lock().expect("lock").clone();
@@ -48,14 +54,68 @@ pub(super) async fn persist(
                 resource_version: rv,
                 refresh_token: tokens.refresh_token.clone(),
             };
+            outcomes.succeeded(&key);
             tracing::info!(%secret, "refreshed OAuth tokens written back to the credentials Secret");
         }
         Written::Superseded => {
+            outcomes.succeeded(&key);
             tracing::warn!(%secret, "the credentials Secret got other OAuth tokens meanwhile: they are kept, ours dropped");
         }
         Written::Failed(e) => {
+            outcomes.failed(&key, &e);
             tracing::error!(%secret, error = %e, "could not write refreshed OAuth tokens back to the credentials Secret: they stay in memory and the next refresh writes again");
         }
+    }
+}
+
+/// The last write-back failure of each Secret until a later write-back of it succeeds, and
+/// the metrics that count failures (set once by the controller context).
+#[derive(Clone, Default)]
+pub struct Outcomes {
+    failures: Arc<Mutex<HashMap<(String, String), String>>>,
+    metrics: Arc<OnceLock<Arc<crate::metrics::Metrics>>>,
+}
+
+impl Outcomes {
+    /// Counts failures in `metrics` from now on.
+    pub fn count_in(&self, metrics: Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// What to tell the owner of a resource in `namespace` using `credentials` (`None`: the
+    /// defaults) while the last write-back to that Secret failed. Never holds a token.
+    pub fn failure_for(
+        &self,
+        defaults: &super::DefaultCredentials,
+        namespace: &str,
+        credentials: Option<&str>,
+    ) -> Option<String> {
+        let key = match credentials {
+            Some(name) => (namespace.to_string(), name.to_string()),
+            None => defaults.secret.clone()?,
+        };
+        self.failures.lock().expect("lock").get(&key).cloned()
+    }
+
+    fn failed(&self, key: &(String, String), e: &kube::Error) {
+        let (ns, name) = key;
+        // The API server's error text names the verb and the user, never the request body.
+        let message = format!(
+            "refreshed OAuth tokens could not be written back to credentials Secret {ns}/{name} \
+             ({e}); they stay in the operator's memory only: grant the operator's service account \
+             get and patch on this Secret"
+        );
+        self.failures
+            .lock()
+            .expect("lock")
+            .insert(key.clone(), message);
+        if let Some(m) = self.metrics.get() {
+            m.observe_write_back_failure(&format!("{ns}/{name}"));
+        }
+    }
+
+    fn succeeded(&self, key: &(String, String)) {
+        self.failures.lock().expect("lock").remove(key);
     }
 }
 

@@ -6,11 +6,20 @@
 //!
 //! Asked with `SelfSubjectAccessReview`s (which every authenticated user may create): nothing
 //! is read, and the answer is exactly what RBAC grants.
+//!
+//! When the default credentials are OAuth tokens, the operator must also be allowed to `patch`
+//! that Secret: PlanetScale rotates the refresh token at every refresh, and the new one is
+//! written back there ([`crate::credentials::write_back`]). Without `patch` the first refresh
+//! would leave a used refresh token in the Secret, and the next restart could not log in, so
+//! the operator refuses to start. Secrets named by `spec.credentialsRef` are only known per
+//! resource: a refused write-back to one shows on the resources using it
+//! (`CredentialsWriteBack=False`).
 use anyhow::{Context as _, bail};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use kube::{Api, Client};
 
@@ -46,6 +55,8 @@ const PARALLEL: usize = 8;
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Need {
     namespace: Option<String>,
+    /// One object by name (`None`: any).
+    name: Option<String>,
     group: &'static str,
     resource: &'static str,
     verb: &'static str,
@@ -53,10 +64,13 @@ struct Need {
 
 impl std::fmt::Display for Need {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let resource = match self.group {
+        let mut resource = match self.group {
             "" => self.resource.to_string(),
             g => format!("{}.{g}", self.resource),
         };
+        if let Some(name) = &self.name {
+            resource = format!("{resource}/{name}");
+        }
         match &self.namespace {
             Some(ns) => write!(f, "{} {resource} in namespace {ns}", self.verb),
             None => write!(f, "{} {resource} in all namespaces", self.verb),
@@ -73,6 +87,7 @@ fn needs(namespaces: Option<&[String]>) -> Vec<Need> {
         .into_iter()
         .map(|(group, resource, verb)| Need {
             namespace: None,
+            name: None,
             group,
             resource,
             verb,
@@ -84,6 +99,7 @@ fn needs(namespaces: Option<&[String]>) -> Vec<Need> {
                 let namespace = namespace.clone();
                 out.push(Need {
                     namespace,
+                    name: None,
                     group,
                     resource,
                     verb,
@@ -124,6 +140,57 @@ pub async fn check(client: &Client, namespaces: Option<&[String]>) -> anyhow::Re
     bail!("the operator may not {} (RBAC): {hint}", denied.join(", "))
 }
 
+/// Fails when the default credentials are OAuth tokens and the operator may not `patch`
+/// their Secret, where it writes refreshed tokens back. A Secret that is missing, unreadable
+/// or holds a service token needs nothing here (other checks and the passes report those).
+pub async fn check_write_back(
+    client: &Client,
+    defaults: &crate::credentials::DefaultCredentials,
+) -> anyhow::Result<()> {
+    let Some((ns, name)) = &defaults.secret else {
+        return Ok(());
+    };
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let data = match secrets.get_opt(name).await {
+        Ok(Some(s)) => s.data,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::warn!(secret = %format!("{ns}/{name}"), error = %e, "cannot read the default credentials Secret to check the OAuth write-back");
+            return Ok(());
+        }
+    };
+    let Some(need) = write_back_need(ns, name, data.as_ref()) else {
+        return Ok(());
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let (need, allowed) = review(&api, need).await?;
+    if allowed {
+        return Ok(());
+    }
+    bail!(
+        "the operator may not {need} (RBAC), where it must write refreshed OAuth tokens back \
+         (PlanetScale rotates the refresh token: without the write-back a restart cannot log \
+         in): grant patch on this Secret (Helm: rbac.create=true), or use a service token"
+    )
+}
+
+/// `patch` on the default credentials Secret `ns/name` when it holds OAuth tokens (`data`).
+fn write_back_need(
+    ns: &str,
+    name: &str,
+    data: Option<&std::collections::BTreeMap<String, k8s_openapi::ByteString>>,
+) -> Option<Need> {
+    let what = format!("{ns}/{name}");
+    let creds = crate::credentials::parse_secret(&what, data).ok()?;
+    matches!(creds, planetscale_api::Credentials::OAuth { .. }).then(|| Need {
+        namespace: Some(ns.to_string()),
+        name: Some(name.to_string()),
+        group: "",
+        resource: "secrets",
+        verb: "patch",
+    })
+}
+
 async fn review(api: &Api<SelfSubjectAccessReview>, need: Need) -> anyhow::Result<(Need, bool)> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -131,6 +198,7 @@ async fn review(api: &Api<SelfSubjectAccessReview>, need: Need) -> anyhow::Resul
                 namespace: need.namespace.clone(),
                 group: Some(need.group.into()),
                 resource: Some(need.resource.into()),
+                name: need.name.clone(),
                 verb: Some(need.verb.into()),
                 ..Default::default()
             }),
@@ -166,5 +234,41 @@ mod tests {
         let two = needs(Some(&["a".into(), "b".into()]));
         assert_eq!(two.len(), 3 + 24);
         assert_eq!(two[26].to_string(), "watch secrets in namespace b");
+    }
+
+    fn data(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, k8s_openapi::ByteString> {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    k8s_openapi::ByteString(v.as_bytes().to_vec()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn patch_on_the_default_secret_is_checked_only_for_oauth_tokens() {
+        let oauth = data(&[
+            ("oauthClientId", "c"),
+            ("oauthClientSecret", "s"),
+            ("accessToken", "a"),
+            ("refreshToken", "r"),
+            ("expiresAt", "2026-01-31T12:00:00Z"),
+        ]);
+        let need = write_back_need("ops", "pscale", Some(&oauth)).expect("OAuth: patch needed");
+        assert_eq!(need.to_string(), "patch secrets/pscale in namespace ops");
+        let token = data(&[("serviceTokenId", "id"), ("serviceToken", "t")]);
+        assert_eq!(
+            write_back_need("ops", "pscale", Some(&token)),
+            None,
+            "service token: nothing written"
+        );
+        assert_eq!(
+            write_back_need("ops", "pscale", None),
+            None,
+            "empty: reported elsewhere"
+        );
     }
 }

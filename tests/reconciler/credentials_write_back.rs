@@ -1,12 +1,18 @@
 //! OAuth tokens written back into their credentials Secret: a write-back the API server
 //! refuses (RBAC) leaves a client that works from memory and a Secret that is not broken by
-//! it, and the next refresh writes the tokens once it may.
+//! it, and the next refresh writes the tokens once it may. Meanwhile the resources using the
+//! Secret say so (`CredentialsWriteBack=False` and a Warning event) and the failure is counted.
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
+use planetscale_operator::controller::Context;
+use planetscale_operator::controller::branch::BranchReconciler;
+use planetscale_operator::controller::reconciler::CREDENTIALS_WRITE_BACK;
+use planetscale_operator::crd::branch::PlanetScaleBranch;
 use planetscale_operator::credentials::{ClientSettings, CredentialsStore, DefaultCredentials};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::harness::Harness;
 
@@ -156,27 +162,71 @@ async fn store(h: &Harness, user: Option<&str>) -> CredentialsStore {
     CredentialsStore::new(client, DefaultCredentials::default(), settings)
 }
 
+/// A controller context whose credentials store is `store` (the rest as the harness's),
+/// with the access policies watched; the watch stops when the returned handle is dropped.
+fn context_on(h: &Harness, store: CredentialsStore) -> (Arc<Context>, tokio::task::JoinHandle<()>) {
+    let ctx = Arc::new(crate::harness::context_with(h.client.clone(), &h.ns, store));
+    let watching = ctx.clone();
+    let policies = tokio::spawn(async move {
+        let (client, stop) = (watching.client.clone(), Default::default());
+        watching.policies.run(client, stop).await;
+    });
+    (ctx, policies)
+}
+
+/// `CredentialsWriteBack` of branch `name`: (status, reason, message).
+async fn write_back_condition(h: &Harness, name: &str) -> Option<(String, String, String)> {
+    let o: PlanetScaleBranch = h.get(name).await.expect("branch");
+    crate::branch::condition(&o, CREDENTIALS_WRITE_BACK)
+}
+
+/// The failure counter of `SECRET` in `ctx`'s metrics.
+fn failures_counted(ctx: &Context, ns: &str) -> Option<String> {
+    let series = format!("credentials_write_back_failures_total{{secret=\"{ns}/{SECRET}\"}} ");
+    let text = ctx.metrics.encode();
+    text.lines()
+        .find_map(|l| l.split_once(&series).map(|(_, v)| v.to_string()))
+}
+
 #[tokio::test]
 async fn a_refused_write_back_breaks_nothing_and_the_next_refresh_saves_the_tokens() {
     crate::harness::with_harness(|h| async move {
         let minted = oauth_secret(&h).await;
         grant(&h, &["get", "list", "watch"]).await;
-        let restricted = store(&h, Some(USER)).await;
-        let client = restricted
-            .client_from_secret(&h.ns, SECRET)
+        let (ctx, policies) = context_on(&h, store(&h, Some(USER)).await);
+        let r = BranchReconciler::new(ctx.clone());
+        let wb = crate::branch::branch("wb", json!({"credentialsRef": {"name": SECRET}}));
+        h.apply(&wb).await;
+        h.pass(&r, "wb").await.expect("finalizer pass");
+        h.pass(&r, "wb")
             .await
-            .expect("a client from the Secret");
-        client
-            .get_database("acme", "shop")
-            .await
-            .expect("refreshed in memory: the client works");
+            .expect("refreshed in memory: the create pass works");
         assert_eq!(
             refresh_token(&h).await,
             minted,
             "patch is denied: the Secret is unchanged"
         );
-        client
-            .get_database("acme", "shop")
+        let (status, reason, message) = write_back_condition(&h, "wb")
+            .await
+            .expect("a CredentialsWriteBack condition");
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "WriteBackFailed")
+        );
+        assert!(
+            message.contains(&format!("{}/{SECRET}", h.ns)) && message.contains("patch"),
+            "names the Secret and what to grant: {message}"
+        );
+        assert!(!message.contains(&minted), "no token in the condition");
+        let events = h.events("wb").await;
+        let warned: Vec<_> = events
+            .iter()
+            .filter(|(r, _)| r == "WriteBackFailed")
+            .collect();
+        assert_eq!(warned.len(), 1, "one Warning event: {events:?}");
+        assert!(!warned[0].1.contains(&minted), "no token in the event");
+        assert_eq!(failures_counted(&ctx, &h.ns).as_deref(), Some("1"));
+        h.pass(&r, "wb")
             .await
             .expect("the refreshed tokens stay in memory");
 
@@ -185,12 +235,29 @@ async fn a_refused_write_back_breaks_nothing_and_the_next_refresh_saves_the_toke
         // The access token (30 days in the emulator) expires: the next request gets a 401,
         // refreshes and writes back.
         h.advance("800h").await;
-        client
-            .get_database("acme", "shop")
+        h.pass(&r, "wb")
             .await
             .expect("refreshed again after the expiry");
         let saved = refresh_token(&h).await;
         assert_ne!(saved, minted, "the rotated refresh token is in the Secret");
+        let (status, reason, _) = write_back_condition(&h, "wb").await.expect("condition");
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("True", "WriteBackSucceeded"),
+            "cleared by the successful write"
+        );
+        let reasons = h.event_reasons("wb").await;
+        assert!(
+            reasons.iter().any(|r| r == "WriteBackSucceeded"),
+            "{reasons:?}"
+        );
+        assert_eq!(
+            failures_counted(&ctx, &h.ns).as_deref(),
+            Some("1"),
+            "no new failure"
+        );
+        policies.abort();
+
         let fresh = store(&h, None).await;
         let from_secret = fresh
             .client_from_secret(&h.ns, SECRET)
@@ -200,7 +267,11 @@ async fn a_refused_write_back_breaks_nothing_and_the_next_refresh_saves_the_toke
             .get_database("acme", "shop")
             .await
             .expect("the Secret's tokens work");
-        let again = restricted.client_from_secret(&h.ns, SECRET).await.unwrap();
+        let again = ctx
+            .credentials
+            .client_from_secret(&h.ns, SECRET)
+            .await
+            .unwrap();
         again
             .get_database("acme", "shop")
             .await
@@ -263,6 +334,57 @@ async fn a_write_back_on_a_changed_secret_rereads_it_and_never_overwrites_other_
         .await;
         assert!(matches!(late, Written::Superseded), "{late:?}");
         assert_eq!(refresh_token(&h).await, "pscale_oauth_refresh_login");
+    })
+    .await;
+}
+
+/// What a leader killed between its refresh and the write-back leaves: the Secret still holds
+/// the refresh token PlanetScale has spent (PlanetScale documents no grace for a used refresh
+/// token, and the emulator gives none). The next process works while the access token there
+/// lasts; then its resources stop with `Ready=False` `Unauthorized` and `Stalled`, saying the
+/// refresh token was used, instead of retrying: a new `oauth login` is the fix.
+#[tokio::test]
+async fn a_write_back_that_never_happened_stalls_the_next_process_with_a_clear_reason() {
+    crate::harness::with_harness(|h| async move {
+        let minted = oauth_secret(&h).await;
+        grant(&h, &["get", "list", "watch"]).await;
+        // The "killed" leader: it refreshes, and its write-back never reaches the Secret.
+        let killed = store(&h, Some(USER)).await;
+        let client = killed.client_from_secret(&h.ns, SECRET).await.unwrap();
+        client
+            .get_database("acme", "shop")
+            .await
+            .expect("refreshed");
+        assert_eq!(refresh_token(&h).await, minted, "nothing written back");
+        drop(killed);
+
+        let (ctx, policies) = context_on(&h, store(&h, None).await);
+        let r = BranchReconciler::new(ctx);
+        let wb = crate::branch::branch("after", json!({"credentialsRef": {"name": SECRET}}));
+        h.apply(&wb).await;
+        h.pass(&r, "after").await.expect("finalizer pass");
+        // The access token in the Secret (30 s) expires: the refresh uses the spent token.
+        h.advance("2m").await;
+        let err = h
+            .pass(&r, "after")
+            .await
+            .expect_err("the spent refresh token is refused");
+        println!("the next process: {err}");
+        let o: PlanetScaleBranch = h.get("after").await.unwrap();
+        let (status, reason, message) = crate::branch::condition(&o, "Ready").expect("Ready");
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("False", "Unauthorized"),
+            "{message}"
+        );
+        assert!(
+            message.contains("oauth login"),
+            "says what to do: {message}"
+        );
+        assert!(!message.contains(&minted), "no token in the condition");
+        let (stalled, _, _) = crate::branch::condition(&o, "Stalled").expect("Stalled");
+        assert_eq!(stalled, "True", "terminal: Flux and Argo CD see it failed");
+        policies.abort();
     })
     .await;
 }

@@ -97,6 +97,12 @@ fn context(client: Client, ns: &str, emulator_url: &str) -> Context {
     };
     let credentials =
         CredentialsStore::new(client.clone(), DefaultCredentials::default(), settings);
+    context_with(client, ns, credentials)
+}
+
+/// The controller context the operator builds, watching `ns`, on the credentials store
+/// `credentials` (e.g. one whose Kubernetes client may not patch Secrets).
+pub fn context_with(client: Client, ns: &str, credentials: CredentialsStore) -> Context {
     let settings = ControllerSettings {
         resync_interval: Duration::from_secs(600),
         concurrency: 1,

@@ -2,8 +2,62 @@
 //! where every pass sets the kstatus conditions ([`crate::crd::kstatus`]).
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::Kind;
+use super::{Kind, Note, Report};
+use crate::controller::context::Context;
+use crate::crd::conditions::{find_condition, new_condition, set_condition};
 use crate::error::Error;
+
+/// The condition that shows a failed OAuth token write-back to the resource's credentials.
+pub const CREDENTIALS_WRITE_BACK: &str = "CredentialsWriteBack";
+
+/// Sets `CredentialsWriteBack` in the new status of `obj`: `False` (and a Warning event when
+/// it turns so) while the last write-back of refreshed OAuth tokens to its credentials Secret
+/// failed, `True` again once a later one succeeded; absent when none ever failed.
+pub(super) fn set_write_back<K: Kind>(ctx: &Context, obj: &K, report: &mut Report<K::Status>) {
+    let req = obj.request();
+    let store = &ctx.credentials;
+    let failure = store.write_backs().failure_for(
+        store.defaults(),
+        &req.namespace,
+        req.credentials.as_deref(),
+    );
+    let before = find_condition(obj.conditions(), CREDENTIALS_WRITE_BACK);
+    let was_failing = before.is_some_and(|c| c.status == "False");
+    let (condition, event) = match failure {
+        Some(message) => {
+            let c = new_condition(
+                CREDENTIALS_WRITE_BACK,
+                false,
+                "WriteBackFailed",
+                message.clone(),
+                crate::time::now(),
+            );
+            (
+                c,
+                (!was_failing).then(|| Note::warning("WriteBackFailed", "WriteBack", message)),
+            )
+        }
+        None if before.is_some() => {
+            let message = "refreshed OAuth tokens are written back to the credentials Secret";
+            let c = new_condition(
+                CREDENTIALS_WRITE_BACK,
+                true,
+                "WriteBackSucceeded",
+                message,
+                crate::time::now(),
+            );
+            (
+                c,
+                was_failing
+                    .then(|| Note::normal("WriteBackSucceeded", "WriteBack", message.into())),
+            )
+        }
+        None => return,
+    };
+    let generation = obj.meta().generation;
+    set_condition(K::conditions_mut(&mut report.status), condition, generation);
+    report.events.extend(event);
+}
 
 /// Sets `Reconciling` and `Stalled` in `status`, the new status of `obj` after a pass that
 /// ended with `error` (if any): an error that retrying will not fix is a stall.
