@@ -408,7 +408,7 @@ fn base_cases() -> Vec<Case> {
             json!({"region": null, "clusterSize": "PS_10", "backupId": "bk1", "backupRef": {"name": "nightly"}}),
             &[
                 "spec.backupRef",
-                "backupRef cannot be combined with backupId or seedData",
+                "backupRef cannot be combined with backupId, seedData or restoreFrom",
             ],
         ),
         bad(
