@@ -12,6 +12,8 @@ mod support;
 mod common;
 #[path = "connect/postgres.rs"]
 mod postgres;
+#[path = "connect/prisma.rs"]
+mod prisma;
 #[path = "connect/realdb.rs"]
 mod realdb;
 #[path = "connect/rotation.rs"]

@@ -19,7 +19,7 @@ use super::{postgres, urls};
 pub enum Preset {
     /// `DATABASE_URL` = `mysql://…?require_ssl=true`.
     MysqlUrl,
-    /// `DATABASE_URL` = `mysql://…?sslaccept=strict`.
+    /// `DATABASE_URL` = `mysql://…?sslaccept=strict&ssl=true`.
     Prisma,
     /// `DSN` = `user:pass@tcp(host:port)/db?tls=true&interpolateParams=true`.
     GoSqlDriver,

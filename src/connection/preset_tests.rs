@@ -106,7 +106,7 @@ fn the_default_database_url_is_the_mysql_url_preset() {
 fn prisma_url_has_strict_tls_and_decodable_credentials() {
     for password in PASSWORDS {
         let url = preset_value(Preset::Prisma, &info(password), "DATABASE_URL");
-        let query = [("sslaccept", "strict")];
+        let query = [("sslaccept", "strict"), ("ssl", "true")];
         assert_eq!(
             url_parts(&url),
             expected("mysql", "k8s_user01", password, &query)

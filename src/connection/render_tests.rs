@@ -84,7 +84,7 @@ fn a_chosen_preset_replaces_the_default_database_url() {
     assert!(
         prisma["DATABASE_URL"]
             .expose()
-            .ends_with("?sslaccept=strict")
+            .ends_with("?sslaccept=strict&ssl=true")
     );
 }
 

@@ -24,8 +24,11 @@ pub const DEFAULT_CA_PATH: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// Query of the `mysql-url` preset: the Rust `mysql`/`mysql_async` URL dialect, in which TLS
 /// verifies the CA and the host name unless told otherwise.
 pub const MYSQL_URL_TLS: &str = "require_ssl=true";
-/// Query of the `prisma` preset, as in PlanetScale's and Prisma's docs.
-pub const PRISMA_TLS: &str = "sslaccept=strict";
+/// Query of the `prisma` preset: `sslaccept=strict` for Prisma's Rust engines (the Prisma CLI,
+/// Prisma 6 and older; PlanetScale's and Prisma's docs), `ssl=true` for the `mariadb` connector
+/// under Prisma 7's `@prisma/adapter-mariadb`. Each ignores the other's parameter, both verify
+/// the CA and the host name.
+pub const PRISMA_TLS: &str = "sslaccept=strict&ssl=true";
 /// Query of the `go-sql-driver` DSN: `tls=true` verifies against the system roots.
 pub const GO_DSN_PARAMS: &str = "tls=true&interpolateParams=true";
 /// Query of the JDBC URL (MySQL Connector/J).
@@ -52,7 +55,7 @@ pub fn mysql_url(info: &ConnectionInfo) -> String {
     url_with_credentials("mysql", info, MYSQL_URL_TLS)
 }
 
-/// `mysql://USER:PASS@HOST:PORT/DB?sslaccept=strict` for Prisma.
+/// `mysql://USER:PASS@HOST:PORT/DB?sslaccept=strict&ssl=true` for Prisma.
 pub fn prisma_url(info: &ConnectionInfo) -> String {
     url_with_credentials("mysql", info, PRISMA_TLS)
 }

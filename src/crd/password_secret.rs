@@ -35,7 +35,7 @@ pub enum CreationPolicy {
 pub enum SecretFormat {
     /// `DATABASE_URL` as a `mysql://` URL.
     MysqlUrl,
-    /// `DATABASE_URL` for Prisma (`mysql://…?sslaccept=strict`).
+    /// `DATABASE_URL` for Prisma (`mysql://…?sslaccept=strict&ssl=true`).
     Prisma,
     /// `DSN` for Go's go-sql-driver/mysql (`user:pass@tcp(host:3306)/db?tls=true`).
     GoSqlDriver,
