@@ -53,7 +53,10 @@ fn password_cases() -> Vec<Case> {
             Kind::Password,
             "passwordId not an id",
             json!({"passwordId": "pw 1", "adopt": true}),
-            &["spec.passwordId", "a PlanetScale password or role id"],
+            &[
+                "spec.passwordId",
+                "passwordId must be a PlanetScale password or role id (letters, digits, '-' and '_')",
+            ],
         ),
         bad(
             Kind::Password,
