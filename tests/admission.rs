@@ -5,6 +5,8 @@
 //! Needs the local control plane (`make testenv-up`) and `crdgen` built next to this test.
 mod support;
 
+#[path = "admission/adopt.rs"]
+mod adopt;
 #[path = "admission/backup.rs"]
 mod backup;
 #[path = "admission/branch.rs"]
@@ -35,6 +37,7 @@ fn all_invalid_cases() -> Vec<Case> {
     cases.extend(deploy_request::cases());
     cases.extend(database::cases());
     cases.extend(backup::cases());
+    cases.extend(adopt::cases());
     cases
 }
 

@@ -31,6 +31,8 @@ mod deploy_request;
 mod deploy_request_faults;
 #[path = "reconciler/deploy_request_postgres.rs"]
 mod deploy_request_postgres;
+#[path = "reconciler/observe_adopt.rs"]
+mod observe_adopt;
 #[path = "reconciler/password.rs"]
 mod password;
 #[path = "reconciler/password_faults.rs"]

@@ -1,13 +1,13 @@
 //! `PlanetScaleBranch`: a database branch in PlanetScale, created (or adopted) and kept as the
-//! spec says.
+//! spec says, or only observed (`managementPolicy: Observe`).
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    BackupRef, DeletionPolicy, SecretRef, default_false, immutable_rule, pattern_rule, plain_enum,
-    presence_immutable_rule, ps_name_rule, spec_rule,
+    BackupRef, DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule,
+    pattern_rule, plain_enum, presence_immutable_rule, ps_name_rule, spec_rule,
 };
 
 /// Reasons specific to `PlanetScaleBranch` conditions.
@@ -71,7 +71,7 @@ pub struct RestoreFrom {
     shortname = "psbranch",
     category = "planetscale",
     derive = "PartialEq",
-    doc = "A PlanetScale database branch, created or adopted and kept as the spec says.",
+    doc = "A PlanetScale database branch, created or adopted and kept as the spec says, or only observed.",
     printcolumn(name = "Database", type_ = "string", json_path = ".spec.database"),
     printcolumn(name = "Engine", type_ = "string", json_path = ".status.kind"),
     printcolumn(name = "Branch", type_ = "string", json_path = ".status.branchName"),
@@ -82,6 +82,7 @@ pub struct RestoreFrom {
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1),
     printcolumn(name = "Production", type_ = "boolean", json_path = ".status.production", priority = 1),
     printcolumn(name = "Version", type_ = "string", json_path = ".status.majorVersion", priority = 1),
+    printcolumn(name = "Policy", type_ = "string", json_path = ".spec.managementPolicy", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new(BRANCH_NAME_FROM_METADATA).message(
         "metadata.name is used as the PlanetScale branch name when spec.branchName is unset, so it \
@@ -114,6 +115,9 @@ pub struct RestoreFrom {
     validation = spec_rule("!(has(self.backupRef) && has(self.region))",
         "region cannot be set with backupRef: a branch restored from a backup is created in the backup's region")
         .field_path(".region"),
+    validation = spec_rule("self.managementPolicy != 'Observe' || !(has(self.production) || has(self.safeMigrations) || has(self.deletionProtected))",
+        "production, safeMigrations and deletionProtected change the branch: not allowed with managementPolicy: Observe, which never writes to PlanetScale")
+        .field_path(".managementPolicy"),
     validation = presence_immutable_rule("backupRef", "the source of a branch's data is fixed at creation"),
     validation = presence_immutable_rule("branchName", "the branch name is fixed at creation; create a new resource for another branch"),
     validation = presence_immutable_rule("parentBranch", "a branch cannot be re-parented"),
@@ -237,9 +241,18 @@ pub struct PlanetScaleBranchSpec {
     pub production: Option<bool>,
 
     /// What happens to the branch in PlanetScale when this resource is deleted:
-    /// `Delete` (default) deletes it, `Retain` leaves it.
+    /// `Delete` (default) deletes it, `Retain` leaves it. An observed branch is never
+    /// deleted.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// `Manage` (default) creates or adopts the branch and keeps its settings; `Observe`
+    /// only reports an existing branch in status and never writes to PlanetScale (nothing is
+    /// created, changed or deleted). Switching an observed branch to `Manage` takes it over
+    /// only with `adopt: true`.
+    #[serde(default)]
+    #[schemars(schema_with = "plain_enum::<ManagementPolicy>")]
+    pub management_policy: ManagementPolicy,
 
     /// Take over a branch of that name that already exists and was not created by this
     /// resource. Default false: such a branch gives `Ready=False` reason `AlreadyExists`.
@@ -318,9 +331,14 @@ pub struct PlanetScaleBranchStatus {
     /// When the branch was created in PlanetScale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Time>,
-    /// Whether the branch existed before and was adopted (`spec.adopt`) rather than created.
+    /// Whether the branch existed before and was adopted (`spec.adopt`) or is observed,
+    /// rather than created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// True while the branch is only observed (`managementPolicy: Observe`): switching to
+    /// `Manage` then takes it over only with `spec.adopt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_only: Option<bool>,
     /// When the operator asked PlanetScale to create the branch. Written just before the
     /// create call and cleared once `id` is recorded, so that a branch found in between (the
     /// operator stopped after creating it) is recognised as this resource's own.
@@ -345,11 +363,14 @@ impl super::ManagedResource for PlanetScaleBranch {
     fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
     }
-    /// With `deletionPolicy: Delete`, once a branch was created or adopted (or asked for).
+    /// With `deletionPolicy: Delete` (and managed), once a branch was created or adopted (or
+    /// asked for).
     fn credentials_in_use(&self) -> Option<&str> {
         let s = self.status.as_ref();
         let created = s.is_some_and(|s| s.id.is_some() || s.create_requested_at.is_some());
-        let deletes = self.spec.deletion_policy == super::DeletionPolicy::Delete && created;
+        let deletes = self.spec.deletion_policy == super::DeletionPolicy::Delete
+            && self.spec.management_policy == ManagementPolicy::Manage
+            && created;
         let r = self.spec.credentials_ref.as_ref();
         super::managed::in_use(&self.metadata, FINALIZER, r, deletes)
     }

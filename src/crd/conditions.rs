@@ -21,6 +21,9 @@ pub mod reason {
     pub const RATE_LIMITED: &str = "RateLimited";
     /// The object is paused with the paused annotation.
     pub const PAUSED: &str = "Paused";
+    /// `managementPolicy: Observe` and the PlanetScale object to observe does not exist (the
+    /// operator never creates an observed object).
+    pub const OBSERVED_NOT_FOUND: &str = "ObservedNotFound";
     /// Deletion cannot complete; the message says how to release it.
     pub const DELETION_BLOCKED: &str = "DeletionBlocked";
     /// No `PlanetScaleAccessPolicy` allows what the resource asks (see docs/security.md).

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::branch_target::BranchTarget;
 use super::common::{
-    SecretRef, default_false, default_true, immutable_rule, presence_immutable_rule, ps_name_rule,
-    spec_rule,
+    ManagementPolicy, SecretRef, default_false, default_true, immutable_rule, plain_enum,
+    presence_immutable_rule, ps_name_rule, spec_rule,
 };
 use super::deploy_request_status::DeployRequestStatus;
 
@@ -58,6 +58,8 @@ pub mod reason {
     pub const SAFE_MIGRATIONS_REQUIRED: &str = "SafeMigrationsRequired";
     /// `intoBranch` does not exist.
     pub const BRANCH_NOT_FOUND: &str = "BranchNotFound";
+    /// The deploy request `spec.number` names merges another branch than the spec's.
+    pub const BRANCH_MISMATCH: &str = "BranchMismatch";
     /// The database is a PostgreSQL database: deploy requests are a Vitess (MySQL) feature.
     pub const NOT_SUPPORTED_FOR_ENGINE: &str = "NotSupportedForEngine";
     /// The action asked in the spec (cutover, revert, skipRevert) is not valid in the current
@@ -153,6 +155,12 @@ pub struct Approval {
         priority = 1
     ),
     printcolumn(
+        name = "Policy",
+        type_ = "string",
+        json_path = ".spec.managementPolicy",
+        priority = 1
+    ),
+    printcolumn(
         name = "URL",
         type_ = "string",
         json_path = ".status.htmlUrl",
@@ -181,6 +189,15 @@ pub struct Approval {
         "approval.credentialsRef must name a different Secret than credentialsRef: PlanetScale refuses self-approval")
         .field_path(".approval.credentialsRef"),
     validation = presence_immutable_rule("intoBranch", "one resource is one deploy request"),
+    validation = spec_rule("self.managementPolicy != 'Observe' || has(self.number)",
+        "managementPolicy: Observe needs number: the operator only reports an existing deploy request")
+        .field_path(".number"),
+    validation = spec_rule("!has(self.number) || self.managementPolicy == 'Observe' || self.adopt",
+        "number names an existing deploy request: set adopt: true to take it over, or managementPolicy: Observe to only report it")
+        .field_path(".adopt"),
+    validation = spec_rule("self.managementPolicy != 'Observe' || !(self.deploy || self.cutover || self.revert || self.skipRevert || has(self.approval))",
+        "deploy, cutover, revert, skipRevert and approval act on the deploy request: not allowed with managementPolicy: Observe, which never writes to PlanetScale")
+        .field_path(".managementPolicy"),
 )]
 pub struct DeployRequestSpec {
     /// The branch with the schema change.
@@ -234,6 +251,26 @@ pub struct DeployRequestSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
 
+    /// Number of an existing deploy request of this database (as in its dashboard URL) to
+    /// adopt (`adopt: true`) or observe instead of opening one. It must merge the branch the
+    /// spec names. Immutable once set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    #[x_kube(validation = immutable_rule("number", "a resource stands for one deploy request for its whole life"))]
+    pub number: Option<i64>,
+
+    /// Take over the deploy request `number`, which this resource did not open (or only
+    /// observed). Default false.
+    #[serde(default = "default_false")]
+    pub adopt: bool,
+
+    /// `Manage` (default) opens (or adopts) the deploy request and takes it as far as the spec
+    /// asks; `Observe` only reports deploy request `number` in status and never writes to
+    /// PlanetScale (no approval, deploy, cutover, revert or close).
+    #[serde(default)]
+    #[schemars(schema_with = "plain_enum::<ManagementPolicy>")]
+    pub management_policy: ManagementPolicy,
+
     /// Secret (in this namespace) with the PlanetScale credentials to use. Default: the
     /// operator's default credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,10 +286,12 @@ impl super::ManagedResource for DeployRequest {
     fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
     }
-    /// Once a deploy request was opened or adopted (its deletion closes or cancels it).
+    /// Once a deploy request was opened or adopted, and managed (its deletion closes or
+    /// cancels it).
     fn credentials_in_use(&self) -> Option<&str> {
         let s = self.status.as_ref();
-        let opened = s.is_some_and(|s| s.number.is_some() || s.id.is_some());
+        let opened = s.is_some_and(|s| s.number.is_some() || s.id.is_some())
+            && self.spec.management_policy == ManagementPolicy::Manage;
         let r = self.spec.credentials_ref.as_ref();
         super::managed::in_use(&self.metadata, FINALIZER, r, opened)
     }

@@ -174,6 +174,10 @@ pub struct DeployRequestStatus {
     /// When the revert window closes (30 minutes after the change was applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revert_window_ends_at: Option<Time>,
+    /// True while the deploy request is only observed (`managementPolicy: Observe`):
+    /// switching to `Manage` then takes it over only with `spec.adopt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_only: Option<bool>,
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

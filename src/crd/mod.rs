@@ -14,7 +14,7 @@ pub mod deploy_request;
 pub mod deploy_request_status;
 pub mod duration;
 pub mod kstatus;
-mod managed;
+pub mod managed;
 pub mod password;
 pub mod password_postgres;
 pub mod password_secret;
@@ -38,7 +38,7 @@ pub use database::{PlanetScaleDatabase, PlanetScaleDatabaseSpec, PlanetScaleData
 pub use deploy_request::{Approval, DeployRequest, DeployRequestSpec};
 pub use deploy_request_status::{DeployRequestStatus, LintError, TableDiff, TableOperation};
 pub use duration::{DurationError, parse_duration};
-pub use managed::ManagedResource;
+pub use managed::{Claim, Foreign, ManagedResource, Recorded};
 pub use password::{
     PasswordRole, PendingDeletion, PlanetScalePassword, PlanetScalePasswordSpec,
     PlanetScalePasswordStatus, RestartKind, RestartTarget, password_name,

@@ -6,7 +6,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::branch_target::BranchTarget;
-use super::common::{DeletionPolicy, SecretRef, default_false, k8s_name_rule, plain_enum};
+use super::common::{
+    DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule, k8s_name_rule,
+    pattern_rule, plain_enum, spec_rule,
+};
 use super::duration::{duration_bounds_rule, duration_format_rule};
 use super::password_postgres::PasswordPostgres;
 use super::password_secret::{PasswordRotation, PasswordSecret};
@@ -31,6 +34,8 @@ pub mod reason {
     pub const PASSWORD_REPLACED: &str = "PasswordReplaced";
     /// A new password was minted and the Secret updated.
     pub const ROTATED: &str = "Rotated";
+    /// The password `spec.passwordId` to adopt does not exist on the branch.
+    pub const PASSWORD_NOT_FOUND: &str = "PasswordNotFound";
 }
 
 /// The PlanetScale role a password grants.
@@ -97,12 +102,26 @@ impl PasswordRole {
         priority = 1
     ),
     printcolumn(
+        name = "Policy",
+        type_ = "string",
+        json_path = ".spec.managementPolicy",
+        priority = 1
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = spec_rule("self.managementPolicy != 'Observe' || has(self.passwordId)",
+        "managementPolicy: Observe needs passwordId: the operator only reports an existing password")
+        .field_path(".passwordId"),
+    validation = spec_rule("!has(self.passwordId) || self.managementPolicy == 'Observe' || self.adopt",
+        "passwordId names an existing password: set adopt: true to take it over (the operator replaces it with one whose plaintext it knows), or managementPolicy: Observe to only report it")
+        .field_path(".adopt"),
+)]
 pub struct PlanetScalePasswordSpec {
     /// The branch to create the password on.
     #[serde(flatten)]
@@ -166,6 +185,31 @@ pub struct PlanetScalePasswordSpec {
     #[schemars(length(max = 16))]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["kind", "name"]))]
     pub restart_on_rotation: Vec<RestartTarget>,
+
+    /// Id of an existing password (Vitess) or role (PostgreSQL) on the branch, made outside
+    /// this resource, to observe (`managementPolicy: Observe`) or adopt (`adopt: true`).
+    /// Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(
+        validation = pattern_rule("passwordId", "^[a-zA-Z0-9_-]+$", "a PlanetScale password or role id (letters, digits, '-' and '_')"),
+        validation = immutable_rule("passwordId", "a resource stands for one password for its whole life")
+    )]
+    pub password_id: Option<String>,
+
+    /// Take over the password `passwordId`. PlanetScale never shows a password's plaintext
+    /// again, so the operator replaces it at once with a password of this spec that it
+    /// creates and writes to the Secret, and deletes the adopted one after
+    /// `rotation.gracePeriod` (a rotation). Default false.
+    #[serde(default = "default_false")]
+    pub adopt: bool,
+
+    /// `Manage` (default) creates, renews, rotates and deletes the passwords; `Observe` only
+    /// reports the password `passwordId` (its name, role, username and expiry) and never
+    /// writes to PlanetScale; no Secret is written, as the plaintext cannot be read back.
+    #[serde(default)]
+    #[schemars(schema_with = "plain_enum::<ManagementPolicy>")]
+    pub management_policy: ManagementPolicy,
 
     /// Secret (in this namespace) with the PlanetScale credentials to use. Default: the
     /// operator's default credentials.
@@ -270,6 +314,10 @@ pub struct PlanetScalePasswordStatus {
     /// restart annotation's value. A hash, never the credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_hash: Option<String>,
+    /// True while the password `spec.passwordId` is only observed (`managementPolicy:
+    /// Observe`): switching to `Manage` then takes it over only with `spec.adopt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_only: Option<bool>,
     /// Replaced passwords, deleted when their grace period ends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
@@ -304,7 +352,9 @@ impl super::ManagedResource for PlanetScalePassword {
         let recorded = self.status.as_ref().is_some_and(|s| {
             s.organization.is_some() && s.database.is_some() && s.branch.is_some()
         });
-        let deletes = self.spec.deletion_policy == DeletionPolicy::Delete && recorded;
+        let deletes = self.spec.deletion_policy == DeletionPolicy::Delete
+            && self.spec.management_policy == ManagementPolicy::Manage
+            && recorded;
         let r = self.spec.credentials_ref.as_ref();
         super::managed::in_use(&self.metadata, FINALIZER, r, deletes)
     }

@@ -171,6 +171,9 @@ fn complete_password() -> PlanetScalePasswordSpec {
                 name: "worker".into(),
             },
         ],
+        password_id: None,
+        adopt: false,
+        management_policy: ManagementPolicy::Manage,
         credentials_ref: Some(SecretRef {
             name: "team-token".into(),
         }),
@@ -194,6 +197,7 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
         deletion_protected: Some(false),
         production: Some(false),
         deletion_policy: DeletionPolicy::Retain,
+        management_policy: ManagementPolicy::Manage,
         adopt: true,
         credentials_ref: Some(SecretRef {
             name: "team-token".into(),
@@ -271,6 +275,9 @@ async fn complete_password_and_deploy_request_are_accepted(client: &Client, ns: 
                 name: "approver-token".into(),
             },
         }),
+        number: None,
+        adopt: false,
+        management_policy: ManagementPolicy::Manage,
         credentials_ref: Some(SecretRef {
             name: "team-token".into(),
         }),

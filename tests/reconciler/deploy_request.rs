@@ -42,6 +42,21 @@ pub async fn branch_with(h: &Harness, name: &str, tables: &[&str]) {
     admin(h, reqwest::Method::PUT, &path, json!({ "tables": all })).await;
 }
 
+/// Branch `branch` with a new table, and a deploy request from it into `main` opened outside
+/// Kubernetes (by a user, or a crashed pass).
+pub async fn opened_outside(h: &Harness, branch: &str) -> planetscale_api::models::DeployRequest {
+    branch_with(h, branch, &[&table("invoices")]).await;
+    let body = CreateDeployRequest {
+        branch: branch.into(),
+        into_branch: Some("main".into()),
+        ..Default::default()
+    };
+    h.planetscale()
+        .create_deploy_request("acme", "shop", &body)
+        .await
+        .expect("opened outside")
+}
+
 /// An admin call to the emulator that must succeed.
 pub async fn admin(h: &Harness, method: reqwest::Method, path: &str, body: Value) {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -230,17 +245,7 @@ async fn opens_from_a_branch_and_records_the_number_first() {
 #[tokio::test]
 async fn adopts_an_open_request_and_tracks_it_by_number() {
     with_harness(|h| async move {
-        branch_with(&h, "feat", &[&table("invoices")]).await;
-        let body = CreateDeployRequest {
-            branch: "feat".into(),
-            into_branch: Some("main".into()),
-            ..Default::default()
-        };
-        let existing = h
-            .planetscale()
-            .create_deploy_request("acme", "shop", &body)
-            .await
-            .unwrap();
+        let existing = opened_outside(&h, "feat").await;
         create(&h, "ship", "feat", json!({})).await;
         h.pass(&controller(&h), "ship").await.expect("pass");
         assert_eq!(number(&h, "ship").await, existing.number);

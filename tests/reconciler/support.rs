@@ -316,6 +316,17 @@ impl Harness {
             .sum()
     }
 
+    /// Requests the emulator answered that may write: every operation but a `get_…` or a
+    /// `list_…`, per operation (to say which one in a failure).
+    pub async fn writes(&self) -> std::collections::BTreeMap<String, u64> {
+        let stats = self.admin_get("/_emulator/stats").await;
+        let ops = stats["operations"].as_object().cloned().unwrap_or_default();
+        ops.iter()
+            .filter(|(name, _)| !name.starts_with("get_") && !name.starts_with("list_"))
+            .map(|(name, v)| (name.clone(), v["total"].as_u64().unwrap_or(0)))
+            .collect()
+    }
+
     /// A PlanetScale client with the emulator's default token (a user acting outside
     /// Kubernetes).
     pub fn planetscale(&self) -> planetscale_api::Client {

@@ -6,6 +6,8 @@ use kube::ResourceExt;
 use planetscale_api::models::{Backup, BackupState, CreateBackup, RetentionUnit};
 
 use crate::controller::reconciler::Plan;
+/// How a backup becomes the resource's in a pass (`Adopt`: `backupId` with `Manage`).
+pub use crate::crd::Claim;
 use crate::crd::ManagementPolicy;
 use crate::crd::backup::{self, PlanetScaleBackup, PlanetScaleBackupStatus};
 
@@ -25,17 +27,6 @@ pub enum Step {
     Record(Option<Claim>),
     /// Set the backup's protection.
     Protect(bool),
-}
-
-/// How a backup becomes the resource's in this pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// `backupId` with `managementPolicy: Manage`.
-    Adopt,
-    /// `backupId` with `managementPolicy: Observe`.
-    Observe,
-    /// The backup this resource took, whose id was not recorded yet.
-    Record,
 }
 
 /// The steps for what was seen. Pure.

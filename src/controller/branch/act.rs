@@ -118,6 +118,7 @@ impl StepCtx<'_> {
                 return Err(engine::unsupported(&fields, engine, &t.db));
             }
             Step::WaitForDatabase => out.progress = waiting_for_database(t),
+            Step::Missing => return Err(missing_observed(t)),
             Step::Record(claim) => {
                 self.may_adopt(claim).await?;
                 out.branch = self.seen.clone();
@@ -323,6 +324,18 @@ fn already_exists(t: &Target, id: Option<&str>) -> Error {
         message: format!(
             "a branch named {}{id} already exists in {}/{} and was not created by this resource: \
              set spec.adopt: true to manage it, or choose another spec.branchName",
+            t.name, t.org, t.db
+        ),
+    }
+}
+
+fn missing_observed(t: &Target) -> Error {
+    Error::Invalid {
+        reason: reason::OBSERVED_NOT_FOUND,
+        message: format!(
+            "branch {} does not exist in {}/{} (or the credentials cannot see it), and \
+             managementPolicy: Observe never creates it: check spec.branchName and \
+             spec.database, or set managementPolicy: Manage to create it",
             t.name, t.org, t.db
         ),
     }

@@ -1,5 +1,5 @@
 //! Deletion behind the finalizer: `Delete` deletes the branch in PlanetScale, `Retain` leaves
-//! it. A deletion that cannot happen keeps the finalizer, says how to release it (the
+//! it; an observed branch (`managementPolicy: Observe`) is always left. A deletion that cannot happen keeps the finalizer, says how to release it (the
 //! `DeletionBlocked` condition, from [`super::status::deletion_failed`]), and is retried
 //! slowly; a transient failure is retried with backoff.
 use kube::runtime::controller::Action;
@@ -11,8 +11,8 @@ use super::observe::{get_branch, never_created};
 use super::plan::{Facts, Ownership, ownership};
 use super::{BranchReconciler, Target};
 use crate::controller::planetscale::PlanetScale;
-use crate::crd::DeletionPolicy;
 use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::{DeletionPolicy, ManagementPolicy};
 use crate::error::Error;
 
 /// Cause of a blocked deletion when PlanetScale's deletion protection is on.
@@ -35,7 +35,10 @@ pub async fn cleanup(
     t: &Target,
     obj: &PlanetScaleBranch,
 ) -> Result<Action, Error> {
-    let (reason, note) = if obj.spec.deletion_policy == DeletionPolicy::Retain {
+    let (reason, note) = if obj.spec.management_policy == ManagementPolicy::Observe {
+        let note = format!("branch {} was only observed: left in PlanetScale", t.name);
+        ("Released", note)
+    } else if obj.spec.deletion_policy == DeletionPolicy::Retain {
         let note = format!(
             "branch {} left in PlanetScale (deletionPolicy: Retain)",
             t.name

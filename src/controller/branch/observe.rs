@@ -1,6 +1,6 @@
 //! What PlanetScale says about the branch, at the lowest cost. Decides nothing.
 //!
-//! - A branch never created (and not to be adopted) is not looked at: the plan creates it. Only
+//! - A branch never created (and not to be adopted or observed) is not looked at: the plan creates it. Only
 //!   its database's engine is needed, read once per database and resync interval for all its
 //!   resources ([`super::poller::Poller::database_kind`]).
 //! - A pending branch the poller watches is not looked at either: the poller wakes the
@@ -60,7 +60,8 @@ pub async fn observe(
     let client = r.client(t).await?;
     let db = t.db_key(&r.ctx)?;
     let status = obj.status.clone().unwrap_or_default();
-    let look = if never_created(&status) && !obj.spec.adopt {
+    let observe = obj.spec.management_policy == crate::crd::ManagementPolicy::Observe;
+    let look = if never_created(&status) && !obj.spec.adopt && !observe {
         let max_age = r.ctx.settings.resync_interval;
         let kind = r.poller.database_kind(&db, &client, max_age).await;
         let kind = kind.map_err(|e| database_error(e, t))?;

@@ -6,9 +6,12 @@ use planetscale_api::models::{Branch, CreateBranch, Database};
 use super::engine::{self, CreateBody, Engine};
 use super::observe::Look;
 use crate::controller::reconciler::Plan;
+pub use crate::crd::Claim;
+use crate::crd::ManagementPolicy;
 use crate::crd::branch::{
     PlanetScaleBranch, PlanetScaleBranchSpec, PlanetScaleBranchStatus, SeedData,
 };
+use crate::crd::managed::{self, Recorded};
 
 /// One step of the branch reconcile, run in order by `act`.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +28,8 @@ pub enum Step {
     },
     /// The branch is missing and the database is still initializing: wait.
     WaitForDatabase,
+    /// The branch is missing and only observed: nothing is created, the user is told.
+    Missing,
     /// The branch is ours (`None`), or becomes ours now: record it in status.
     Record(Option<Claim>),
     /// The branch is not ready yet: let the poller wake the resource when it changes.
@@ -67,6 +72,7 @@ pub fn plan(obj: &PlanetScaleBranch, look: &Look) -> Plan<Step> {
 fn steps(decision: Decision) -> Vec<Step> {
     match decision {
         Decision::WaitForDatabase => vec![Step::WaitForDatabase],
+        Decision::Missing => vec![Step::Missing],
         Decision::Create { body, recreate } => vec![Step::Create { body, recreate }],
         Decision::Refuse { existing_id } => vec![Step::Refuse { existing_id }],
         Decision::Unsupported { fields, engine } => vec![Step::Unsupported { fields, engine }],
@@ -150,6 +156,8 @@ pub enum Fix {
 pub enum Decision {
     /// The branch is missing and the database is still initializing.
     WaitForDatabase,
+    /// The branch is missing and only observed (`managementPolicy: Observe`).
+    Missing,
     /// Create the branch (`recreate`: it existed before and was deleted outside Kubernetes).
     Create { body: CreateBody, recreate: bool },
     /// A branch of that name exists that this resource did not create, and `adopt` is off.
@@ -170,15 +178,6 @@ pub enum Decision {
     },
 }
 
-/// How a branch becomes the resource's in this reconcile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// `spec.adopt` takes over an existing branch.
-    Adopt,
-    /// The branch this resource created, whose id was not recorded yet.
-    Record,
-}
-
 /// Decides what to do. Pure: unit-tested without a cluster or an API.
 pub fn decide(o: &Facts<'_>) -> Decision {
     let engine = Engine::known(o.branch, o.database, o.status);
@@ -188,18 +187,14 @@ pub fn decide(o: &Facts<'_>) -> Decision {
     let Some(branch) = o.branch else {
         return plan_missing(o);
     };
-    let claim = match ownership(o, branch) {
-        Ownership::Ours => None,
-        Ownership::OursUnrecorded => Some(Claim::Record),
-        Ownership::Foreign if o.spec.adopt => Some(Claim::Adopt),
-        Ownership::Foreign => {
-            return Decision::Refuse {
-                existing_id: branch.id.clone(),
-            };
-        }
+    let policy = o.spec.management_policy;
+    let Ok(claim) = managed::claim(recorded(o.status), &branch.id, policy, o.spec.adopt) else {
+        return Decision::Refuse {
+            existing_id: branch.id.clone(),
+        };
     };
     let ready = branch.ready;
-    let fixes = if ready {
+    let fixes = if ready && policy == ManagementPolicy::Manage {
         fixes(o.spec, branch)
     } else {
         Vec::new()
@@ -211,19 +206,30 @@ pub fn decide(o: &Facts<'_>) -> Decision {
     }
 }
 
-/// Whether `branch` (which exists) belongs to the resource.
+/// What the status records of the branch, for [`managed::claim`].
+fn recorded(status: &PlanetScaleBranchStatus) -> Recorded<'_> {
+    Recorded {
+        id: status.id.as_deref(),
+        create_requested: status.create_requested_at.is_some(),
+        observed_only: status.observed_only == Some(true),
+    }
+}
+
+/// Whether `branch` (which exists) belongs to the resource (as managed: an observed branch
+/// is not the resource's to delete).
 pub fn ownership(o: &Facts<'_>, branch: &Branch) -> Ownership {
-    let id = Some(branch.id.as_str());
-    if o.status.id.as_deref() == id {
-        Ownership::Ours
-    } else if o.status.create_requested_at.is_some() {
-        Ownership::OursUnrecorded
-    } else {
-        Ownership::Foreign
+    let manage = ManagementPolicy::Manage;
+    match managed::claim(recorded(o.status), &branch.id, manage, false) {
+        Ok(None) => Ownership::Ours,
+        Ok(Some(_)) => Ownership::OursUnrecorded,
+        Err(managed::Foreign) => Ownership::Foreign,
     }
 }
 
 fn plan_missing(o: &Facts<'_>) -> Decision {
+    if o.spec.management_policy == ManagementPolicy::Observe {
+        return Decision::Missing;
+    }
     let db = o.database;
     if db.is_some_and(|d| !d.ready) {
         return Decision::WaitForDatabase;

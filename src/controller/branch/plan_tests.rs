@@ -349,3 +349,44 @@ fn a_foreign_branch_is_refused_and_a_missing_one_on_a_pending_database_waits() {
     let p = plan(&obj, &seen(None, Some(db(false))));
     assert_eq!(p.steps, vec![Step::WaitForDatabase]);
 }
+
+#[test]
+fn an_observed_branch_is_recorded_never_fixed_nor_created_and_taken_over_only_with_adopt() {
+    let observe_spec = spec(json!({"managementPolicy": "Observe"}));
+    let mut b = branch("b1", true);
+    b.production = true;
+    let fresh = status_with_id(None);
+    let d = decide(&observe(&observe_spec, &fresh, Some(&b), None));
+    let want = Decision::Sync {
+        claim: Some(Claim::Observe),
+        ready: true,
+        fixes: vec![],
+    };
+    assert_eq!(d, want);
+    let gone = decide(&observe(&observe_spec, &fresh, None, Some(&db(true))));
+    assert_eq!(
+        gone,
+        Decision::Missing,
+        "an observed branch is never created"
+    );
+
+    let observed = PlanetScaleBranchStatus {
+        observed_only: Some(true),
+        ..status_with_id(Some("b1"))
+    };
+    let manage = spec(json!({"production": false}));
+    let d = decide(&observe(&manage, &observed, Some(&b), None));
+    assert!(matches!(d, Decision::Refuse { .. }), "{d:?}");
+    let adopt = spec(json!({"production": false, "adopt": true}));
+    let d = decide(&observe(&adopt, &observed, Some(&b), None));
+    let want = Decision::Sync {
+        claim: Some(Claim::Adopt),
+        ready: true,
+        fixes: vec![Fix::Demote],
+    };
+    assert_eq!(d, want);
+    assert_eq!(
+        ownership(&observe(&manage, &observed, Some(&b), None), &b),
+        Ownership::Foreign
+    );
+}

@@ -113,8 +113,11 @@ pub fn report(
 fn record(status: &mut PlanetScaleBranchStatus, o: &Outcome) {
     if let Some(b) = &o.branch {
         copy_branch(status, b);
+        if let Some(observed) = crate::crd::managed::observed_only_after(o.claim) {
+            status.observed_only = observed;
+        }
         match o.claim {
-            Some(Claim::Adopt) => status.adopted = Some(true),
+            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
             Some(Claim::Record) => status.adopted = Some(false),
             None if o.created.is_some() => status.adopted = Some(false),
             None => {
@@ -148,6 +151,10 @@ fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
     if o.claim == Some(Claim::Adopt) {
         let note = format!("adopted the existing branch {name} (spec.adopt)");
         out.push(Note::normal("Adopted", "Adopt", note));
+    }
+    if o.claim == Some(Claim::Observe) {
+        let note = format!("observing branch {name}: the operator reports it and never changes it");
+        out.push(Note::normal("Observed", "Observe", note));
     }
     for fix in &o.fixed {
         out.extend(fix_events(name, *fix, o.drift));

@@ -1,7 +1,8 @@
 //! Deletion: leave PlanetScale tidy without ever hanging on a deploy in progress. An open
 //! request that has not started is closed; a queued one is cancelled then closed; an errored
 //! one is completed (unblocking the queue) and closed; a gated one waiting for cutover is
-//! cancelled (it would hold the queue forever); a running one is left to finish.
+//! cancelled (it would hold the queue forever); a running one is left to finish. An observed
+//! one is left as it is.
 use kube::ResourceExt;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
@@ -13,7 +14,7 @@ use super::request;
 use super::status::Location;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::{Context, watched_apis};
-use crate::crd::{DeployRequest as DeployRequestResource, is_paused};
+use crate::crd::{DeployRequest as DeployRequestResource, ManagementPolicy, is_paused};
 use crate::error::{Error, Result};
 
 /// What deletion does in PlanetScale.
@@ -57,6 +58,14 @@ pub fn plan(state: &DeploymentState, open: bool) -> Cleanup {
 pub async fn run(obj: &DeployRequestResource, ctx: &Context) -> Result<Action> {
     if is_paused(&obj.metadata) {
         let note = "paused: the deploy request was left as it is in PlanetScale".to_string();
+        ctx.event(obj, EventType::Normal, "Released", "Delete", note)
+            .await;
+        return Ok(Action::await_change());
+    }
+    let observed = obj.spec.management_policy == ManagementPolicy::Observe
+        || obj.status.as_ref().and_then(|s| s.observed_only) == Some(true);
+    if observed {
+        let note = "the deploy request was only observed: left as it is in PlanetScale".to_string();
         ctx.event(obj, EventType::Normal, "Released", "Delete", note)
             .await;
         return Ok(Action::await_change());

@@ -22,11 +22,11 @@ const PROGRESS: &[&str] = &[
 ];
 
 /// The deploy request was opened (or an open one adopted).
-pub fn opened(dr: &ApiDeployRequest, adopted: bool) -> Note {
-    let (reason, verb) = if adopted {
-        ("Adopted", "adopted the open")
-    } else {
-        ("Created", "opened")
+pub fn opened(dr: &ApiDeployRequest, adopted: bool, observed: bool) -> Note {
+    let (reason, verb) = match (observed, adopted) {
+        (true, _) => ("Observed", "observing (never changing)"),
+        (false, true) => ("Adopted", "adopted the"),
+        (false, false) => ("Created", "opened"),
     };
     let note = format!(
         "{verb} deploy request #{} from {} into {}",

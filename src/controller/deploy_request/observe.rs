@@ -7,6 +7,7 @@ use planetscale_api::models::{DeployRequest, DeployRequestState, DeploymentState
 
 use super::request::{self, Source};
 use crate::controller::Context;
+use crate::crd::ManagementPolicy;
 use crate::crd::deploy_request::{condition, reason};
 use crate::crd::{DeployRequest as DeployRequestResource, DeployRequestStatus};
 use crate::error::{Error, Result};
@@ -32,8 +33,9 @@ pub struct Observed {
 pub enum Request {
     /// The one `status.number` names.
     Tracked(DeployRequest),
-    /// An open one for the same branches that the status does not record yet (opened by a
-    /// pass that crashed before its status write, or by someone else): adopted.
+    /// One the status does not record yet, or records under another management policy: the
+    /// one `spec.number` names (adopted or observed), or an open one for the same branches
+    /// (opened by a pass that crashed before its status write, or by someone else).
     Adopted(DeployRequest),
     /// None yet: the plan opens one into `into`.
     Missing {
@@ -55,12 +57,22 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
     let status = obj.status.clone().unwrap_or_default();
     let client = super::client(ctx, obj).await?;
     let src = request::source(&ctx.client, obj).await?;
+    let observe = obj.spec.management_policy == ManagementPolicy::Observe;
     let request = if status.number.is_some() {
         let dr = request::existing(&client, &src, status.number, None).await?;
-        Request::Tracked(dr.ok_or_else(|| Error::Invalid {
+        let dr = dr.ok_or_else(|| Error::Invalid {
             reason: "NotFound",
             message: "deploy request vanished".into(),
-        })?)
+        })?;
+        // Observed → managed (admission requires `adopt`), or managed → observed: the new
+        // claim is recorded before anything else.
+        if observe == (status.observed_only == Some(true)) {
+            Request::Tracked(dr)
+        } else {
+            Request::Adopted(dr)
+        }
+    } else if let Some(number) = obj.spec.number {
+        Request::Adopted(request::numbered(&client, &src, number, observe).await?)
     } else {
         let db = request::database(&client, &src.at).await?;
         request::check_engine(&db, &src)?;

@@ -1,5 +1,5 @@
 //! Plan: the pure decision of a pass. A resource without a deploy request opens one; one
-//! adopted is recorded first; a tracked one gets at most one PlanetScale action that moves it
+//! adopted or observed is recorded first; an observed one gets no step; a tracked one gets at most one PlanetScale action that moves it
 //! towards its spec ([`decide`]), and the time to look again.
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use planetscale_api::models::DeploymentState;
 
 use super::observe::{Facts, Observed, Request};
 use crate::controller::reconciler::Plan;
-use crate::crd::DeployRequestSpec;
+use crate::crd::{DeployRequestSpec, ManagementPolicy};
 
 /// Poll interval while PlanetScale works (checks, queue, deploy, cutover, revert).
 pub const QUICK_POLL: Duration = Duration::from_secs(3);
@@ -89,8 +89,10 @@ pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
         },
         Request::Tracked(dr) => {
             let d = decide(spec, &observed.facts_of(dr));
+            // Observed only: reported, never acted on.
+            let manage = spec.management_policy == ManagementPolicy::Manage;
             Plan {
-                steps: d.step.into_iter().collect(),
+                steps: d.step.into_iter().filter(|_| manage).collect(),
                 requeue: d.poll.interval(),
             }
         }

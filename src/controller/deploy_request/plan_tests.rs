@@ -259,6 +259,10 @@ fn a_missing_request_is_opened_and_an_adopted_one_recorded_before_any_action() {
     .unwrap();
     let adopted = plan(&spec("deploy"), &observed(Request::Adopted(dr.clone())));
     assert!(adopted.steps.is_empty(), "recorded first, queued next pass");
-    let tracked = plan(&spec("deploy"), &observed(Request::Tracked(dr)));
+    let tracked = plan(&spec("deploy"), &observed(Request::Tracked(dr.clone())));
     assert_eq!(tracked.steps, [Step::Queue]);
+    // Observed: the same request, with a spec that would act, gets no step (only a poll).
+    let watched = plan(&spec("gated observe"), &observed(Request::Tracked(dr)));
+    assert!(watched.steps.is_empty(), "{watched:?}");
+    assert_eq!(watched.requeue, Some(SLOW_POLL));
 }

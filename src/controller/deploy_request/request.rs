@@ -1,7 +1,7 @@
 //! Which deploy request this is: the source branch (resolved by [`crate::controller::target`]
 //! until the request exists, then from the status), the branch it goes into, and the deploy
-//! request itself — read by number, adopted when an open one already exists for the same
-//! pair, or opened.
+//! request itself — read by number (the status's, or the spec's to adopt or observe),
+//! adopted when an open one already exists for the same pair, or opened.
 use crate::controller::planetscale::PlanetScale;
 use kube::ResourceExt;
 use planetscale_api::models::{
@@ -83,6 +83,45 @@ pub async fn existing(
         .into_iter()
         .filter(|d| d.branch == src.branch && into.is_none_or(|i| d.into_branch == i))
         .min_by_key(|d| d.number))
+}
+
+/// Deploy request `number`, which the spec names to adopt or observe: it must exist and merge
+/// the spec's branch (a number typed for the wrong branch is refused, not taken over).
+pub async fn numbered(
+    client: &impl PlanetScale,
+    src: &Source,
+    number: i64,
+    observe: bool,
+) -> Result<DeployRequest> {
+    let (org, db) = (&src.at.org, &src.at.db);
+    let reason = if observe {
+        common::OBSERVED_NOT_FOUND
+    } else {
+        "NotFound"
+    };
+    let missing = || Error::Invalid {
+        reason,
+        message: format!(
+            "deploy request #{number} does not exist in {org}/{db} (or the credentials cannot \
+             see it): check spec.number"
+        ),
+    };
+    let n = u64::try_from(number).map_err(|_| missing())?;
+    let dr = client
+        .get_deploy_request(org, db, n)
+        .await
+        .map_err(|e| not_found(e, missing()))?;
+    if dr.branch != src.branch {
+        return Err(Error::Invalid {
+            reason: r::BRANCH_MISMATCH,
+            message: format!(
+                "deploy request #{number} merges branch {} into {}, not branch {}: check \
+                 spec.number and spec.branch",
+                dr.branch, dr.into_branch, src.branch
+            ),
+        });
+    }
+    Ok(dr)
 }
 
 /// The source branch's database (a 404 says what to check).

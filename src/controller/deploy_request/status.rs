@@ -63,7 +63,8 @@ pub fn report(
     };
     notes.extend(events::changed(&prev, &new));
     if let Some(Outcome::Recorded { dr, adopted, .. }) = done.filter(|_| error.is_none()) {
-        notes.push(events::opened(dr, *adopted));
+        let observed = new.observed_only == Some(true);
+        notes.push(events::opened(dr, *adopted, observed));
     }
     Report {
         status: new,
@@ -82,7 +83,12 @@ pub fn next(
 ) -> DeployRequestStatus {
     match outcome {
         Outcome::Stopped => prev.clone(),
-        Outcome::Recorded { at, dr, .. } => record(prev, at, dr),
+        Outcome::Recorded { at, dr, .. } => {
+            let mut status = record(prev, at, dr);
+            let observe = spec.management_policy == crate::crd::ManagementPolicy::Observe;
+            status.observed_only = observe.then_some(true);
+            status
+        }
         Outcome::Synced {
             at,
             dr,
@@ -157,6 +163,7 @@ pub fn build(
         deployed_at: facts.deployed_at.map(to_time),
         finished_at: times.finished_at.map(to_time),
         revert_window_ends_at: facts.revert_window_ends_at().map(to_time),
+        observed_only: prev.observed_only,
         observed_generation: generation,
         conditions: without_paused(prev),
     };

@@ -2,9 +2,9 @@
 use planetscale_api::models::DeploymentState;
 
 use super::observe::Facts;
-use crate::crd::{Approval, BranchTarget, DeployRequestSpec, SecretRef};
+use crate::crd::{Approval, BranchTarget, DeployRequestSpec, ManagementPolicy, SecretRef};
 
-/// Spec from flags: deploy, autoApply, cutover, revert, skipRevert, approval.
+/// Spec from flags: deploy, autoApply, cutover, revert, skipRevert, approval, observe.
 pub fn spec(flags: &str) -> DeployRequestSpec {
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
     DeployRequestSpec {
@@ -27,6 +27,13 @@ pub fn spec(flags: &str) -> DeployRequestSpec {
                 name: "approver".into(),
             },
         }),
+        number: None,
+        adopt: false,
+        management_policy: if has("observe") {
+            ManagementPolicy::Observe
+        } else {
+            ManagementPolicy::Manage
+        },
         credentials_ref: None,
     }
 }

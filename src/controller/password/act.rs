@@ -9,9 +9,10 @@ use super::observe::{Located, Look, Observed, db_key};
 use super::ownership::Refusal;
 use super::pass::Run;
 use super::plan::Step;
-use super::{restart, upkeep};
+use super::{adopt, restart, upkeep};
 use crate::controller::reconciler::{Acted, Plan};
 use crate::controller::target;
+use crate::crd::Claim;
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
@@ -37,6 +38,11 @@ pub enum Ended {
     },
     /// The Secret is not ours to write, for this reason.
     Conflict(Refusal),
+    /// The password `spec.passwordId` is observed: reported, no Secret; look again at the
+    /// resync.
+    Observed { resync: Duration },
+    /// The password `spec.passwordId` was adopted now: the next pass replaces it at once.
+    Adopted,
 }
 
 /// Takes the steps of `plan`, made from `seen`.
@@ -76,6 +82,7 @@ async fn steps(
     status: &mut PlanetScalePasswordStatus,
 ) -> Result<Option<Ended>, Error> {
     let (api, t, desired) = (&look.api, &at.target, &at.desired);
+    let mut recorded = None;
     for step in plan.steps {
         tracing::debug!(?step, "password step");
         match step {
@@ -110,13 +117,22 @@ async fn steps(
             Step::SyncSecret => upkeep::sync(run, status, look, t, desired).await?,
             Step::DeleteDue => upkeep::delete_due(run, status, api, t).await?,
             Step::Restart => restart::converge(run, status).await?,
+            Step::Record(claim) => {
+                adopt::record(run, status, look, t, claim).await?;
+                recorded = Some(claim);
+            }
+            Step::Missing => return Err(adopt::missing(run.obj)),
         }
     }
     let interval = run.ctx.settings.resync_interval;
     let resync = run.state.snapshots.resync_in(&db_key(run, t), interval);
-    Ok(Some(Ended::Ready {
-        next: plan.requeue,
-        resync,
+    Ok(Some(match recorded {
+        Some(Some(Claim::Adopt)) => Ended::Adopted,
+        Some(_) => Ended::Observed { resync },
+        None => Ended::Ready {
+            next: plan.requeue,
+            resync,
+        },
     }))
 }
 
@@ -131,6 +147,8 @@ pub fn requeue_after(ended: &Ended, resync: Duration) -> Duration {
         } => (*next + Duration::from_secs(1)).min(*resync),
         Ended::Ready { next: None, resync } => *resync,
         Ended::Conflict(_) => resync.min(Duration::from_secs(60)),
+        Ended::Observed { resync } => *resync,
+        Ended::Adopted => Duration::from_secs(1),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Deletion: every password the resource created is deleted (unless `deletionPolicy:
-//! Retain`), then the Secret follows its creation policy.
+//! Deletion: every password the resource created or adopted is deleted (unless
+//! `deletionPolicy: Retain`; an observed one never is), then the Secret follows its creation
+//! policy.
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
@@ -8,7 +9,7 @@ use super::pass::Run;
 use super::secret;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::target::Target;
-use crate::crd::common::DeletionPolicy;
+use crate::crd::common::{DeletionPolicy, ManagementPolicy};
 use crate::crd::password::PlanetScalePasswordStatus;
 use crate::error::Error;
 
@@ -21,7 +22,10 @@ pub fn name_prefix(uid: &str) -> String {
 /// Deletes the passwords and lets go of the Secret. Errors keep the finalizer (retried).
 pub async fn cleanup(run: &Run<'_>) -> Result<Action, Error> {
     let status = run.obj.status.clone().unwrap_or_default();
-    if run.obj.spec.deletion_policy == DeletionPolicy::Delete {
+    let spec = &run.obj.spec;
+    let observed =
+        spec.management_policy == ManagementPolicy::Observe || status.observed_only == Some(true);
+    if spec.deletion_policy == DeletionPolicy::Delete && !observed {
         delete_passwords(run, &status).await?;
     }
     let desired_name = run.obj.spec.secret.effective_name(&run.name()).to_string();

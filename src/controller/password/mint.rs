@@ -316,6 +316,11 @@ fn cause_text(cause: Cause, secret: &str) -> (EventType, &'static str, String) {
             reason::PASSWORD_REPLACED,
             "role, replica or ttl changed: created",
         ),
+        Cause::Adopted => (
+            normal,
+            reason::PASSWORD_REPLACED,
+            "adopted a password whose plaintext PlanetScale never shows again: created",
+        ),
     };
     (t, r, what.to_string())
 }
@@ -334,6 +339,7 @@ fn action(cause: Cause) -> &'static str {
         Cause::Expired => "ReplaceExpired",
         Cause::RenewRefused => "ReplaceUnrenewable",
         Cause::SpecChanged => "ReplaceChanged",
+        Cause::Adopted => "ReplaceAdopted",
     }
 }
 

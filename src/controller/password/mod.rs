@@ -41,6 +41,7 @@ use crate::crd::password::{PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::error::Error;
 
 pub mod act;
+pub mod adopt;
 pub mod cache;
 pub mod cleanup;
 pub mod deadline;

@@ -106,7 +106,8 @@ async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
     }
     let secret = run.secrets.get_opt(&at.desired.secret_name).await?;
     let secret = SecretView::new(secret, run.obj);
-    let id = status.password_id.as_deref();
+    let claimed = super::adopt::claimed_id(run.obj, &status);
+    let id = claimed.or(status.password_id.as_deref());
     let password = match id {
         Some(id) => current(run, &api, &at.target, engine, id).await?,
         None => None,

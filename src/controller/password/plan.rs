@@ -2,7 +2,8 @@
 //! Kubernetes or PlanetScale calls, so every case is unit-tested (`plan_tests.rs`).
 //!
 //! The order of [`decide`] is the order of urgency: finish an interrupted create first, never
-//! touch a Secret we do not own, replace a password that no longer works, heal the Secret,
+//! touch a Secret we do not own, replace a password that no longer works or was adopted (its
+//! plaintext is unknowable), heal the Secret,
 //! rotate when asked or due, renew at half the TTL, then keep the CIDRs in line.
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use super::observe::{Look, Observed};
 use crate::connection::Engine;
 use crate::controller::reconciler::Plan;
 use crate::controller::target::Target;
+use crate::crd::Claim;
 use crate::crd::password::{PasswordRole, PlanetScalePassword, PlanetScalePasswordStatus};
 use crate::crd::password_name;
 use crate::crd::password_postgres::{InheritedRole, WhereClauseRule};
@@ -133,6 +135,8 @@ pub enum Cause {
     RenewRefused,
     /// The role, replica or TTL changed (PlanetScale cannot change them on a password).
     SpecChanged,
+    /// The current password was adopted (`spec.passwordId`): its plaintext is unknowable.
+    Adopted,
 }
 
 impl Cause {
@@ -189,6 +193,10 @@ pub fn decide(o: &Facts<'_>) -> Decision {
         Live::Gone => return mint(Cause::Gone),
         Live::Found(live) => live,
     };
+    // Every password this resource creates raises the counter first: one without is adopted.
+    if o.status.rotation == 0 {
+        return mint(Cause::Adopted);
+    }
     if let Some(cause) = replacement(o, live)
         .or_else(|| heal(o))
         .or_else(|| rotation(o, live))
@@ -275,6 +283,11 @@ pub enum Step {
     DeleteDue,
     /// Roll the `restartOnRotation` workloads to the current credentials.
     Restart,
+    /// The password `spec.passwordId` is the resource's (`None`), or becomes it now: record
+    /// it in status. No PlanetScale write ([`super::adopt`]).
+    Record(Option<Claim>),
+    /// The password `spec.passwordId` does not exist.
+    Missing,
 }
 
 /// Plans a pass from one observation. Pure. After a step that changes PlanetScale or the
@@ -285,6 +298,9 @@ pub fn plan(obj: &PlanetScalePassword, o: &Observed) -> Plan<Step> {
     };
     let (uid, status) = (obj.uid().unwrap_or_default(), obj.status.clone());
     let status = status.unwrap_or_default();
+    if let Some(plan) = super::adopt::plan(obj, &status, look) {
+        return plan;
+    }
     let facts = look.facts(&uid, &status, &o.located.desired);
     let again = |steps| Plan::steps(steps).requeue(Duration::ZERO);
     match decide(&facts) {

@@ -320,3 +320,20 @@ fn a_postgres_role_is_replaced_when_its_inherited_roles_map_to_another_role() {
     let o = observe(&s, &own, OK, custom, 10);
     assert_eq!(decide(&o), Decision::Idle);
 }
+
+#[test]
+fn an_adopted_password_is_replaced_at_once() {
+    // Recorded by adoption: the counter was never raised, the plaintext is unknowable.
+    let s = PlanetScalePasswordStatus {
+        password_id: Some("adopted".into()),
+        password_name: Some("made-by-hand".into()),
+        ..Default::default()
+    };
+    let d = desired();
+    let o = observe(&s, &d, SecretState::Missing, Live::Found(live()), 0);
+    assert_eq!(decide(&o), mint(1, Cause::Adopted));
+    assert!(
+        !Cause::Adopted.old_is_dead(),
+        "clients get the grace period"
+    );
+}

@@ -116,6 +116,19 @@ fn summary<'a>(
                 (True, reason::READY, message),
             )
         }
+        Ok(Ended::Observed { .. }) => {
+            let message = "the password exists in PlanetScale and is only observed \
+                           (managementPolicy: Observe): no Secret is written, as its plaintext \
+                           cannot be read back"
+                .to_string();
+            (None, (True, reason::READY, message))
+        }
+        Ok(Ended::Adopted) => {
+            let message = "adopted the password: replacing it with one whose plaintext the \
+                           operator writes to the Secret"
+                .to_string();
+            (None, (False, reason::PROGRESSING, message))
+        }
         Ok(Ended::Conflict(why)) => {
             let (r, message) = (why.reason(), why.message(secret));
             (Some((False, r, message.clone())), (False, r, message))
