@@ -11,6 +11,7 @@ pub mod branch;
 pub mod context;
 pub mod credentials_in_use;
 pub mod database;
+pub mod deletion;
 pub mod deploy_request;
 pub mod password;
 pub mod planetscale;
