@@ -5,14 +5,13 @@ use planetscale_api::models::{Branch, DatabaseKind};
 
 use super::act::Outcome;
 use super::plan::{Claim, Fix, describe};
+use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
 use crate::time::{now, to_time};
 
-/// Condition that is `True` while deletion cannot complete.
-pub const DELETION_BLOCKED: &str = "DeletionBlocked";
 /// Condition that is `True` while the paused annotation is set.
 pub const PAUSED: &str = "Paused";
 
@@ -235,7 +234,8 @@ pub fn deletion_failed(obj: &PlanetScaleBranch, err: &Error) -> Report<PlanetSca
         let name = obj.spec.effective_branch_name(&obj.name_any()).to_string();
         set_ready(&mut status, Err(err), &name, generation);
     } else {
-        set_deletion_blocked(&mut status, err.reason(), &err.to_string(), generation);
+        let (cause, message) = (err.reason(), err.to_string());
+        readiness::set_deletion_blocked(&mut status.conditions, cause, &message, generation);
     }
     let events = ready_events(&old, &status);
     Report { status, events }
@@ -256,27 +256,6 @@ pub fn set_paused(status: &mut PlanetScaleBranchStatus, generation: Option<i64>)
         now(),
     );
     set_condition(&mut status.conditions, cond, generation);
-}
-
-/// Marks deletion as blocked: the `DeletionBlocked` condition carries the cause (e.g.
-/// `Rejected`, `CredentialsNotFound`), `Ready` the reason `DeletionBlocked`; both carry the
-/// message that says how to release the resource.
-pub fn set_deletion_blocked(
-    status: &mut PlanetScaleBranchStatus,
-    cause: &str,
-    message: &str,
-    generation: Option<i64>,
-) {
-    let blocked = new_condition(DELETION_BLOCKED, true, cause, message, now());
-    set_condition(&mut status.conditions, blocked, generation);
-    let ready = new_condition(
-        conditions::READY,
-        false,
-        reason::DELETION_BLOCKED,
-        message,
-        now(),
-    );
-    set_condition(&mut status.conditions, ready, generation);
 }
 
 #[cfg(test)]
