@@ -83,6 +83,8 @@ pub trait Kind:
     fn conditions_mut(
         status: &mut Self::Status,
     ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>;
+    /// The `observedGeneration` of `status`.
+    fn observed_generation_mut(status: &mut Self::Status) -> &mut Option<i64>;
 }
 
 /// The status type of reconciler `R`.

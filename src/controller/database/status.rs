@@ -35,26 +35,16 @@ pub fn report(
     done: Option<&Outcome>,
     error: Option<&Error>,
 ) -> Report<PlanetScaleDatabaseStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
     let name = obj.spec.effective_name(&obj.name_any()).to_string();
-    let mut events = Vec::new();
-    if let Some(o) = done {
-        record(&mut status, o);
-        events = done_events(&name, o);
-    }
-    let generation = obj.metadata.generation;
+    let fold = |status: &mut PlanetScaleDatabaseStatus| {
+        done.map(|o| {
+            record(status, o);
+            done_events(&name, o)
+        })
+        .unwrap_or_default()
+    };
     let progress = done.map(|o| &o.progress);
-    events.extend(readiness::conclude(
-        &old.conditions,
-        &mut status.conditions,
-        progress,
-        error,
-        &WAITS,
-        generation,
-    ));
-    status.observed_generation = generation;
-    Report { status, events }
+    readiness::report(obj, fold, progress, error, &WAITS)
 }
 
 /// What `act` did, into `status`.
@@ -117,10 +107,10 @@ fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
 
 /// The status of a paused object.
 pub fn paused(obj: &PlanetScaleDatabase) -> PlanetScaleDatabaseStatus {
-    let mut s = obj.status.clone().unwrap_or_default();
-    let what = format!("database {}", obj.spec.effective_name(&obj.name_any()));
-    readiness::set_paused(&mut s.conditions, &what, obj.metadata.generation);
-    s
+    readiness::paused(
+        obj,
+        &format!("database {}", obj.spec.effective_name(&obj.name_any())),
+    )
 }
 
 /// The status after a failed deletion.
@@ -128,9 +118,5 @@ pub fn deletion_failed(
     obj: &PlanetScaleDatabase,
     err: &Error,
 ) -> Report<PlanetScaleDatabaseStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
-    readiness::deletion_failed(&mut status.conditions, err, obj.metadata.generation);
-    let events = readiness::ready_events(&old.conditions, &status.conditions, &WAITS);
-    Report { status, events }
+    readiness::deletion_failed_report(obj, err, &WAITS)
 }

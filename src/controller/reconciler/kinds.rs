@@ -17,7 +17,8 @@ pub(super) fn set_kstatus<K: Kind>(obj: &K, status: &mut K::Status, error: Optio
     crate::crd::kstatus::set_kstatus(conditions, generation, terminal, crate::time::now());
 }
 
-/// `Kind` for a custom resource whose status has `conditions`, as every one of ours does.
+/// `Kind` for a custom resource whose status has `conditions` and `observedGeneration`, as
+/// every one of ours does.
 macro_rules! kind {
     ($kind:ty, $status:ty) => {
         impl Kind for $kind {
@@ -27,6 +28,9 @@ macro_rules! kind {
             }
             fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
                 &mut status.conditions
+            }
+            fn observed_generation_mut(status: &mut Self::Status) -> &mut Option<i64> {
+                &mut status.observed_generation
             }
         }
     };
