@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub mod adoption;
 pub mod backoff;
 pub mod backup;
 pub mod branch;

@@ -5,8 +5,8 @@ use planetscale_api::models::Backup;
 
 use super::act::Outcome;
 use super::plan::Claim;
-use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::backup::{PlanetScaleBackup, PlanetScaleBackupStatus, reason};
 use crate::error::Error;
 use crate::time::to_time;
@@ -55,14 +55,8 @@ fn record(status: &mut PlanetScaleBackupStatus, o: &Outcome) {
         status.organization = Some(o.branch.organization.clone());
         status.database = Some(o.branch.database.clone());
         status.branch = Some(o.branch.branch.clone());
-        match o.claim {
-            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created);
     }
     if o.create_refused {
         status.create_requested_at = None;

@@ -5,8 +5,8 @@ use planetscale_api::models::{Branch, DatabaseKind};
 
 use super::act::Outcome;
 use super::plan::{Claim, Fix, describe};
-use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
@@ -112,14 +112,8 @@ pub fn report(
 fn record(status: &mut PlanetScaleBranchStatus, o: &Outcome) {
     if let Some(b) = &o.branch {
         copy_branch(status, b);
-        match o.claim {
-            Some(Claim::Adopt) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created.is_some() => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created.is_some());
     }
     if o.create_refused {
         status.create_requested_at = None;

@@ -5,8 +5,8 @@ use planetscale_api::models::Database;
 
 use super::act::Outcome;
 use super::plan::Claim;
-use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::database::{PlanetScaleDatabase, PlanetScaleDatabaseStatus, reason};
 use crate::error::Error;
 use crate::time::to_time;
@@ -51,14 +51,8 @@ pub fn report(
 fn record(status: &mut PlanetScaleDatabaseStatus, o: &Outcome) {
     if let Some(d) = &o.database {
         copy_database(status, d);
-        match o.claim {
-            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created.is_some() => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created.is_some());
     }
     if o.create_refused {
         status.create_requested_at = None;
