@@ -12,8 +12,7 @@ use crate::crd::conditions::{self, find_condition, new_condition, reason, set_co
 use crate::error::Error;
 use crate::time::{now, to_time};
 
-/// Condition that is `True` while the paused annotation is set.
-pub const PAUSED: &str = "Paused";
+pub use crate::controller::readiness::PAUSED;
 
 /// Where a reconcile got to when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,9 +211,7 @@ fn is_waiting(r: &str) -> bool {
 
 /// The status of a paused object.
 pub fn paused(obj: &PlanetScaleBranch) -> PlanetScaleBranchStatus {
-    let mut s = obj.status.clone().unwrap_or_default();
-    set_paused(&mut s, obj.metadata.generation);
-    s
+    readiness::paused(obj, "this branch")
 }
 
 /// The status after a failed deletion: a transient error is shown in `Ready` (and retried
@@ -233,23 +230,6 @@ pub fn deletion_failed(obj: &PlanetScaleBranch, err: &Error) -> Report<PlanetSca
     }
     let events = ready_events(&old, &status);
     Report { status, events }
-}
-
-/// Marks the object paused (no change is made while the annotation is set). Leaves `Ready`
-/// and `observedGeneration` as they were, so a spec change shows as not yet observed.
-pub fn set_paused(status: &mut PlanetScaleBranchStatus, generation: Option<i64>) {
-    let cond = new_condition(
-        PAUSED,
-        true,
-        reason::PAUSED,
-        format!(
-            "the annotation {}: \"true\" is set: the operator makes no change to this branch \
-             until it is removed",
-            crate::crd::common::PAUSED_ANNOTATION
-        ),
-        now(),
-    );
-    set_condition(&mut status.conditions, cond, generation);
 }
 
 #[cfg(test)]
