@@ -33,9 +33,10 @@
 //!
 //! Copy `controller/branch/`: a folder with `mod.rs` (the `Reconciler` impl and the
 //! kind's extra watches), `observe.rs`, `plan.rs` (+ `plan_tests.rs`), `act.rs`, `status.rs`
-//! and `cleanup.rs`; implement [`Kind`] for the custom resource (below); call [`run`] from
-//! `controller::run_all`; add the kind's tests to `tests/reconciler/`, which call [`pass`]
-//! directly against the emulator and the control plane.
+//! and `cleanup.rs`; add the custom resource to the `kind!` list in `reconciler/kinds.rs`
+//! (its [`Kind`]); call [`run()`] from `controller::run_all`; add the kind's tests to
+//! `tests/reconciler/`, which call [`pass`] directly against the emulator and the control
+//! plane.
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
