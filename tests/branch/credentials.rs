@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use planetscale_operator::crd::branch::PlanetScaleBranch;
 use serde_json::json;
@@ -17,29 +17,38 @@ use crate::support::{self, env, with_operator};
 /// A faster way to the next state than the 5-minute slow retry: only the Secret watch.
 const PICKED_UP: Duration = Duration::from_secs(20);
 
-/// Creates (or replaces) Secret `name` with `data`.
+/// Creates Secret `name` with `data`, or replaces its data in place (one write, as a user's
+/// `kubectl apply` of the fixed Secret does).
 async fn put_secret(client: &Client, ns: &str, name: &str, data: &[(&str, &str)]) {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    if api.get_opt(name).await.unwrap().is_some() {
-        api.delete(name, &DeleteParams::default()).await.unwrap();
-        support::eventually(PICKED_UP, "old Secret gone", || async {
-            match api.get_opt(name).await.unwrap() {
-                None => Ok(()),
-                Some(_) => Err("still there"),
-            }
-        })
-        .await;
+    let string_data = data
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if let Some(old) = api.get_opt(name).await.unwrap() {
+        // A merge patch: no conflict with the operator's finalizer patch; old keys removed.
+        let mut patch: serde_json::Map<String, serde_json::Value> = old
+            .data
+            .unwrap_or_default()
+            .into_keys()
+            .map(|k| (k, serde_json::Value::Null))
+            .collect();
+        for (k, v) in data {
+            let bytes = k8s_openapi::ByteString(v.as_bytes().to_vec());
+            patch.insert(k.to_string(), serde_json::to_value(bytes).unwrap());
+        }
+        let patch = json!({ "data": patch });
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        return;
     }
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.into()),
             ..Default::default()
         },
-        string_data: Some(
-            data.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ),
+        string_data: Some(string_data),
         ..Default::default()
     };
     api.create(&PostParams::default(), &secret).await.unwrap();
@@ -72,7 +81,7 @@ async fn wait_reason_within(api: &Api<PlanetScaleBranch>, name: &str, reason: &s
 #[tokio::test]
 async fn credentials_errors_have_reasons_bounded_calls_and_heal_when_fixed() {
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
-        let _operator = op; // keeps the operator running until the end
+        let operator = op; // keeps the operator running until the end
         let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
         reset_calls(&emu).await;
         apply(
@@ -109,8 +118,9 @@ async fn credentials_errors_have_reasons_bounded_calls_and_heal_when_fixed() {
         );
         assert!(
             (1..=2).contains(&rejected) && all == rejected,
-            "{}",
-            emu.stats().await
+            "{}\nthe operator's passes:\n{}",
+            emu.stats().await,
+            operator.log_about("team")
         );
 
         let right = [

@@ -115,11 +115,14 @@ async fn grant(h: &Harness, verbs: &[&str]) {
         .patch("write-back", &pp, &Patch::Apply(&binding))
         .await
         .expect("apply RoleBinding");
+    for verb in verbs {
+        wait_allowed(h, verb).await;
+    }
 }
 
-/// Waits until the API server's authorizer lets `USER` patch Secrets (RBAC changes reach it
-/// asynchronously), asking with a SubjectAccessReview.
-async fn wait_may_patch(h: &Harness) {
+/// Waits until the API server's authorizer lets `USER` do `verb` on the Secret (RBAC changes
+/// reach it asynchronously), asking with a SubjectAccessReview.
+async fn wait_allowed(h: &Harness, verb: &str) {
     use k8s_openapi::api::authorization::v1::{
         ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
     };
@@ -130,7 +133,7 @@ async fn wait_may_patch(h: &Harness) {
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(h.ns.clone()),
                 resource: Some("secrets".into()),
-                verb: Some("patch".into()),
+                verb: Some(verb.into()),
                 name: Some(SECRET.into()),
                 ..Default::default()
             }),
@@ -139,7 +142,8 @@ async fn wait_may_patch(h: &Harness) {
         ..Default::default()
     };
     let timeout = std::time::Duration::from_secs(30);
-    crate::support::eventually(timeout, "USER may patch the Secret", || async {
+    let what = format!("USER may {verb} the Secret");
+    crate::support::eventually(timeout, &what, || async {
         let answer = api.create(&PostParams::default(), &review).await;
         match answer.map(|r| r.status.map(|s| s.allowed)) {
             Ok(Some(true)) => Ok(()),
@@ -231,7 +235,6 @@ async fn a_refused_write_back_breaks_nothing_and_the_next_refresh_saves_the_toke
             .expect("the refreshed tokens stay in memory");
 
         grant(&h, &["get", "list", "watch", "patch"]).await;
-        wait_may_patch(&h).await;
         // The access token (30 days in the emulator) expires: the next request gets a 401,
         // refreshes and writes back.
         h.advance("800h").await;

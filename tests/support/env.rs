@@ -159,6 +159,14 @@ impl Operator {
         self.process.log_text()
     }
 
+    /// The operator's log lines that mention `name` (the last 80), for a failure message.
+    pub fn log_about(&self, name: &str) -> String {
+        let log = self.log();
+        let quoted = format!("\"{name}\"");
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(&quoted)).collect();
+        lines[lines.len().saturating_sub(80)..].join("\n")
+    }
+
     /// The addresses it serves `/metrics` and `/healthz` + `/readyz` on (from its start-up log
     /// line, so that port 0 works).
     pub async fn addresses(&self) -> (SocketAddr, SocketAddr) {

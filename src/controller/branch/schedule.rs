@@ -96,11 +96,23 @@ impl Schedule {
     }
 
     /// Lets the next reconcile of `key` through at once (its credentials changed), even if a
-    /// reconcile running now sets the schedule after this call.
+    /// reconcile running now sets the schedule after this call — also the first reconcile of
+    /// `key`, whose failure sets the schedule only after its status write (a fix made in that
+    /// gap must not wait for the slow retry).
     pub fn wake(&self, key: &str) {
-        if let Some(e) = self.entries.lock().expect("lock").get_mut(key) {
-            e.woken = true;
-        }
+        let mut entries = self.entries.lock().expect("lock");
+        let e = entries.entry(key.to_string()).or_insert_with(|| Entry {
+            trigger: Trigger {
+                generation: None,
+                paused: false,
+                deleting: false,
+            },
+            not_before: Instant::now(),
+            woken: false,
+            polls: 0,
+            created_id: None,
+        });
+        e.woken = true;
     }
 
     /// Remembers the id of a branch just created for `key`, until the status holds it.
@@ -179,6 +191,15 @@ mod tests {
             s.remaining("k").is_some(),
             "remaining() does not consume wakes"
         );
+    }
+
+    #[test]
+    fn a_wake_before_the_first_schedule_is_kept() {
+        let s = Schedule::default();
+        s.wake("k"); // the Secret is fixed between the first failure's status write …
+        s.set("k", T, Duration::from_secs(300)); // … and its slow retry being scheduled
+        assert_eq!(s.wait("k", T), None, "the fix is picked up at once");
+        assert!(s.wait("k", T).is_some(), "once");
     }
 
     #[test]
