@@ -114,16 +114,14 @@ chaos: build testenv-build ## Faults, SIGKILLs and a kube-apiserver restart on i
 
 # The reconciler tests (tests/reconciler.rs) run among the integration binaries, on the same
 # control plane; `make reconciler-test` runs only them, on a control plane of their own.
-test: ## Everything: lint, unit tests, check-generated, control plane up, integration and reconciler tests, down, chaos, e2e
+# hack/test/stage runs chaos beside the integration stage, each on its own control plane
+# (CHAOS_BESIDE=0: after it).
+test: ## Everything: lint, unit tests, check-generated, control plane up, integration and reconciler tests (chaos beside them), down, e2e
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory testenv-build
-	@trap '$(TESTENV)/down >/dev/null; hack/realdb/down >/dev/null' EXIT INT TERM; \
-	  TESTENV_CRDS=$(CURDIR)/crds $(TESTENV)/up && \
-	  $(MAKE) --no-print-directory realdb-up && \
-	  $(MAKE) --no-print-directory integration-test
-	@$(MAKE) --no-print-directory chaos
+	@MAKE="$(MAKE)" hack/test/stage
 	@$(MAKE) --no-print-directory e2e IMAGE_PROFILE=dev
 
 # The images and the local node (docs/cluster.md). IMAGE_PROFILE=dev builds the images from the

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub mod adoption;
 pub mod backoff;
 pub mod backup;
 pub mod branch;
 pub mod context;
 pub mod credentials_in_use;
 pub mod database;
+pub mod deletion;
 pub mod deploy_request;
 pub mod password;
 pub mod planetscale;

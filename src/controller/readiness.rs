@@ -3,7 +3,7 @@
 //! whose status has `conditions` shares them (the database and backup kinds use them).
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::reconciler::Note;
+use super::reconciler::{Kind, Note, Report};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
 use crate::time::now;
@@ -129,4 +129,51 @@ pub fn deletion_failed(conds: &mut Vec<Condition>, err: &Error, generation: Opti
     } else {
         set_deletion_blocked(conds, err.reason(), &err.to_string(), generation);
     }
+}
+
+/// The status of `obj` after a pass, and its events: `record` folds what `act` did into the
+/// status and returns its events; then `Ready` for where the pass got to (`progress`) or the
+/// `error` that stopped it ([`conclude`]), and `observedGeneration`.
+pub fn report<K: Kind>(
+    obj: &K,
+    record: impl FnOnce(&mut K::Status) -> Vec<Note>,
+    progress: Option<&Progress>,
+    error: Option<&Error>,
+    waits: &[&str],
+) -> Report<K::Status> {
+    let mut old = obj.current_status().cloned().unwrap_or_default();
+    let mut status = old.clone();
+    let mut events = record(&mut status);
+    let generation = obj.meta().generation;
+    let conds = K::conditions_mut(&mut status);
+    events.extend(conclude(
+        K::conditions_mut(&mut old),
+        conds,
+        progress,
+        error,
+        waits,
+        generation,
+    ));
+    *K::observed_generation_mut(&mut status) = generation;
+    Report { status, events }
+}
+
+/// The status of a paused `obj` (`what`, e.g. `database main`): `Paused` set, the rest as it was.
+pub fn paused<K: Kind>(obj: &K, what: &str) -> K::Status {
+    let mut status = obj.current_status().cloned().unwrap_or_default();
+    set_paused(K::conditions_mut(&mut status), what, obj.meta().generation);
+    status
+}
+
+/// The status of `obj` after a failed deletion ([`deletion_failed`]), and its events.
+pub fn deletion_failed_report<K: Kind>(obj: &K, err: &Error, waits: &[&str]) -> Report<K::Status> {
+    let mut old = obj.current_status().cloned().unwrap_or_default();
+    let mut status = old.clone();
+    deletion_failed(K::conditions_mut(&mut status), err, obj.meta().generation);
+    let events = ready_events(
+        K::conditions_mut(&mut old),
+        K::conditions_mut(&mut status),
+        waits,
+    );
+    Report { status, events }
 }

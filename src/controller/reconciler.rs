@@ -33,9 +33,10 @@
 //!
 //! Copy `controller/branch/`: a folder with `mod.rs` (the `Reconciler` impl and the
 //! kind's extra watches), `observe.rs`, `plan.rs` (+ `plan_tests.rs`), `act.rs`, `status.rs`
-//! and `cleanup.rs`; implement [`Kind`] for the custom resource (below); call [`run()`] from
-//! `controller::run_all`; add the kind's tests to `tests/reconciler/`, which call [`pass`]
-//! directly against the emulator and the control plane.
+//! and `cleanup.rs`; add the custom resource to the `kind!` list in `reconciler/kinds.rs`
+//! (its [`Kind`]); call [`run()`] from `controller::run_all`; add the kind's tests to
+//! `tests/reconciler/`, which call [`pass`] directly against the emulator and the control
+//! plane.
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub trait Kind:
     fn conditions_mut(
         status: &mut Self::Status,
     ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>;
+    /// The `observedGeneration` of `status`.
+    fn observed_generation_mut(status: &mut Self::Status) -> &mut Option<i64>;
 }
 
 /// The status type of reconciler `R`.

@@ -9,72 +9,59 @@ use crate::crd::{BranchTarget, DeployRequest, PasswordRole, PlanetScalePassword,
 impl Governed for PlanetScaleBranch {
     fn request(&self) -> Request {
         let spec = &self.spec;
+        let target = Where::Branch {
+            organization: spec.organization.clone(),
+            database: spec.database.clone(),
+            branch: spec.effective_branch_name(&self.name_any()).to_string(),
+        };
         Request {
-            namespace: self.namespace().unwrap_or_default(),
-            credentials: secret(spec.credentials_ref.as_ref()),
-            target: Some(Where::Branch {
-                organization: spec.organization.clone(),
-                database: spec.database.clone(),
-                branch: spec.effective_branch_name(&self.name_any()).to_string(),
-            }),
-            role: None,
             production: [Production::Promote]
                 .into_iter()
                 .filter(|_| spec.production == Some(true))
                 .collect(),
+            ..plain(self, spec.credentials_ref.as_ref(), Some(target))
         }
     }
 }
 
 impl Governed for PlanetScalePassword {
     fn request(&self) -> Request {
+        let spec = &self.spec;
         Request {
-            namespace: self.namespace().unwrap_or_default(),
-            credentials: secret(self.spec.credentials_ref.as_ref()),
-            target: target(&self.spec.target),
             role: Some(role(self)),
-            production: Vec::new(),
+            ..plain(self, spec.credentials_ref.as_ref(), target(&spec.target))
         }
     }
 }
 
 impl Governed for DeployRequest {
     fn request(&self) -> Request {
-        Request {
-            namespace: self.namespace().unwrap_or_default(),
-            credentials: secret(self.spec.credentials_ref.as_ref()),
-            target: target(&self.spec.target),
-            role: None,
-            production: Vec::new(),
-        }
+        plain(
+            self,
+            self.spec.credentials_ref.as_ref(),
+            target(&self.spec.target),
+        )
     }
 }
 
 impl Governed for crate::crd::PlanetScaleDatabase {
     fn request(&self) -> Request {
         let spec = &self.spec;
-        Request {
-            namespace: self.namespace().unwrap_or_default(),
-            credentials: secret(spec.credentials_ref.as_ref()),
-            target: Some(Where::Database {
-                organization: spec.organization.clone(),
-                database: spec.effective_name(&self.name_any()).to_string(),
-            }),
-            role: None,
-            production: Vec::new(),
-        }
+        let target = Where::Database {
+            organization: spec.organization.clone(),
+            database: spec.effective_name(&self.name_any()).to_string(),
+        };
+        plain(self, spec.credentials_ref.as_ref(), Some(target))
     }
 }
 
 impl Governed for crate::crd::PlanetScaleBackup {
     fn request(&self) -> Request {
-        Request {
-            namespace: self.namespace().unwrap_or_default(),
-            credentials: secret(self.spec.credentials_ref.as_ref()),
-            target: target(&self.spec.target),
-            role: None,
-            production: Vec::new(),
-        }
+        plain(
+            self,
+            self.spec.credentials_ref.as_ref(),
+            target(&self.spec.target),
+        )
     }
 }
 
@@ -89,8 +76,20 @@ fn role(p: &PlanetScalePassword) -> PasswordRole {
     }
 }
 
-fn secret(r: Option<&SecretRef>) -> Option<String> {
-    r.map(|r| r.name.clone())
+/// The request of `obj` acting on `target` with the credentials `credentials_ref`: no
+/// password role, nothing done to a production branch.
+fn plain(
+    obj: &impl ResourceExt,
+    credentials_ref: Option<&SecretRef>,
+    target: Option<Where>,
+) -> Request {
+    Request {
+        namespace: obj.namespace().unwrap_or_default(),
+        credentials: credentials_ref.map(|r| r.name.clone()),
+        target,
+        role: None,
+        production: Vec::new(),
+    }
 }
 
 /// `None` only for a target admission refuses: the kind reports it (`InvalidSpec`) without

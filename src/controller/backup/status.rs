@@ -5,8 +5,8 @@ use planetscale_api::models::Backup;
 
 use super::act::Outcome;
 use super::plan::Claim;
-use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::backup::{PlanetScaleBackup, PlanetScaleBackupStatus, reason};
 use crate::error::Error;
 use crate::time::to_time;
@@ -37,25 +37,15 @@ pub fn report(
     done: Option<&Outcome>,
     error: Option<&Error>,
 ) -> Report<PlanetScaleBackupStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
-    let mut events = Vec::new();
-    if let Some(o) = done {
-        record(&mut status, o);
-        events = done_events(o);
-    }
-    let generation = obj.metadata.generation;
+    let fold = |status: &mut PlanetScaleBackupStatus| {
+        done.map(|o| {
+            record(status, o);
+            done_events(o)
+        })
+        .unwrap_or_default()
+    };
     let progress = done.map(|o| &o.progress);
-    events.extend(readiness::conclude(
-        &old.conditions,
-        &mut status.conditions,
-        progress,
-        error,
-        &WAITS,
-        generation,
-    ));
-    status.observed_generation = generation;
-    Report { status, events }
+    readiness::report(obj, fold, progress, error, &WAITS)
 }
 
 /// What `act` did, into `status`.
@@ -65,14 +55,8 @@ fn record(status: &mut PlanetScaleBackupStatus, o: &Outcome) {
         status.organization = Some(o.branch.organization.clone());
         status.database = Some(o.branch.database.clone());
         status.branch = Some(o.branch.branch.clone());
-        match o.claim {
-            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created);
     }
     if o.create_refused {
         status.create_requested_at = None;
@@ -120,17 +104,10 @@ fn done_events(o: &Outcome) -> Vec<Note> {
 
 /// The status of a paused object.
 pub fn paused(obj: &PlanetScaleBackup) -> PlanetScaleBackupStatus {
-    let mut s = obj.status.clone().unwrap_or_default();
-    let what = format!("backup {}", obj.name_any());
-    readiness::set_paused(&mut s.conditions, &what, obj.metadata.generation);
-    s
+    readiness::paused(obj, &format!("backup {}", obj.name_any()))
 }
 
 /// The status after a failed deletion.
 pub fn deletion_failed(obj: &PlanetScaleBackup, err: &Error) -> Report<PlanetScaleBackupStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
-    readiness::deletion_failed(&mut status.conditions, err, obj.metadata.generation);
-    let events = readiness::ready_events(&old.conditions, &status.conditions, &WAITS);
-    Report { status, events }
+    readiness::deletion_failed_report(obj, err, &WAITS)
 }

@@ -4,12 +4,12 @@
 //! slowly; a transient failure is retried with backoff.
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use planetscale_api::ErrorKind;
 use planetscale_api::models::UpdateBranch;
 
 use super::observe::{get_branch, never_created};
 use super::plan::{Facts, Ownership, ownership};
 use super::{BranchReconciler, Target};
+use crate::controller::deletion::Gone;
 use crate::controller::planetscale::PlanetScale;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::{DeletionPolicy, ManagementPolicy};
@@ -17,17 +17,6 @@ use crate::error::Error;
 
 /// Cause of a blocked deletion when PlanetScale's deletion protection is on.
 pub const DELETION_PROTECTED: &str = "DeletionProtected";
-
-/// What deletion found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gone {
-    /// Deleted now.
-    Deleted,
-    /// Already deleted (outside Kubernetes, or by an earlier attempt).
-    Missing,
-    /// The branch was never this resource's (e.g. refused with `AlreadyExists`): left alone.
-    NotOurs,
-}
 
 /// Runs when the resource is being deleted; `Ok` lets the finalizer go.
 pub async fn cleanup(
@@ -46,7 +35,7 @@ pub async fn cleanup(
         ("Retained", note)
     } else {
         let gone = delete(r, t, obj).await.map_err(|e| blocked(t, e))?;
-        announce(t, gone)
+        gone.announce(&format!("branch {}", t.name))
     };
     r.ctx
         .event(obj, EventType::Normal, reason, "Delete", note)
@@ -55,20 +44,6 @@ pub async fn cleanup(
         r.poller.forget(&db, &t.name);
     }
     Ok(Action::await_change())
-}
-
-fn announce(t: &Target, gone: Gone) -> (&'static str, String) {
-    let name = &t.name;
-    match gone {
-        Gone::Deleted => ("Deleted", format!("deleted branch {name} from PlanetScale")),
-        Gone::Missing => ("Deleted", format!("branch {name} was already deleted")),
-        Gone::NotOurs => (
-            "Released",
-            format!(
-                "branch {name} was not created or adopted by this resource: left in PlanetScale"
-            ),
-        ),
-    }
 }
 
 async fn delete(r: &BranchReconciler, t: &Target, obj: &PlanetScaleBranch) -> Result<Gone, Error> {
@@ -100,11 +75,7 @@ async fn delete(r: &BranchReconciler, t: &Target, obj: &PlanetScaleBranch) -> Re
     if branch.deletion_protected {
         unprotect(&client, t, obj).await?;
     }
-    match client.delete_branch(&t.org, &t.db, &t.name).await {
-        Ok(()) => Ok(Gone::Deleted),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Gone::Deleted),
-        Err(e) => Err(e.into()),
-    }
+    Gone::of_delete(client.delete_branch(&t.org, &t.db, &t.name).await)
 }
 
 /// Turns PlanetScale's deletion protection off, if the spec says so.

@@ -6,15 +6,13 @@ use planetscale_api::models::{Branch, DatabaseKind};
 use super::act::Outcome;
 use super::plan::{Claim, Fix, describe};
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::conditions::{self, find_condition, new_condition, reason, set_condition};
 use crate::error::Error;
 use crate::time::{now, to_time};
 
-/// Condition that is `True` while deletion cannot complete.
-pub const DELETION_BLOCKED: &str = "DeletionBlocked";
-/// Condition that is `True` while the paused annotation is set.
-pub const PAUSED: &str = "Paused";
+pub use crate::controller::readiness::PAUSED;
 
 /// Where a reconcile got to when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,14 +114,8 @@ fn record(status: &mut PlanetScaleBranchStatus, o: &Outcome) {
         if let Some(observed) = crate::crd::managed::observed_only_after(o.claim) {
             status.observed_only = observed;
         }
-        match o.claim {
-            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created.is_some() => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created.is_some());
     }
     if o.create_refused {
         status.create_requested_at = None;
@@ -226,9 +218,7 @@ fn is_waiting(r: &str) -> bool {
 
 /// The status of a paused object.
 pub fn paused(obj: &PlanetScaleBranch) -> PlanetScaleBranchStatus {
-    let mut s = obj.status.clone().unwrap_or_default();
-    set_paused(&mut s, obj.metadata.generation);
-    s
+    readiness::paused(obj, "this branch")
 }
 
 /// The status after a failed deletion: a transient error is shown in `Ready` (and retried
@@ -242,48 +232,11 @@ pub fn deletion_failed(obj: &PlanetScaleBranch, err: &Error) -> Report<PlanetSca
         let name = obj.spec.effective_branch_name(&obj.name_any()).to_string();
         set_ready(&mut status, Err(err), &name, generation);
     } else {
-        set_deletion_blocked(&mut status, err.reason(), &err.to_string(), generation);
+        let (cause, message) = (err.reason(), err.to_string());
+        readiness::set_deletion_blocked(&mut status.conditions, cause, &message, generation);
     }
     let events = ready_events(&old, &status);
     Report { status, events }
-}
-
-/// Marks the object paused (no change is made while the annotation is set). Leaves `Ready`
-/// and `observedGeneration` as they were, so a spec change shows as not yet observed.
-pub fn set_paused(status: &mut PlanetScaleBranchStatus, generation: Option<i64>) {
-    let cond = new_condition(
-        PAUSED,
-        true,
-        reason::PAUSED,
-        format!(
-            "the annotation {}: \"true\" is set: the operator makes no change to this branch \
-             until it is removed",
-            crate::crd::common::PAUSED_ANNOTATION
-        ),
-        now(),
-    );
-    set_condition(&mut status.conditions, cond, generation);
-}
-
-/// Marks deletion as blocked: the `DeletionBlocked` condition carries the cause (e.g.
-/// `Rejected`, `CredentialsNotFound`), `Ready` the reason `DeletionBlocked`; both carry the
-/// message that says how to release the resource.
-pub fn set_deletion_blocked(
-    status: &mut PlanetScaleBranchStatus,
-    cause: &str,
-    message: &str,
-    generation: Option<i64>,
-) {
-    let blocked = new_condition(DELETION_BLOCKED, true, cause, message, now());
-    set_condition(&mut status.conditions, blocked, generation);
-    let ready = new_condition(
-        conditions::READY,
-        false,
-        reason::DELETION_BLOCKED,
-        message,
-        now(),
-    );
-    set_condition(&mut status.conditions, ready, generation);
 }
 
 #[cfg(test)]

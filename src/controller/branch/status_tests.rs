@@ -82,7 +82,7 @@ fn a_postgres_branch_shows_its_postgres_address_version_and_restore_point() {
 #[test]
 fn ready_condition_follows_the_outcome_and_unpauses() {
     let mut s = PlanetScaleBranchStatus::default();
-    set_paused(&mut s, Some(1));
+    readiness::set_paused(&mut s.conditions, "this branch", Some(1));
     set_ready(&mut s, Ok(&Progress::Ready), "pr-1", Some(2));
     assert!(conditions::is_ready_for(&s.conditions, Some(2)));
     assert!(find_condition(&s.conditions, PAUSED).is_none());

@@ -7,26 +7,15 @@
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use planetscale_api::ErrorKind;
 use planetscale_api::models::UpdateDatabase;
 
 use super::observe::get_database;
 use super::{DatabaseReconciler, Target};
+use crate::controller::deletion::Gone;
 use crate::controller::planetscale::PlanetScale;
 use crate::crd::database::{PlanetScaleDatabase, reason};
 use crate::crd::{DeletionPolicy, ManagementPolicy};
 use crate::error::Error;
-
-/// What deletion found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gone {
-    /// Deleted now.
-    Deleted,
-    /// Already deleted (outside Kubernetes, or by an earlier attempt).
-    Missing,
-    /// Never this resource's (e.g. refused with `AlreadyExists`): left alone.
-    NotOurs,
-}
 
 /// Runs when the resource is being deleted; `Ok` lets the finalizer go.
 pub async fn cleanup(
@@ -42,19 +31,8 @@ pub async fn cleanup(
         let note = format!("database {name} left in PlanetScale (deletionPolicy: Retain)");
         ("Retained", note)
     } else {
-        match delete(r, t, obj).await.map_err(|e| blocked(t, e))? {
-            Gone::Deleted => (
-                "Deleted",
-                format!("deleted database {name} from PlanetScale"),
-            ),
-            Gone::Missing => ("Deleted", format!("database {name} was already deleted")),
-            Gone::NotOurs => (
-                "Released",
-                format!(
-                    "database {name} was not created or adopted by this resource: left in PlanetScale"
-                ),
-            ),
-        }
+        let gone = delete(r, t, obj).await.map_err(|e| blocked(t, e))?;
+        gone.announce(&format!("database {name}"))
     };
     r.ctx
         .event(obj, EventType::Normal, reason, "Delete", note)
@@ -92,11 +70,7 @@ async fn delete(
     if db.deletion_protected == Some(true) {
         unprotect(&client, t, obj).await?;
     }
-    match client.delete_database(&t.org, &t.name).await {
-        Ok(()) => Ok(Gone::Deleted),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Gone::Deleted),
-        Err(e) => Err(e.into()),
-    }
+    Gone::of_delete(client.delete_database(&t.org, &t.name).await)
 }
 
 /// Turns deletion protection off when the spec says so (`settings.deletionProtected: false`).

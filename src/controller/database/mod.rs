@@ -141,15 +141,3 @@ impl Reconciler for DatabaseReconciler {
         Some(status::deletion_failed(obj, err))
     }
 }
-
-impl reconciler::Kind for PlanetScaleDatabase {
-    type Status = PlanetScaleDatabaseStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions_mut(
-        status: &mut Self::Status,
-    ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-        &mut status.conditions
-    }
-}

@@ -5,8 +5,8 @@ use planetscale_api::models::Database;
 
 use super::act::Outcome;
 use super::plan::Claim;
-use crate::controller::readiness;
 use crate::controller::reconciler::{Note, Report};
+use crate::controller::{adoption, readiness};
 use crate::crd::database::{PlanetScaleDatabase, PlanetScaleDatabaseStatus, reason};
 use crate::error::Error;
 use crate::time::to_time;
@@ -35,40 +35,24 @@ pub fn report(
     done: Option<&Outcome>,
     error: Option<&Error>,
 ) -> Report<PlanetScaleDatabaseStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
     let name = obj.spec.effective_name(&obj.name_any()).to_string();
-    let mut events = Vec::new();
-    if let Some(o) = done {
-        record(&mut status, o);
-        events = done_events(&name, o);
-    }
-    let generation = obj.metadata.generation;
+    let fold = |status: &mut PlanetScaleDatabaseStatus| {
+        done.map(|o| {
+            record(status, o);
+            done_events(&name, o)
+        })
+        .unwrap_or_default()
+    };
     let progress = done.map(|o| &o.progress);
-    events.extend(readiness::conclude(
-        &old.conditions,
-        &mut status.conditions,
-        progress,
-        error,
-        &WAITS,
-        generation,
-    ));
-    status.observed_generation = generation;
-    Report { status, events }
+    readiness::report(obj, fold, progress, error, &WAITS)
 }
 
 /// What `act` did, into `status`.
 fn record(status: &mut PlanetScaleDatabaseStatus, o: &Outcome) {
     if let Some(d) = &o.database {
         copy_database(status, d);
-        match o.claim {
-            Some(Claim::Adopt | Claim::Observe) => status.adopted = Some(true),
-            Some(Claim::Record) => status.adopted = Some(false),
-            None if o.created.is_some() => status.adopted = Some(false),
-            None => {
-                status.adopted.get_or_insert(false);
-            }
-        }
+        let claimed = o.claim.map(|c| c != Claim::Record);
+        status.adopted = adoption::adopted(status.adopted, claimed, o.created.is_some());
     }
     if o.create_refused {
         status.create_requested_at = None;
@@ -117,10 +101,10 @@ fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
 
 /// The status of a paused object.
 pub fn paused(obj: &PlanetScaleDatabase) -> PlanetScaleDatabaseStatus {
-    let mut s = obj.status.clone().unwrap_or_default();
-    let what = format!("database {}", obj.spec.effective_name(&obj.name_any()));
-    readiness::set_paused(&mut s.conditions, &what, obj.metadata.generation);
-    s
+    readiness::paused(
+        obj,
+        &format!("database {}", obj.spec.effective_name(&obj.name_any())),
+    )
 }
 
 /// The status after a failed deletion.
@@ -128,9 +112,5 @@ pub fn deletion_failed(
     obj: &PlanetScaleDatabase,
     err: &Error,
 ) -> Report<PlanetScaleDatabaseStatus> {
-    let old = obj.status.clone().unwrap_or_default();
-    let mut status = old.clone();
-    readiness::deletion_failed(&mut status.conditions, err, obj.metadata.generation);
-    let events = readiness::ready_events(&old.conditions, &status.conditions, &WAITS);
-    Report { status, events }
+    readiness::deletion_failed_report(obj, err, &WAITS)
 }

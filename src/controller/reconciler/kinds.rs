@@ -1,4 +1,4 @@
-//! The three custom resources as [`Kind`]s of the skeleton: their status and its conditions,
+//! The custom resources as [`Kind`]s of the skeleton: their status and its conditions,
 //! where every pass sets the kstatus conditions ([`crate::crd::kstatus`]).
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
@@ -71,32 +71,39 @@ pub(super) fn set_kstatus<K: Kind>(obj: &K, status: &mut K::Status, error: Optio
     crate::crd::kstatus::set_kstatus(conditions, generation, terminal, crate::time::now());
 }
 
-impl Kind for crate::crd::PlanetScaleBranch {
-    type Status = crate::crd::branch::PlanetScaleBranchStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
-        &mut status.conditions
-    }
+/// `Kind` for a custom resource whose status has `conditions` and `observedGeneration`, as
+/// every one of ours does.
+macro_rules! kind {
+    ($kind:ty, $status:ty) => {
+        impl Kind for $kind {
+            type Status = $status;
+            fn current_status(&self) -> Option<&Self::Status> {
+                self.status.as_ref()
+            }
+            fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
+                &mut status.conditions
+            }
+            fn observed_generation_mut(status: &mut Self::Status) -> &mut Option<i64> {
+                &mut status.observed_generation
+            }
+        }
+    };
 }
 
-impl Kind for crate::crd::PlanetScalePassword {
-    type Status = crate::crd::password::PlanetScalePasswordStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
-        &mut status.conditions
-    }
-}
-
-impl Kind for crate::crd::DeployRequest {
-    type Status = crate::crd::DeployRequestStatus;
-    fn current_status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition> {
-        &mut status.conditions
-    }
-}
+kind!(
+    crate::crd::PlanetScaleBranch,
+    crate::crd::branch::PlanetScaleBranchStatus
+);
+kind!(
+    crate::crd::PlanetScalePassword,
+    crate::crd::password::PlanetScalePasswordStatus
+);
+kind!(crate::crd::DeployRequest, crate::crd::DeployRequestStatus);
+kind!(
+    crate::crd::PlanetScaleDatabase,
+    crate::crd::database::PlanetScaleDatabaseStatus
+);
+kind!(
+    crate::crd::PlanetScaleBackup,
+    crate::crd::backup::PlanetScaleBackupStatus
+);
