@@ -24,6 +24,15 @@ impl Governed for PlanetScaleBranch {
                 .collect(),
         }
     }
+
+    /// Adopting (`adopt`) and, once deleted, deleting the branch, when it is a production
+    /// branch.
+    fn may_ask(&self) -> Vec<Production> {
+        let adopt = self.spec.adopt.then_some(Production::Adopt);
+        let deleting = self.metadata.deletion_timestamp.is_some();
+        let delete = deleting.then_some(Production::Delete);
+        adopt.into_iter().chain(delete).collect()
+    }
 }
 
 impl Governed for PlanetScalePassword {
@@ -35,6 +44,12 @@ impl Governed for PlanetScalePassword {
             role: Some(role(self)),
             production: Vec::new(),
         }
+    }
+
+    /// Passwords on a production branch (a named branch is known to be one only from
+    /// PlanetScale; a `branchRef`'s from its `PlanetScaleBranch`).
+    fn may_ask(&self) -> Vec<Production> {
+        vec![Production::Passwords]
     }
 }
 
