@@ -250,6 +250,140 @@ async fn a_leader_killed_right_after_an_oauth_refresh_leaves_tokens_the_new_lead
     .await;
 }
 
+/// The dangerous window: the leader is SIGKILLed after PlanetScale handled its refresh (the
+/// refresh token in the Secret is spent) and before the answer reached it, so the rotated
+/// tokens exist nowhere. The emulator handles the refresh at once and holds the answer
+/// (`answer_latency`); the test kills the leader as soon as the emulator shows the refresh
+/// token spent. PlanetScale documents no grace for a used refresh token, so nothing can be
+/// saved: what a user sees is the documented outcome. The new leader refreshes with the
+/// Secret's token once, is refused, and its resources turn `Ready=False` `Unauthorized` and
+/// `Stalled`, saying to run `oauth login`, with no token in the message. New tokens in the
+/// Secret (what `oauth login` writes) bring them back without a restart.
+#[tokio::test]
+async fn a_leader_killed_between_the_token_answer_and_the_write_back_stalls_until_a_new_login() {
+    support::install_crds().await;
+    let emu = Emulator::start(&["--branch-ready-delay", "2s"]).await;
+    let late = json!({"operation": "oauth_token", "answer_latency": "20s", "count": 1});
+    emu.admin_post("/_emulator/faults", late).await;
+    support::with_temp_ns(|client, ns| async move {
+        let minted = oauth_credentials(&client, &ns, &emu).await;
+        let (first, mut leader, standby, standby_id) = two_operators(&client, &ns, &emu).await;
+        wait_readyz(&leader, "ready: leader, caches synced\n").await;
+        flows::apply(&client, &ns, &flows::branch("g-0")).await;
+        support::eventually(
+            Duration::from_secs(30),
+            "the refresh handled by the emulator",
+            || async {
+                let world = emu.world().await;
+                let spent = world["oauth_tokens"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["refresh_spent"] == json!(true))
+                    .count();
+                if spent == 1 {
+                    Ok(())
+                } else {
+                    Err(world["oauth_tokens"].clone())
+                }
+            },
+        )
+        .await;
+        leader.process.kill_hard();
+        println!("SIGKILLed {first} while its refresh answer was held back");
+        assert_eq!(
+            refresh_token(&client, &ns).await,
+            minted,
+            "the kill landed before the write-back"
+        );
+        support::eventually(Duration::from_secs(30), "the standby leads", || async {
+            let h = holder(&client, &ns).await;
+            if h.as_deref() == Some(standby_id) {
+                Ok(())
+            } else {
+                Err(h)
+            }
+        })
+        .await;
+        // The access token in the Secret expires (30 s): every call needs the refresh.
+        emu.advance("2m").await;
+        flows::apply(&client, &ns, &flows::branch("g-1")).await;
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        let o = support::wait_for(
+            &branches,
+            "g-1",
+            flows::WAIT,
+            "Stalled with Unauthorized",
+            |b| {
+                let c = b
+                    .status
+                    .as_ref()
+                    .map(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                let is = |t: &str, s: &str| c.iter().any(|c| c.type_ == t && c.status == s);
+                let unauthorized = c
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.reason == "Unauthorized");
+                unauthorized && is("Ready", "False") && is("Stalled", "True")
+            },
+        )
+        .await;
+        let conditions = o.status.unwrap().conditions;
+        let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        println!("g-1: {}", ready.message);
+        assert!(
+            ready.message.contains("oauth login"),
+            "says what to do: {}",
+            ready.message
+        );
+        assert!(
+            !ready.message.contains(&minted),
+            "no token in the condition"
+        );
+        let m = standby.metrics().await;
+        let refreshes = |result: &str| {
+            m.value(
+                "planetscale_operator_api_token_refreshes_total",
+                &[("result", result)],
+            )
+        };
+        assert_eq!(
+            refreshes("success"),
+            Some(0.0),
+            "a refresh succeeded with a spent token"
+        );
+        assert!(
+            refreshes("failure").unwrap_or(0.0) >= 1.0,
+            "the new leader never tried"
+        );
+
+        // What `oauth login` does: new tokens in the Secret. The resources recover.
+        let fresh = emu
+            .admin_post("/_emulator/oauth-tokens", json!({"lifetime": "1h"}))
+            .await;
+        let field = |k: &str| fresh[k].as_str().expect("minted token field").to_string();
+        let tokens = json!({"stringData": {
+            "accessToken": field("access_token"), "refreshToken": field("refresh_token"),
+            "expiresAt": field("expires_at"),
+        }});
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        secrets
+            .patch(
+                CREDENTIALS_SECRET,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&tokens),
+            )
+            .await
+            .expect("new tokens in the Secret");
+        for name in ["g-0", "g-1"] {
+            support::wait_for(&branches, name, flows::WAIT, "Ready", flows::branch_ready).await;
+        }
+        flows::delete_all(&client, &ns).await;
+        drop(standby);
+    })
+    .await;
+}
+
 /// Exactly one PlanetScale branch per `PlanetScaleBranch` (and no other), exactly one live
 /// password per `PlanetScalePassword` (the one its status names), and every Secret works.
 async fn no_duplicates(client: &Client, ns: &str, emu: &Emulator) {
