@@ -284,3 +284,59 @@ async fn passwords_on_a_production_branch_need_an_explicit_allowance() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn passwords_naming_a_production_branch_directly_need_the_allowance_too() {
+    with_policed_operator(|client, ns, emu, op| async move {
+        let _operator = op;
+        allow(&client, &ns, json!({})).await;
+        let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        // `main` of acme/shop is a production branch: only PlanetScale says so.
+        let app: PlanetScalePassword = serde_json::from_value(json!({
+            "apiVersion": "planetscale.operator.dev/v1alpha1",
+            "kind": "PlanetScalePassword",
+            "metadata": {"name": "app"},
+            "spec": {"organization": "acme", "database": "shop", "branch": "main", "role": "reader"},
+        }))
+        .unwrap();
+        let pp = PatchParams::apply("pso-test").force();
+        passwords
+            .patch("app", &pp, &Patch::Apply(&app))
+            .await
+            .expect("create the password");
+        let reason = |p: &PlanetScalePassword| {
+            let s = p.status.as_ref();
+            let c = s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+            c.map(|c| (c.reason.clone(), c.message.clone()))
+        };
+        let o = support::wait_for(&passwords, "app", READY, "PolicyDenied", |p| {
+            reason(p).is_some_and(|(r, _)| r == "PolicyDenied")
+        })
+        .await;
+        let (_, message) = reason(&o).unwrap();
+        let rule = format!(
+            "PlanetScaleAccessPolicy {ns} rule r: passwords on a production branch is not allowed"
+        );
+        assert!(message.contains(&rule), "{message}");
+        assert_eq!(calls(&emu, Some("create_password"), None).await, 0);
+
+        // The allowance wakes the refused password at once (the slow retry is 5 minutes).
+        allow(&client, &ns, json!({"production": {"passwords": true}})).await;
+        support::wait_for(&passwords, "app", READY, "Ready", |p| {
+            reason(p).is_some_and(|(r, _)| r != "PolicyDenied")
+                && p.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
+        })
+        .await;
+        assert_eq!(calls(&emu, Some("create_password"), None).await, 1);
+        passwords
+            .delete("app", &DeleteParams::default())
+            .await
+            .expect("delete");
+        support::wait_gone(&passwords, "app", READY).await;
+    })
+    .await;
+}
