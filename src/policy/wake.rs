@@ -126,27 +126,14 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Production, Where};
+    use crate::policy::Production;
+    use crate::policy::decide_tests::request;
 
     // Takes `json!(..)` values by value so that call sites stay short.
     #[allow(clippy::needless_pass_by_value)]
     fn policy(name: &str, rule: serde_json::Value) -> PlanetScaleAccessPolicy {
         let spec = serde_json::from_value(serde_json::json!({ "rules": [rule] })).unwrap();
         PlanetScaleAccessPolicy::new(name, spec)
-    }
-
-    fn request(ns: &str) -> Request {
-        Request {
-            namespace: ns.into(),
-            credentials: None,
-            target: Some(Where::Branch {
-                organization: "acme".into(),
-                database: "shop".into(),
-                branch: "main".into(),
-            }),
-            role: None,
-            production: Vec::new(),
-        }
     }
 
     fn differ(
