@@ -156,6 +156,10 @@ async fn client_and_grant_errors() {
     );
     let r = authorize(&h, "https://evil.example.com/cb", "s").await;
     assert_eq!(r.status, 400);
+    // Userinfo that looks like the registered loopback authority: the host is evil.example.
+    let r = authorize(&h, "http://127.0.0.1:1@evil.example/callback", "s").await;
+    assert_eq!(r.status, 400, "a redirect URI with userinfo");
+    assert!(!r.headers.contains_key("location"));
     let r = send(no_redirects().get(format!("{}/oauth/authorize?client_id=unknown", h.url))).await;
     assert_eq!(r.status, 400);
     let code = code_for(&h, "http://127.0.0.1:9999/callback").await;
