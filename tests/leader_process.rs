@@ -117,6 +117,19 @@ async fn the_standby_replaces_a_sigkilled_leader_within_the_lease_without_duplic
     .await;
 }
 
+/// Waits until `identity` holds the Lease.
+async fn wait_leads(client: &Client, ns: &str, identity: &str) {
+    support::eventually(Duration::from_secs(30), "the standby leads", || async {
+        let h = holder(client, ns).await;
+        if h.as_deref() == Some(identity) {
+            Ok(())
+        } else {
+            Err(h)
+        }
+    })
+    .await;
+}
+
 /// Starts operators `op-a` and `op-b` with leader election; once one holds the Lease returns
 /// (its identity, the leader, the standby, the standby's identity).
 async fn two_operators(
@@ -140,17 +153,16 @@ async fn two_operators(
 /// The default credentials `CREDENTIALS_SECRET` as OAuth tokens whose access token is about
 /// to expire (the first request refreshes); returns the refresh token.
 async fn oauth_credentials(client: &Client, ns: &str, emu: &Emulator) -> String {
-    let m = emu
-        .admin_post("/_emulator/oauth-tokens", json!({"lifetime": "30s"}))
-        .await;
-    let field = |k: &str| m[k].as_str().expect("minted token field").to_string();
+    let mut data = mint_tokens(emu, "30s").await;
+    data["oauthClientId"] = json!("emulator-client");
+    data["oauthClientSecret"] = json!("emulator-client-secret");
+    let refresh = data["refreshToken"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": CREDENTIALS_SECRET},
-        "stringData": {
-            "oauthClientId": "emulator-client", "oauthClientSecret": "emulator-client-secret",
-            "accessToken": field("access_token"), "refreshToken": field("refresh_token"),
-            "expiresAt": field("expires_at"),
-        },
+        "stringData": data,
     }))
     .unwrap();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
@@ -158,7 +170,20 @@ async fn oauth_credentials(client: &Client, ns: &str, emu: &Emulator) -> String 
         .create(&Default::default(), &secret)
         .await
         .expect("create the OAuth Secret");
-    field("refresh_token")
+    refresh
+}
+
+/// New OAuth tokens from the emulator (an access token living `lifetime`), as the
+/// credentials Secret's keys hold them.
+async fn mint_tokens(emu: &Emulator, lifetime: &str) -> Value {
+    let m = emu
+        .admin_post("/_emulator/oauth-tokens", json!({ "lifetime": lifetime }))
+        .await;
+    let field = |k: &str| m[k].as_str().expect("minted token field").to_string();
+    json!({
+        "accessToken": field("access_token"), "refreshToken": field("refresh_token"),
+        "expiresAt": field("expires_at"),
+    })
 }
 
 async fn refresh_token(client: &Client, ns: &str) -> String {
@@ -205,15 +230,7 @@ async fn a_leader_killed_right_after_an_oauth_refresh_leaves_tokens_the_new_lead
         .await;
         leader.process.kill_hard();
         println!("SIGKILLed {first} right after its refresh was written back");
-        support::eventually(Duration::from_secs(30), "the standby leads", || async {
-            let h = holder(&client, &ns).await;
-            if h.as_deref() == Some(standby_id) {
-                Ok(())
-            } else {
-                Err(h)
-            }
-        })
-        .await;
+        wait_leads(&client, &ns, standby_id).await;
         // The access token the killed leader wrote expires: the new leader must refresh with
         // the refresh token in the Secret.
         emu.advance("800h").await;
@@ -222,21 +239,15 @@ async fn a_leader_killed_right_after_an_oauth_refresh_leaves_tokens_the_new_lead
         for name in ["h-0", "h-1"] {
             support::wait_for(&branches, name, flows::WAIT, "Ready", flows::branch_ready).await;
         }
-        let m = standby.metrics().await;
-        let refreshes = |result: &str| {
-            m.value(
-                "planetscale_operator_api_token_refreshes_total",
-                &[("result", result)],
-            )
-        };
+        let (succeeded, failed) = refreshes(&standby).await;
         assert_eq!(
-            refreshes("failure"),
+            failed,
             Some(0.0),
             "the new leader's refreshes failed:\n{}",
             standby.log()
         );
         assert!(
-            refreshes("success").unwrap_or(0.0) >= 1.0,
+            succeeded.unwrap_or(0.0) >= 1.0,
             "the new leader never refreshed"
         );
         let now = refresh_token(&client, &ns).await;
@@ -244,6 +255,116 @@ async fn a_leader_killed_right_after_an_oauth_refresh_leaves_tokens_the_new_lead
             now, rotated,
             "the new leader's own rotation is written back too"
         );
+        flows::delete_all(&client, &ns).await;
+        drop(standby);
+    })
+    .await;
+}
+
+/// The dangerous window: the leader is SIGKILLed after PlanetScale handled its refresh (the
+/// refresh token in the Secret is spent) and before the answer reached it, so the rotated
+/// tokens exist nowhere. The emulator handles the refresh at once and holds the answer
+/// (`answer_latency`); the test kills the leader as soon as the emulator shows the refresh
+/// token spent. PlanetScale documents no grace for a used refresh token, so nothing can be
+/// saved: what a user sees is the documented outcome. The new leader refreshes with the
+/// Secret's token once, is refused, and its resources turn `Ready=False` `Unauthorized` and
+/// `Stalled`, saying to run `oauth login`, with no token in the message. New tokens in the
+/// Secret (what `oauth login` writes) bring them back without a restart.
+#[tokio::test]
+async fn a_leader_killed_between_the_token_answer_and_the_write_back_stalls_until_a_new_login() {
+    support::install_crds().await;
+    let emu = Emulator::start(&["--branch-ready-delay", "2s"]).await;
+    let late = json!({"operation": "oauth_token", "answer_latency": "20s", "count": 1});
+    emu.admin_post("/_emulator/faults", late).await;
+    support::with_temp_ns(|client, ns| async move {
+        let minted = oauth_credentials(&client, &ns, &emu).await;
+        let (first, mut leader, standby, standby_id) = two_operators(&client, &ns, &emu).await;
+        wait_readyz(&leader, "ready: leader, caches synced\n").await;
+        flows::apply(&client, &ns, &flows::branch("g-0")).await;
+        support::eventually(
+            Duration::from_secs(30),
+            "the refresh handled by the emulator",
+            || async {
+                let world = emu.world().await;
+                let spent = world["oauth_tokens"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["refresh_spent"] == json!(true))
+                    .count();
+                if spent == 1 {
+                    Ok(())
+                } else {
+                    Err(world["oauth_tokens"].clone())
+                }
+            },
+        )
+        .await;
+        leader.process.kill_hard();
+        println!("SIGKILLed {first} while its refresh answer was held back");
+        assert_eq!(
+            refresh_token(&client, &ns).await,
+            minted,
+            "the kill landed before the write-back"
+        );
+        wait_leads(&client, &ns, standby_id).await;
+        // The access token in the Secret expires (30 s): every call needs the refresh.
+        emu.advance("2m").await;
+        flows::apply(&client, &ns, &flows::branch("g-1")).await;
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        let o = support::wait_for(
+            &branches,
+            "g-1",
+            flows::WAIT,
+            "Stalled with Unauthorized",
+            |b| {
+                let c = b
+                    .status
+                    .as_ref()
+                    .map(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                let is = |t: &str, s: &str| c.iter().any(|c| c.type_ == t && c.status == s);
+                let unauthorized = c
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.reason == "Unauthorized");
+                unauthorized && is("Ready", "False") && is("Stalled", "True")
+            },
+        )
+        .await;
+        let conditions = o.status.unwrap().conditions;
+        let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        println!("g-1: {}", ready.message);
+        assert!(
+            ready.message.contains("oauth login"),
+            "says what to do: {}",
+            ready.message
+        );
+        assert!(
+            !ready.message.contains(&minted),
+            "no token in the condition"
+        );
+        let (succeeded, failed) = refreshes(&standby).await;
+        assert_eq!(
+            succeeded,
+            Some(0.0),
+            "a refresh succeeded with a spent token"
+        );
+        assert!(failed.unwrap_or(0.0) >= 1.0, "the new leader never tried");
+
+        // What `oauth login` does: new tokens in the Secret. The resources recover.
+        let tokens = json!({ "stringData": mint_tokens(&emu, "1h").await });
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+        secrets
+            .patch(
+                CREDENTIALS_SECRET,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&tokens),
+            )
+            .await
+            .expect("new tokens in the Secret");
+        for name in ["g-0", "g-1"] {
+            support::wait_for(&branches, name, flows::WAIT, "Ready", flows::branch_ready).await;
+        }
         flows::delete_all(&client, &ns).await;
         drop(standby);
     })
@@ -304,6 +425,18 @@ async fn creates(emu: &Emulator, op: &str) -> u64 {
     emu.stats().await["operations"][op]["total"]
         .as_u64()
         .unwrap_or(0)
+}
+
+/// The operator's token refreshes that succeeded and that failed.
+async fn refreshes(op: &Operator) -> (Option<f64>, Option<f64>) {
+    let m = op.metrics().await;
+    let count = |result: &str| {
+        m.value(
+            "planetscale_operator_api_token_refreshes_total",
+            &[("result", result)],
+        )
+    };
+    (count("success"), count("failure"))
 }
 
 async fn gauge(op: &Operator) -> f64 {

@@ -96,6 +96,35 @@ async fn denied(api: &Api<PlanetScaleBranch>, name: &str) -> String {
     message
 }
 
+/// Creates the `PlanetScalePassword` `name` with `spec` (server-side apply).
+async fn apply_password(api: &Api<PlanetScalePassword>, name: &str, spec: Value) {
+    let password: PlanetScalePassword = serde_json::from_value(json!({
+        "apiVersion": "planetscale.operator.dev/v1alpha1",
+        "kind": "PlanetScalePassword",
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+    .expect("password");
+    let pp = PatchParams::apply("pso-test").force();
+    api.patch(name, &pp, &Patch::Apply(&password))
+        .await
+        .expect("create the password");
+}
+
+/// The `Ready` message of a password refused with `PolicyDenied`.
+async fn password_denied(api: &Api<PlanetScalePassword>, name: &str) -> String {
+    let what = "Ready=False reason PolicyDenied";
+    let ready = |p: &PlanetScalePassword| {
+        let s = p.status.as_ref()?;
+        s.conditions.iter().find(|c| c.type_ == "Ready").cloned()
+    };
+    let o = support::wait_for(api, name, READY, what, |p| {
+        ready(p).is_some_and(|c| c.status == "False" && c.reason == "PolicyDenied")
+    })
+    .await;
+    ready(&o).expect("Ready").message
+}
+
 #[tokio::test]
 async fn a_namespace_no_policy_serves_gets_nothing_until_a_policy_lists_it() {
     with_policed_operator(|client, ns, emu, op| async move {
@@ -128,34 +157,12 @@ async fn a_role_or_a_database_beyond_the_rule_is_refused_naming_the_rule() {
         let _operator = op;
         allow(&client, &ns, json!({"databases": ["shop"]})).await;
         let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
-        let admin: PlanetScalePassword = serde_json::from_value(json!({
-            "apiVersion": "planetscale.operator.dev/v1alpha1",
-            "kind": "PlanetScalePassword",
-            "metadata": {"name": "admin"},
-            "spec": {"organization": "acme", "database": "shop", "branch": "main", "role": "admin"},
-        }))
-        .unwrap();
-        passwords
-            .patch(
-                "admin",
-                &PatchParams::apply("pso-test").force(),
-                &Patch::Apply(&admin),
-            )
-            .await
-            .expect("create the password");
-        let what = "Ready=False reason PolicyDenied";
-        let o = support::wait_for(&passwords, "admin", READY, what, |p| {
-            p.status.as_ref().is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.reason == "PolicyDenied")
-            })
-        })
-        .await;
-        let ready = o.status.unwrap().conditions;
-        let ready = ready.iter().find(|c| c.type_ == "Ready").unwrap();
+        let spec =
+            json!({"organization": "acme", "database": "shop", "branch": "main", "role": "admin"});
+        apply_password(&passwords, "admin", spec).await;
+        let message = password_denied(&passwords, "admin").await;
         let rule = format!("PlanetScaleAccessPolicy {ns} rule r: role admin is not allowed");
-        assert!(ready.message.contains(&rule), "{}", ready.message);
+        assert!(message.contains(&rule), "{message}");
         let note = wait_event(&client, &ns, "admin", "PolicyDenied").await;
         assert!(note.contains(&rule), "{note}");
 
@@ -250,37 +257,52 @@ async fn passwords_on_a_production_branch_need_an_explicit_allowance() {
         wait_ready(&api, "main").await;
 
         let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
-        let app: PlanetScalePassword = serde_json::from_value(json!({
-            "apiVersion": "planetscale.operator.dev/v1alpha1",
-            "kind": "PlanetScalePassword",
-            "metadata": {"name": "app"},
-            "spec": {"branchRef": {"name": "main"}, "role": "reader"},
-        }))
-        .unwrap();
-        let pp = PatchParams::apply("pso-test").force();
-        passwords
-            .patch("app", &pp, &Patch::Apply(&app))
-            .await
-            .expect("create the password");
-        let o = support::wait_for(&passwords, "app", READY, "PolicyDenied", |p| {
-            p.status.as_ref().is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.reason == "PolicyDenied")
-            })
-        })
-        .await;
-        let conditions = o.status.unwrap().conditions;
-        let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        let spec = json!({"branchRef": {"name": "main"}, "role": "reader"});
+        apply_password(&passwords, "app", spec).await;
+        let message = password_denied(&passwords, "app").await;
         assert!(
-            ready
-                .message
-                .contains("passwords on a production branch is not allowed"),
-            "{}",
-            ready.message
+            message.contains("passwords on a production branch is not allowed"),
+            "{message}"
         );
         assert_eq!(calls(&emu, Some("create_password"), None).await, 0);
         teardown(&api).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn passwords_naming_a_production_branch_directly_need_the_allowance_too() {
+    with_policed_operator(|client, ns, emu, op| async move {
+        let _operator = op;
+        allow(&client, &ns, json!({})).await;
+        let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), &ns);
+        // `main` of acme/shop is a production branch: only PlanetScale says so.
+        let spec =
+            json!({"organization": "acme", "database": "shop", "branch": "main", "role": "reader"});
+        apply_password(&passwords, "app", spec).await;
+        let message = password_denied(&passwords, "app").await;
+        let rule = format!(
+            "PlanetScaleAccessPolicy {ns} rule r: passwords on a production branch is not allowed"
+        );
+        assert!(message.contains(&rule), "{message}");
+        assert_eq!(calls(&emu, Some("create_password"), None).await, 0);
+
+        // The allowance wakes the refused password at once (the slow retry is 5 minutes).
+        allow(&client, &ns, json!({"production": {"passwords": true}})).await;
+        support::wait_for(&passwords, "app", READY, "Ready", |p| {
+            p.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+        })
+        .await;
+        assert_eq!(calls(&emu, Some("create_password"), None).await, 1);
+        passwords
+            .delete("app", &DeleteParams::default())
+            .await
+            .expect("delete");
+        support::wait_gone(&passwords, "app", READY).await;
     })
     .await;
 }

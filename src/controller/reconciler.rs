@@ -193,7 +193,7 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
 
 /// One reconcile as the controller runs it: [`Reconciler::not_before`], then [`pass`].
 pub async fn reconcile<R: Reconciler>(obj: Arc<R::Kind>, r: Arc<R>) -> Result<Action, Error> {
-    let policy_changed = r.context().policies.changed_for(&object_key(obj.as_ref()));
+    let policy_changed = r.context().policies.woken(&object_key(obj.as_ref()));
     if let Some(wait) = r.not_before(&obj).filter(|_| !policy_changed) {
         return Ok(Action::requeue(wait));
     }

@@ -22,7 +22,7 @@ fn policy(name: &str, rules: Vec<AccessRule>) -> PlanetScaleAccessPolicy {
     PlanetScaleAccessPolicy::new(name, PlanetScaleAccessPolicySpec { rules })
 }
 
-fn request(ns: &str) -> Request {
+pub(super) fn request(ns: &str) -> Request {
     Request {
         namespace: ns.into(),
         credentials: None,

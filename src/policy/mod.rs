@@ -4,8 +4,8 @@
 //! [`decide`] is pure: the policies, the namespace's labels and the [`Request`] in, a
 //! [`Verdict`] out (the allowing rule, or a message naming the rule that refused, or saying
 //! that no policy serves the namespace). [`Policies`] keeps the policies (a watch), answers
-//! for an object ([`Policies::admit`], called once per pass by the reconcile skeleton) and
-//! tells the controllers when a policy changes, so that they look at every resource again.
+//! for an object ([`Policies::admit`], called once per pass by the reconcile skeleton) and,
+//! when a policy changes, wakes the resources whose verdict changed ([`wake`]).
 //!
 //! Every credential is governed, the operator's default credentials and the Secrets a
 //! namespace names in `credentialsRef` alike: a namespace user who may create our resources
@@ -19,8 +19,10 @@ use kube::{Resource, ResourceExt};
 use crate::crd::PasswordRole;
 use crate::crd::policy::{AccessRule, PlanetScaleAccessPolicy};
 
+mod facts;
 mod requests;
 mod store;
+mod wake;
 
 pub use store::Policies;
 
@@ -89,6 +91,13 @@ pub struct Request {
 pub trait Governed: Resource<DynamicType = ()> + Send + Sync {
     /// The request of this object (its namespace, credentials, target, role …).
     fn request(&self) -> Request;
+
+    /// What this object's passes may also ask of a production branch, once PlanetScale says
+    /// the branch is one ([`Policies::admit_production`]); a policy change that changes one
+    /// of these verdicts wakes the object.
+    fn may_ask(&self) -> Vec<Production> {
+        Vec::new()
+    }
 }
 
 /// The outcome of [`decide`].

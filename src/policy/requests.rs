@@ -22,6 +22,15 @@ impl Governed for PlanetScaleBranch {
             ..plain(self, spec.credentials_ref.as_ref(), Some(target))
         }
     }
+
+    /// Adopting (`adopt`) and, once deleted, deleting the branch, when it is a production
+    /// branch.
+    fn may_ask(&self) -> Vec<Production> {
+        let adopt = self.spec.adopt.then_some(Production::Adopt);
+        let deleting = self.metadata.deletion_timestamp.is_some();
+        let delete = deleting.then_some(Production::Delete);
+        adopt.into_iter().chain(delete).collect()
+    }
 }
 
 impl Governed for PlanetScalePassword {
@@ -31,6 +40,12 @@ impl Governed for PlanetScalePassword {
             role: Some(role(self)),
             ..plain(self, spec.credentials_ref.as_ref(), target(&spec.target))
         }
+    }
+
+    /// Passwords on a production branch (a named branch is known to be one only from
+    /// PlanetScale; a `branchRef`'s from its `PlanetScaleBranch`).
+    fn may_ask(&self) -> Vec<Production> {
+        vec![Production::Passwords]
     }
 }
 

@@ -1,41 +1,50 @@
-//! The policies as the operator sees them (a watch of every `PlanetScaleAccessPolicy`), the
-//! check every reconcile pass makes before it calls PlanetScale, and the signal that makes
-//! the controllers look at every resource again when a policy changes.
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+//! The policies as the operator sees them (a watch of every `PlanetScaleAccessPolicy`) and
+//! the check every reconcile pass makes before it calls PlanetScale. What a change of the
+//! policies wakes is in [`super::wake`].
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::Namespace;
+use futures::StreamExt;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{Governed, POLICY_DENIED, Production, Request, Verdict, Where, decide};
-use crate::crd::branch::PlanetScaleBranch;
+use super::facts::Facts;
+use super::{Governed, POLICY_DENIED, Production, Request, Verdict, decide};
 use crate::crd::policy::{PlanetScaleAccessPolicy, PlanetScaleAccessPolicySpec};
 use crate::error::Error;
 
 /// How long a pass waits for the first list of the policies before it reports `Waiting`.
 const LOAD_WAIT: Duration = Duration::from_secs(10);
 
+/// The policies the decisions use, as of one change.
+#[derive(Clone, Debug, Default)]
+pub struct Version {
+    /// Bumped at every change of a rule (0: never loaded).
+    pub number: u64,
+    /// `None` until the first complete list.
+    pub policies: Option<Arc<[PlanetScaleAccessPolicy]>>,
+}
+
 /// The cluster's access policies, kept by [`Policies::run`]; shared by every controller.
 pub struct Policies {
-    /// By name; `None` until the first complete list.
+    /// By name, as the watch has them; `None` until the first complete list.
     loaded: Mutex<Option<BTreeMap<String, PlanetScaleAccessPolicy>>>,
-    /// Bumped at every change (0: never loaded).
-    changes: watch::Sender<u64>,
-    /// The version of the policies each object (by key) was last looked at under.
-    seen: Mutex<HashMap<String, u64>>,
+    /// What the decisions use, replaced at every change of a rule.
+    pub(super) current: watch::Sender<Version>,
+    /// The objects (by key) a policy change woke because their verdict changed: their next
+    /// pass looks past the kind's `not_before`.
+    pub(super) woken: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Default for Policies {
     fn default() -> Self {
         Self {
             loaded: Mutex::default(),
-            changes: watch::channel(0).0,
-            seen: Mutex::default(),
+            current: watch::channel(Version::default()).0,
+            woken: Arc::default(),
         }
     }
 }
@@ -55,8 +64,8 @@ impl Policies {
         }
     }
 
-    /// Applies one watch event; tells the controllers only when a rule changed (a relist
-    /// that finds the same policies wakes nobody).
+    /// Applies one watch event; publishes a new [`Version`] only when a rule changed (a
+    /// relist that finds the same policies wakes nobody).
     fn apply(
         &self,
         event: watcher::Event<PlanetScaleAccessPolicy>,
@@ -79,35 +88,25 @@ impl Policies {
             }
             (E::Apply(_) | E::Delete(_), None) => {}
         }
-        let after = rules(loaded.as_ref());
-        drop(loaded);
-        if before != after {
-            self.changes.send_modify(|n| *n += 1);
+        if before != rules(loaded.as_ref()) {
+            let policies = loaded.as_ref().map(|m| m.values().cloned().collect());
+            self.current.send_modify(|v| {
+                v.number += 1;
+                v.policies = policies;
+            });
         }
     }
 
-    /// One item per change of the policies (after the first list): the controllers look at
-    /// every resource again.
-    pub fn changed(&self) -> impl Stream<Item = ()> + Send + 'static {
-        let mut rx = self.changes.subscribe();
-        rx.mark_unchanged();
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.changed().await.ok().map(|()| ((), rx))
-        })
-    }
-
-    /// Whether the policies changed since the object `key` was last looked at (then a kind
-    /// that answers from memory must look again: the policy may now refuse or allow it).
-    /// Records the current version for `key`.
-    pub fn changed_for(&self, key: &str) -> bool {
-        let now = *self.changes.borrow();
-        let before = self.seen.lock().expect("lock").insert(key.to_string(), now);
-        before.is_some_and(|v| v != now)
+    /// Whether a policy change woke the object `key` since its last pass (then a kind that
+    /// answers from memory must look again: the policy now refuses or allows it). Clears
+    /// the mark.
+    pub fn woken(&self, key: &str) -> bool {
+        self.woken.lock().expect("lock").remove(key)
     }
 
     /// The object `key` is gone.
     pub fn forget(&self, key: &str) {
-        self.seen.lock().expect("lock").remove(key);
+        self.woken.lock().expect("lock").remove(key);
     }
 
     /// `Ok` when a policy allows `obj`; otherwise the `PolicyDenied` error to show. Makes no
@@ -129,26 +128,10 @@ impl Policies {
         self.check(client, req).await
     }
 
-    async fn check(&self, client: &Client, mut req: Request) -> Result<(), Error> {
+    async fn check(&self, client: &Client, req: Request) -> Result<(), Error> {
         let policies = self.snapshot().await?;
-        if let Some(Where::BranchRef(name)) = &req.target {
-            let (target, production) = branch_target(client, &req.namespace, name).await?;
-            req.target = target;
-            if production && req.role.is_some() {
-                req.production.push(Production::Passwords);
-            }
-        }
-        // The labels are read only when a rule's decision depends on them.
-        let by_label = policies.iter().flat_map(|p| &p.spec.rules).any(|r| {
-            let n = &r.namespaces;
-            let listed = n.names.contains(&req.namespace);
-            !listed && n.selector.as_ref().is_some_and(|s| !s.selects_all())
-        });
-        let labels = if by_label {
-            namespace_labels(client, &req.namespace).await?
-        } else {
-            BTreeMap::new()
-        };
+        let mut facts = Facts::new(client.clone());
+        let (req, labels) = facts.resolve(&[&policies], req).await?;
         match decide(&policies, &labels, &req) {
             Verdict::Allowed { .. } => Ok(()),
             Verdict::Denied(message) => Err(Error::Invalid {
@@ -159,12 +142,11 @@ impl Policies {
     }
 
     /// The policies, once the first list is in.
-    async fn snapshot(&self) -> Result<Vec<PlanetScaleAccessPolicy>, Error> {
-        let mut rx = self.changes.subscribe();
-        let loaded = tokio::time::timeout(LOAD_WAIT, rx.wait_for(|n| *n > 0)).await;
-        let current = self.loaded.lock().expect("lock").clone();
-        match (loaded, current) {
-            (Ok(Ok(_)), Some(map)) => Ok(map.into_values().collect()),
+    async fn snapshot(&self) -> Result<Arc<[PlanetScaleAccessPolicy]>, Error> {
+        let mut rx = self.current.subscribe();
+        let loaded = tokio::time::timeout(LOAD_WAIT, rx.wait_for(|v| v.policies.is_some())).await;
+        match loaded {
+            Ok(Ok(v)) => Ok(v.policies.clone().expect("loaded")),
             _ => Err(Error::Waiting {
                 reason: crate::crd::conditions::reason::POLICIES_NOT_LOADED,
                 message: "the PlanetScaleAccessPolicies are not loaded yet".into(),
@@ -179,36 +161,6 @@ fn rules(
     loaded: Option<&BTreeMap<String, PlanetScaleAccessPolicy>>,
 ) -> Option<Vec<(String, PlanetScaleAccessPolicySpec)>> {
     loaded.map(|m| m.iter().map(|(n, p)| (n.clone(), p.spec.clone())).collect())
-}
-
-/// The branch a `branchRef` names, from its `PlanetScaleBranch` (`None` while it does not
-/// exist: the kind waits for it without calling PlanetScale), and whether PlanetScale last
-/// reported it a production branch.
-async fn branch_target(
-    client: &Client,
-    ns: &str,
-    name: &str,
-) -> Result<(Option<Where>, bool), Error> {
-    let api: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
-    let Some(b) = api.get_opt(name).await? else {
-        return Ok((None, false));
-    };
-    let production = b.status.as_ref().and_then(|s| s.production) == Some(true);
-    let target = Where::Branch {
-        organization: b.spec.organization.clone(),
-        database: b.spec.database.clone(),
-        branch: b.spec.effective_branch_name(&b.name_any()).to_string(),
-    };
-    Ok((Some(target), production))
-}
-
-async fn namespace_labels(client: &Client, ns: &str) -> Result<BTreeMap<String, String>, Error> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    Ok(api
-        .get_opt(ns)
-        .await?
-        .map(|n| n.labels().clone())
-        .unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -226,10 +178,10 @@ mod tests {
     }
 
     #[test]
-    fn only_a_change_of_rules_wakes_the_controllers() {
+    fn only_a_change_of_rules_makes_a_new_version() {
         use watcher::Event as E;
         let p = Policies::default();
-        let version = || *p.changes.borrow();
+        let version = || p.current.borrow().number;
         let mut buffer = BTreeMap::new();
         let relist = |p: &Policies, buffer: &mut BTreeMap<_, _>, org: &str| {
             p.apply(E::Init, buffer);
@@ -248,9 +200,10 @@ mod tests {
         assert_eq!(version(), 2, "a rule changed");
         p.apply(E::Delete(policy("other")), &mut buffer);
         assert_eq!(version(), 3, "deleted");
-        assert!(!p.changed_for("ns/x"), "a first look is no change");
-        p.apply(E::Apply(policy("acme")), &mut buffer);
-        assert!(p.changed_for("ns/x"));
-        assert!(!p.changed_for("ns/x"), "seen now");
+        let current = p.current.borrow().policies.clone().expect("loaded");
+        assert!(
+            current.is_empty(),
+            "the last version has the policy deleted"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Fault injection for `/v1` and `/oauth` requests: error responses (always, with a
-//! probability, or for the next N matching requests), added latency, and connections
-//! dropped after the request was processed.
+//! probability, or for the next N matching requests), added latency (before the request is
+//! handled, or after it was handled and before the answer), and connections dropped after
+//! the request was processed.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,6 +42,10 @@ pub struct FaultSpec {
     /// Latency added before the request is handled, e.g. `250ms`.
     #[serde(default, with = "opt_duration")]
     pub latency: Option<Duration>,
+    /// Latency added after the request was handled, before the answer is sent, e.g. `5s`:
+    /// the change is made, and a client that gives up or dies meanwhile never learns of it.
+    #[serde(default, with = "opt_duration")]
+    pub answer_latency: Option<Duration>,
     /// Process the request, then close the connection without answering.
     #[serde(default)]
     pub drop_connection: bool,
@@ -73,6 +78,8 @@ mod opt_duration {
 pub struct FaultAction {
     /// Sleep this long first.
     pub latency: Option<Duration>,
+    /// Handle the request, then sleep this long before answering.
+    pub answer_latency: Option<Duration>,
     /// Answer with this status, code, message and Retry-After instead of handling the request.
     pub error: Option<(u16, String, String, u64)>,
     /// Handle the request, then drop the connection.
@@ -209,6 +216,7 @@ impl Faults {
             }
             let s = &rule.spec;
             action.latency = action.latency.max(s.latency);
+            action.answer_latency = action.answer_latency.max(s.answer_latency);
             action.drop_connection |= s.drop_connection;
             if let (None, Some(status)) = (&action.error, s.status) {
                 let code = s
@@ -254,6 +262,7 @@ mod tests {
             retry_after: None,
             probability: None,
             latency: None,
+            answer_latency: None,
             drop_connection: false,
             count: Some(1),
         };

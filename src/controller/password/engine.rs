@@ -41,25 +41,25 @@ pub fn recorded(status: &PlanetScalePasswordStatus, t: &Target) -> Option<Engine
     }
 }
 
-/// The engine of branch `t`: from the status when recorded there, else from the branch.
+/// The engine of branch `t`: from the status when recorded there, else from the branch;
+/// with whether the branch is a production branch when it was read.
 pub async fn engine_of(
     api: &impl PlanetScale,
     status: &PlanetScalePasswordStatus,
     t: &Target,
-) -> Result<Engine, Error> {
+) -> Result<(Engine, Option<bool>), Error> {
     if let Some(engine) = recorded(status, t) {
-        return Ok(engine);
+        return Ok((engine, None));
     }
     match api
         .get_branch(&t.organization, &t.database, &t.branch)
         .await
     {
-        Ok(branch) => Ok(Engine::from_kind(
-            branch
-                .kind
-                .as_ref()
-                .map(planetscale_api::models::DatabaseKind::as_str),
-        )),
+        Ok(branch) => {
+            let kind = branch.kind.as_ref();
+            let kind = kind.map(planetscale_api::models::DatabaseKind::as_str);
+            Ok((Engine::from_kind(kind), Some(branch.production)))
+        }
         // No such branch (yet): the same wait as for any branch that is not there.
         Err(planetscale_api::Error::NotFound { .. }) => {
             Err(match target::check_ready(api, t).await {

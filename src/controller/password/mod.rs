@@ -53,6 +53,7 @@ pub mod pass;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+pub mod production;
 pub mod restart;
 pub mod secret;
 pub mod status;
@@ -71,6 +72,8 @@ pub struct Passwords {
     pub ctx: Arc<Context>,
     pub views: cache::Views,
     pub snapshots: Snapshots<cache::Listed>,
+    /// Which branches are production branches (for the access policy).
+    pub production: production::Kinds,
 }
 
 impl Passwords {
@@ -79,6 +82,7 @@ impl Passwords {
             ctx,
             views: cache::Views::default(),
             snapshots: cache::snapshots(),
+            production: production::Kinds::default(),
         }
     }
 }

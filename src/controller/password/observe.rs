@@ -100,7 +100,7 @@ pub async fn observe(run: &Run<'_>) -> Result<Observed, Error> {
 async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
     let api = run.client().await?;
     let status = run.obj.status.clone().unwrap_or_default();
-    let engine = engine::engine_of(&api, &status, &at.target).await?;
+    let (engine, production) = engine::engine_of(&api, &status, &at.target).await?;
     if let Some(refused) = engine::refused_field(run.obj, engine) {
         return Err(refused);
     }
@@ -112,6 +112,7 @@ async fn look(run: &Run<'_>, at: &Located) -> Result<Look, Error> {
         Some(id) => current(run, &api, &at.target, engine, id).await?,
         None => None,
     };
+    super::production::admit(run, &api, &at.target, password.as_ref(), production).await?;
     let live = match (&password, id) {
         (Some(p), _) => Live::Found(live_view(p)),
         (None, Some(_)) => Live::Gone,

@@ -32,8 +32,10 @@ async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: 
     let controller = ctx
         .caches
         .controller(api, watcher::Config::default())
-        .with_config(config)
-        .reconcile_all_on(ctx.policies.changed());
+        .with_config(config);
+    // A policy change wakes the objects whose verdict it changed, no other.
+    let wakes = ctx.policies.wakes(ctx.client.clone(), controller.store());
+    let controller = controller.reconcile_on(wakes);
     r.watches(controller, namespace.as_deref())
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(reconcile::<R>, error_policy::<R>, r.clone())

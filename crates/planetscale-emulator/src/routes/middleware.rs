@@ -84,6 +84,9 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
     if let Some((status, code, message, retry_after)) = action.error {
         return fault_response(&app, status, &code, &message, retry_after);
     }
+    if let Some(delay) = action.answer_latency {
+        return answer_late(&app, req, next, operation, delay).await;
+    }
     if action.drop_connection {
         let conn = req.extensions().get::<ConnHandle>().cloned();
         let processed = next.run(req).await;
@@ -110,6 +113,29 @@ pub async fn faults(State(app): State<App>, req: Request, next: Next) -> Respons
         .into_response();
     }
     next.run(req).await
+}
+
+/// Handles the request, then waits `delay` before answering (the `answer_latency` fault). The
+/// change is persisted at once: a client that disconnects meanwhile does not undo it.
+async fn answer_late(
+    app: &App,
+    req: Request,
+    next: Next,
+    operation: Option<&str>,
+    delay: std::time::Duration,
+) -> Response {
+    let processed = next.run(req).await;
+    app.persist();
+    let latency_ms = delay.as_millis() as u64;
+    let status = processed.status().as_u16();
+    tracing::info!(
+        operation,
+        status,
+        latency_ms,
+        "fault: handled, delaying the answer"
+    );
+    tokio::time::sleep(delay).await;
+    processed
 }
 
 fn fault_response(app: &App, status: u16, code: &str, message: &str, retry_after: u64) -> Response {

@@ -156,6 +156,10 @@ async fn client_and_grant_errors() {
     );
     let r = authorize(&h, "https://evil.example.com/cb", "s").await;
     assert_eq!(r.status, 400);
+    // Userinfo that looks like the registered loopback authority: the host is evil.example.
+    let r = authorize(&h, "http://127.0.0.1:1@evil.example/callback", "s").await;
+    assert_eq!(r.status, 400, "a redirect URI with userinfo");
+    assert!(!r.headers.contains_key("location"));
     let r = send(no_redirects().get(format!("{}/oauth/authorize?client_id=unknown", h.url))).await;
     assert_eq!(r.status, 400);
     let code = code_for(&h, "http://127.0.0.1:9999/callback").await;
@@ -472,4 +476,55 @@ async fn config_file_oauth_application_and_user_drive_authorize_token_and_scopes
     h.get(&format!("{db}/branches/dev"))
         .await
         .expect_error(404, "not_found");
+}
+
+/// `answer_latency` on the token endpoint: the refresh is made at once (the refresh token is
+/// spent, the state says so) while the answer comes late; a client that gives up meanwhile
+/// cannot use its refresh token again.
+#[tokio::test]
+async fn a_refresh_answered_late_is_spent_before_the_answer() {
+    let h = H::new().await;
+    let minted = h
+        .admin(Method::POST, "/oauth-tokens", Some(json!({})))
+        .await
+        .expect(201);
+    let refresh = minted["refresh_token"].as_str().unwrap();
+    let late = json!({"operation": "oauth_token", "answer_latency": "3s", "count": 1});
+    h.admin(Method::POST, "/faults", Some(late))
+        .await
+        .expect(201);
+    let grant = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", CLIENT),
+        ("client_secret", SECRET),
+    ];
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/oauth/token", h.url))
+        .form(&grant)
+        .send()
+        .await;
+    assert!(sent.is_err_and(|e| e.is_timeout()), "answered early");
+    let world = h.admin(Method::GET, "/state", None).await.expect(200);
+    let spent: Vec<bool> = world["oauth_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["refresh_spent"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        spent,
+        [true, false],
+        "the minted token spent, a new pair issued"
+    );
+    let (status, again) = token(&h, &grant).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the refresh token the client never saw replaced is spent"
+    );
 }
