@@ -35,6 +35,9 @@ fn all_invalid_cases() -> Vec<Case> {
     cases.extend(deploy_request::cases());
     cases.extend(database::cases());
     cases.extend(backup::cases());
+    for kind in [Kind::Backup, Kind::Password, Kind::DeployRequest] {
+        cases.extend(backup::database_ref_cases(kind));
+    }
     cases
 }
 

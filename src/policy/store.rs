@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Governed, POLICY_DENIED, Production, Request, Verdict, Where, decide};
 use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::database::PlanetScaleDatabase;
 use crate::crd::policy::{PlanetScaleAccessPolicy, PlanetScaleAccessPolicySpec};
 use crate::error::Error;
 
@@ -131,6 +132,9 @@ impl Policies {
 
     async fn check(&self, client: &Client, mut req: Request) -> Result<(), Error> {
         let policies = self.snapshot().await?;
+        if let Some(Where::DatabaseRef { database, branch }) = &req.target {
+            req.target = database_target(client, &req.namespace, database, branch).await?;
+        }
         if let Some(Where::BranchRef(name)) = &req.target {
             let (target, production) = branch_target(client, &req.namespace, name).await?;
             req.target = target;
@@ -200,6 +204,22 @@ async fn branch_target(
         branch: b.spec.effective_branch_name(&b.name_any()).to_string(),
     };
     Ok((Some(target), production))
+}
+
+/// Branch `branch` of the database a `databaseRef` names, from its `PlanetScaleDatabase`
+/// (`None` while it does not exist: the kind waits for it without calling PlanetScale).
+async fn database_target(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    branch: &str,
+) -> Result<Option<Where>, Error> {
+    let api: Api<PlanetScaleDatabase> = Api::namespaced(client.clone(), ns);
+    Ok(api.get_opt(name).await?.map(|d| Where::Branch {
+        organization: d.spec.organization.clone(),
+        database: d.spec.effective_name(&d.name_any()).to_string(),
+        branch: branch.to_string(),
+    }))
 }
 
 async fn namespace_labels(client: &Client, ns: &str) -> Result<BTreeMap<String, String>, Error> {
