@@ -105,30 +105,30 @@ pub fn choose(
     }
 }
 
+/// `Ok` for a resource (`what`, e.g. `PlanetScaleBranch pr-1`) that is Ready and not being
+/// deleted; otherwise why not, for the caller's wait. Pure.
+fn usable(
+    what: &str,
+    deleting: bool,
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Result<(), String> {
+    if deleting {
+        return Err(format!("{what} is being deleted"));
+    }
+    match find_condition(conditions, READY) {
+        Some(c) if c.status == "True" => Ok(()),
+        Some(c) => Err(format!("{what} is not Ready ({}: {})", c.reason, c.message)),
+        None => Err(format!("{what} is not Ready yet")),
+    }
+}
+
 /// The target of a `PlanetScaleBranch`, if it is Ready and not being deleted. Pure.
 pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
     let name = branch.name_any();
-    if branch.metadata.deletion_timestamp.is_some() {
-        return Err(waiting(format!(
-            "PlanetScaleBranch {name} is being deleted"
-        )));
-    }
     let status = branch.status.as_ref();
     let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    match find_condition(conditions, READY) {
-        Some(c) if c.status == "True" => {}
-        Some(c) => {
-            return Err(waiting(format!(
-                "PlanetScaleBranch {name} is not Ready ({}: {})",
-                c.reason, c.message
-            )));
-        }
-        None => {
-            return Err(waiting(format!(
-                "PlanetScaleBranch {name} is not Ready yet"
-            )));
-        }
-    }
+    let deleting = branch.metadata.deletion_timestamp.is_some();
+    usable(&format!("PlanetScaleBranch {name}"), deleting, conditions).map_err(waiting)?;
     let status_name = status.and_then(|s| s.branch_name.clone());
     Ok(Target {
         organization: branch.spec.organization.clone(),
@@ -155,27 +155,11 @@ fn keep_recorded(
 /// deleted. Pure.
 pub fn from_database(db: &PlanetScaleDatabase, branch: &str) -> Result<Target, Error> {
     let name = db.name_any();
-    if db.metadata.deletion_timestamp.is_some() {
-        return Err(database_waiting(format!(
-            "PlanetScaleDatabase {name} is being deleted"
-        )));
-    }
     let status = db.status.as_ref();
     let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    match find_condition(conditions, READY) {
-        Some(c) if c.status == "True" => {}
-        Some(c) => {
-            return Err(database_waiting(format!(
-                "PlanetScaleDatabase {name} is not Ready ({}: {})",
-                c.reason, c.message
-            )));
-        }
-        None => {
-            return Err(database_waiting(format!(
-                "PlanetScaleDatabase {name} is not Ready yet"
-            )));
-        }
-    }
+    let deleting = db.metadata.deletion_timestamp.is_some();
+    usable(&format!("PlanetScaleDatabase {name}"), deleting, conditions)
+        .map_err(database_waiting)?;
     let database = status.and_then(|s| s.database_name.clone());
     Ok(Target {
         organization: db.spec.organization.clone(),
