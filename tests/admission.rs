@@ -38,6 +38,9 @@ fn all_invalid_cases() -> Vec<Case> {
     cases.extend(database::cases());
     cases.extend(backup::cases());
     cases.extend(adopt::cases());
+    for kind in [Kind::Backup, Kind::Password, Kind::DeployRequest] {
+        cases.extend(backup::database_ref_cases(kind));
+    }
     cases
 }
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Resource};
 use planetscale_operator::crd::{PlanetScaleBackup, PlanetScaleBranch, PlanetScaleDatabase};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use support::with_operator;
 
@@ -176,6 +176,103 @@ async fn a_new_environment_from_nothing_and_a_branch_restored_from_a_backup_by_r
         let stats = emu.stats().await;
         assert_eq!(
             stats["operations"]["delete_database"]["total"], 1,
+            "{stats}"
+        );
+    })
+    .await;
+}
+
+/// The documents of examples/environment/`file`.
+fn environment(file: &str) -> Vec<kube::api::DynamicObject> {
+    let path = format!("{}/examples/environment/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| {
+            let v = Value::deserialize(d).unwrap_or_else(|e| panic!("{path}: {e}"));
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{path}: {e}"))
+        })
+        .collect()
+}
+
+/// Applies every object of examples/environment/`file` in `ns`; their names.
+async fn apply_environment(client: &kube::Client, ns: &str, file: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for obj in environment(file) {
+        let types = obj.types.clone().expect("apiVersion and kind");
+        let (group, version) = types.api_version.split_once('/').expect("a group");
+        let gvk = kube::core::GroupVersionKind::gvk(group, version, &types.kind);
+        let ar = kube::core::ApiResource::from_gvk(&gvk);
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+        let name = obj.metadata.name.clone().expect("a name");
+        api.patch(
+            &name,
+            &PatchParams::apply("pso-test").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {}/{name}: {e}", types.kind));
+        names.push(format!("{}/{name}", types.kind));
+    }
+    names
+}
+
+/// Waits until `name` of kind `K` is Ready=True.
+async fn wait_ready<K>(client: &kube::Client, ns: &str, name: &str) -> K
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + Serialize
+        + DeserializeOwned
+        + planetscale_operator::crd::ManagedResource,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    support::wait_for(&api, name, READY, "Ready", |o| {
+        ready_of(o.conditions()) == Some(("True", "Ready"))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_environment_example_waits_for_its_database_then_becomes_ready() {
+    use planetscale_operator::crd::PlanetScalePassword;
+    with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
+        let _operator = op;
+        // The credentials and the backup name the database by databaseRef: applied before
+        // it, they wait for it without calling PlanetScale.
+        apply_environment(&client, &ns, "03-credentials.yaml").await;
+        apply_environment(&client, &ns, "04-backup.yaml").await;
+        let backups: Api<PlanetScaleBackup> = Api::namespaced(client.clone(), &ns);
+        support::wait_for(&backups, "before-launch", READY, "DatabaseNotReady", |b| {
+            ready_of(b.status.as_ref().map_or(&[], |s| &s.conditions))
+                == Some(("False", "DatabaseNotReady"))
+        })
+        .await;
+        let stats = emu.stats().await;
+        assert_eq!(
+            stats["operations"]["create_backup"]["total"]
+                .as_u64()
+                .unwrap_or(0),
+            0
+        );
+
+        apply_environment(&client, &ns, "01-database.yaml").await;
+        let d: PlanetScaleDatabase = wait_ready(&client, &ns, "storefront").await;
+        let s = d.status.unwrap();
+        let policies: Vec<_> = s.backup_policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(policies, ["nightly", "dev-weekly"], "{s:?}");
+        assert!(s.backup_policies.iter().all(|p| p.next_run_at.is_some()));
+        // The database watch wakes the waiting resources: no slow retry in between.
+        let b: PlanetScaleBackup = wait_ready(&client, &ns, "before-launch").await;
+        assert_eq!(b.status.unwrap().database.as_deref(), Some("storefront"));
+        let _: PlanetScalePassword = wait_ready(&client, &ns, "storefront-reader").await;
+
+        apply_environment(&client, &ns, "02-branches.yaml").await;
+        let _: PlanetScaleBranch = wait_ready(&client, &ns, "staging").await;
+        let _: PlanetScalePassword = wait_ready(&client, &ns, "staging-app").await;
+        let stats = emu.stats().await;
+        assert_eq!(
+            stats["operations"]["create_backup_policy"]["total"], 2,
             "{stats}"
         );
     })

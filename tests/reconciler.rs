@@ -25,6 +25,10 @@ mod credentials_write_back;
 mod database;
 #[path = "reconciler/database_faults.rs"]
 mod database_faults;
+#[path = "reconciler/database_policies.rs"]
+mod database_policies;
+#[path = "reconciler/database_ref.rs"]
+mod database_ref;
 #[path = "reconciler/deploy_request.rs"]
 mod deploy_request;
 #[path = "reconciler/deploy_request_faults.rs"]

@@ -1,6 +1,7 @@
-//! The branch a password or a deploy request acts on, from its [`BranchTarget`]: the
-//! `PlanetScaleBranch` named by `branchRef` once it is Ready, or `organization` + `database` +
-//! `branch` as written. Both kinds resolve it here, with the same waits; what each does with
+//! The branch a password, a deploy request or a backup acts on, from its [`BranchTarget`]: the
+//! `PlanetScaleBranch` named by `branchRef` once it is Ready, `organization` + `database` +
+//! `branch` as written, or `branch` of the `PlanetScaleDatabase` named by `databaseRef` once
+//! that is Ready. Every kind resolves it here, with the same waits; what each does with
 //! the target recorded in its status differs on purpose and stays with the kind:
 //! - a password that already works keeps being looked after on its recorded target while its
 //!   `PlanetScaleBranch` is not Ready (a sleeping branch must not stop renewals);
@@ -8,12 +9,14 @@
 //!   delete the branch and its `PlanetScaleBranch` after the deploy).
 use std::time::Duration;
 
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 
 use crate::controller::planetscale::PlanetScale;
 use crate::crd::BranchTarget;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::conditions::{READY, find_condition, reason};
+use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
 
 /// Wait before looking at a missing or not-Ready `PlanetScaleBranch` again; the branch watch
@@ -62,6 +65,17 @@ pub async fn resolve_or(
         };
         return Ok((t, None));
     }
+    if let (Some(d), Some(branch)) = (&spec.database_ref, &spec.branch) {
+        let api: Api<PlanetScaleDatabase> = Api::namespaced(kube.clone(), ns);
+        let found = match api.get_opt(&d.name).await? {
+            Some(db) => from_database(&db, branch),
+            None => Err(database_waiting(format!(
+                "PlanetScaleDatabase {} does not exist in namespace {ns}",
+                d.name
+            ))),
+        };
+        return keep_recorded(found, recorded);
+    }
     let Some(r) = &spec.branch_ref else {
         // Admission refuses this; an object stored before the rule existed says what to fix.
         return Err(Error::Invalid {
@@ -91,36 +105,130 @@ pub fn choose(
     }
 }
 
+/// `Ok` for a resource (`what`, e.g. `PlanetScaleBranch pr-1`) that is Ready and not being
+/// deleted; otherwise why not, for the caller's wait. Pure.
+fn usable(
+    what: &str,
+    deleting: bool,
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Result<(), String> {
+    if deleting {
+        return Err(format!("{what} is being deleted"));
+    }
+    match find_condition(conditions, READY) {
+        Some(c) if c.status == "True" => Ok(()),
+        Some(c) => Err(format!("{what} is not Ready ({}: {})", c.reason, c.message)),
+        None => Err(format!("{what} is not Ready yet")),
+    }
+}
+
 /// The target of a `PlanetScaleBranch`, if it is Ready and not being deleted. Pure.
 pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
     let name = branch.name_any();
-    if branch.metadata.deletion_timestamp.is_some() {
-        return Err(waiting(format!(
-            "PlanetScaleBranch {name} is being deleted"
-        )));
-    }
     let status = branch.status.as_ref();
     let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    match find_condition(conditions, READY) {
-        Some(c) if c.status == "True" => {}
-        Some(c) => {
-            return Err(waiting(format!(
-                "PlanetScaleBranch {name} is not Ready ({}: {})",
-                c.reason, c.message
-            )));
-        }
-        None => {
-            return Err(waiting(format!(
-                "PlanetScaleBranch {name} is not Ready yet"
-            )));
-        }
-    }
+    let deleting = branch.metadata.deletion_timestamp.is_some();
+    usable(&format!("PlanetScaleBranch {name}"), deleting, conditions).map_err(waiting)?;
     let status_name = status.and_then(|s| s.branch_name.clone());
     Ok(Target {
         organization: branch.spec.organization.clone(),
         database: branch.spec.database.clone(),
         branch: status_name.unwrap_or_else(|| branch.spec.effective_branch_name(&name).to_string()),
         known_ready: true,
+    })
+}
+
+/// A resolved target, or while it cannot be resolved, `recorded` (when given) with the reason
+/// to report. Pure.
+fn keep_recorded(
+    found: Result<Target, Error>,
+    recorded: Option<Target>,
+) -> Result<(Target, Option<Error>), Error> {
+    match (found, recorded) {
+        (Ok(t), _) => Ok((t, None)),
+        (Err(e), Some(t)) => Ok((t, Some(e))),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// `branch` of the database a `PlanetScaleDatabase` stands for, if it is Ready and not being
+/// deleted. Pure.
+pub fn from_database(db: &PlanetScaleDatabase, branch: &str) -> Result<Target, Error> {
+    let name = db.name_any();
+    let status = db.status.as_ref();
+    let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let deleting = db.metadata.deletion_timestamp.is_some();
+    usable(&format!("PlanetScaleDatabase {name}"), deleting, conditions)
+        .map_err(database_waiting)?;
+    let database = status.and_then(|s| s.database_name.clone());
+    Ok(Target {
+        organization: db.spec.organization.clone(),
+        database: database.unwrap_or_else(|| db.spec.effective_name(&name).to_string()),
+        branch: branch.to_string(),
+        known_ready: false,
+    })
+}
+
+/// `Waiting` with reason `DatabaseNotReady`, for a `PlanetScaleDatabase` that is not usable
+/// yet; the database watch ([`waiting_on_database`]) usually wakes the resource sooner.
+pub fn database_waiting(message: String) -> Error {
+    Error::Waiting {
+        reason: crate::crd::database::reason::DATABASE_NOT_READY,
+        message,
+        retry_after: BRANCH_RESOURCE_WAIT,
+    }
+}
+
+/// The objects in `store` of `db`'s namespace whose target names `db` by `databaseRef` and
+/// that are `waiting` (e.g. not Ready): a database becoming Ready wakes them at once.
+pub fn waiting_on_database<K>(
+    store: &Store<K>,
+    db: &PlanetScaleDatabase,
+    target: impl Fn(&K) -> &BranchTarget,
+    waiting: impl Fn(&K) -> bool,
+) -> Vec<ObjectRef<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    store
+        .state()
+        .iter()
+        .filter(|o| o.namespace() == db.namespace())
+        .filter(|o| {
+            let r = target(o).database_ref.as_ref();
+            r.is_some_and(|r| r.name == db.name_any())
+        })
+        .filter(|o| waiting(o))
+        .map(|o| ObjectRef::from_obj(&**o))
+        .collect()
+}
+
+/// `controller` with a watch of the `PlanetScaleDatabase`s (of `namespace`, or all) that
+/// wakes its objects waiting on one through `databaseRef` ([`waiting_on_database`]).
+pub fn watch_databases<K>(
+    controller: kube::runtime::Controller<K>,
+    client: &kube::Client,
+    namespace: Option<&str>,
+    target: fn(&K) -> &BranchTarget,
+    waiting: fn(&K) -> bool,
+) -> kube::runtime::Controller<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<PlanetScaleDatabase> = match namespace {
+        None => Api::all(client.clone()),
+        Some(ns) => Api::namespaced(client.clone(), ns),
+    };
+    let store = controller.store();
+    let config = kube::runtime::watcher::Config::default();
+    controller.watches(api, config, move |db| {
+        waiting_on_database(&store, &db, target, waiting)
     })
 }
 

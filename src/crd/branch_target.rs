@@ -1,10 +1,13 @@
-//! The branch a `PlanetScalePassword` or a `DeployRequest` acts on, in either form: a
-//! `PlanetScaleBranch` of the same namespace (`branchRef`), or `organization` + `database` +
-//! `branch`. Its fields and CEL rules are defined here once; each kind flattens it into its
+//! The branch a `PlanetScalePassword`, a `DeployRequest` or a `PlanetScaleBackup` acts on, in
+//! one of three forms: a `PlanetScaleBranch` of the same namespace (`branchRef`),
+//! `organization` + `database` + `branch`, or a `PlanetScaleDatabase` of the same namespace
+//! (`databaseRef`) + `branch`. Its fields and CEL rules are defined here once; each kind flattens it into its
 //! spec, so the fields sit directly under `spec` and the rules become spec-level rules.
 use serde::{Deserialize, Serialize};
 
-use super::common::{BranchRef, immutable_rule, presence_immutable_rule, ps_name_rule, spec_rule};
+use super::common::{
+    BranchRef, DatabaseRef, immutable_rule, presence_immutable_rule, ps_name_rule, spec_rule,
+};
 
 /// Why the target cannot change: a resource acts on one branch for its whole life.
 const FIXED: &str = "the branch is fixed at creation; create another resource for another branch";
@@ -14,11 +17,16 @@ const FIXED: &str = "the branch is fixed at creation; create another resource fo
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = spec_rule(
-        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch))",
-        "set the branch: either branchRef, or organization, database and branch together"),
+        "has(self.branchRef) || (has(self.organization) && has(self.database) && has(self.branch)) \
+         || (has(self.databaseRef) && has(self.branch))",
+        "set the branch: either branchRef, or organization, database and branch together, or databaseRef and branch"),
     validation = spec_rule(
-        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch))",
-        "branchRef cannot be combined with organization, database or branch: use one form"),
+        "!has(self.branchRef) || !(has(self.organization) || has(self.database) || has(self.branch) || has(self.databaseRef))",
+        "branchRef cannot be combined with organization, database or branch (nor databaseRef): use one form"),
+    validation = spec_rule(
+        "!has(self.databaseRef) || !(has(self.organization) || has(self.database))",
+        "databaseRef cannot be combined with organization or database: the PlanetScaleDatabase names them"),
+    validation = presence_immutable_rule("databaseRef", FIXED),
     validation = presence_immutable_rule("branchRef", FIXED),
     validation = presence_immutable_rule("organization", FIXED),
     validation = presence_immutable_rule("database", FIXED),
@@ -30,6 +38,13 @@ pub struct BranchTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = immutable_rule("branchRef", FIXED))]
     pub branch_ref: Option<BranchRef>,
+
+    /// The `PlanetScaleDatabase` (in this namespace) whose organization and database to use,
+    /// with `branch`; the operator waits until it is Ready. Instead of `organization` +
+    /// `database`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("databaseRef", FIXED))]
+    pub database_ref: Option<DatabaseRef>,
 
     /// PlanetScale organization (with `database` and `branch`, instead of `branchRef`).
     /// Immutable.
@@ -50,8 +65,8 @@ pub struct BranchTarget {
     )]
     pub database: Option<String>,
 
-    /// Branch name in PlanetScale (with `organization` and `database`, instead of
-    /// `branchRef`). Immutable.
+    /// Branch name in PlanetScale (with `organization` and `database`, or with
+    /// `databaseRef`; instead of `branchRef`). Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     #[x_kube(

@@ -60,6 +60,15 @@ pub struct BranchRef {
     pub name: String,
 }
 
+/// A reference to a `PlanetScaleDatabase` in the same namespace as the resource that names it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
+pub struct DatabaseRef {
+    /// Name of the `PlanetScaleDatabase` resource, in the same namespace as this resource.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = k8s_name_rule("name"))]
+    pub name: String,
+}
+
 /// A reference to a `PlanetScaleBackup` in the same namespace as the resource that names it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, kube::KubeSchema)]
 pub struct BackupRef {

@@ -5,6 +5,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::backup_policy::{BackupPolicySpec, BackupPolicyStatus};
 use super::common::{
     DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule, pattern_rule,
     plain_enum, presence_immutable_rule, ps_name_rule, spec_rule,
@@ -123,6 +124,9 @@ pub struct DatabaseSettings {
     validation = spec_rule("!(self.managementPolicy == 'Observe' && has(self.settings))",
         "settings cannot be set with managementPolicy: Observe, which never changes the database")
         .field_path(".settings"),
+    validation = spec_rule("!(self.managementPolicy == 'Observe' && has(self.backupPolicies))",
+        "backupPolicies cannot be set with managementPolicy: Observe, which never changes the database")
+        .field_path(".backupPolicies"),
     validation = spec_rule("!(self.managementPolicy == 'Observe' && self.deletionPolicy == 'Delete')",
         "deletionPolicy: Delete cannot be set with managementPolicy: Observe, which never deletes the database")
         .field_path(".deletionPolicy"),
@@ -199,6 +203,15 @@ pub struct PlanetScaleDatabaseSpec {
     /// Settings kept in line with PlanetScale (each unset one is left as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<DatabaseSettings>,
+
+    /// Backup policies: PlanetScale's schedules that back up the database's production or
+    /// development branches, matched by name. A policy removed from this list is deleted in
+    /// PlanetScale (a required system policy is only let go); policies never listed here are
+    /// left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub backup_policies: Vec<BackupPolicySpec>,
 
     /// `Manage` (default) creates or adopts the database and keeps its settings; `Observe`
     /// only reports an existing database in status and never writes to PlanetScale.
@@ -296,6 +309,11 @@ pub struct PlanetScaleDatabaseStatus {
     /// rather than created by this resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// The backup policies this resource manages (created or taken over), as PlanetScale has
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub backup_policies: Vec<BackupPolicyStatus>,
     /// When the operator asked PlanetScale to create the database. Written just before the
     /// create call and cleared once `id` is recorded, so that a database found in between
     /// (the operator stopped after creating it) is recognised as this resource's own.

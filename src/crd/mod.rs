@@ -5,6 +5,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub mod backup;
+pub mod backup_policy;
 pub mod branch;
 pub mod branch_target;
 pub mod common;
@@ -30,8 +31,8 @@ pub use branch::{
 };
 pub use branch_target::{BranchTarget, ExplicitBranch};
 pub use common::{
-    BackupRef, BranchRef, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION, ROTATE_ANNOTATION,
-    SecretRef, is_paused, rotate_request,
+    BackupRef, BranchRef, DatabaseRef, DeletionPolicy, ManagementPolicy, PAUSED_ANNOTATION,
+    ROTATE_ANNOTATION, SecretRef, is_paused, rotate_request,
 };
 pub use conditions::{ConditionStatus, new_condition, set_condition};
 pub use database::{PlanetScaleDatabase, PlanetScaleDatabaseSpec, PlanetScaleDatabaseStatus};

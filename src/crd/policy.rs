@@ -104,8 +104,8 @@ pub struct AccessRule {
     #[schemars(length(max = 4))]
     pub password_roles: Vec<PasswordRole>,
 
-    /// What may be done to production branches. Default: nothing (no adoption, deletion,
-    /// promotion, or passwords).
+    /// What may be done to production branches and databases. Default: nothing (no
+    /// adoption, deletion, promotion, passwords, or database deletion).
     #[serde(default)]
     pub production: ProductionAccess,
 }
@@ -223,7 +223,8 @@ pub struct CredentialsSelector {
     pub secrets: Vec<String>,
 }
 
-/// What may be done to production branches; everything defaults to `false`.
+/// What may be done to production branches, and to whole databases; everything defaults to
+/// `false`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductionAccess {
@@ -239,6 +240,11 @@ pub struct ProductionAccess {
     /// Create passwords on a production branch.
     #[serde(default)]
     pub passwords: bool,
+    /// Delete a whole database (a `PlanetScaleDatabase` with `deletionPolicy: Delete` and
+    /// its confirmation), production branches and all. Without it such a deletion is
+    /// blocked and the database stays.
+    #[serde(default)]
+    pub delete_databases: bool,
 }
 
 fn any() -> Vec<String> {

@@ -164,6 +164,7 @@ fn explicit_allowances_allow() {
         delete: true,
         promote: true,
         passwords: true,
+        delete_databases: false,
     };
     let p = [policy("p", vec![r])];
     let req = Request {
@@ -234,4 +235,31 @@ fn globs() {
     ] {
         assert_eq!(glob(p, n), ok, "{p} ~ {n}");
     }
+}
+
+#[test]
+fn deleting_a_database_needs_its_own_allowance() {
+    let mut r = rule("all");
+    r.production.delete = true;
+    let req = Request {
+        credentials: None,
+        target: Some(Where::Database {
+            organization: "acme".into(),
+            database: "app".into(),
+        }),
+        role: None,
+        production: vec![Production::DeleteDatabase],
+        namespace: "team-a".into(),
+    };
+    let p = [policy("p", vec![r.clone()])];
+    let Verdict::Denied(why) = decide(&p, &BTreeMap::new(), &req) else {
+        panic!("deleting production branches is not deleting databases")
+    };
+    assert!(why.contains("production.deleteDatabases"), "{why}");
+    r.production.delete_databases = true;
+    let p = [policy("p", vec![r])];
+    assert!(matches!(
+        decide(&p, &BTreeMap::new(), &req),
+        Verdict::Allowed { .. }
+    ));
 }

@@ -1,5 +1,6 @@
 //! What a decision reads from Kubernetes besides the policies: the namespace's labels (only
-//! when a rule selects by label) and the `PlanetScaleBranch` a `branchRef` names. Read once
+//! when a rule selects by label) and the `PlanetScaleBranch` a `branchRef` names
+//! (and the `PlanetScaleDatabase` a `databaseRef` names). Read once
 //! per namespace and per branch resource for one [`Facts`] value: the check of one pass, or
 //! the comparison of old and new verdicts of every resource after a policy change
 //! ([`super::wake`]).
@@ -10,6 +11,7 @@ use kube::{Api, Client, ResourceExt};
 
 use super::{Production, Request, Where};
 use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::database::PlanetScaleDatabase;
 use crate::crd::policy::PlanetScaleAccessPolicy;
 use crate::error::Error;
 
@@ -39,6 +41,9 @@ impl Facts {
         policies: &[&[PlanetScaleAccessPolicy]],
         mut req: Request,
     ) -> Result<(Request, BTreeMap<String, String>), Error> {
+        if let Some(Where::DatabaseRef { database, branch }) = &req.target {
+            req.target = database_target(&self.client, &req.namespace, database, branch).await?;
+        }
         if let Some(Where::BranchRef(name)) = &req.target {
             let (target, production) = self.branch(&req.namespace, name).await?;
             req.target = target;
@@ -112,4 +117,20 @@ async fn branch_target(
         branch: b.spec.effective_branch_name(&b.name_any()).to_string(),
     };
     Ok((Some(target), production))
+}
+
+/// Branch `branch` of the database a `databaseRef` names, from its `PlanetScaleDatabase`
+/// (`None` while it does not exist: the kind waits for it without calling PlanetScale).
+async fn database_target(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    branch: &str,
+) -> Result<Option<Where>, Error> {
+    let api: Api<PlanetScaleDatabase> = Api::namespaced(client.clone(), ns);
+    Ok(api.get_opt(name).await?.map(|d| Where::Branch {
+        organization: d.spec.organization.clone(),
+        database: d.spec.effective_name(&d.name_any()).to_string(),
+        branch: branch.to_string(),
+    }))
 }

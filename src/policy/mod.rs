@@ -40,6 +40,8 @@ pub enum Production {
     Promote,
     /// Create a password on a production branch.
     Passwords,
+    /// Delete a whole database.
+    DeleteDatabase,
 }
 
 impl Production {
@@ -49,6 +51,7 @@ impl Production {
             Self::Delete => "deleting a production branch",
             Self::Promote => "promoting a branch to production",
             Self::Passwords => "passwords on a production branch",
+            Self::DeleteDatabase => "deleting a database (production.deleteDatabases)",
         }
     }
 }
@@ -65,6 +68,9 @@ pub enum Where {
     /// The `PlanetScaleBranch` of that name in the resource's namespace (read by
     /// [`Policies::admit`]; that branch resource is checked on its own too).
     BranchRef(String),
+    /// Branch `branch` of the `PlanetScaleDatabase` named first, in the resource's namespace
+    /// (read by [`Policies::admit`]).
+    DatabaseRef { database: String, branch: String },
     /// A whole database (a `PlanetScaleDatabase`): judged by organization and database.
     Database {
         organization: String,
@@ -208,7 +214,7 @@ fn target_refusal(rule: &AccessRule, target: Option<&Where>) -> Option<String> {
             organization,
             database,
         } => (organization, database, None),
-        Where::BranchRef(_) => return None,
+        Where::BranchRef(_) | Where::DatabaseRef { .. } => return None,
     };
     check("organization", organization, &rule.organizations)
         .or_else(|| check("database", database, &rule.databases))
@@ -239,6 +245,7 @@ fn production_allowed(rule: &AccessRule, p: Production) -> bool {
         Production::Delete => a.delete,
         Production::Promote => a.promote,
         Production::Passwords => a.passwords,
+        Production::DeleteDatabase => a.delete_databases,
     }
 }
 

@@ -117,7 +117,13 @@ fn target(t: &BranchTarget) -> Option<Where> {
             branch: e.branch.to_string(),
         }),
         (None, Some(r)) => Some(Where::BranchRef(r.name.clone())),
-        (None, None) => None,
+        (None, None) => match (&t.database_ref, &t.branch) {
+            (Some(d), Some(b)) => Some(Where::DatabaseRef {
+                database: d.name.clone(),
+                branch: b.clone(),
+            }),
+            _ => None,
+        },
     }
 }
 

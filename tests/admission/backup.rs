@@ -2,7 +2,7 @@
 //! main.
 use serde_json::json;
 
-use crate::case::{Case, Kind::Backup, bad, bad_update};
+use crate::case::{Case, Kind, Kind::Backup, bad, bad_update};
 
 pub fn cases() -> Vec<Case> {
     let by_ref = json!({"organization": null, "database": null, "branch": null, "branchRef": {"name": "main"}});
@@ -27,6 +27,22 @@ pub fn cases() -> Vec<Case> {
             Backup,
             "both forms",
             json!({"branchRef": {"name": "main"}}),
+            &[
+                "spec",
+                "branchRef cannot be combined with organization, database or branch",
+            ],
+        ),
+        bad(
+            Backup,
+            "databaseRef without branch",
+            json!({"organization": null, "database": null, "branch": null, "databaseRef": {"name": "storefront"}}),
+            &["spec", "or databaseRef and branch"],
+        ),
+        bad(
+            Backup,
+            "databaseRef with branchRef",
+            json!({"organization": null, "database": null, "branch": null,
+                   "databaseRef": {"name": "storefront"}, "branchRef": {"name": "main"}}),
             &[
                 "spec",
                 "branchRef cannot be combined with organization, database or branch",
@@ -311,6 +327,62 @@ pub fn cases() -> Vec<Case> {
             json!({}),
             json!({"emergency": true}),
             &["spec.emergency", "emergency cannot be added or removed"],
+        ),
+    ]
+}
+
+/// The `databaseRef` form of the branch target, for each kind that has it.
+pub fn database_ref_cases(kind: Kind) -> Vec<Case> {
+    let by_db = |name: &str| {
+        json!({"organization": null, "database": null, "branchRef": null, "branch": "feature",
+               "databaseRef": {"name": name}})
+    };
+    vec![
+        bad(
+            kind,
+            "databaseRef name too long",
+            by_db(&"a".repeat(254)),
+            &["spec.databaseRef.name", "Too long"],
+        ),
+        bad(
+            kind,
+            "databaseRef name not an object name",
+            by_db("Store_Front"),
+            &[
+                "spec.databaseRef.name",
+                "name must be a Kubernetes object name: lowercase letters",
+            ],
+        ),
+        bad(
+            kind,
+            "databaseRef without a name",
+            json!({"organization": null, "database": null, "branchRef": null, "branch": "main",
+                   "databaseRef": {}}),
+            &["spec.databaseRef.name", "Required value"],
+        ),
+        bad(
+            kind,
+            "databaseRef with organization and database",
+            json!({"branchRef": null, "organization": "acme", "database": "shop",
+                   "branch": "main", "databaseRef": {"name": "storefront"}}),
+            &[
+                "spec",
+                "databaseRef cannot be combined with organization or database",
+            ],
+        ),
+        bad_update(
+            kind,
+            "databaseRef changed",
+            by_db("storefront"),
+            json!({"databaseRef": {"name": "other"}}),
+            &["spec.databaseRef", "databaseRef is immutable"],
+        ),
+        bad_update(
+            kind,
+            "databaseRef switched to organization and database",
+            by_db("storefront"),
+            json!({"databaseRef": null, "organization": "acme", "database": "shop"}),
+            &["spec.databaseRef", "databaseRef cannot be added or removed"],
         ),
     ]
 }

@@ -3,6 +3,12 @@ use serde_json::json;
 
 use crate::case::{Case, Kind::Database, bad, bad_update};
 
+/// A backup policy named `name` at `time`.
+fn policy(name: &str, time: &str) -> serde_json::Value {
+    json!({"name": name, "frequency": {"value": 1, "unit": "day"},
+           "retention": {"value": 7, "unit": "day"}, "scheduleTime": time})
+}
+
 pub fn cases() -> Vec<Case> {
     let long = "a".repeat(64);
     let pg = json!({"engine": "postgresql", "postgresMajorVersion": "17"});
@@ -154,6 +160,190 @@ pub fn cases() -> Vec<Case> {
                 "spec.settings",
                 "settings cannot be set with managementPolicy: Observe",
             ],
+        ),
+        bad(
+            Database,
+            "backupPolicies with Observe",
+            json!({"managementPolicy": "Observe", "backupPolicies": [policy("nightly", "02:30")]}),
+            &[
+                "spec.backupPolicies",
+                "backupPolicies cannot be set with managementPolicy: Observe",
+            ],
+        ),
+        bad(
+            Database,
+            "backupPolicies with the same name twice",
+            json!({"backupPolicies": [policy("nightly", "02:30"), policy("nightly", "03:00")]}),
+            &["spec.backupPolicies[1]", "Duplicate value"],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleTime not HH:MM",
+            json!({"backupPolicies": [policy("nightly", "2:30")]}),
+            &[
+                "spec.backupPolicies[0].scheduleTime",
+                "scheduleTime must be a time of day such as 02:30",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy frequency over 1000",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1001, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &[
+                "spec.backupPolicies[0].frequency.value",
+                "should be less than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy frequency 0",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 0, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &[
+                "spec.backupPolicies[0].frequency.value",
+                "should be greater than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy frequency without unit",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1}, "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].frequency.unit", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy frequency without value",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].frequency.value", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy without frequency",
+            json!({"backupPolicies": [{"name": "n", "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].frequency", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy without retention",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].retention", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy without name",
+            json!({"backupPolicies": [{"frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].name", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy name too long",
+            json!({"backupPolicies": [{"name": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies[0].name", "Too long"],
+        ),
+        bad(
+            Database,
+            "backup policy name with capitals",
+            json!({"backupPolicies": [{"name": "Nightly", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &[
+                "spec.backupPolicies[0].name",
+                "name must be a PlanetScale name",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy retention in decades",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "decade"}}]}),
+            &["spec.backupPolicies[0].retention.unit", "Unsupported value"],
+        ),
+        bad(
+            Database,
+            "backup policy retention over 1000",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 1001, "unit": "day"}}]}),
+            &[
+                "spec.backupPolicies[0].retention.value",
+                "should be less than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy retention 0",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 0, "unit": "day"}}]}),
+            &[
+                "spec.backupPolicies[0].retention.value",
+                "should be greater than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy retention without unit",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7}}]}),
+            &["spec.backupPolicies[0].retention.unit", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy retention without value",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"unit": "day"}}]}),
+            &["spec.backupPolicies[0].retention.value", "Required value"],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleDay 7",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "scheduleDay": 7}]}),
+            &[
+                "spec.backupPolicies[0].scheduleDay",
+                "should be less than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleDay -1",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "scheduleDay": -1}]}),
+            &[
+                "spec.backupPolicies[0].scheduleDay",
+                "should be greater than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleWeek 4",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "scheduleWeek": 4}]}),
+            &[
+                "spec.backupPolicies[0].scheduleWeek",
+                "should be less than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleWeek -1",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "scheduleWeek": -1}]}),
+            &[
+                "spec.backupPolicies[0].scheduleWeek",
+                "should be greater than or equal to",
+            ],
+        ),
+        bad(
+            Database,
+            "backup policy scheduleTime with seconds",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "scheduleTime": "02:30:00"}]}),
+            &["spec.backupPolicies[0].scheduleTime", "Too long"],
+        ),
+        bad(
+            Database,
+            "backup policy target staging",
+            json!({"backupPolicies": [{"name": "n", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}, "target": "staging"}]}),
+            &["spec.backupPolicies[0].target", "Unsupported value"],
+        ),
+        bad(
+            Database,
+            "seventeen backup policies",
+            json!({"backupPolicies": [{"name": "p0", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p1", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p2", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p3", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p4", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p5", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p6", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p7", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p8", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p9", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p10", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p11", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p12", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p13", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p14", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p15", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}},{"name": "p16", "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]}),
+            &["spec.backupPolicies", "Too many"],
+        ),
+        bad(
+            Database,
+            "backup policy frequency in years",
+            json!({"backupPolicies": [{"name": "yearly", "frequency": {"value": 1, "unit": "year"},
+                "retention": {"value": 1, "unit": "year"}}]}),
+            &["spec.backupPolicies[0].frequency.unit", "Unsupported value"],
         ),
         bad(
             Database,

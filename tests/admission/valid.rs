@@ -113,6 +113,7 @@ fn complete_password() -> PlanetScalePasswordSpec {
     PlanetScalePasswordSpec {
         target: BranchTarget {
             branch_ref: None,
+            database_ref: None,
             organization: Some("acme".into()),
             database: Some("shop".into()),
             branch: Some("main".into()),
@@ -258,6 +259,7 @@ async fn complete_password_and_deploy_request_are_accepted(client: &Client, ns: 
             branch_ref: Some(BranchRef {
                 name: "seeded".into(),
             }),
+            database_ref: None,
             organization: None,
             database: None,
             branch: None,

@@ -22,7 +22,7 @@ pub fn values(emu: &Emulator, extra: Value) -> Value {
             "credentials": {"default": true, "secrets": ["*"]},
             "organizations": ["*"],
             "passwordRoles": ["reader", "writer", "readwriter", "admin"],
-            "production": {"adopt": true, "delete": true, "promote": true, "passwords": true},
+            "production": {"adopt": true, "delete": true, "promote": true, "passwords": true, "deleteDatabases": true},
         }]}],
         "replicaCount": 0,
         "operator": {

@@ -273,7 +273,7 @@ pub async fn install_test_policy() {
             "credentials": { "default": true, "secrets": ["*"] },
             "organizations": ["*"],
             "passwordRoles": ["reader", "writer", "readwriter", "admin"],
-            "production": { "adopt": true, "delete": true, "promote": true, "passwords": true }
+            "production": { "adopt": true, "delete": true, "promote": true, "passwords": true, "deleteDatabases": true }
         }]}
     }))
     .expect("the test policy");

@@ -64,6 +64,7 @@ impl App {
         let settings = self.settings();
         let now = world.now();
         crate::deploy::advance(&mut world, &settings, now);
+        crate::model::backup_policy::advance(&mut world, settings.backup_duration, now);
         Ctx {
             world,
             settings,

@@ -137,6 +137,11 @@ ops! {
     "get_backup" "GET" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}" Auth::Db(&["read_backups"], &["read_backups"]), true;
     "update_backup" "PATCH" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}" Auth::Db(&["write_backups"], &["write_backups"]), true;
     "delete_backup" "DELETE" "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}" Auth::Db(&["delete_backups", "delete_production_branch_backups"], &["delete_backups", "delete_production_branch_backups"]), true;
+    "list_backup_policies" "GET" "/v1/organizations/{organization}/databases/{database}/backup-policies" Auth::Db(&["read_backups"], &["read_backups"]), true;
+    "create_backup_policy" "POST" "/v1/organizations/{organization}/databases/{database}/backup-policies" Auth::Db(&["write_backups"], &["write_backups"]), true;
+    "get_backup_policy" "GET" "/v1/organizations/{organization}/databases/{database}/backup-policies/{id}" Auth::Db(&["read_backups"], &["read_backups"]), true;
+    "update_backup_policy" "PATCH" "/v1/organizations/{organization}/databases/{database}/backup-policies/{id}" Auth::Db(&["write_backups"], &["write_backups"]), true;
+    "delete_backup_policy" "DELETE" "/v1/organizations/{organization}/databases/{database}/backup-policies/{id}" Auth::Db(&["write_backups"], &["write_backups"]), true;
     "get_deploy_queue" "GET" "/v1/organizations/{organization}/databases/{database}/deploy-queue" Auth::Db(READ_DR, S_READ_DR), true;
     "list_deploy_requests" "GET" "/v1/organizations/{organization}/databases/{database}/deploy-requests" Auth::Db(READ_DR, S_READ_DR), true;
     "create_deploy_request" "POST" "/v1/organizations/{organization}/databases/{database}/deploy-requests" Auth::Db(CREATE_DR, S_WRITE_DR), true;

@@ -93,6 +93,21 @@ impl Reconciler for BackupReconciler {
         &self.ctx
     }
 
+    /// A `PlanetScaleDatabase` named by `databaseRef` wakes the backups waiting on it.
+    fn watches(
+        self: &Arc<Self>,
+        controller: kube::runtime::Controller<PlanetScaleBackup>,
+        namespace: Option<&str>,
+    ) -> kube::runtime::Controller<PlanetScaleBackup> {
+        super::target::watch_databases(
+            controller,
+            &self.ctx.client,
+            namespace,
+            |b: &PlanetScaleBackup| &b.spec.target,
+            |b| super::watch::not_ready(b.status.as_ref().map(|s| s.conditions.as_slice())),
+        )
+    }
+
     async fn observe(&self, obj: &PlanetScaleBackup) -> Result<Observed, Error> {
         observe::observe(self, &Target::of(obj), obj).await
     }

@@ -79,15 +79,20 @@ pub fn create_body(obj: &PlanetScaleBackup) -> CreateBackup {
     let retention = spec.retention.as_ref();
     CreateBackup {
         name: Some(spec.backup_name.clone().unwrap_or_else(|| obj.name_any())),
-        retention_unit: retention.map(|r| match r.unit {
-            backup::RetentionUnit::Hour => RetentionUnit::Hour,
-            backup::RetentionUnit::Day => RetentionUnit::Day,
-            backup::RetentionUnit::Week => RetentionUnit::Week,
-            backup::RetentionUnit::Month => RetentionUnit::Month,
-            backup::RetentionUnit::Year => RetentionUnit::Year,
-        }),
+        retention_unit: retention.map(|r| retention_unit(r.unit)),
         retention_value: retention.map(|r| i64::from(r.value)),
         emergency: spec.emergency,
+    }
+}
+
+/// The API's name of a retention unit.
+pub fn retention_unit(unit: backup::RetentionUnit) -> RetentionUnit {
+    match unit {
+        backup::RetentionUnit::Hour => RetentionUnit::Hour,
+        backup::RetentionUnit::Day => RetentionUnit::Day,
+        backup::RetentionUnit::Week => RetentionUnit::Week,
+        backup::RetentionUnit::Month => RetentionUnit::Month,
+        backup::RetentionUnit::Year => RetentionUnit::Year,
     }
 }
 

@@ -1,11 +1,12 @@
 //! Runs the planned steps against PlanetScale, in order, until one fails; returns what was
 //! done ([`Outcome`]) for `status` to record and announce.
-use planetscale_api::models::{CreateDatabase, Database, UpdateDatabase};
+use planetscale_api::models::{BackupPolicy, CreateDatabase, Database, UpdateDatabase};
 use planetscale_api::{Error as ApiError, ErrorKind};
 
 use super::Target;
 use super::observe::Observed;
 use super::plan::{Claim, Step, changed};
+use super::policies::PolicyStep;
 use crate::controller::planetscale::PlanetScale;
 use crate::controller::readiness::Progress;
 use crate::controller::reconciler::{Acted, Plan};
@@ -27,6 +28,11 @@ pub struct Outcome {
     pub create_refused: bool,
     /// The settings changed (their names under `spec.settings`).
     pub updated: Vec<&'static str>,
+    /// The database's backup policies as PlanetScale has them after the pass (`None`: not
+    /// read).
+    pub policies: Option<Vec<BackupPolicy>>,
+    /// The backup-policy calls that succeeded, in order.
+    pub policy_changes: Vec<PolicyStep>,
 }
 
 /// Runs `plan`'s steps.
@@ -38,6 +44,8 @@ pub async fn act(t: &Target, observed: Observed, plan: Plan<Step>) -> Acted<Outc
         created: None,
         create_refused: false,
         updated: Vec::new(),
+        policies: observed.policies.clone(),
+        policy_changes: Vec::new(),
     };
     let ps = &observed.client;
     for step in plan.steps {
@@ -58,6 +66,7 @@ pub async fn act(t: &Target, observed: Observed, plan: Plan<Step>) -> Acted<Outc
                 Ok(())
             }
             Step::Update(body) => update(ps, t, &body, &mut out).await,
+            Step::Policy(step) => policy(ps, t, step, &mut out).await,
         };
         if let Err(e) = done {
             return Acted::failed(out, e);
@@ -105,6 +114,43 @@ async fn update(
     out.database = Some(updated);
     out.updated = changed(body);
     Ok(())
+}
+
+/// One backup-policy call; PlanetScale's answer replaces the policy in `out.policies`.
+async fn policy(
+    ps: &impl PlanetScale,
+    t: &Target,
+    step: PolicyStep,
+    out: &mut Outcome,
+) -> Result<(), Error> {
+    let (org, db) = (t.org.as_str(), t.name.as_str());
+    let list = out.policies.get_or_insert_with(Vec::new);
+    match &step {
+        PolicyStep::Create(body) => {
+            let p = ps.create_backup_policy(org, db, body).await;
+            list.push(p.map_err(|e| policy_refused(t, "create", body.name.as_deref(), e))?);
+        }
+        PolicyStep::Update { id, name, body } => {
+            let p = ps.update_backup_policy(org, db, id, body).await;
+            let p = p.map_err(|e| policy_refused(t, "change", Some(name), e))?;
+            list.retain(|h| h.id != p.id);
+            list.push(p);
+        }
+        PolicyStep::Delete { id, name } => match ps.delete_backup_policy(org, db, id).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(policy_refused(t, "delete", Some(name), e));
+            }
+            _ => list.retain(|h| &h.id != id),
+        },
+        PolicyStep::Release { .. } => {}
+    }
+    out.policy_changes.push(step);
+    Ok(())
+}
+
+fn policy_refused(t: &Target, what: &str, name: Option<&str>, e: ApiError) -> Error {
+    let policy = name.unwrap_or_default();
+    refused(t, &format!("{what} backup policy {policy} of"), e)
 }
 
 /// What a refused create means to the user.

@@ -2,8 +2,9 @@
 //! two explicit choices: `deletionPolicy: Delete` (the default is `Retain`) and
 //! `deletionConfirmation` naming the database. Without the confirmation, or with PlanetScale's
 //! deletion protection on, the deletion is refused: the finalizer stays, the condition
-//! `DeletionBlocked` says how to release the resource, and it is retried slowly. Observed
-//! databases are never deleted.
+//! `DeletionBlocked` says how to release the resource, and it is retried slowly. The access
+//! policy must allow it too (`production.deleteDatabases`), else it is blocked the same way.
+//! Observed databases are never deleted.
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -67,6 +68,11 @@ async fn delete(
     if !ours && status.create_requested_at.is_none() {
         return Ok(Gone::NotOurs);
     }
+    let allowance = crate::policy::Production::DeleteDatabase;
+    let policies = &r.ctx.policies;
+    policies
+        .admit_production(&r.ctx.client, obj, allowance)
+        .await?;
     if db.deletion_protected == Some(true) {
         unprotect(&client, t, obj).await?;
     }

@@ -22,6 +22,7 @@ pub mod act;
 pub mod cleanup;
 pub mod observe;
 pub mod plan;
+pub mod policies;
 pub mod status;
 
 use act::Outcome;
@@ -65,6 +66,8 @@ pub struct Target {
     credentials_ref: Option<crate::crd::SecretRef>,
     /// `managementPolicy: Observe`: never write.
     observe: bool,
+    /// The resource names or records backup policies: the pass reads them.
+    manages_policies: bool,
 }
 
 impl Target {
@@ -75,6 +78,11 @@ impl Target {
             name: obj.spec.effective_name(&obj.name_any()).to_string(),
             credentials_ref: obj.spec.credentials_ref.clone(),
             observe: obj.spec.management_policy == crate::crd::ManagementPolicy::Observe,
+            manages_policies: !obj.spec.backup_policies.is_empty()
+                || obj
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| !s.backup_policies.is_empty()),
         }
     }
 }
@@ -96,7 +104,11 @@ impl Reconciler for DatabaseReconciler {
     }
 
     fn plan(&self, obj: &PlanetScaleDatabase, observed: &Observed) -> Plan<Step> {
-        plan::plan(obj, observed.database.as_ref())
+        plan::plan(
+            obj,
+            observed.database.as_ref(),
+            observed.policies.as_deref(),
+        )
     }
 
     fn intent(

@@ -1,5 +1,6 @@
-//! What PlanetScale says about the database: one `GET`. Decides nothing.
-use planetscale_api::models::Database;
+//! What PlanetScale says about the database: one `GET`, and the list of its backup policies
+//! when the resource manages any. Decides nothing.
+use planetscale_api::models::{BackupPolicy, Database};
 use planetscale_api::{Client, ErrorKind};
 
 use super::{DatabaseReconciler, Target};
@@ -12,13 +13,25 @@ pub struct Observed {
     pub client: Client,
     /// The database (`None`: PlanetScale answered 404).
     pub database: Option<Database>,
+    /// Its backup policies, read only for a ready database whose resource manages some.
+    pub policies: Option<Vec<BackupPolicy>>,
 }
 
 /// Reads what the plan needs.
 pub async fn observe(r: &DatabaseReconciler, t: &Target) -> Result<Observed, Error> {
     let client = r.client(t).await?;
     let database = get_database(&client, t).await?;
-    Ok(Observed { client, database })
+    let policies = match &database {
+        Some(d) if d.ready && t.manages_policies => {
+            Some(client.list_backup_policies_all(&t.org, &t.name).await?)
+        }
+        _ => None,
+    };
+    Ok(Observed {
+        client,
+        database,
+        policies,
+    })
 }
 
 /// The database, `None` for a 404.

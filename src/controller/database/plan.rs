@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use kube::ResourceExt;
-use planetscale_api::models::{CreateDatabase, Database, DatabaseKind, UpdateDatabase};
+use planetscale_api::models::{
+    BackupPolicy, CreateDatabase, Database, DatabaseKind, UpdateDatabase,
+};
 
+use super::policies::{self, PolicyStep};
 use crate::controller::reconciler::Plan;
 use crate::crd::ManagementPolicy;
 use crate::crd::database::{
@@ -35,6 +38,8 @@ pub enum Step {
     AwaitDatabase,
     /// Bring the settings in line with the spec.
     Update(UpdateDatabase),
+    /// Create, change, delete or let go of one backup policy.
+    Policy(PolicyStep),
 }
 
 /// How a database becomes the resource's in this pass.
@@ -48,8 +53,13 @@ pub enum Claim {
     Record,
 }
 
-/// The steps for what was seen. Pure.
-pub fn plan(obj: &PlanetScaleDatabase, database: Option<&Database>) -> Plan<Step> {
+/// The steps for what was seen (`policies`: the database's backup policies, when read).
+/// Pure.
+pub fn plan(
+    obj: &PlanetScaleDatabase,
+    database: Option<&Database>,
+    policies: Option<&[BackupPolicy]>,
+) -> Plan<Step> {
     let default = PlanetScaleDatabaseStatus::default();
     let status = obj.status.as_ref().unwrap_or(&default);
     let spec = &obj.spec;
@@ -78,6 +88,10 @@ pub fn plan(obj: &PlanetScaleDatabase, database: Option<&Database>) -> Plan<Step
         if !update.is_empty() {
             steps.push(Step::Update(update));
         }
+    }
+    if !observe && let Some(have) = policies {
+        let wanted = policies::steps(&spec.backup_policies, &status.backup_policies, have);
+        steps.extend(wanted.into_iter().map(Step::Policy));
     }
     Plan::steps(steps)
 }

@@ -48,6 +48,7 @@ fn kinds(p: &Plan<Step>) -> Vec<&'static str> {
             Step::Record(Some(Claim::Record)) => "record-unrecorded",
             Step::AwaitDatabase => "await",
             Step::Update(_) => "update",
+            Step::Policy(_) => "policy",
         })
         .collect()
 }
@@ -154,14 +155,18 @@ fn cases() {
         ),
     ];
     for (name, spec, status, seen, want) in cases {
-        let p = plan(&obj(spec, status), seen.as_ref());
+        let p = plan(&obj(spec, status), seen.as_ref(), None);
         assert_eq!(kinds(&p), want, "case {name}");
     }
 }
 
 #[test]
 fn pending_databases_are_looked_at_again_soon() {
-    let p = plan(&obj(json!({}), json!({"id": "d1"})), Some(&db("d1", false)));
+    let p = plan(
+        &obj(json!({}), json!({"id": "d1"})),
+        Some(&db("d1", false)),
+        None,
+    );
     assert_eq!(p.requeue, Some(PENDING_WAIT));
 }
 
@@ -172,7 +177,7 @@ fn the_create_body_carries_engine_size_replicas_and_version() {
                "replicas": 2, "postgresMajorVersion": "17"}),
         json!({}),
     );
-    let p = plan(&o, None);
+    let p = plan(&o, None, None);
     let Step::Create { body, .. } = &p.steps[0] else {
         panic!("{p:?}")
     };
@@ -203,5 +208,24 @@ fn only_the_settings_that_differ_are_sent() {
     assert_eq!(
         changed(&u),
         ["requireApprovalForDeploy", "migrationFramework"]
+    );
+}
+
+#[test]
+fn backup_policies_are_planned_only_when_read_and_managed() {
+    let spec = json!({"backupPolicies": [{"name": "nightly",
+        "frequency": {"value": 1, "unit": "day"}, "retention": {"value": 7, "unit": "day"}}]});
+    let ready = db("d1", true);
+    let o = obj(spec, json!({"id": "d1"}));
+    assert_eq!(
+        kinds(&plan(&o, Some(&ready), Some(&[]))),
+        ["record", "policy"]
+    );
+    assert_eq!(kinds(&plan(&o, Some(&ready), None)), ["record"], "not read");
+    let pending = db("d1", false);
+    assert_eq!(
+        kinds(&plan(&o, Some(&pending), Some(&[]))),
+        ["record", "await"],
+        "a database not ready yet gets its policies later"
     );
 }

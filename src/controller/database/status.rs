@@ -5,6 +5,7 @@ use planetscale_api::models::Database;
 
 use super::act::Outcome;
 use super::plan::Claim;
+use super::policies::{self, PolicyStep};
 use crate::controller::reconciler::{Note, Report};
 use crate::controller::{adoption, readiness};
 use crate::crd::database::{PlanetScaleDatabase, PlanetScaleDatabaseStatus, reason};
@@ -38,8 +39,19 @@ pub fn report(
     let name = obj.spec.effective_name(&obj.name_any()).to_string();
     let fold = |status: &mut PlanetScaleDatabaseStatus| {
         done.map(|o| {
+            let old_policies = status.backup_policies.clone();
             record(status, o);
-            done_events(&name, o)
+            let mut events = done_events(&name, o);
+            events.extend(o.policy_changes.iter().map(|c| policy_event(&name, c)));
+            if let Some(have) = &o.policies {
+                status.backup_policies = policies::status(
+                    &obj.spec.backup_policies,
+                    &old_policies,
+                    have,
+                    &created(o),
+                );
+            }
+            events
         })
         .unwrap_or_default()
     };
@@ -97,6 +109,50 @@ fn done_events(name: &str, o: &Outcome) -> Vec<Note> {
         ));
     }
     out
+}
+
+/// Names of the backup policies created in the pass.
+fn created(o: &Outcome) -> Vec<String> {
+    o.policy_changes
+        .iter()
+        .filter_map(|c| match c {
+            PolicyStep::Create(b) => b.name.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The event for one backup-policy call.
+fn policy_event(db: &str, c: &PolicyStep) -> Note {
+    let (reason, action, message) = match c {
+        PolicyStep::Create(b) => (
+            "BackupPolicyCreated",
+            "Create",
+            format!(
+                "created backup policy {} of database {db}",
+                b.name.as_deref().unwrap_or_default()
+            ),
+        ),
+        PolicyStep::Update { name, .. } => (
+            "BackupPolicyUpdated",
+            "Update",
+            format!("changed backup policy {name} of database {db} to match the spec"),
+        ),
+        PolicyStep::Delete { name, .. } => (
+            "BackupPolicyDeleted",
+            "Delete",
+            format!("deleted backup policy {name} of database {db}: it left spec.backupPolicies"),
+        ),
+        PolicyStep::Release { name } => (
+            "BackupPolicyReleased",
+            "Release",
+            format!(
+                "backup policy {name} of database {db} left spec.backupPolicies but is a \
+                 required PlanetScale policy: it stays, no longer managed"
+            ),
+        ),
+    };
+    Note::normal(reason, action, message)
 }
 
 /// The status of a paused object.

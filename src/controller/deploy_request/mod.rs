@@ -106,6 +106,13 @@ impl Reconciler for DeployRequests {
             };
         let store = controller.store();
         let (creds_store, ctx) = (store.clone(), self.ctx.clone());
+        let controller = crate::controller::target::watch_databases(
+            controller,
+            &self.ctx.client,
+            namespace,
+            |d: &DeployRequest| &d.spec.target,
+            |d| d.status.as_ref().and_then(|s| s.number).is_none(),
+        );
         controller
             .watches(branches, watcher::Config::default(), move |b| {
                 waiting_on(&store, &b)

@@ -10,6 +10,7 @@ pub fn spec(flags: &str) -> DeployRequestSpec {
     DeployRequestSpec {
         target: BranchTarget {
             branch_ref: None,
+            database_ref: None,
             organization: Some("acme".into()),
             database: Some("shop".into()),
             branch: Some("feature".into()),

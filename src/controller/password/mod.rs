@@ -127,6 +127,13 @@ impl Reconciler for Passwords {
         let (creds_store, ctx) = (store.clone(), self.ctx.clone());
         let managed =
             watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        let controller = crate::controller::target::watch_databases(
+            controller,
+            &self.ctx.client,
+            namespace,
+            |p: &PlanetScalePassword| &p.spec.target,
+            |p| not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
+        );
         controller
             .watches(branches, watcher::Config::default(), move |b| {
                 waiting_on(&store, &b)

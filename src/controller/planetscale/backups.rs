@@ -1,7 +1,8 @@
-//! Backups of a branch: the operations of the backup controller.
+//! Backups of a branch (the operations of the backup controller) and the backup policies of
+//! a database (those of the database controller).
 use std::future::Future;
 
-use planetscale_api::models::{Backup, CreateBackup, UpdateBackup};
+use planetscale_api::models::{Backup, BackupPolicy, BackupPolicyBody, CreateBackup, UpdateBackup};
 use planetscale_api::{Client, Result};
 
 /// A branch: organization, database, branch name.
@@ -36,6 +37,34 @@ pub trait BackupOps: Send + Sync {
     /// `DELETE …/backups/{id}`.
     fn delete_backup(&self, b: BranchPath<'_>, id: &str)
     -> impl Future<Output = Result<()>> + Send;
+    /// Every backup policy of database `db` (all pages).
+    fn list_backup_policies_all(
+        &self,
+        org: &str,
+        db: &str,
+    ) -> impl Future<Output = Result<Vec<BackupPolicy>>> + Send;
+    /// `POST …/backup-policies`.
+    fn create_backup_policy(
+        &self,
+        org: &str,
+        db: &str,
+        body: &BackupPolicyBody,
+    ) -> impl Future<Output = Result<BackupPolicy>> + Send;
+    /// `PATCH …/backup-policies/{id}`.
+    fn update_backup_policy(
+        &self,
+        org: &str,
+        db: &str,
+        id: &str,
+        body: &BackupPolicyBody,
+    ) -> impl Future<Output = Result<BackupPolicy>> + Send;
+    /// `DELETE …/backup-policies/{id}`.
+    fn delete_backup_policy(
+        &self,
+        org: &str,
+        db: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 impl BackupOps for Client {
@@ -62,5 +91,28 @@ impl BackupOps for Client {
     }
     async fn delete_backup(&self, (o, d, b): BranchPath<'_>, id: &str) -> Result<()> {
         Client::delete_backup(self, o, d, b, id).await
+    }
+    async fn list_backup_policies_all(&self, org: &str, db: &str) -> Result<Vec<BackupPolicy>> {
+        Client::list_backup_policies_all(self, org, db).await
+    }
+    async fn create_backup_policy(
+        &self,
+        org: &str,
+        db: &str,
+        body: &BackupPolicyBody,
+    ) -> Result<BackupPolicy> {
+        Client::create_backup_policy(self, org, db, body).await
+    }
+    async fn update_backup_policy(
+        &self,
+        org: &str,
+        db: &str,
+        id: &str,
+        body: &BackupPolicyBody,
+    ) -> Result<BackupPolicy> {
+        Client::update_backup_policy(self, org, db, id, body).await
+    }
+    async fn delete_backup_policy(&self, org: &str, db: &str, id: &str) -> Result<()> {
+        Client::delete_backup_policy(self, org, db, id).await
     }
 }

@@ -3,6 +3,7 @@
 //! Each method's name is also its `operation` label in metrics and tracing. Paths use names
 //! (organization, database, branch), password and backup ids, and deploy request numbers.
 
+mod backup_policies;
 mod backups;
 mod branches;
 mod deploy_requests;

@@ -8,6 +8,7 @@
 mod string_enum;
 
 mod backup;
+mod backup_policy;
 mod branch;
 mod common;
 mod database;
@@ -20,6 +21,7 @@ mod schema;
 mod service_token;
 
 pub use backup::{Backup, BackupState, CreateBackup, RetentionUnit, UpdateBackup};
+pub use backup_policy::{BackupPolicy, BackupPolicyBody, FrequencyUnit, PolicyTarget};
 pub use branch::{
     Branch, BranchState, CreateBranch, CreatePostgresBranch, ListBranches, UpdateBranch,
 };

@@ -1,10 +1,12 @@
 //! The emulator's world: every organization, database, branch, password, deploy request and
 //! credential, behind one mutex. Time-driven transitions are advanced lazily (see `advance`).
 
+pub(crate) mod backup_policy;
 mod deploy;
 mod lookup;
 mod postgres;
 
+pub use backup_policy::BackupPolicy;
 pub use deploy::{DeployOp, DeployRequest, DeployState, Deployment, Review};
 pub use postgres::{MAJOR_VERSIONS, POSTGRESQL, PgBranch, Role};
 
@@ -46,6 +48,8 @@ pub struct World {
     pub pg_branches: Vec<PgBranch>,
     /// Backups.
     pub backups: Vec<Backup>,
+    /// Backup policies (schedules) of databases.
+    pub backup_policies: Vec<BackupPolicy>,
     /// Deploy requests.
     pub deploy_requests: Vec<DeployRequest>,
     /// Service tokens.
@@ -251,6 +255,9 @@ pub struct Backup {
     pub schema: Schema,
     /// Who created it.
     pub actor: Option<Actor>,
+    /// The policy that took it (`None`: taken on demand).
+    #[serde(default)]
+    pub policy_id: Option<String>,
 }
 
 /// One access held by a service token, organization-wide (`db_id: None`) or on one database.

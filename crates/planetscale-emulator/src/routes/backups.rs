@@ -51,7 +51,10 @@ pub struct CreateBackup {
     emergency: Option<bool>,
 }
 
-fn retention(unit: Option<&str>, value: Option<i64>) -> ApiResult<Option<chrono::Duration>> {
+pub(crate) fn retention(
+    unit: Option<&str>,
+    value: Option<i64>,
+) -> ApiResult<Option<chrono::Duration>> {
     let value = value.unwrap_or(1);
     if !(1..=1000).contains(&value) {
         return Err(ApiError::unprocessable(
@@ -99,6 +102,7 @@ pub async fn create(
         protected: false,
         schema: ctx.world.branches[b].schema.clone(),
         actor: Some(caller.actor.clone()),
+        policy_id: None,
     };
     ctx.world.backups.push(backup);
     created(

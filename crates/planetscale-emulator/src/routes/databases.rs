@@ -346,6 +346,7 @@ pub async fn delete(
         .filter(|p| p.db_id == db_id && p.deleted_at.is_none())
         .for_each(|p| p.deleted_at = Some(now));
     w.backups.retain(|b| b.db_id != db_id);
+    w.backup_policies.retain(|p| p.db_id != db_id);
     w.drop_roles(|r| r.db_id == db_id, now);
     w.deploy_requests.retain(|r| r.db_id != db_id);
     for t in &mut w.service_tokens {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_world;
+mod backup_policies;
 mod backups;
 mod branch_create;
 pub(crate) mod branches;
@@ -103,6 +104,16 @@ fn org_routes() -> Router<App> {
                 .delete(databases::delete),
         )
         .route(&format!("{DB}/regions"), get(databases::list_regions))
+        .route(
+            &format!("{DB}/backup-policies"),
+            get(backup_policies::list).post(backup_policies::create),
+        )
+        .route(
+            &format!("{DB}/backup-policies/{{id}}"),
+            get(backup_policies::get)
+                .patch(backup_policies::update)
+                .delete(backup_policies::delete),
+        )
         .route(&format!("{DB}/passwords"), get(passwords::list_database))
         .route(
             &format!("{DB}/read-only-regions"),

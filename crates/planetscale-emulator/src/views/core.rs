@@ -198,3 +198,19 @@ pub fn lint(l: &Lint) -> Value {
         "check_constraint_name": "", "enum_value": "", "partitioning_type": "", "partition_name": "",
     })
 }
+
+impl V<'_> {
+    /// Backup policy object.
+    pub fn backup_policy(&self, p: &crate::model::BackupPolicy) -> Value {
+        json!({
+            "id": p.id, "type": "BackupPolicy", "display_name": p.name, "name": p.name,
+            "target": p.target, "retention_value": p.retention_value,
+            "retention_unit": p.retention_unit, "frequency_value": p.frequency_value,
+            "frequency_unit": p.frequency_unit, "schedule_time": p.schedule_time,
+            "schedule_day": p.schedule_day, "schedule_week": p.schedule_week,
+            "created_at": ts(p.created_at), "updated_at": ts(p.updated_at),
+            "last_ran_at": ts_opt(p.last_ran_at), "next_run_at": ts(p.next_run_at),
+            "required": p.required,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod backup_policies;
 mod backups;
 mod binary;
 mod branches;
