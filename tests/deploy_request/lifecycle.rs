@@ -83,9 +83,18 @@ async fn lint_errors_fail_the_checks_until_the_schema_is_fixed() {
             ready.message
         );
         assert_eq!(condition(&dr, "Failed").unwrap().status, "True");
+        // kstatus (Flux, Argo CD, kubectl wait): failed, not in progress, until fixed.
+        let stalled = condition(&dr, "Stalled").unwrap();
+        assert_eq!(
+            (stalled.status.as_str(), stalled.reason.as_str()),
+            ("True", "ChecksFailed")
+        );
+        assert_eq!(condition(&dr, "Reconciling").unwrap().status, "False");
         env.replace_table("feat", "events", &table("events")).await;
-        env.wait_cond("events", "Ready", "True", "ChecksPassed")
+        let fixed = env
+            .wait_cond("events", "Ready", "True", "ChecksPassed")
             .await;
+        assert_eq!(condition(&fixed, "Stalled").unwrap().status, "False");
     })
     .await;
 }
