@@ -18,6 +18,7 @@ mod password;
 mod role;
 mod schema;
 mod service_token;
+mod webhook;
 
 pub use backup::{Backup, BackupState, CreateBackup, RetentionUnit, UpdateBackup};
 pub use branch::{
@@ -40,6 +41,7 @@ pub use role::{
 };
 pub use schema::{LintError, TableSchema};
 pub use service_token::ServiceToken;
+pub use webhook::{Webhook, WebhookEvent, WebhookSpec};
 
 /// Serde helpers shared by the models.
 pub(crate) mod de {

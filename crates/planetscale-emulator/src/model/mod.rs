@@ -4,9 +4,11 @@
 mod deploy;
 mod lookup;
 mod postgres;
+mod webhook;
 
 pub use deploy::{DeployOp, DeployRequest, DeployState, Deployment, Review};
 pub use postgres::{MAJOR_VERSIONS, POSTGRESQL, PgBranch, Role};
+pub use webhook::{EVENTS, Webhook};
 
 use std::collections::BTreeMap;
 
@@ -56,6 +58,8 @@ pub struct World {
     pub oauth_tokens: Vec<OAuthToken>,
     /// Outstanding authorization codes.
     pub auth_codes: Vec<AuthCode>,
+    /// Webhooks of databases.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// A user (OAuth identity).

@@ -15,3 +15,4 @@ mod oauth;
 mod passwords;
 mod postgres;
 mod roles;
+mod webhooks;
