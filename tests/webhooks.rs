@@ -96,6 +96,64 @@ async fn deploy(api: &Api<DeployRequest>, name: &str, branch: &str) -> DeployReq
     .await
 }
 
+/// Records each `status.deploymentState` of `name` with the time it was first seen (every
+/// 50 ms until `stop`).
+fn watch_states(
+    api: Api<DeployRequest>,
+    name: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+    let name = name.to_string();
+    tokio::spawn(async move {
+        let mut seen: Vec<(String, chrono::DateTime<chrono::Utc>)> = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let state = api
+                .get_opt(&name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|d| d.status.and_then(|s| s.deployment_state));
+            if let Some(state) = state
+                && seen.last().is_none_or(|(s, _)| *s != state)
+            {
+                seen.push((state, chrono::Utc::now()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        seen
+    })
+}
+
+/// How long after the emulator sent each event the status showed its state (milliseconds).
+async fn delays(
+    emulator: &Emulator,
+    states: &[(String, chrono::DateTime<chrono::Utc>)],
+) -> Vec<i64> {
+    let log = emulator.admin_get("/_emulator/webhook-deliveries").await;
+    let sent = |event: &str| {
+        log["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .find(|a| a["event"] == event && a["success"] == true)
+            .and_then(|a| a["at"].as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let pairs = [
+        ("deploy_request.in_progress", "in_progress"),
+        ("deploy_request.schema_applied", "complete_pending_revert"),
+    ];
+    pairs
+        .iter()
+        .filter_map(|(event, state)| {
+            let at = sent(event)?;
+            let shown = states.iter().find(|(s, _)| s == state)?.1;
+            Some((shown - at.with_timezone(&chrono::Utc)).num_milliseconds())
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_deploy_request_follows_webhooks_and_polling_returns_when_deliveries_stop() {
     let port = free_port();
@@ -108,7 +166,7 @@ async fn a_deploy_request_follows_webhooks_and_polling_returns_when_deliveries_s
         "--deploy-check-duration",
         "1s",
         "--deploy-step-duration",
-        "6s",
+        "10s",
     ];
     let env = [
         ("PSO_WEBHOOK_ADDR", addr.as_str()),
@@ -147,9 +205,19 @@ async fn a_deploy_request_follows_webhooks_and_polling_returns_when_deliveries_s
         let before = calls(&emulator, "get_deploy_request").await;
         let accepted_before = metric(&operator, RECEIVED, &[("result", "accepted")]).await;
         let started = std::time::Instant::now();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let states = watch_states(api.clone(), "with-webhooks", stop.clone());
         deploy(&api, "with-webhooks", "second").await;
         let with_hooks = calls(&emulator, "get_deploy_request").await - before;
         let took = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let states = states.await.expect("watcher");
+        let delays = delays(&emulator, &states).await;
+        eprintln!("delivery → status delays (ms): {delays:?}; states seen: {states:?}");
+        assert!(
+            delays.len() == 2 && delays.iter().all(|d| *d < 5_000),
+            "each announced state shows within seconds of its delivery: {delays:?}"
+        );
         let accepted = metric(&operator, RECEIVED, &[("result", "accepted")]).await - accepted_before;
         assert!(accepted >= 3.0, "queued/in_progress/schema_applied deliveries accepted: {accepted}");
 
