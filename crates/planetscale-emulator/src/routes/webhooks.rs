@@ -126,6 +126,9 @@ pub async fn create(
         updated_at: now,
     };
     let out = view(&hook);
+    // Events before this instant are not the new webhook's.
+    app.hooks
+        .look(&app, &ctx.world, &ctx.view(app.base_url()), true);
     ctx.world.webhooks.push(hook);
     drop(ctx);
     app.persist();

@@ -105,10 +105,28 @@ pub struct Attempt {
 #[derive(Default)]
 pub struct Hooks {
     sender: Sender,
+    seen: Mutex<watch::Seen>,
     log: Mutex<VecDeque<Attempt>>,
 }
 
 impl Hooks {
+    /// Looks at the world and publishes the events since the last look. Without webhooks
+    /// nothing is looked at unless `always` (a webhook being created: what it sees now is the
+    /// start, so that it gets no event of a change made before it existed).
+    pub(crate) fn look(&self, app: &App, w: &World, v: &crate::views::V<'_>, always: bool) {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if w.webhooks.is_empty() && !always {
+            *seen = watch::Seen::default();
+            return;
+        }
+        for e in &watch::scan(w, v, &mut seen) {
+            self.publish(app, w, e);
+        }
+    }
+
     /// Queues `event` for every enabled webhook of its database that subscribes to it.
     pub fn publish(&self, app: &App, w: &World, event: &Event) {
         for hook in w

@@ -12,14 +12,15 @@ use tokio::sync::watch;
 
 use super::Event;
 use crate::app::App;
-use crate::model::DeployState;
+use crate::model::{DeployState, World};
+use crate::views::V;
 
 /// How often the world is looked at.
 const TICK: Duration = Duration::from_millis(100);
 
-/// What the last tick saw: branch id → ready; deploy request id → (open, deployment state).
+/// What the last look saw: branch id → ready; deploy request id → (open, deployment state).
 #[derive(Default)]
-struct Seen {
+pub struct Seen {
     started: bool,
     branches: HashMap<String, bool>,
     drs: HashMap<String, (bool, DeployState)>,
@@ -28,12 +29,14 @@ struct Seen {
 /// Starts the watcher; it (and the delivery workers) end with `shutdown`.
 pub fn spawn(app: App, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
-        let mut seen = Seen::default();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => look(&app, &mut seen),
+                _ = tick.tick() => {
+                    let ctx = app.lock();
+                    app.hooks.look(&app, &ctx.world, &ctx.view(app.base_url()), false);
+                }
                 _ = shutdown.changed() => break,
             }
         }
@@ -41,9 +44,9 @@ pub fn spawn(app: App, mut shutdown: watch::Receiver<bool>) {
     });
 }
 
-fn look(app: &App, seen: &mut Seen) {
-    let ctx = app.lock();
-    let (w, v) = (&*ctx.world, ctx.view(app.base_url()));
+/// Compares `w` with `seen` and returns the events of the hooked databases (none on the
+/// first look, which only records).
+pub fn scan(w: &World, v: &V<'_>, seen: &mut Seen) -> Vec<Event> {
     let hooked: HashSet<&str> = w
         .webhooks
         .iter()
@@ -53,7 +56,7 @@ fn look(app: &App, seen: &mut Seen) {
     let mut events = Vec::new();
     let mut branches = HashMap::with_capacity(w.branches.len());
     for b in &w.branches {
-        let ready = b.ready_at <= ctx.now;
+        let ready = b.ready_at <= v.now;
         let before = seen.branches.get(&b.id).copied();
         if seen.started && ready && before != Some(true) && hooked.contains(b.db_id.as_str()) {
             events.extend(Event::new(w, &b.db_id, "branch.ready", &v.branch(b)));
@@ -76,9 +79,7 @@ fn look(app: &App, seen: &mut Seen) {
         branches,
         drs,
     };
-    for e in &events {
-        app.hooks.publish(app, w, e);
-    }
+    events
 }
 
 /// The events of a deploy request that was `before` (open, deployment state) and is `now`.
