@@ -1,7 +1,7 @@
 //! Webhook deliveries like PlanetScale's: every tick the world is advanced and compared with
-//! the last tick ([`watch`]); each change with an event (`branch.ready`, `deploy_request.*`)
+//! the last tick (`watch`); each change with an event (`branch.ready`, `deploy_request.*`)
 //! becomes a signed `POST` to every enabled webhook of the database that subscribes to it
-//! ([`send`]), with retries and backoff on failure. `test_webhook` sends `webhook.test`.
+//! (`send`), with retries and backoff on failure. `test_webhook` sends `webhook.test`.
 //!
 //! The emulator allows `http://` URLs but only on loopback (`127.0.0.1`, `localhost`,
 //! `[::1]`): it never sends anything off the machine. `PATCH /_emulator/settings` can drop
@@ -101,7 +101,7 @@ pub struct Attempt {
     pub at: String,
 }
 
-/// The delivery side of a running emulator (in [`App`]).
+/// The delivery side of a running emulator (in the `App`).
 #[derive(Default)]
 pub struct Hooks {
     sender: Sender,
