@@ -161,6 +161,46 @@ pub struct RunArgs {
     /// How long before shutdown gives up on in-flight reconciles.
     #[arg(long, env = "PSO_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = duration_arg)]
     pub shutdown_timeout: Duration,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// PlanetScale webhooks (see docs/webhooks.md): events instead of polling.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookArgs {
+    /// Address of the webhook receiver (`POST /webhooks/planetscale`); unset: no receiver.
+    #[arg(long, env = "PSO_WEBHOOK_ADDR")]
+    pub webhook_addr: Option<SocketAddr>,
+
+    /// The receiver's URL as PlanetScale reaches it (`https://…/webhooks/planetscale`). With
+    /// it (and `--webhook-addr`) the operator registers a webhook for each database it serves.
+    #[arg(long, env = "PSO_WEBHOOK_PUBLIC_URL")]
+    pub webhook_public_url: Option<String>,
+
+    /// Secret in the operator's namespace that keeps the webhooks' signing secrets.
+    #[arg(
+        long,
+        env = "PSO_WEBHOOK_SECRET",
+        default_value = "planetscale-operator-webhooks"
+    )]
+    pub webhook_secret: String,
+
+    /// A database whose last delivery (a test included) is older than this is polled again.
+    #[arg(long, env = "PSO_WEBHOOK_HEALTHY_WINDOW", default_value = "11m", value_parser = duration_arg)]
+    pub webhook_healthy_window: Duration,
+
+    /// How often each database's webhook is sent a test delivery (PlanetScale: at most every 20s).
+    #[arg(long, env = "PSO_WEBHOOK_TEST_INTERVAL", default_value = "5m", value_parser = duration_arg)]
+    pub webhook_test_interval: Duration,
+
+    /// Age after which a webhook is replaced by one with a new secret.
+    #[arg(long, env = "PSO_WEBHOOK_ROTATE_AFTER", default_value = "720h", value_parser = duration_arg)]
+    pub webhook_rotate_after: Duration,
+
+    /// How often the webhook manager looks at the databases in use.
+    #[arg(long, env = "PSO_WEBHOOK_SYNC_INTERVAL", default_value = "30s", value_parser = duration_arg)]
+    pub webhook_sync_interval: Duration,
 }
 
 impl Cli {

@@ -19,3 +19,4 @@ pub mod runtime;
 pub mod stores;
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;

@@ -21,6 +21,8 @@
 //! | `credentials_write_back_failures_total` | counter | `secret` (`namespace/name` of an OAuth credentials Secret the refreshed tokens could not be written to) |
 //! | `resources` | gauge | `kind`, `ready` (`True` \| `False` \| `Unknown`); counted from the running controllers' caches at every scrape, 0 on a standby |
 //! | `leader` | gauge | — (1 on the replica that holds the lease) |
+//! | `webhook_deliveries_total` | counter | `result` (`accepted`, `unsigned`, `bad_signature`, `stale`, `replay`, `too_large`, `malformed`, `unknown_database`) |
+//! | `webhook_databases` | gauge | `mode` (`webhooks` \| `polling`) |
 use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -118,6 +120,8 @@ pub struct Metrics {
     write_back_failures: Family<SecretLabels, Counter>,
     resources: Family<ResourceLabels, Gauge>,
     leader: Gauge,
+    /// Webhook deliveries and modes.
+    pub webhooks: crate::webhooks::WebhookMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -148,6 +152,7 @@ impl Metrics {
             write_back_failures: Family::default(),
             resources: Family::default(),
             leader: Gauge::default(),
+            webhooks: Default::default(),
         };
         m.register();
         // Both results exist from the start, so that `increase(…{result="failure"}[30m])`
@@ -218,6 +223,7 @@ impl Metrics {
             "1 when this replica holds the leader lease (or leader election is off)",
             self.leader.clone(),
         );
+        self.webhooks.register(r);
     }
 
     /// Counts a reconcile of `controller` and returns a guard that records its duration when

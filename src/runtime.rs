@@ -22,6 +22,7 @@ use crate::leader::{LeaderElector, while_leader};
 use crate::metrics::Metrics;
 
 mod access;
+mod webhooks;
 
 /// Runs the operator until SIGTERM or SIGINT.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -50,6 +51,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     );
     let mut ctx = controller_context(client, &args, metrics.clone());
     ctx.caches = readiness.caches();
+    let receiver = webhooks::start(&args, &mut ctx, &metrics).await?;
     let ctx = Arc::new(ctx);
     let shutdown = CancellationToken::new();
     let controllers = run_controllers(ctx, metrics, readiness.clone(), leader, shutdown.clone());
@@ -70,6 +72,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     election.stop().await;
     http.stop().await;
+    webhooks::stop(receiver).await;
     match early_exit {
         Some(ended) => bail!("the controllers stopped on their own ({ended:?})"),
         None => Ok(()),

@@ -41,6 +41,11 @@ pub struct Context {
     /// The `resourceVersion` of each object's last status write by the skeleton, which lets a
     /// pass skip its fresh read (see [`super::reconciler`]).
     pub last_writes: super::reconciler::LastWrites,
+    /// Webhook deliveries: which databases have healthy deliveries, the hints they carry, and
+    /// the databases the reconciles use ([`crate::webhooks`]).
+    pub webhooks: Arc<crate::webhooks::Hub>,
+    /// The webhook manager's settings; `None` leaves webhooks unmanaged.
+    pub webhook_manager: Option<crate::webhooks::manager::ManagerConfig>,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
@@ -68,6 +73,8 @@ impl Context {
             caches: Default::default(),
             policies: Default::default(),
             last_writes: Default::default(),
+            webhooks: Default::default(),
+            webhook_manager: None,
             failures: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }

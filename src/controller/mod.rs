@@ -46,6 +46,15 @@ pub async fn run_all(ctx: Arc<Context>, shutdown: CancellationToken) {
         deploy_request::run(ctx.clone(), shutdown.clone()),
         database::run(ctx.clone(), shutdown.clone()),
         backup::run(ctx.clone(), shutdown.clone()),
-        credentials_in_use::run(ctx.clone(), changes, shutdown),
+        credentials_in_use::run(ctx.clone(), changes, shutdown.clone()),
+        manage_webhooks(ctx.clone(), shutdown),
     );
+}
+
+/// The webhook manager, when configured (it runs on the leader, like the controllers).
+async fn manage_webhooks(ctx: Arc<Context>, shutdown: CancellationToken) {
+    if let Some(cfg) = ctx.webhook_manager.clone() {
+        let kube = ctx.client.clone();
+        crate::webhooks::manager::run(ctx.webhooks.clone(), kube, cfg, shutdown).await;
+    }
 }

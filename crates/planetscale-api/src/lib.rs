@@ -16,6 +16,7 @@ mod request;
 pub mod retry;
 mod secret;
 mod server_clock;
+pub mod signature;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, MAX_PAGE_SIZE, USER_AGENT,

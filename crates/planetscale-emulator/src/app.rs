@@ -42,6 +42,8 @@ pub struct App {
     pub(crate) default_token: Option<DefaultToken>,
     /// Real database servers behind branches and passwords (`--realdb`), if any.
     pub(crate) realdb: Option<Arc<crate::realdb::RealDb>>,
+    /// Webhook deliveries.
+    pub(crate) hooks: Arc<crate::webhooks::Hooks>,
 }
 
 /// A locked, up-to-date view of the world for one request.

@@ -90,6 +90,21 @@ pub struct Settings {
     pub rate_limit: u32,
     /// Whether 429 responses carry a `Retry-After` header.
     pub retry_after: bool,
+    /// Webhook deliveries are dropped (never sent, as if lost on the way).
+    pub webhook_drop: bool,
+    /// Extra wait before each webhook delivery is sent.
+    #[serde(with = "humantime_serde")]
+    pub webhook_delay: Duration,
+    /// Wait before the first retry of a failed delivery; each further retry waits twice as long.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_backoff: Duration,
+    /// Attempts per delivery (the first one included).
+    pub webhook_attempts: u32,
+    /// Failed deliveries in a row after which a webhook is disabled.
+    pub webhook_disable_after: u32,
+    /// Shortest time between two `test_webhook` calls of one webhook (PlanetScale: 20 s).
+    #[serde(with = "humantime_serde")]
+    pub webhook_test_interval: Duration,
 }
 
 impl Default for Settings {
@@ -107,6 +122,12 @@ impl Default for Settings {
             development_branch_limit: 100,
             rate_limit: 600,
             retry_after: true,
+            webhook_drop: false,
+            webhook_delay: Duration::ZERO,
+            webhook_retry_backoff: Duration::from_secs(1),
+            webhook_attempts: 4,
+            webhook_disable_after: 20,
+            webhook_test_interval: Duration::from_secs(20),
         }
     }
 }

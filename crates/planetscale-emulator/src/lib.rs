@@ -36,6 +36,7 @@ mod seed;
 mod server;
 mod stats;
 mod views;
+pub mod webhooks;
 
 pub use app::DefaultToken;
 pub use config::{Seed, Settings};

@@ -72,6 +72,7 @@ const S_PASSWORDS: &[&str] = &[
     "manage_production_read_only_passwords",
 ];
 const S_READ_DB: &[&str] = &["read_databases", "read_database"];
+const S_WRITE_DB: &[&str] = &["write_databases", "write_database"];
 const S_READ_ORG: &[&str] = &["read_organizations", "read_organization"];
 const S_READ_DR: &[&str] = &["read_deploy_requests"];
 const S_WRITE_DR: &[&str] = &["write_deploy_requests"];
@@ -161,6 +162,12 @@ ops! {
     "review_deploy_request" "POST" "/v1/organizations/{organization}/databases/{database}/deploy-requests/{number}/reviews" Auth::Db(&["approve_deploy_request", "review_deploy_request"], &["approve_deploy_requests"]), true;
     "skip_revert_period" "POST" "/v1/organizations/{organization}/databases/{database}/deploy-requests/{number}/skip-revert" Auth::Db(CREATE_DR, S_DEPLOY_DR), true;
     "get_deploy_request_diff" "GET" "/v1/organizations/{organization}/databases/{database}/deploy-requests/{number}/diff" Auth::Db(READ_DR, S_READ_DR), false;
+    "list_webhooks" "GET" "/v1/organizations/{organization}/databases/{database}/webhooks" Auth::Db(&["read_database"], S_READ_DB), true;
+    "create_webhook" "POST" "/v1/organizations/{organization}/databases/{database}/webhooks" Auth::Db(&["write_database"], S_WRITE_DB), true;
+    "get_webhook" "GET" "/v1/organizations/{organization}/databases/{database}/webhooks/{id}" Auth::Db(&["read_database"], S_READ_DB), true;
+    "update_webhook" "PATCH" "/v1/organizations/{organization}/databases/{database}/webhooks/{id}" Auth::Db(&["write_database"], S_WRITE_DB), true;
+    "delete_webhook" "DELETE" "/v1/organizations/{organization}/databases/{database}/webhooks/{id}" Auth::Db(&["write_database"], S_WRITE_DB), true;
+    "test_webhook" "POST" "/v1/organizations/{organization}/databases/{database}/webhooks/{id}/test" Auth::Db(&["write_database"], S_WRITE_DB), true;
     "list_service_tokens" "GET" "/v1/organizations/{organization}/service-tokens" Auth::Org(&["read_service_tokens"], &[]), true;
     "create_service_token" "POST" "/v1/organizations/{organization}/service-tokens" Auth::Org(&["write_service_tokens"], &[]), true;
     "get_service_token" "GET" "/v1/organizations/{organization}/service-tokens/{id}" Auth::Org(&["read_service_tokens"], &[]), true;

@@ -175,6 +175,7 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Emulator, St
         startup_seed: Arc::new(startup_seed),
         default_token: config.default_token.clone(),
         realdb,
+        hooks: Default::default(),
     };
     if let Some(realdb) = app.realdb.clone() {
         // expiries happen with time, not only with requests
@@ -188,8 +189,9 @@ pub async fn serve(config: Config, listener: TcpListener) -> Result<Emulator, St
         });
     }
     app.persist();
-    let router = crate::routes::router(app);
+    let router = crate::routes::router(app.clone());
     let (tx, rx) = watch::channel(false);
+    crate::webhooks::spawn(app.clone(), rx.clone());
     let task = tokio::spawn(accept_loop(listener, router, rx));
     tracing::info!(%addr, "planetscale emulator listening");
     Ok(Emulator {

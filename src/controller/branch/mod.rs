@@ -64,10 +64,11 @@ pub struct BranchReconciler {
 impl BranchReconciler {
     /// A branch controller on `ctx`, with an empty schedule and no registrations.
     pub fn new(ctx: Arc<Context>) -> Self {
+        let poller = poller::Poller::with_webhooks(ctx.webhooks.clone());
         Self {
             ctx,
             schedule: Schedule::default(),
-            poller: Arc::default(),
+            poller: Arc::new(poller),
             wakes: Mutex::default(),
         }
     }

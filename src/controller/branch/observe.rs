@@ -58,6 +58,7 @@ pub async fn observe(
     obj: &PlanetScaleBranch,
 ) -> Result<Observed, Error> {
     let client = r.client(t).await?;
+    r.ctx.webhooks.in_use(&t.org, &t.db, &client);
     let db = t.db_key(&r.ctx)?;
     let status = obj.status.clone().unwrap_or_default();
     let observe = obj.spec.management_policy == crate::crd::ManagementPolicy::Observe;

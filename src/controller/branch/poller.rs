@@ -8,6 +8,8 @@
 //!   another state), handing over what it saw ([`Poller::take_seen`]) so that the woken
 //!   reconcile makes no call of its own. Ticks start at [`FIRST_TICK`] and double up to
 //!   [`MAX_TICK`] while nothing changes; a new registration brings them back to the first.
+//!   While the database's webhook deliveries are healthy a tick waits at least
+//!   [`SAFETY_TICK`]: `branch.ready` wakes the resource first ([`Poller::release`]).
 //! - **Resync of Ready branches** shares one full list per database: [`Poller::snapshot`]
 //!   returns a list no older than asked for, fetched once for all concurrent askers (the
 //!   controllers' shared [`crate::controller::snapshot`]). A
@@ -34,6 +36,10 @@ use crate::crd::branch::PlanetScaleBranch;
 pub const FIRST_TICK: Duration = Duration::from_secs(2);
 /// Longest time between two looks while branches are pending.
 pub const MAX_TICK: Duration = Duration::from_secs(30);
+/// Shortest wait between two looks while the database's webhook deliveries are healthy: its
+/// `branch.ready` wakes the resource instead ([`crate::webhooks`]); the look is only a
+/// safety net for a lost delivery.
+pub const SAFETY_TICK: Duration = Duration::from_secs(60);
 /// A registration not renewed for this long is dropped (its resource is gone, or it moved on).
 const STALE: Duration = Duration::from_secs(300);
 /// Failed looks in a row after which every registered resource looks on its own.
@@ -75,6 +81,8 @@ pub struct Poller {
     snapshots: Snapshots<Listed>,
     /// The `kind` of each database (shared by first creates).
     kinds: Snapshots<Option<DatabaseKind>>,
+    /// Which databases' webhook deliveries are healthy.
+    webhooks: Arc<crate::webhooks::Hub>,
 }
 
 impl Default for Poller {
@@ -85,11 +93,31 @@ impl Default for Poller {
             // an error like any other: a branch has no other way to be read in bulk.
             snapshots: Snapshots::new(Options::default()),
             kinds: Snapshots::new(Options::default()),
+            webhooks: Arc::default(),
         }
     }
 }
 
 impl Poller {
+    /// A poller that backs off while `webhooks` says a database's deliveries are healthy.
+    pub fn with_webhooks(webhooks: Arc<crate::webhooks::Hub>) -> Self {
+        Self {
+            webhooks,
+            ..Self::default()
+        }
+    }
+
+    /// Drops the registration of the branch `name` of every credentials' view of the
+    /// database: a webhook says it changed, and its resource is woken to look itself.
+    pub fn release(&self, organization: &str, database: &str, name: &str) {
+        let mut dbs = self.dbs.lock().expect("lock");
+        dbs.iter_mut()
+            .filter(|(k, _)| k.organization == organization && k.database == database)
+            .for_each(|(_, db)| {
+                db.waiters.remove(name);
+            });
+    }
+
     /// Registers a pending branch: `obj` is woken through `wake` once its branch `name` is
     /// ready, gone or in a state other than `state`. Starts the database's poll task if needed.
     pub fn wait_for(
@@ -183,7 +211,8 @@ impl Poller {
         let mut tick = FIRST_TICK;
         let mut failures = 0;
         loop {
-            tokio::time::sleep(tick).await;
+            let healthy = self.webhooks.healthy(&key.organization, &key.database);
+            tokio::time::sleep(if healthy { tick.max(SAFETY_TICK) } else { tick }).await;
             let Some((client, names)) = self.due(&key) else {
                 return;
             };

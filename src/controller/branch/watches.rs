@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use kube::api::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
 
 use super::BranchReconciler;
 use crate::controller::{object_ref_key, waiting_on_credentials};
@@ -34,6 +34,7 @@ pub fn add(
         woken_r.schedule.wake(&object_ref_key(&o));
         o
     }));
+    controller = controller.reconcile_on(webhook_hints(r, store.clone()));
     let client = r.ctx.client.clone();
     let secrets: Api<PartialObjectMeta<Secret>> = match namespace {
         None => Api::all(client),
@@ -45,6 +46,37 @@ pub fn add(
         controller = controller.reconcile_all_on(changes);
     }
     controller
+}
+
+/// The resources of the branches webhook deliveries name: released from the poller and woken
+/// (through the schedule) to read their branch.
+fn webhook_hints(
+    r: &Arc<BranchReconciler>,
+    store: Store<PlanetScaleBranch>,
+) -> impl futures::Stream<Item = ObjectRef<PlanetScaleBranch>> + Send + 'static {
+    let r = r.clone();
+    r.ctx.webhooks.subscribe().flat_map(move |hint| {
+        let crate::webhooks::Hint::Branch {
+            organization,
+            database,
+            name,
+        } = hint
+        else {
+            return futures::stream::iter(Vec::new());
+        };
+        r.poller.release(&organization, &database, &name);
+        let woken: Vec<_> = store
+            .state()
+            .iter()
+            .filter(|b| b.spec.organization == organization && b.spec.database == database)
+            .filter(|b| b.spec.effective_branch_name(&b.name_any()) == name)
+            .map(|b| ObjectRef::from_obj(b.as_ref()))
+            .collect();
+        for o in &woken {
+            r.schedule.wake(&object_ref_key(o));
+        }
+        futures::stream::iter(woken)
+    })
 }
 
 /// Changes of the default credentials Secret when it lives outside the watched namespace. Its

@@ -113,7 +113,9 @@ impl Reconciler for DeployRequests {
             |d: &DeployRequest| &d.spec.target,
             |d| d.status.as_ref().and_then(|s| s.number).is_none(),
         );
+        let hinted = hinted(&self.ctx, store.clone());
         controller
+            .reconcile_on(hinted)
             .watches(branches, watcher::Config::default(), move |b| {
                 waiting_on(&store, &b)
             })
@@ -172,6 +174,38 @@ impl Reconciler for DeployRequests {
             Ended::Applied { outcome, planned } => outcome.requeue(planned),
         }
     }
+}
+
+/// The deploy requests webhook deliveries name (by organization, database and number).
+fn hinted(
+    ctx: &Context,
+    store: Store<DeployRequest>,
+) -> impl futures::Stream<Item = ObjectRef<DeployRequest>> + Send + 'static {
+    use futures::StreamExt;
+    ctx.webhooks.subscribe().flat_map(move |hint| {
+        let crate::webhooks::Hint::DeployRequest {
+            organization,
+            database,
+            number,
+        } = hint
+        else {
+            return futures::stream::iter(Vec::new());
+        };
+        let named = |d: &&Arc<DeployRequest>| {
+            d.status.as_ref().is_some_and(|s| {
+                s.number == Some(number)
+                    && s.organization.as_deref() == Some(organization.as_str())
+                    && s.database.as_deref() == Some(database.as_str())
+            })
+        };
+        let woken: Vec<_> = store
+            .state()
+            .iter()
+            .filter(named)
+            .map(|d| ObjectRef::from_obj(d.as_ref()))
+            .collect();
+        futures::stream::iter(woken)
+    })
 }
 
 /// Deploy requests that wait for `branch` to become Ready before they can be opened.

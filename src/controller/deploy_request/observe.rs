@@ -26,6 +26,9 @@ pub struct Observed {
     pub approval_required: bool,
     /// The last status recorded an approval (or its reset) — see [`approved_before`].
     pub approved_before: bool,
+    /// The database's webhook deliveries are healthy: a state change PlanetScale announces
+    /// wakes the resource, so waiting for one needs only the slow safety poll.
+    pub webhooks: bool,
 }
 
 /// The deploy request of a resource, as observed.
@@ -88,12 +91,16 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
         }
         _ => false,
     };
+    let (org, db) = (&src.at.org, &src.at.db);
+    ctx.webhooks.in_use(org, db, &client);
+    let webhooks = ctx.webhooks.healthy(org, db);
     Ok(Observed {
         client,
         src,
         request,
         approval_required,
         approved_before: approved_before(&status),
+        webhooks,
     })
 }
 

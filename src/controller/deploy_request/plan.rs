@@ -88,12 +88,17 @@ pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
             requeue: Some(QUICK_POLL),
         },
         Request::Tracked(dr) => {
-            let d = decide(spec, &observed.facts_of(dr));
+            let facts = observed.facts_of(dr);
+            let d = decide(spec, &facts);
+            let poll = match d.poll {
+                Poll::Quick if observed.webhooks && announced(&facts.state) => Poll::Slow,
+                poll => poll,
+            };
             // Observed only: reported, never acted on.
             let manage = spec.management_policy == ManagementPolicy::Manage;
             Plan {
                 steps: d.step.into_iter().filter(|_| manage).collect(),
-                requeue: d.poll.interval(),
+                requeue: poll.interval(),
             }
         }
     }
@@ -186,6 +191,23 @@ fn refusal(spec: &DeployRequestSpec, f: &Facts) -> Option<String> {
         ));
     }
     None
+}
+
+/// Whether PlanetScale announces the end of `state` with a webhook event (`in_progress`,
+/// `pending_cutover`, `schema_applied`, `errored`, `reverted`); checks finishing and a
+/// cancel do not.
+fn announced(state: &DeploymentState) -> bool {
+    use DeploymentState::*;
+    matches!(
+        state,
+        Queued
+            | Submitting
+            | InProgress
+            | InProgressVschema
+            | InProgressCutover
+            | InProgressRevert
+            | InProgressRevertVschema
+    )
 }
 
 fn poll(f: &Facts) -> Poll {

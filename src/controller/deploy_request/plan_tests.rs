@@ -239,6 +239,7 @@ fn observed(request: Request) -> Observed {
         request,
         approval_required: false,
         approved_before: false,
+        webhooks: false,
     }
 }
 
@@ -265,4 +266,26 @@ fn a_missing_request_is_opened_and_an_adopted_one_recorded_before_any_action() {
     let watched = plan(&spec("gated observe"), &observed(Request::Tracked(dr)));
     assert!(watched.steps.is_empty(), "{watched:?}");
     assert_eq!(watched.requeue, Some(SLOW_POLL));
+}
+
+#[test]
+fn with_healthy_webhooks_a_wait_that_planetscale_announces_polls_slowly() {
+    let tracked = |state: &str| {
+        Request::Tracked(
+            serde_json::from_value(serde_json::json!({
+                "id": "dr1", "number": 7, "state": "open", "deployment_state": state,
+                "approved": false, "branch": "feature", "into_branch": "main",
+                "deployment": {"deployable": false, "auto_cutover": true},
+            }))
+            .unwrap(),
+        )
+    };
+    let mut o = observed(tracked("in_progress"));
+    assert_eq!(plan(&spec("deploy"), &o).requeue, Some(QUICK_POLL));
+    o.webhooks = true;
+    assert_eq!(plan(&spec("deploy"), &o).requeue, Some(SLOW_POLL));
+    // Checks finishing (pending → ready) have no event: still polled quickly.
+    let mut pending = observed(tracked("pending"));
+    pending.webhooks = true;
+    assert_eq!(plan(&spec("deploy"), &pending).requeue, Some(QUICK_POLL));
 }

@@ -10,6 +10,7 @@ mod deploy_requests;
 mod organizations;
 mod passwords;
 mod roles;
+mod webhooks;
 
 /// `organizations/{org}/databases/{db}` plus `rest`.
 pub(crate) fn db_path(org: &str, db: &str, rest: &[&str]) -> Vec<String> {

@@ -19,6 +19,7 @@ mod password;
 mod role;
 mod schema;
 mod service_token;
+mod webhook;
 
 pub use backup::{Backup, BackupState, CreateBackup, RetentionUnit, UpdateBackup};
 pub use backup_policy::{BackupPolicy, BackupPolicyBody, FrequencyUnit, PolicyTarget};
@@ -42,6 +43,7 @@ pub use role::{
 };
 pub use schema::{LintError, TableSchema};
 pub use service_token::ServiceToken;
+pub use webhook::{Webhook, WebhookEvent, WebhookSpec};
 
 /// Serde helpers shared by the models.
 pub(crate) mod de {

@@ -5,10 +5,12 @@ pub(crate) mod backup_policy;
 mod deploy;
 mod lookup;
 mod postgres;
+mod webhook;
 
 pub use backup_policy::BackupPolicy;
 pub use deploy::{DeployOp, DeployRequest, DeployState, Deployment, Review};
 pub use postgres::{MAJOR_VERSIONS, POSTGRESQL, PgBranch, Role};
+pub use webhook::{EVENTS, Webhook};
 
 use std::collections::BTreeMap;
 
@@ -60,6 +62,8 @@ pub struct World {
     pub oauth_tokens: Vec<OAuthToken>,
     /// Outstanding authorization codes.
     pub auth_codes: Vec<AuthCode>,
+    /// Webhooks of databases.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// A user (OAuth identity).

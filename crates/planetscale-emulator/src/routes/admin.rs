@@ -37,8 +37,23 @@ pub fn routes() -> Router<App> {
         .route("/_emulator/faults/{id}", delete(remove_fault))
         .route("/_emulator/stats", get(stats).delete(reset_stats))
         .route("/_emulator/reset", post(reset))
+        .route(
+            "/_emulator/webhook-deliveries",
+            get(deliveries).delete(clear_deliveries),
+        )
         .route("/_emulator/seed", post(seed))
         .merge(admin_world::routes())
+}
+
+/// `GET /_emulator/webhook-deliveries`: the recent delivery attempts, oldest first.
+async fn deliveries(State(app): State<App>) -> Json<Value> {
+    Json(json!({"data": app.hooks.attempts()}))
+}
+
+/// `DELETE /_emulator/webhook-deliveries`: forget them.
+async fn clear_deliveries(State(app): State<App>) -> StatusCode {
+    app.hooks.clear_log();
+    StatusCode::NO_CONTENT
 }
 
 async fn health() -> Json<Value> {

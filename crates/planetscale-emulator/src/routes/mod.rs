@@ -18,6 +18,7 @@ mod pg_branches;
 mod role_rules;
 mod roles;
 mod service_tokens;
+mod webhooks;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -114,6 +115,17 @@ fn org_routes() -> Router<App> {
                 .patch(backup_policies::update)
                 .delete(backup_policies::delete),
         )
+        .route(
+            &format!("{DB}/webhooks"),
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            &format!("{DB}/webhooks/{{id}}"),
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(&format!("{DB}/webhooks/{{id}}/test"), post(webhooks::test))
         .route(&format!("{DB}/passwords"), get(passwords::list_database))
         .route(
             &format!("{DB}/read-only-regions"),

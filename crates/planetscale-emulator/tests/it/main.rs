@@ -16,3 +16,4 @@ mod oauth;
 mod passwords;
 mod postgres;
 mod roles;
+mod webhooks;
