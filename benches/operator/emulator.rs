@@ -141,6 +141,13 @@ impl Emulator {
         Ok(())
     }
 
+    /// Changes settings at run time (`PATCH /_emulator/settings`), e.g. `{"rate_limit": 600}`.
+    pub async fn patch_settings(&self, patch: Value) -> Result<()> {
+        self.admin(reqwest::Method::PATCH, "/settings", Some(patch))
+            .await?;
+        Ok(())
+    }
+
     /// Moves the emulator clock forward, e.g. `"1m"`.
     pub async fn advance(&self, by: &str) -> Result<()> {
         self.admin(

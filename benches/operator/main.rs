@@ -23,6 +23,7 @@ mod operator;
 mod pairs;
 mod procs;
 mod report;
+mod scale;
 
 use audit::AuditLog;
 use emulator::Emulator;
@@ -33,15 +34,15 @@ use report::{Report, ScenarioReport};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "bench")]
 pub struct Args {
-    /// Scenarios to run, comma-separated: burst, idle, latency, memory, fairness.
+    /// Scenarios to run, comma-separated: burst, idle, latency, memory, fairness, scale.
     #[arg(
         long,
         env = "BENCH_SCENARIOS",
         value_delimiter = ',',
-        default_value = "burst,idle,latency,memory,fairness"
+        default_value = "burst,idle,latency,memory,fairness,scale"
     )]
     pub scenarios: Vec<String>,
-    /// Number of pairs for burst, idle and memory at once (overrides the three below).
+    /// Number of pairs for burst, idle, memory and scale at once (overrides their own).
     #[arg(long, env = "BENCH_N")]
     pub n: Option<usize>,
     /// Burst: pairs applied at once.
@@ -83,6 +84,22 @@ pub struct Args {
     /// Fairness: pairs applied at once while a deploy request is cut over.
     #[arg(long, env = "BENCH_FAIRNESS_N", default_value_t = 500)]
     pub fairness_n: usize,
+    /// Scale: Ready pairs the operator restarts with.
+    #[arg(long, env = "BENCH_SCALE_N", default_value_t = 10_000)]
+    pub scale_n: usize,
+    /// Scale: databases the pairs are spread over (evenly).
+    #[arg(long, env = "BENCH_SCALE_DATABASES", default_value_t = 100)]
+    pub scale_databases: usize,
+    /// Scale: the operator's resync interval, standing for its default 10 minutes.
+    #[arg(long, env = "BENCH_SCALE_RESYNC", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub scale_resync: Duration,
+    /// Scale: give up waiting for the pairs of the setup after this long.
+    #[arg(long, env = "BENCH_SCALE_SETUP_TIMEOUT", default_value = "40m", value_parser = humantime::parse_duration)]
+    pub scale_setup_timeout: Duration,
+    /// Take the operator, emulator and crdgen binaries from this folder instead of
+    /// `target/release` (to compare two builds back to back).
+    #[arg(long, env = "BENCH_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
     /// Where report.json, report.md and logs/ go (default: <repo>/target/bench).
     #[arg(long, env = "BENCH_OUT")]
     pub out: Option<PathBuf>,
@@ -159,12 +176,15 @@ fn repo_root() -> PathBuf {
 }
 
 /// `target/release` of the running bench executable (`target/release/deps/operator-<hash>`).
-fn release_dir() -> Result<PathBuf> {
+fn release_dir(bin_dir: Option<&Path>) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("bench executable has no target dir")?;
+    let dir = match bin_dir {
+        Some(dir) => dir,
+        None => exe
+            .parent()
+            .and_then(Path::parent)
+            .context("bench executable has no target dir")?,
+    };
     for bin in ["planetscale-operator", "planetscale-emulator", "crdgen"] {
         if !dir.join(bin).exists() {
             bail!(
@@ -200,8 +220,11 @@ async fn run_scenarios(args: &Args, bench: &Bench, done: &mut Vec<ScenarioReport
             "memory" => memory::run(bench, args).await,
             "latency" => latency::run(bench, args).await,
             "fairness" => fairness::run(bench, args).await,
+            "scale" => scale::run(bench, args).await,
             other => {
-                bail!("unknown scenario {other:?}: use burst, idle, memory, latency or fairness")
+                bail!(
+                    "unknown scenario {other:?}: use burst, idle, memory, latency, fairness or scale"
+                )
             }
         };
         rep.wall_seconds = t.elapsed().as_secs_f64();
@@ -212,7 +235,7 @@ async fn run_scenarios(args: &Args, bench: &Bench, done: &mut Vec<ScenarioReport
 }
 
 async fn setup(args: &Args, repo: &Path) -> Result<(cluster::Testenv, Bench, PathBuf)> {
-    let bin_dir = release_dir()?;
+    let bin_dir = release_dir(args.bin_dir.as_deref())?;
     let out = args
         .out
         .clone()
@@ -253,7 +276,7 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     if let Some(n) = args.n {
-        (args.burst_n, args.idle_n, args.memory_n) = (n, n, n);
+        (args.burst_n, args.idle_n, args.memory_n, args.scale_n) = (n, n, n, n);
     }
     let repo = repo_root();
     let (env, bench, out) = match setup(&args, &repo).await {

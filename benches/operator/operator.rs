@@ -50,7 +50,8 @@ impl Operator {
         }
         let process = Proc::spawn(name, binary, &["run".into()], &vars, log_dir)?;
         let mut op = Self { process };
-        op.wait_ready(health, Duration::from_secs(60)).await?;
+        // Long enough for the caches of the scale scenario (20,000 objects) to sync.
+        op.wait_ready(health, Duration::from_secs(180)).await?;
         Ok(op)
     }
 

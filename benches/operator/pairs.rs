@@ -20,13 +20,18 @@ pub fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}-{i:04}")).collect()
 }
 
-/// Applies one pair (server-side apply, like `kubectl apply --server-side`).
+/// Applies one pair on the bench database (server-side apply, like `kubectl apply --server-side`).
 pub async fn apply_pair(client: &Client, ns: &str, name: &str) -> Result<()> {
+    apply_pair_in(client, ns, name, DATABASE).await
+}
+
+/// Applies one pair whose branch is in `database` of the bench organization.
+pub async fn apply_pair_in(client: &Client, ns: &str, name: &str, database: &str) -> Result<()> {
     let pp = PatchParams::apply("pso-bench");
     let branch = json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBranch",
         "metadata": {"name": name},
-        "spec": {"organization": ORG, "database": DATABASE, "parentBranch": "main"},
+        "spec": {"organization": ORG, "database": database, "parentBranch": "main"},
     });
     let password = json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScalePassword",

@@ -3,7 +3,7 @@
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 
 use super::Context;
 use super::credentials_in_use;
@@ -36,14 +36,17 @@ where
         return Vec::new();
     }
     let defaults = ctx.credentials.defaults();
+    // Called for every Secret of the watched namespaces, also for each of the initial list at
+    // start-up: the cheap test first, and only the matches cloned.
     store
-        .state()
-        .iter()
-        .filter(|o| {
-            let ns = o.namespace().unwrap_or_default();
-            crate::credentials::locate(defaults, &ns, credentials_ref(o)).is_ok_and(|s| s == wanted)
+        .state_filter(|o| {
+            waiting(o) && {
+                let ns = o.meta().namespace.as_deref().unwrap_or_default();
+                crate::credentials::locate(defaults, ns, credentials_ref(o))
+                    .is_ok_and(|s| s == wanted)
+            }
         })
-        .filter(|o| waiting(o))
+        .iter()
         .map(|o| ObjectRef::from_obj(&**o))
         .collect()
 }

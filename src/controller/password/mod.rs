@@ -60,6 +60,8 @@ pub mod status;
 #[cfg(test)]
 mod steps_tests;
 pub mod upkeep;
+#[cfg(test)]
+mod wake_tests;
 
 use pass::Run;
 
@@ -231,18 +233,20 @@ fn waiting_on(
     store: &Store<PlanetScalePassword>,
     branch: &PlanetScaleBranch,
 ) -> Vec<ObjectRef<PlanetScalePassword>> {
+    // Called for every branch event, also for each of the initial list at start-up: borrow,
+    // compare and clone only the matches (not one `String` per cached password).
+    let (ns, name) = (&branch.metadata.namespace, &branch.metadata.name);
     store
-        .state()
+        .state_filter(|p| {
+            let refers = p.spec.target.branch_ref.as_ref();
+            p.metadata.namespace == *ns
+                && refers.is_some_and(|r| Some(&r.name) == name.as_ref())
+                && !p
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| is_condition_true(&s.conditions, READY))
+        })
         .iter()
-        .filter(|p| p.namespace() == branch.namespace())
-        .filter(|p| {
-            let r = p.spec.target.branch_ref.as_ref();
-            r.is_some_and(|r| r.name == branch.name_any())
-        })
-        .filter(|p| {
-            let ready = p.status.as_ref().map(|s| s.conditions.as_slice());
-            !ready.is_some_and(|c| is_condition_true(c, READY))
-        })
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
 }
