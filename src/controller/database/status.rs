@@ -44,12 +44,8 @@ pub fn report(
             let mut events = done_events(&name, o);
             events.extend(o.policy_changes.iter().map(|c| policy_event(&name, c)));
             if let Some(have) = &o.policies {
-                status.backup_policies = policies::status(
-                    &obj.spec.backup_policies,
-                    &old_policies,
-                    have,
-                    &created(o),
-                );
+                status.backup_policies =
+                    policies::status(&obj.spec.backup_policies, &old_policies, have, &created(o));
             }
             events
         })
