@@ -309,6 +309,10 @@ pub struct PlanetScaleDatabaseStatus {
     /// rather than created by this resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// True while the database is only observed (`managementPolicy: Observe`): switching to
+    /// `Manage` then takes it over only with `spec.adopt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_only: Option<bool>,
     /// The backup policies this resource manages (created or taken over), as PlanetScale has
     /// them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -9,11 +9,11 @@ use planetscale_api::models::{
 
 use super::policies::{self, PolicyStep};
 use crate::controller::reconciler::Plan;
-use crate::crd::ManagementPolicy;
 use crate::crd::database::{
     DatabaseSettings, Engine, PlanetScaleDatabase, PlanetScaleDatabaseSpec,
     PlanetScaleDatabaseStatus,
 };
+use crate::crd::{ManagementPolicy, managed};
 
 /// How often a database being created (or woken) is looked at again.
 pub const PENDING_WAIT: Duration = Duration::from_secs(10);
@@ -42,16 +42,8 @@ pub enum Step {
     Policy(PolicyStep),
 }
 
-/// How a database becomes the resource's in this pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// `spec.adopt` takes over an existing database.
-    Adopt,
-    /// `managementPolicy: Observe`: reported, never changed.
-    Observe,
-    /// The database this resource created, whose id was not recorded yet.
-    Record,
-}
+/// How a database becomes the resource's in this pass: the rule every kind shares.
+pub use crate::crd::managed::Claim;
 
 /// The steps for what was seen (`policies`: the database's backup policies, when read).
 /// Pure.
@@ -67,16 +59,14 @@ pub fn plan(
     let Some(db) = database else {
         return Plan::steps(vec![missing(obj, status, observe)]);
     };
-    let ours = status.id.as_deref() == Some(db.id.as_str());
-    let claim = match () {
-        () if ours => None,
-        () if observe => Some(Claim::Observe),
-        () if status.create_requested_at.is_some() => Some(Claim::Record),
-        () if spec.adopt => Some(Claim::Adopt),
-        () => {
-            let existing_id = db.id.clone();
-            return Plan::steps(vec![Step::Refuse { existing_id }]);
-        }
+    let recorded = managed::Recorded {
+        id: status.id.as_deref(),
+        create_requested: status.create_requested_at.is_some(),
+        observed_only: status.observed_only == Some(true),
+    };
+    let Ok(claim) = managed::claim(recorded, &db.id, spec.management_policy, spec.adopt) else {
+        let existing_id = db.id.clone();
+        return Plan::steps(vec![Step::Refuse { existing_id }]);
     };
     let mut steps = vec![Step::Record(claim)];
     if !db.ready {

@@ -112,6 +112,27 @@ fn cases() {
             vec!["observe"],
         ),
         (
+            "observed before, observed now",
+            json!({"managementPolicy": "Observe"}),
+            json!({"id": "d9", "observedOnly": true}),
+            Some(db("d9", true)),
+            vec!["record"],
+        ),
+        (
+            "observed before, managed without adopt",
+            json!({}),
+            json!({"id": "d9", "observedOnly": true}),
+            Some(db("d9", true)),
+            vec!["refuse"],
+        ),
+        (
+            "observed before, managed with adopt",
+            json!({"adopt": true}),
+            json!({"id": "d9", "observedOnly": true}),
+            Some(db("d9", true)),
+            vec!["adopt"],
+        ),
+        (
             "crash after create",
             json!({}),
             asked,
@@ -149,9 +170,16 @@ fn cases() {
         (
             "observe never updates",
             json!({"managementPolicy": "Observe", "settings": {"requireApprovalForDeploy": true}}),
-            ours,
+            json!({"id": "d1", "observedOnly": true}),
             Some(db("d1", true)),
             vec!["record"],
+        ),
+        (
+            "a managed database switched to Observe",
+            json!({"managementPolicy": "Observe"}),
+            ours,
+            Some(db("d1", true)),
+            vec!["observe"],
         ),
     ];
     for (name, spec, status, seen, want) in cases {

@@ -59,6 +59,9 @@ pub fn report(
 fn record(status: &mut PlanetScaleDatabaseStatus, o: &Outcome) {
     if let Some(d) = &o.database {
         copy_database(status, d);
+        if let Some(observed) = crate::crd::managed::observed_only_after(o.claim) {
+            status.observed_only = observed;
+        }
         let claimed = o.claim.map(|c| c != Claim::Record);
         status.adopted = adoption::adopted(status.adopted, claimed, o.created.is_some());
     }
