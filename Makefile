@@ -41,8 +41,11 @@ lint: ## rustfmt --check, clippy -D warnings, rustdoc -D warnings for every crat
 
 # cargo-deny is installed once into ~/.cache/planetscale-operator/tools (hack/tools/install).
 # Advisories are not checked: their database is a GitHub repository, out of reach here (deny.toml).
+# `cargo fetch` first: a build downloads only this platform's crates, and cargo-deny's offline
+# `cargo metadata` needs every platform's (a fresh machine has no others in its registry cache).
 deny: ## cargo deny: licenses, duplicate versions, crates.io as the only source (offline)
-	@bin=$$(hack/tools/install) && $$bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
+	@bin=$$(hack/tools/install) && $(CARGO) fetch --locked --quiet && \
+	  $$bin/cargo-deny --offline check --hide-inclusion-graph licenses bans sources
 
 # The emulator's suite validates every response against the OpenAPI spec (it fails when the
 # spec is missing; PSO_SKIP_CONFORMANCE=1 skips the checks), logs each validated operation,
