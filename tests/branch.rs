@@ -118,7 +118,7 @@ async fn waits_for_an_initializing_database_then_creates_the_branch() {
         )
         .await;
         let mut obj = branch("early", json!({}));
-        obj.spec.database = "fresh".into();
+        obj.spec.database = Some("fresh".into());
         apply(&api, &obj).await;
         let o = wait_reason(&api, "early", "DatabaseNotReady").await;
         assert!(condition(&o, "Ready").unwrap().2.contains("fresh"), "{o:?}");

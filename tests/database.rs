@@ -238,8 +238,9 @@ async fn the_environment_example_waits_for_its_database_then_becomes_ready() {
     use planetscale_operator::crd::PlanetScalePassword;
     with_operator(EMULATOR, &[], |client, ns, emu, op| async move {
         let _operator = op;
-        // The credentials and the backup name the database by databaseRef: applied before
-        // it, they wait for it without calling PlanetScale.
+        // The branch, the credentials and the backup name the database by databaseRef:
+        // applied before it, they wait for it without calling PlanetScale.
+        apply_environment(&client, &ns, "02-branches.yaml").await;
         apply_environment(&client, &ns, "03-credentials.yaml").await;
         apply_environment(&client, &ns, "04-backup.yaml").await;
         let backups: Api<PlanetScaleBackup> = Api::namespaced(client.clone(), &ns);
@@ -248,13 +249,20 @@ async fn the_environment_example_waits_for_its_database_then_becomes_ready() {
                 == Some(("False", "DatabaseNotReady"))
         })
         .await;
+        let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), &ns);
+        support::wait_for(&branches, "staging", READY, "DatabaseNotReady", |b| {
+            ready_of(b.status.as_ref().map_or(&[], |s| &s.conditions))
+                == Some(("False", "DatabaseNotReady"))
+        })
+        .await;
         let stats = emu.stats().await;
-        assert_eq!(
-            stats["operations"]["create_backup"]["total"]
-                .as_u64()
-                .unwrap_or(0),
-            0
-        );
+        for op in ["create_backup", "create_branch", "get_database"] {
+            assert_eq!(
+                stats["operations"][op]["total"].as_u64().unwrap_or(0),
+                0,
+                "{op} before the database resource is Ready: {stats}"
+            );
+        }
 
         apply_environment(&client, &ns, "01-database.yaml").await;
         let d: PlanetScaleDatabase = wait_ready(&client, &ns, "storefront").await;
@@ -266,9 +274,10 @@ async fn the_environment_example_waits_for_its_database_then_becomes_ready() {
         let b: PlanetScaleBackup = wait_ready(&client, &ns, "before-launch").await;
         assert_eq!(b.status.unwrap().database.as_deref(), Some("storefront"));
         let _: PlanetScalePassword = wait_ready(&client, &ns, "storefront-reader").await;
-
-        apply_environment(&client, &ns, "02-branches.yaml").await;
-        let _: PlanetScaleBranch = wait_ready(&client, &ns, "staging").await;
+        let staging: PlanetScaleBranch = wait_ready(&client, &ns, "staging").await;
+        let s = staging.status.unwrap();
+        let at = (s.organization.as_deref(), s.database.as_deref());
+        assert_eq!(at, (Some("acme"), Some("storefront")), "{s:?}");
         let _: PlanetScalePassword = wait_ready(&client, &ns, "staging-app").await;
         let stats = emu.stats().await;
         assert_eq!(

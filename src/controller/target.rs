@@ -14,6 +14,7 @@ use kube::{Api, ResourceExt};
 
 use crate::controller::planetscale::PlanetScale;
 use crate::crd::BranchTarget;
+use crate::crd::common::DatabaseRef;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::conditions::{READY, find_condition, reason};
 use crate::crd::database::PlanetScaleDatabase;
@@ -130,9 +131,14 @@ pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
     let deleting = branch.metadata.deletion_timestamp.is_some();
     usable(&format!("PlanetScaleBranch {name}"), deleting, conditions).map_err(waiting)?;
     let status_name = status.and_then(|s| s.branch_name.clone());
+    let Some((organization, database)) = branch.location() else {
+        return Err(waiting(format!(
+            "PlanetScaleBranch {name} has not resolved its databaseRef yet"
+        )));
+    };
     Ok(Target {
-        organization: branch.spec.organization.clone(),
-        database: branch.spec.database.clone(),
+        organization: organization.to_string(),
+        database: database.to_string(),
         branch: status_name.unwrap_or_else(|| branch.spec.effective_branch_name(&name).to_string()),
         known_ready: true,
     })
@@ -179,12 +185,12 @@ pub fn database_waiting(message: String) -> Error {
     }
 }
 
-/// The objects in `store` of `db`'s namespace whose target names `db` by `databaseRef` and
-/// that are `waiting` (e.g. not Ready): a database becoming Ready wakes them at once.
+/// The objects in `store` of `db`'s namespace that name `db` by `databaseRef` and that are
+/// `waiting` (e.g. not Ready): a database becoming Ready wakes them at once.
 pub fn waiting_on_database<K>(
     store: &Store<K>,
     db: &PlanetScaleDatabase,
-    target: impl Fn(&K) -> &BranchTarget,
+    database_ref: impl Fn(&K) -> Option<&DatabaseRef>,
     waiting: impl Fn(&K) -> bool,
 ) -> Vec<ObjectRef<K>>
 where
@@ -195,8 +201,7 @@ where
         .iter()
         .filter(|o| o.namespace() == db.namespace())
         .filter(|o| {
-            let r = target(o).database_ref.as_ref();
-            r.is_some_and(|r| r.name == db.name_any())
+            database_ref(o).is_some_and(|r| r.name == db.name_any())
         })
         .filter(|o| waiting(o))
         .map(|o| ObjectRef::from_obj(&**o))
@@ -209,7 +214,7 @@ pub fn watch_databases<K>(
     controller: kube::runtime::Controller<K>,
     client: &kube::Client,
     namespace: Option<&str>,
-    target: fn(&K) -> &BranchTarget,
+    database_ref: fn(&K) -> Option<&DatabaseRef>,
     waiting: fn(&K) -> bool,
 ) -> kube::runtime::Controller<K>
 where
@@ -228,7 +233,7 @@ where
     let store = controller.store();
     let config = kube::runtime::watcher::Config::default();
     controller.watches(api, config, move |db| {
-        waiting_on_database(&store, &db, target, waiting)
+        waiting_on_database(&store, &db, database_ref, waiting)
     })
 }
 

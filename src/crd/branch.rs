@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    BackupRef, DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule,
+    BackupRef, DatabaseRef, DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule,
     pattern_rule, plain_enum, presence_immutable_rule, ps_name_rule, spec_rule,
 };
 
@@ -72,13 +72,13 @@ pub struct RestoreFrom {
     category = "planetscale",
     derive = "PartialEq",
     doc = "A PlanetScale database branch, created or adopted and kept as the spec says, or only observed.",
-    printcolumn(name = "Database", type_ = "string", json_path = ".spec.database"),
+    printcolumn(name = "Database", type_ = "string", json_path = ".status.database"),
     printcolumn(name = "Engine", type_ = "string", json_path = ".status.kind"),
     printcolumn(name = "Branch", type_ = "string", json_path = ".status.branchName"),
     printcolumn(name = "Parent", type_ = "string", json_path = ".status.parent"),
     printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
-    printcolumn(name = "Organization", type_ = "string", json_path = ".spec.organization", priority = 1),
+    printcolumn(name = "Organization", type_ = "string", json_path = ".status.organization", priority = 1),
     printcolumn(name = "Region", type_ = "string", json_path = ".status.region", priority = 1),
     printcolumn(name = "Production", type_ = "boolean", json_path = ".status.production", priority = 1),
     printcolumn(name = "Version", type_ = "string", json_path = ".status.majorVersion", priority = 1),
@@ -91,6 +91,14 @@ pub struct RestoreFrom {
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
+    validation = spec_rule("has(self.databaseRef) || (has(self.organization) && has(self.database))",
+        "set the database: either organization and database together, or databaseRef"),
+    validation = spec_rule("!has(self.databaseRef) || !(has(self.organization) || has(self.database))",
+        "databaseRef cannot be combined with organization or database: the PlanetScaleDatabase names them")
+        .field_path(".databaseRef"),
+    validation = presence_immutable_rule("databaseRef", "create a new resource for a branch of another database"),
+    validation = presence_immutable_rule("organization", "create a new resource for a branch in another organization"),
+    validation = presence_immutable_rule("database", "create a new resource for a branch of another database"),
     validation = spec_rule("!(has(self.backupId) && has(self.seedData))",
         "backupId and seedData are mutually exclusive: restore from one specific backup or from the last successful one")
         .field_path(".seedData"),
@@ -129,21 +137,31 @@ pub struct RestoreFrom {
     validation = presence_immutable_rule("majorVersion", "the major version is chosen when the branch is created"),
 )]
 pub struct PlanetScaleBranchSpec {
-    /// PlanetScale organization (the name in `app.planetscale.com/<organization>`). Immutable.
+    /// PlanetScale organization (the name in `app.planetscale.com/<organization>`), with
+    /// `database`; or use `databaseRef`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     #[x_kube(
         validation = ps_name_rule("organization"),
         validation = immutable_rule("organization", "create a new resource for a branch in another organization")
     )]
-    pub organization: String,
+    pub organization: Option<String>,
 
-    /// Database the branch belongs to. Immutable.
+    /// Database the branch belongs to, with `organization`; or use `databaseRef`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     #[x_kube(
         validation = ps_name_rule("database"),
         validation = immutable_rule("database", "create a new resource for a branch of another database")
     )]
-    pub database: String,
+    pub database: Option<String>,
+
+    /// The `PlanetScaleDatabase` (in this namespace) the branch belongs to, instead of
+    /// `organization` + `database`: the operator waits until it is Ready and records the
+    /// organization and database it names in status. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = immutable_rule("databaseRef", "create a new resource for a branch of another database"))]
+    pub database_ref: Option<DatabaseRef>,
 
     /// Name of the branch in PlanetScale. Default: `metadata.name`. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,12 +292,35 @@ impl PlanetScaleBranchSpec {
     pub fn effective_branch_name<'a>(&'a self, resource_name: &'a str) -> &'a str {
         self.branch_name.as_deref().unwrap_or(resource_name)
     }
+
+    /// `organization` and `database` when the spec names them directly.
+    pub fn explicit_database(&self) -> Option<(&str, &str)> {
+        Some((self.organization.as_deref()?, self.database.as_deref()?))
+    }
+}
+
+impl PlanetScaleBranch {
+    /// The organization and database of the branch: as the spec names them, else as recorded
+    /// in status once `databaseRef` was resolved (`None` before that).
+    pub fn location(&self) -> Option<(&str, &str)> {
+        self.spec.explicit_database().or_else(|| {
+            let s = self.status.as_ref()?;
+            Some((s.organization.as_deref()?, s.database.as_deref()?))
+        })
+    }
 }
 
 /// Observed state of a `PlanetScaleBranch`, copied from PlanetScale.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanetScaleBranchStatus {
+    /// PlanetScale organization of the branch (`spec.organization`, or the one the
+    /// `PlanetScaleDatabase` of `spec.databaseRef` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Database of the branch (`spec.database`, or the one `spec.databaseRef` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// PlanetScale's id of the branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

@@ -231,13 +231,13 @@ const COLUMNS: [(&str, &[Column]); 5] = [
     (
         "PlanetScaleBranch",
         &[
-            ("Database", ".spec.database", "string", 0),
+            ("Database", ".status.database", "string", 0),
             ("Engine", ".status.kind", "string", 0),
             ("Branch", ".status.branchName", "string", 0),
             ("Parent", ".status.parent", "string", 0),
             ("Ready", READY_PATH, "string", 0),
             ("State", ".status.state", "string", 0),
-            ("Organization", ".spec.organization", "string", 1),
+            ("Organization", ".status.organization", "string", 1),
             ("Region", ".status.region", "string", 1),
             ("Production", ".status.production", "boolean", 1),
             ("Version", ".status.majorVersion", "string", 1),

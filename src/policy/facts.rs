@@ -111,12 +111,18 @@ async fn branch_target(
         return Ok((None, false));
     };
     let production = b.status.as_ref().and_then(|s| s.production) == Some(true);
-    let target = Where::Branch {
-        organization: b.spec.organization.clone(),
-        database: b.spec.database.clone(),
-        branch: b.spec.effective_branch_name(&b.name_any()).to_string(),
+    let resource = b.name_any();
+    let branch = b.spec.effective_branch_name(&resource);
+    let target = match (b.location(), &b.spec.database_ref) {
+        (Some((organization, database)), _) => Some(Where::Branch {
+            organization: organization.to_string(),
+            database: database.to_string(),
+            branch: branch.to_string(),
+        }),
+        (None, Some(d)) => database_target(client, ns, &d.name, branch).await?,
+        (None, None) => None,
     };
-    Ok((Some(target), production))
+    Ok((target, production))
 }
 
 /// Branch `branch` of the database a `databaseRef` names, from its `PlanetScaleDatabase`

@@ -9,17 +9,25 @@ use crate::crd::{BranchTarget, DeployRequest, PasswordRole, PlanetScalePassword,
 impl Governed for PlanetScaleBranch {
     fn request(&self) -> Request {
         let spec = &self.spec;
-        let target = Where::Branch {
-            organization: spec.organization.clone(),
-            database: spec.database.clone(),
-            branch: spec.effective_branch_name(&self.name_any()).to_string(),
+        let branch = spec.effective_branch_name(&self.name_any()).to_string();
+        let target = match (self.location(), &spec.database_ref) {
+            (Some((organization, database)), _) => Some(Where::Branch {
+                organization: organization.to_string(),
+                database: database.to_string(),
+                branch,
+            }),
+            (None, Some(d)) => Some(Where::DatabaseRef {
+                database: d.name.clone(),
+                branch,
+            }),
+            (None, None) => None,
         };
         Request {
             production: [Production::Promote]
                 .into_iter()
                 .filter(|_| spec.production == Some(true))
                 .collect(),
-            ..plain(self, spec.credentials_ref.as_ref(), Some(target))
+            ..plain(self, spec.credentials_ref.as_ref(), target)
         }
     }
 

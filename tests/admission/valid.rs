@@ -183,8 +183,9 @@ fn complete_password() -> PlanetScalePasswordSpec {
 
 pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
     let restore = PlanetScaleBranchSpec {
-        organization: "acme".into(),
-        database: "shop".into(),
+        organization: Some("acme".into()),
+        database: Some("shop".into()),
+        database_ref: None,
         branch_name: Some("restore_2024".into()),
         parent_branch: Some("main".into()),
         region: None,
@@ -221,7 +222,7 @@ pub async fn complete_manifests_are_accepted(client: &Client, ns: &str) {
     create_typed(client, ns, &PlanetScaleBranch::new("seeded", seeded)).await;
     // A PostgreSQL branch from a point in time, on a chosen major version.
     let pitr = PlanetScaleBranchSpec {
-        database: "ledger".into(),
+        database: Some("ledger".into()),
         branch_name: Some("pitr".into()),
         backup_id: None,
         cluster_size: None,

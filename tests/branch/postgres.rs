@@ -13,7 +13,7 @@ use crate::support::with_operator;
 /// A `PlanetScaleBranch` of `acme/ledger` (PostgreSQL) with `spec` merged in.
 pub fn pg_branch(name: &str, spec: Value) -> PlanetScaleBranch {
     let mut obj = branch(name, spec);
-    obj.spec.database = "ledger".into();
+    obj.spec.database = Some("ledger".into());
     obj
 }
 

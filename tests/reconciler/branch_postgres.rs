@@ -13,7 +13,7 @@ use crate::harness::{Harness, with_harness};
 /// A `PlanetScaleBranch` of `acme/ledger` (PostgreSQL) with `spec` merged in.
 pub fn pg_branch(name: &str, spec: Value) -> PlanetScaleBranch {
     let mut obj = crate::branch::branch(name, spec);
-    obj.spec.database = "ledger".into();
+    obj.spec.database = Some("ledger".into());
     obj
 }
 

@@ -103,7 +103,7 @@ impl Reconciler for BackupReconciler {
             controller,
             &self.ctx.client,
             namespace,
-            |b: &PlanetScaleBackup| &b.spec.target,
+            |b: &PlanetScaleBackup| b.spec.target.database_ref.as_ref(),
             |b| super::watch::not_ready(b.status.as_ref().map(|s| s.conditions.as_slice())),
         )
     }

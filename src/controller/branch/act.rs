@@ -21,6 +21,8 @@ use crate::error::Error;
 /// What a pass did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The organization and database the pass acted in (recorded in status).
+    pub at: (String, String),
     /// The branch as last seen or changed, once it is ours (copied into status).
     pub branch: Option<Branch>,
     /// Where the pass got to.
@@ -73,6 +75,7 @@ pub async fn act(
         .as_ref()
         .is_some_and(|s| is_ready_for(&s.conditions, t.generation));
     let mut out = Outcome {
+        at: (t.org.clone(), t.db.clone()),
         branch: None,
         progress: Progress::Ready,
         claim: None,
@@ -112,7 +115,7 @@ impl StepCtx<'_> {
     async fn run(&mut self, step: Step, out: &mut Outcome) -> Result<(), Error> {
         let t = self.t;
         match step {
-            Step::Create { body, recreate } => self.create(body, recreate, out).await?,
+            Step::Create { body, recreate, .. } => self.create(body, recreate, out).await?,
             Step::Refuse { existing_id } => return Err(already_exists(t, Some(&existing_id))),
             Step::Unsupported { fields, engine } => {
                 return Err(engine::unsupported(&fields, engine, &t.db));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use kube::Api;
 
+use super::Target;
 use super::plan::Step;
 use crate::controller::reconciler::Plan;
 use crate::crd::backup::{PlanetScaleBackup, reason};
@@ -29,22 +30,22 @@ pub struct Restore {
 /// `backupRef` or once the branch was created (`created`).
 pub async fn resolve(
     kube: &kube::Client,
-    ns: &str,
+    t: &Target,
     obj: &PlanetScaleBranch,
     created: bool,
 ) -> Result<Option<Restore>, Error> {
     let Some(r) = obj.spec.backup_ref.as_ref().filter(|_| !created) else {
         return Ok(None);
     };
-    let api: Api<PlanetScaleBackup> = Api::namespaced(kube.clone(), ns);
+    let api: Api<PlanetScaleBackup> = Api::namespaced(kube.clone(), &t.namespace);
     let backup = api.get_opt(&r.name).await?;
-    restore_of(obj, &r.name, backup.as_ref()).map(Some)
+    restore_of((&t.org, &t.db), &r.name, backup.as_ref()).map(Some)
 }
 
-/// The restore from `backup` (the resource `name`), if it is Ready and of the same database.
-/// Pure.
+/// The restore from `backup` (the resource `name`), if it is Ready and of the branch's
+/// database `at` (organization, database). Pure.
 pub fn restore_of(
-    obj: &PlanetScaleBranch,
+    at: (&str, &str),
     name: &str,
     backup: Option<&PlanetScaleBackup>,
 ) -> Result<Restore, Error> {
@@ -64,15 +65,15 @@ pub fn restore_of(
             "PlanetScaleBackup {name} has no backup id yet"
         )));
     };
-    let same = s.organization.as_deref() == Some(obj.spec.organization.as_str())
-        && s.database.as_deref() == Some(obj.spec.database.as_str());
+    let (organization, database) = at;
+    let same =
+        s.organization.as_deref() == Some(organization) && s.database.as_deref() == Some(database);
     if !same {
         return Err(Error::Invalid {
             reason: crate::crd::branch::reason::BACKUP_NOT_FOUND,
             message: format!(
                 "PlanetScaleBackup {name} is a backup of another database; a branch can only be \
-                 restored from a backup of its own database ({}/{})",
-                obj.spec.organization, obj.spec.database
+                 restored from a backup of its own database ({organization}/{database})"
             ),
         });
     }

@@ -175,6 +175,7 @@ fn a_branch_never_created_is_checked_against_the_engine_before_its_create() {
         Step::Create {
             body: CreateBody::Postgres(body),
             recreate: false,
+            ..
         },
     ] = p.steps.as_slice()
     else {

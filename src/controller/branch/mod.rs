@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
 use super::{Context, object_key};
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
+use crate::controller::target::{database_waiting, from_database};
 use crate::crd::common::is_paused;
+use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
 
 pub mod act;
@@ -106,22 +108,53 @@ pub struct Target {
     org: String,
     db: String,
     generation: Option<i64>,
-    trigger: Trigger,
     credentials_ref: Option<crate::crd::SecretRef>,
 }
 
 impl Target {
-    fn of(obj: &PlanetScaleBranch) -> Self {
+    /// `obj`'s branch in `org`/`db`.
+    fn at(obj: &PlanetScaleBranch, org: &str, db: &str) -> Self {
         Self {
             key: object_key(obj),
             namespace: obj.namespace().unwrap_or_default(),
             name: obj.spec.effective_branch_name(&obj.name_any()).to_string(),
-            org: obj.spec.organization.clone(),
-            db: obj.spec.database.clone(),
+            org: org.to_string(),
+            db: db.to_string(),
             generation: obj.metadata.generation,
-            trigger: trigger(obj),
             credentials_ref: obj.spec.credentials_ref.clone(),
         }
+    }
+
+    /// `obj`'s branch where the spec names it, or where status recorded it (`databaseRef`);
+    /// else the `PlanetScaleDatabase` of `databaseRef` once it is Ready (`DatabaseNotReady`
+    /// until then). A recorded database stays: `databaseRef` is immutable, and the branch
+    /// must be found (and deleted) where it was created even if the database resource goes.
+    async fn resolve(kube: &kube::Client, obj: &PlanetScaleBranch) -> Result<Self, Error> {
+        if let Some((org, db)) = obj.location() {
+            return Ok(Self::at(obj, org, db));
+        }
+        let Some(r) = &obj.spec.database_ref else {
+            // Admission refuses this; an object stored before the rule says what to fix.
+            return Err(Error::Invalid {
+                reason: "InvalidSpec",
+                message: "set either organization and database, or databaseRef".into(),
+            });
+        };
+        let ns = obj.namespace().unwrap_or_default();
+        let api: kube::Api<PlanetScaleDatabase> = kube::Api::namespaced(kube.clone(), &ns);
+        let Some(db) = api.get_opt(&r.name).await? else {
+            return Err(database_waiting(format!(
+                "PlanetScaleDatabase {} does not exist in namespace {ns}",
+                r.name
+            )));
+        };
+        let found = from_database(&db, "")?;
+        Ok(Self::at(obj, &found.organization, &found.database))
+    }
+
+    /// The key and trigger of `obj`, for the schedule (which needs no database).
+    fn schedule_key(obj: &PlanetScaleBranch) -> (String, Trigger) {
+        (object_key(obj), trigger(obj))
     }
 
     /// The database as the poller keys it (with the credentials used to look at it).
@@ -171,11 +204,14 @@ impl Reconciler for BranchReconciler {
     }
 
     async fn observe(&self, obj: &PlanetScaleBranch) -> Result<Observed, Error> {
-        observe::observe(self, &Target::of(obj), obj).await
+        let t = Target::resolve(&self.ctx.client, obj).await?;
+        observe::observe(self, t, obj).await
     }
 
     fn plan(&self, obj: &PlanetScaleBranch, observed: &Observed) -> Plan<Step> {
-        backup_ref::restore(plan::plan(obj, &observed.look), observed.restore.as_ref())
+        let plan = plan::plan(obj, &observed.look);
+        let plan = backup_ref::restore(plan, observed.restore.as_ref());
+        plan::located(plan, &observed.target.org, &observed.target.db)
     }
 
     fn intent(
@@ -192,7 +228,8 @@ impl Reconciler for BranchReconciler {
         observed: Observed,
         plan: Plan<Step>,
     ) -> Acted<Outcome> {
-        act::act(self, &Target::of(obj), obj, observed, plan).await
+        let t = observed.target.clone();
+        act::act(self, &t, obj, observed, plan).await
     }
 
     fn status(
@@ -209,7 +246,12 @@ impl Reconciler for BranchReconciler {
     }
 
     async fn cleanup(&self, obj: &PlanetScaleBranch) -> Result<Action, Error> {
-        cleanup::cleanup(self, &Target::of(obj), obj).await
+        let status = obj.status.clone().unwrap_or_default();
+        if obj.location().is_none() && observe::never_created(&status) {
+            // Its `databaseRef` was never resolved: nothing was created in PlanetScale.
+            return Ok(Action::await_change());
+        }
+        cleanup::cleanup(self, &Target::resolve(&self.ctx.client, obj).await?, obj).await
     }
 
     fn cleanup_status(
@@ -224,27 +266,27 @@ impl Reconciler for BranchReconciler {
     /// branch: the poller wakes the resource; its own look is only a safety net. Waiting on
     /// the database: the next poll (2 s … 30 s). Remembered by the schedule.
     fn next(&self, obj: &PlanetScaleBranch, ended: Ended<'_, Outcome>) -> Option<Duration> {
-        let t = Target::of(obj);
+        let (key, trigger) = Target::schedule_key(obj);
         let resync = self.ctx.settings.resync_interval;
         let delay = match ended {
             Ended::Paused => resync,
             Ended::Applied { outcome, .. } => match &outcome.progress {
                 Progress::Ready => {
-                    self.schedule.reset_polls(&t.key);
+                    self.schedule.reset_polls(&key);
                     resync_after(outcome.listed_at, resync)
                 }
                 Progress::Waiting { .. } if outcome.registered => SAFETY_LOOK,
-                Progress::Waiting { .. } => self.schedule.next_poll(&t.key),
+                Progress::Waiting { .. } => self.schedule.next_poll(&key),
             },
         };
-        self.schedule.set(&t.key, t.trigger, delay);
+        self.schedule.set(&key, trigger, delay);
         Some(delay)
     }
 
     fn failed(&self, obj: &PlanetScaleBranch, _err: &Error, retry_in: Duration) {
-        let t = Target::of(obj);
-        self.schedule.reset_polls(&t.key);
-        self.schedule.set(&t.key, t.trigger, retry_in);
+        let (key, trigger) = Target::schedule_key(obj);
+        self.schedule.reset_polls(&key);
+        self.schedule.set(&key, trigger, retry_in);
     }
 
     fn forget(&self, key: &str) {

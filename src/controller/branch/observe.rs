@@ -22,6 +22,8 @@ use crate::error::Error;
 
 /// What a reconcile read.
 pub struct Observed {
+    /// Who and where the branch is (its database resolved).
+    pub target: Target,
     /// The client for the resource's credentials.
     pub client: Client,
     /// The database as the poller keys it.
@@ -54,9 +56,10 @@ pub enum Look {
 /// Reads what the plan needs.
 pub async fn observe(
     r: &BranchReconciler,
-    t: &Target,
+    target: Target,
     obj: &PlanetScaleBranch,
 ) -> Result<Observed, Error> {
+    let t = &target;
     let client = r.client(t).await?;
     r.ctx.webhooks.in_use(&t.org, &t.db, &client);
     let db = t.db_key(&r.ctx)?;
@@ -75,8 +78,9 @@ pub async fn observe(
         look(r, t, &db, &client, &status).await?
     };
     let created = !never_created(&status);
-    let restore = super::backup_ref::resolve(&r.ctx.client, &t.namespace, obj, created).await?;
+    let restore = super::backup_ref::resolve(&r.ctx.client, t, obj, created).await?;
     Ok(Observed {
+        target,
         client,
         db,
         look,
@@ -150,7 +154,8 @@ fn database_error(e: planetscale_api::Error, t: &Target) -> Error {
         reason: reason::DATABASE_NOT_FOUND,
         message: format!(
             "database {} does not exist in organization {}, or the credentials have no access \
-             to it: check spec.organization and spec.database",
+             to it: check spec.organization and spec.database (or the PlanetScaleDatabase of \
+             spec.databaseRef)",
             t.db, t.org
         ),
     }

@@ -14,11 +14,18 @@ use crate::crd::branch::{
 use crate::crd::managed::{self, Recorded};
 
 /// One step of the branch reconcile, run in order by `act`.
+// A few per reconcile, moved once, never stored in bulk: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Create the branch (`recreate`: it existed and was deleted outside Kubernetes). The
-    /// intent (`status.createRequestedAt`) is written before, see [`intent`].
-    Create { body: CreateBody, recreate: bool },
+    /// Create the branch (`recreate`: it existed and was deleted outside Kubernetes) in the
+    /// database `at` (organization, database; set by [`located`]). The intent
+    /// (`status.createRequestedAt`, and where) is written before, see [`intent`].
+    Create {
+        body: CreateBody,
+        recreate: bool,
+        at: Option<(String, String)>,
+    },
     /// A branch of that name exists that this resource did not create, and `adopt` is off.
     Refuse { existing_id: String },
     /// The spec sets `fields`, which the database's engine does not have: nothing is called.
@@ -73,7 +80,11 @@ fn steps(decision: Decision) -> Vec<Step> {
     match decision {
         Decision::WaitForDatabase => vec![Step::WaitForDatabase],
         Decision::Missing => vec![Step::Missing],
-        Decision::Create { body, recreate } => vec![Step::Create { body, recreate }],
+        Decision::Create { body, recreate } => vec![Step::Create {
+            body,
+            recreate,
+            at: None,
+        }],
         Decision::Refuse { existing_id } => vec![Step::Refuse { existing_id }],
         Decision::Unsupported { fields, engine } => vec![Step::Unsupported { fields, engine }],
         Decision::Sync {
@@ -95,11 +106,28 @@ fn steps(decision: Decision) -> Vec<Step> {
 /// found after a crash right after the create call is recognised as ours
 /// ([`Ownership::OursUnrecorded`]). Pure but for the clock.
 pub fn intent(obj: &PlanetScaleBranch, plan: &Plan<Step>) -> Option<PlanetScaleBranchStatus> {
-    let creates = plan.steps.iter().any(|s| matches!(s, Step::Create { .. }));
-    creates.then(|| PlanetScaleBranchStatus {
-        create_requested_at: Some(crate::time::now()),
-        ..obj.status.clone().unwrap_or_default()
-    })
+    let at = plan.steps.iter().find_map(|s| match s {
+        Step::Create { at, .. } => Some(at),
+        _ => None,
+    })?;
+    let mut status = obj.status.clone().unwrap_or_default();
+    status.create_requested_at = Some(crate::time::now());
+    // Where it is created, for a deletion after a crash that finds the `databaseRef` gone.
+    if let Some((organization, database)) = at {
+        status.organization = Some(organization.clone());
+        status.database = Some(database.clone());
+    }
+    Some(status)
+}
+
+/// The planned create happens in `organization`/`database`. Pure.
+pub fn located(mut plan: Plan<Step>, organization: &str, database: &str) -> Plan<Step> {
+    for step in &mut plan.steps {
+        if let Step::Create { at, .. } = step {
+            *at = Some((organization.to_string(), database.to_string()));
+        }
+    }
+    plan
 }
 
 /// What a reconcile saw, as the decision needs it.

@@ -109,6 +109,9 @@ pub fn report(
 
 /// What `act` did, into `status`.
 fn record(status: &mut PlanetScaleBranchStatus, o: &Outcome) {
+    let (organization, database) = &o.at;
+    status.organization = Some(organization.clone());
+    status.database = Some(database.clone());
     if let Some(b) = &o.branch {
         copy_branch(status, b);
         if let Some(observed) = crate::crd::managed::observed_only_after(o.claim) {

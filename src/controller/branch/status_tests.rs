@@ -98,6 +98,7 @@ fn ready_condition_follows_the_outcome_and_unpauses() {
 
 fn outcome(branch: Option<Branch>) -> Outcome {
     Outcome {
+        at: ("acme".into(), "shop".into()),
         branch,
         progress: Progress::Ready,
         claim: None,

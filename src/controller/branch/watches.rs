@@ -35,6 +35,13 @@ pub fn add(
         o
     }));
     controller = controller.reconcile_on(webhook_hints(r, store.clone()));
+    controller = crate::controller::target::watch_databases(
+        controller,
+        &r.ctx.client,
+        namespace,
+        |b: &PlanetScaleBranch| b.spec.database_ref.as_ref(),
+        |b| b.location().is_none(),
+    );
     let client = r.ctx.client.clone();
     let secrets: Api<PartialObjectMeta<Secret>> = match namespace {
         None => Api::all(client),
@@ -68,7 +75,7 @@ fn webhook_hints(
         let woken: Vec<_> = store
             .state()
             .iter()
-            .filter(|b| b.spec.organization == organization && b.spec.database == database)
+            .filter(|b| b.location() == Some((organization.as_str(), database.as_str())))
             .filter(|b| b.spec.effective_branch_name(&b.name_any()) == name)
             .map(|b| ObjectRef::from_obj(b.as_ref()))
             .collect();

@@ -110,7 +110,7 @@ impl Reconciler for DeployRequests {
             controller,
             &self.ctx.client,
             namespace,
-            |d: &DeployRequest| &d.spec.target,
+            |d: &DeployRequest| d.spec.target.database_ref.as_ref(),
             |d| d.status.as_ref().and_then(|s| s.number).is_none(),
         );
         let hinted = hinted(&self.ctx, store.clone());

@@ -133,7 +133,7 @@ impl Reconciler for Passwords {
             controller,
             &self.ctx.client,
             namespace,
-            |p: &PlanetScalePassword| &p.spec.target,
+            |p: &PlanetScalePassword| p.spec.target.database_ref.as_ref(),
             |p| not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
         );
         controller

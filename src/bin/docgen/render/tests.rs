@@ -68,7 +68,7 @@ fn pages_show_admission_messages_defaults_and_enums() {
     assert!(page.contains("One of `Delete`, `Retain`."), "{page}");
     assert!(page.contains("short name `psbranch`"), "{page}");
     assert!(
-        page.contains("| Organization | `.spec.organization` | with `-o wide` |"),
+        page.contains("| Organization | `.status.organization` | with `-o wide` |"),
         "{page}"
     );
     assert_eq!(file_name(&branch), "planetscalebranch.md");
