@@ -7,6 +7,7 @@ use kube::CustomResourceExt;
 pub mod backup;
 pub mod backup_policy;
 pub mod branch;
+pub mod branch_status;
 pub mod branch_target;
 pub mod common;
 pub mod conditions;

@@ -390,16 +390,3 @@ fn an_observed_branch_is_recorded_never_fixed_nor_created_and_taken_over_only_wi
         Ownership::Foreign
     );
 }
-
-#[test]
-fn the_intent_of_a_create_records_where_the_branch_is_made() {
-    let obj = resource(json!({}), None);
-    let p = plan(&obj, &Look::New { engine: None });
-    let p = crate::controller::branch::plan::located(p, "acme", "storefront-prod");
-    let written = intent(&obj, &p).expect("a create records the intent first");
-    assert_eq!(written.organization.as_deref(), Some("acme"));
-    assert_eq!(written.database.as_deref(), Some("storefront-prod"));
-    let none = plan(&obj, &Look::Pending);
-    let none = crate::controller::branch::plan::located(none, "acme", "storefront-prod");
-    assert!(intent(&obj, &none).is_none(), "no create, no intent");
-}

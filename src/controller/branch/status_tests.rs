@@ -206,3 +206,21 @@ fn fixes_are_announced_as_updates_or_as_drift_corrected() {
     let r = report(&obj, Some(&drift), None);
     assert_eq!(reasons(&r)[0], "DriftCorrected");
 }
+
+#[test]
+fn the_intent_of_a_create_records_where_the_branch_is_made() {
+    use crate::controller::branch::observe::Look;
+    use crate::controller::branch::plan::{intent, located, plan};
+    let obj = resource(PlanetScaleBranchStatus::default());
+    let p = located(
+        plan(&obj, &Look::New { engine: None }),
+        "acme",
+        "storefront-prod",
+    );
+    let written = intent(&obj, &p).expect("a create records the intent first");
+    assert!(written.create_requested_at.is_some());
+    assert_eq!(written.organization.as_deref(), Some("acme"));
+    assert_eq!(written.database.as_deref(), Some("storefront-prod"));
+    let none = located(plan(&obj, &Look::Pending), "acme", "storefront-prod");
+    assert!(intent(&obj, &none).is_none(), "no create, no intent");
+}
