@@ -14,8 +14,8 @@ use kube::{Api, ResourceExt};
 
 use crate::controller::planetscale::PlanetScale;
 use crate::crd::BranchTarget;
-use crate::crd::common::DatabaseRef;
 use crate::crd::branch::PlanetScaleBranch;
+use crate::crd::common::DatabaseRef;
 use crate::crd::conditions::{READY, find_condition, reason};
 use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
@@ -200,9 +200,7 @@ where
         .state()
         .iter()
         .filter(|o| o.namespace() == db.namespace())
-        .filter(|o| {
-            database_ref(o).is_some_and(|r| r.name == db.name_any())
-        })
+        .filter(|o| database_ref(o).is_some_and(|r| r.name == db.name_any()))
         .filter(|o| waiting(o))
         .map(|o| ObjectRef::from_obj(&**o))
         .collect()

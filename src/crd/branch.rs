@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    BackupRef, DatabaseRef, DeletionPolicy, ManagementPolicy, SecretRef, default_false, immutable_rule,
-    pattern_rule, plain_enum, presence_immutable_rule, ps_name_rule, spec_rule,
+    BackupRef, DatabaseRef, DeletionPolicy, ManagementPolicy, SecretRef, default_false,
+    immutable_rule, pattern_rule, plain_enum, presence_immutable_rule, ps_name_rule, spec_rule,
 };
 
 /// Reasons specific to `PlanetScaleBranch` conditions.

@@ -133,13 +133,19 @@ fn base_cases() -> Vec<Case> {
             Branch,
             "organization missing",
             json!({"organization": null}),
-            &["spec", "set the database: either organization and database together, or databaseRef"],
+            &[
+                "spec",
+                "set the database: either organization and database together, or databaseRef",
+            ],
         ),
         bad(
             Branch,
             "database missing",
             json!({"database": null}),
-            &["spec", "set the database: either organization and database together, or databaseRef"],
+            &[
+                "spec",
+                "set the database: either organization and database together, or databaseRef",
+            ],
         ),
         bad(
             Branch,

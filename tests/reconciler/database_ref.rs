@@ -93,7 +93,11 @@ async fn a_branch_waits_for_its_database_resource_then_is_created_there() {
                 .contains("PlanetScaleDatabase storefront does not exist"),
             "{err}"
         );
-        assert_eq!(h.calls(None).await, calls, "no PlanetScale call while waiting");
+        assert_eq!(
+            h.calls(None).await,
+            calls,
+            "no PlanetScale call while waiting"
+        );
         let o = crate::branch::get(&h, "preview").await;
         assert_eq!(crate::branch::ready(&o).1, "DatabaseNotReady");
 
@@ -107,7 +111,10 @@ async fn a_branch_waits_for_its_database_resource_then_is_created_there() {
         assert_eq!(s.database.as_deref(), Some("storefront-prod"), "{s:?}");
         let ps = h.planetscale();
         let made = ps.get_branch("acme", "storefront-prod", "preview").await;
-        assert!(made.is_ok(), "the branch is created in storefront-prod: {made:?}");
+        assert!(
+            made.is_ok(),
+            "the branch is created in storefront-prod: {made:?}"
+        );
         assert!(
             ps.get_branch("acme", "shop", "preview").await.is_err(),
             "and nowhere else"
@@ -140,7 +147,9 @@ async fn a_branch_waits_for_its_database_resource_then_is_created_there() {
         crate::branch::delete(&h, "preview").await;
         let _ = h.pass(&r, "preview").await;
         assert!(
-            ps.get_branch("acme", "storefront-prod", "preview").await.is_err(),
+            ps.get_branch("acme", "storefront-prod", "preview")
+                .await
+                .is_err(),
             "deleted in PlanetScale"
         );
     })

@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
 use super::{Context, object_key};
-use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::controller::target::{database_waiting, from_database};
+use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::common::is_paused;
 use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
