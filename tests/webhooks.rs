@@ -890,8 +890,8 @@ async fn a_rotated_secret_loses_no_delivery() {
                 failed.is_empty(),
                 "every delivery accepted at its first attempt: {failed:?}"
             );
-            // (A window remains: an event PlanetScale sends the new webhook between its create
-            // and the answer, milliseconds, would be refused and retried; not seen here.)
+            // The new webhook is created disabled and enabled only once its secret is
+            // accepted, so no delivery can arrive signed with a secret the receiver lacks.
             let scrape = operator.metrics().await;
             for reason in ["bad_signature", "unknown_database", "stale", "replay"] {
                 let n = scrape.value(RECEIVED, &[("result", reason)]).unwrap_or(0.0);
