@@ -171,8 +171,8 @@ async fn ensure(
     Ok(())
 }
 
-/// Replaces the webhook of `db` by a new one: the new secret is accepted before the old
-/// webhook is deleted, and the old one for [`GRACE`] after.
+/// Replaces the webhook of `db` by a new one: the new secret is accepted before the new
+/// webhook is enabled and before the old one is deleted, and the old one for [`GRACE`] after.
 async fn rotate(
     hub: &Hub,
     cfg: &ManagerConfig,
@@ -181,13 +181,26 @@ async fn rotate(
     m: &mut Managed,
 ) -> Result<(), ApiError> {
     let (org, name) = (&db.0, &db.1);
-    let hook = client.create_webhook(org, name, &spec(cfg)).await?;
+    // Created disabled: PlanetScale may deliver through it as soon as it exists, and a
+    // delivery signed with a secret the receiver does not know yet would be refused.
+    let disabled = WebhookSpec {
+        enabled: Some(false),
+        ..spec(cfg)
+    };
+    let hook = client.create_webhook(org, name, &disabled).await?;
     let Some(mut new) = managed_from(hook) else {
         return Err(ApiError::Config("no secret in the webhook".into()));
     };
     new.previous = Some((m.secret.clone(), Instant::now()));
     let old = std::mem::replace(m, new);
     register(hub, client, db, m);
+    // Its secret is accepted now. Should enabling fail, the old webhook stays (not deleted
+    // below), and the next test of the new one enables it.
+    let enable = WebhookSpec {
+        enabled: Some(true),
+        ..WebhookSpec::default()
+    };
+    client.update_webhook(org, name, &m.id, &enable).await?;
     match client.delete_webhook(org, name, &old.id).await {
         Ok(()) | Err(ApiError::NotFound { .. }) => {}
         Err(e) => return Err(e),
