@@ -43,6 +43,9 @@ use serde_json::{Value, json};
 
 /// Marker on a block's or file's first line: not a Kubernetes object, only parsed.
 const NOT_APPLIED: &str = "# not-applied:";
+/// First line of a block of Helm values for our chart: rendered with `helm template`, which
+/// checks every key and type against the chart's `values.schema.json`.
+const HELM_VALUES: &str = "# helm-values: charts/planetscale-operator";
 /// Marker on a block's or file's first line: merged into a base object, then applied.
 const FRAGMENT_OF: &str = "# fragment-of:";
 /// The `not-applied` reason of emulator seed files: those are loaded by the emulator instead.
@@ -200,6 +203,25 @@ fn all_examples() -> Vec<Example> {
 fn first_line_marker<'a>(yaml: &'a str, marker: &str) -> Option<&'a str> {
     let first = yaml.lines().find(|l| !l.trim().is_empty())?;
     first.trim().strip_prefix(marker).map(str::trim)
+}
+
+/// Renders the chart with `values` (a Helm values block): `Err` with helm's output when the
+/// values do not fit the chart's schema or a template fails.
+fn render_chart(values: &str) -> Result<(), String> {
+    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    std::fs::write(file.path(), values).map_err(|e| e.to_string())?;
+    let chart = support::helm::chart().display().to_string();
+    let path = file.path().display().to_string();
+    let args = ["template", "pso", &chart, "-f", &path].map(str::to_string);
+    let out = support::helm::helm(&args);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "helm template refused the values: {}",
+            support::helm::text(&out)
+        ))
+    }
 }
 
 /// `Some(reason)` when the example is marked `# not-applied: reason`.
@@ -566,6 +588,8 @@ struct Outcome {
     kinds: BTreeMap<String, usize>,
     /// `origin (reason)` of the blocks that were only parsed.
     parsed_only: Vec<String>,
+    /// Origins of the Helm values blocks rendered with the chart.
+    helm_values: Vec<String>,
     failures: Vec<String>,
 }
 
@@ -587,6 +611,13 @@ async fn check_examples(client: &Client, discovery: &Discovery, ns: &str) -> Out
                 continue;
             }
         };
+        if first_line_marker(&ex.yaml, HELM_VALUES).is_some() {
+            match render_chart(&ex.yaml) {
+                Ok(()) => out.helm_values.push(ex.origin.clone()),
+                Err(e) => out.failures.push(format!("{}: {e}", ex.origin)),
+            }
+            continue;
+        }
         if let Some(reason) = not_applied(&ex.yaml) {
             if reason.is_empty() {
                 out.failures
@@ -645,6 +676,7 @@ async fn every_documented_example_is_accepted_by_the_control_plane() {
             "{} YAML blocks and files: {} applied, {} parsed only\n\
              applied {} objects ({} of them fragments merged into their base; {} passwords' \
              Secrets rendered), by kind: {:?}\n{}\n\
+             Helm values rendered with the chart: {}\n\
              parsed only (not Kubernetes objects): {}\n{}",
             out.examples,
             out.examples - out.parsed_only.len(),
@@ -654,6 +686,7 @@ async fn every_documented_example_is_accepted_by_the_control_plane() {
             out.rendered,
             out.kinds,
             out.applied.join("\n"),
+            out.helm_values.join(", "),
             out.parsed_only.len(),
             out.parsed_only.join("\n"),
         );

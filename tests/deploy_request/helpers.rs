@@ -153,6 +153,28 @@ impl Env {
         stats["operations"][op]["total"].as_u64().unwrap_or(0)
     }
 
+    /// The calls of `op` once they stopped changing for 3 s (the passes already woken have
+    /// run); panics with the counts seen after [`WAIT`].
+    pub async fn settled(&self, op: &str) -> u64 {
+        let quiet = Duration::from_secs(3);
+        let deadline = std::time::Instant::now() + WAIT;
+        let (mut count, mut since) = (self.calls(op).await, std::time::Instant::now());
+        let mut seen = vec![count];
+        while since.elapsed() < quiet {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{op} calls never stopped changing for {quiet:?} within {WAIT:?}: {seen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.calls(op).await;
+            if now != count {
+                (count, since) = (now, std::time::Instant::now());
+                seen.push(now);
+            }
+        }
+        count
+    }
+
     /// Tables of branch `name` in the emulator.
     pub async fn tables(&self, name: &str) -> Vec<String> {
         let world = self.emulator.world().await;

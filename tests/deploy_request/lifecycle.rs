@@ -150,7 +150,9 @@ async fn deploy_with_auto_apply_changes_the_target_and_stops_polling() {
             Some("complete")
         );
         assert_eq!(condition(&dr, "Ready").unwrap().status, "True");
-        let before = env.calls("get_deploy_request").await;
+        // The status write above wakes one more pass (one read); once that is done nothing
+        // may read the deploy request again: a poll every 3 s would show within the 7 s.
+        let before = env.settled("get_deploy_request").await;
         tokio::time::sleep(std::time::Duration::from_secs(7)).await;
         assert_eq!(
             env.calls("get_deploy_request").await,
