@@ -40,6 +40,9 @@ pub struct Target {
     /// Whether the branch is known to be ready (a Ready `PlanetScaleBranch`); a branch named
     /// directly is checked with PlanetScale ([`check_ready`]) before it is used.
     pub known_ready: bool,
+    /// The database's engine (`mysql`, `postgresql`) when known without asking PlanetScale:
+    /// from the `PlanetScaleBranch`'s status.
+    pub kind: Option<String>,
 }
 
 /// The target named by `spec` for a resource in `ns`: `Waiting` with `BranchNotReady` while
@@ -63,6 +66,7 @@ pub async fn resolve_or(
             database: e.database.to_string(),
             branch: e.branch.to_string(),
             known_ready: false,
+            kind: None,
         };
         return Ok((t, None));
     }
@@ -141,6 +145,7 @@ pub fn from_branch(branch: &PlanetScaleBranch) -> Result<Target, Error> {
         database: database.to_string(),
         branch: status_name.unwrap_or_else(|| branch.spec.effective_branch_name(&name).to_string()),
         known_ready: true,
+        kind: status.and_then(|s| s.kind.clone()),
     })
 }
 
@@ -172,6 +177,7 @@ pub fn from_database(db: &PlanetScaleDatabase, branch: &str) -> Result<Target, E
         database: database.unwrap_or_else(|| db.spec.effective_name(&name).to_string()),
         branch: branch.to_string(),
         known_ready: false,
+        kind: None,
     })
 }
 

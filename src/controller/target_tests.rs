@@ -31,6 +31,7 @@ fn target() -> Target {
         database: "shop".into(),
         branch: "main".into(),
         known_ready: false,
+        kind: None,
     }
 }
 
@@ -128,6 +129,7 @@ fn the_explicit_form_needs_all_three_names() {
 fn a_recorded_target_stands_in_only_for_an_existing_branch_that_is_not_ready() {
     let recorded = Target {
         known_ready: true,
+        kind: None,
         ..target()
     };
     let mut deleting = branch(Some(false), None);

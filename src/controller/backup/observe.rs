@@ -69,6 +69,7 @@ pub fn recorded(obj: &PlanetScaleBackup) -> Option<BranchTarget> {
         database: s.database.clone()?,
         branch: s.branch.clone()?,
         known_ready: true,
+        kind: None,
     })
 }
 

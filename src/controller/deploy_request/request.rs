@@ -182,6 +182,7 @@ pub async fn open(
         database: db.clone(),
         branch: src.branch.clone(),
         known_ready: false,
+        kind: None,
     };
     target::check_ready(client, &source).await?;
     let body = CreateDeployRequest {

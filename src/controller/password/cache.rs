@@ -178,6 +178,7 @@ mod tests {
             database: "shop".into(),
             branch: branch.into(),
             known_ready: true,
+            kind: None,
         }
     }
 

@@ -41,8 +41,9 @@ pub fn recorded(status: &PlanetScalePasswordStatus, t: &Target) -> Option<Engine
     }
 }
 
-/// The engine of branch `t`: from the status when recorded there, else from the branch;
-/// with whether the branch is a production branch when it was read.
+/// The engine of branch `t`: from the status when recorded there, else from the
+/// `PlanetScaleBranch` of a `branchRef`, else from the branch; with whether the branch is a
+/// production branch when it was read.
 pub async fn engine_of(
     api: &impl PlanetScale,
     status: &PlanetScalePasswordStatus,
@@ -50,6 +51,10 @@ pub async fn engine_of(
 ) -> Result<(Engine, Option<bool>), Error> {
     if let Some(engine) = recorded(status, t) {
         return Ok((engine, None));
+    }
+    // A `branchRef`'s `PlanetScaleBranch` reports its engine: no read needed.
+    if let Some(kind) = &t.kind {
+        return Ok((Engine::from_kind(Some(kind)), None));
     }
     match api
         .get_branch(&t.organization, &t.database, &t.branch)

@@ -112,6 +112,7 @@ fn the_engine_is_recorded_for_its_branch_only() {
         database: "ledger".into(),
         branch: "main".into(),
         known_ready: true,
+        kind: None,
     };
     let mut s = PlanetScalePasswordStatus {
         organization: Some("acme".into()),

@@ -258,5 +258,6 @@ pub fn recorded(s: &PlanetScalePasswordStatus) -> Option<Target> {
         database: s.database.clone()?,
         branch: s.branch.clone()?,
         known_ready: true,
+        kind: None,
     })
 }

@@ -24,6 +24,7 @@ fn the_intent_writes_the_counter_and_the_branch_once() {
         database: "shop".into(),
         branch: "main".into(),
         known_ready: true,
+        kind: None,
     };
     let mint = |counter| Step::Mint {
         target: target.clone(),
@@ -73,6 +74,7 @@ fn first_look(spec: &serde_json::Value) -> (crate::crd::password::PlanetScalePas
             database: "shop".into(),
             branch: "main".into(),
             known_ready: false,
+            kind: None,
         },
         branch_waiting: None,
     };
