@@ -71,14 +71,7 @@ pub async fn resolve_or(
         return Ok((t, None));
     }
     if let (Some(d), Some(branch)) = (&spec.database_ref, &spec.branch) {
-        let api: Api<PlanetScaleDatabase> = Api::namespaced(kube.clone(), ns);
-        let found = match api.get_opt(&d.name).await? {
-            Some(db) => from_database(&db, branch),
-            None => Err(database_waiting(format!(
-                "PlanetScaleDatabase {} does not exist in namespace {ns}",
-                d.name
-            ))),
-        };
+        let found = database_named(kube, ns, &d.name, branch).await?;
         return keep_recorded(found, recorded);
     }
     let Some(r) = &spec.branch_ref else {
@@ -160,6 +153,24 @@ fn keep_recorded(
         (Err(e), Some(t)) => Ok((t, Some(e))),
         (Err(e), None) => Err(e),
     }
+}
+
+/// `branch` of the database the `PlanetScaleDatabase` `name` (in `ns`) stands for: the outer
+/// `Err` for a failed read, the inner one (`DatabaseNotReady`) while it is missing, not Ready
+/// or being deleted.
+pub async fn database_named(
+    kube: &kube::Client,
+    ns: &str,
+    name: &str,
+    branch: &str,
+) -> Result<Result<Target, Error>, Error> {
+    let api: Api<PlanetScaleDatabase> = Api::namespaced(kube.clone(), ns);
+    Ok(match api.get_opt(name).await? {
+        Some(db) => from_database(&db, branch),
+        None => Err(database_waiting(format!(
+            "PlanetScaleDatabase {name} does not exist in namespace {ns}"
+        ))),
+    })
 }
 
 /// `branch` of the database a `PlanetScaleDatabase` stands for, if it is Ready and not being

@@ -20,10 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
 use super::{Context, object_key};
-use crate::controller::target::{database_waiting, from_database};
+use crate::controller::target::database_named;
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
 use crate::crd::common::is_paused;
-use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
 
 pub mod act;
@@ -141,14 +140,7 @@ impl Target {
             });
         };
         let ns = obj.namespace().unwrap_or_default();
-        let api: kube::Api<PlanetScaleDatabase> = kube::Api::namespaced(kube.clone(), &ns);
-        let Some(db) = api.get_opt(&r.name).await? else {
-            return Err(database_waiting(format!(
-                "PlanetScaleDatabase {} does not exist in namespace {ns}",
-                r.name
-            )));
-        };
-        let found = from_database(&db, "")?;
+        let found = database_named(kube, &ns, &r.name, "").await??;
         Ok(Self::at(obj, &found.organization, &found.database))
     }
 
