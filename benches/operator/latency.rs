@@ -45,12 +45,22 @@ pub async fn run(b: &Bench, a: &Args) -> ScenarioReport {
     rep
 }
 
-/// One pair from apply to working Secret.
-async fn one_run(b: &Bench, emu: &Emulator, name: &str) -> Result<Duration> {
+/// Events of the one Secret watch the scenario keeps open for all runs.
+type Secrets = futures::stream::BoxStream<'static, Result<Event<Secret>, watcher::Error>>;
+
+/// Opens the watch of the namespace's Secrets and waits for its initial list. One watch for
+/// every run: a watch per run held one of the client's connections and dropped it at the end,
+/// so each run's apply opened a new TLS connection to the API server (about 45 ms on this
+/// machine), which is the bench client's cost, not the operator's.
+async fn watch_secrets(b: &Bench) -> Result<Secrets> {
     let secrets: Api<Secret> = Api::namespaced(b.client.clone(), NS);
-    let wc = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut events = watcher::watcher(secrets, wc).boxed();
+    let mut events = watcher::watcher(secrets, watcher::Config::default()).boxed();
     while !matches!(events.try_next().await?, Some(Event::InitDone)) {}
+    Ok(events)
+}
+
+/// One pair from apply to working Secret.
+async fn one_run(emu: &Emulator, b: &Bench, events: &mut Secrets, name: &str) -> Result<Duration> {
     let t0 = Instant::now();
     apply_pair(&b.client, NS, name).await?;
     let deadline = tokio::time::Instant::now() + RUN_TIMEOUT;
@@ -59,7 +69,9 @@ async fn one_run(b: &Bench, emu: &Emulator, name: &str) -> Result<Duration> {
             .await
             .with_context(|| format!("{name}: no working Secret after {RUN_TIMEOUT:?}"))??;
         match ev {
-            Some(Event::Apply(s) | Event::InitApply(s)) => {
+            Some(Event::Apply(s) | Event::InitApply(s))
+                if s.metadata.name.as_deref() == Some(name) =>
+            {
                 let t = t0.elapsed();
                 if secret_works(emu, name, &s).await? {
                     return Ok(t);
@@ -87,12 +99,13 @@ async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
         )
         .await?;
     create_namespace(&b.client, NS).await?;
-    one_run(b, &emu, "lat-warmup").await?;
+    let mut events = watch_secrets(b).await?;
+    one_run(&emu, b, &mut events, "lat-warmup").await?;
     tokio::time::sleep(PACE).await;
     emu.reset_stats().await?;
     let mut ms = Vec::with_capacity(a.latency_runs);
     for i in 0..a.latency_runs {
-        let t = one_run(b, &emu, &format!("lat-{i:03}")).await?;
+        let t = one_run(&emu, b, &mut events, &format!("lat-{i:03}")).await?;
         ms.push(t.as_secs_f64() * 1000.0);
         tokio::time::sleep(PACE).await;
     }

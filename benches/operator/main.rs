@@ -103,6 +103,11 @@ pub struct Args {
     /// Where report.json, report.md and logs/ go (default: <repo>/target/bench).
     #[arg(long, env = "BENCH_OUT")]
     pub out: Option<PathBuf>,
+    /// The operators' log level (`PSO_LOG_LEVEL`), e.g. `debug` to see each pass in
+    /// `logs/<scenario>-operator.log`; debug logging slows the operator, so figures taken
+    /// with it are not comparable.
+    #[arg(long, env = "BENCH_OPERATOR_LOG", default_value = "info")]
+    pub operator_log: String,
     /// Passed by `cargo bench`. Without it (`cargo test --benches` runs bench targets too) the
     /// program only says how to run it.
     #[arg(long, hide = true)]
@@ -116,6 +121,7 @@ pub struct Bench {
     pub client: Client,
     pub operator_kubeconfig: PathBuf,
     pub audit: AuditLog,
+    pub operator_log: String,
 }
 
 impl Bench {
@@ -159,11 +165,15 @@ impl Bench {
         env: &[(&str, String)],
     ) -> Result<Operator> {
         let bin = self.bin_dir.join("planetscale-operator");
+        let mut env = env.to_vec();
+        if !env.iter().any(|(k, _)| *k == "PSO_LOG_LEVEL") {
+            env.push(("PSO_LOG_LEVEL", self.operator_log.clone()));
+        }
         Operator::start(
             &bin,
             &self.operator_kubeconfig,
             emulator,
-            env,
+            &env,
             &self.logs,
             name,
         )
@@ -256,6 +266,7 @@ async fn setup(args: &Args, repo: &Path) -> Result<(cluster::Testenv, Bench, Pat
         client,
         operator_kubeconfig,
         audit,
+        operator_log: args.operator_log.clone(),
     };
     Ok((env, bench, out))
 }
