@@ -10,6 +10,7 @@ pub mod controller;
 pub mod crd;
 pub mod credentials;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metrics;

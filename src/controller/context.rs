@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use kube::{Client, Resource};
 
 use super::FIELD_MANAGER;
 use super::backoff::{SLOW_RETRY, backoff_delay};
 use crate::credentials::CredentialsStore;
 use crate::error::Error;
+use crate::events::Recorder;
 
 /// Settings every controller reads.
 #[derive(Clone, Debug)]
