@@ -36,8 +36,8 @@ pub fn add(
     }));
     controller = controller.reconcile_on(webhook_hints(r, store.clone()));
     controller = crate::controller::target::watch_databases(
+        r,
         controller,
-        &r.ctx.client,
         namespace,
         |b: &PlanetScaleBranch| b.spec.database_ref.as_ref(),
         |b| b.location().is_none(),

@@ -48,6 +48,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The deploy request as this pass last read it from PlanetScale (`None`: stopped).
+    pub fn read(&self) -> Option<&ApiDeployRequest> {
+        match self {
+            Outcome::Recorded { dr, .. } | Outcome::Synced { dr, .. } => Some(dr),
+            Outcome::Stopped => None,
+        }
+    }
+
     /// When to reconcile again: soon after a step, slowly after a refused one, else as
     /// `planned`.
     pub fn requeue(&self, planned: Option<Duration>) -> Option<Duration> {
