@@ -7,7 +7,8 @@
 //!
 //! - nothing is remembered of the object (its first pass since the operator started);
 //! - what the pass depends on in the object changed since the schedule was set ([`Trigger`]:
-//!   the generation, the paused annotation, a deletion);
+//!   the generation, the annotations — the paused one, or any a user sets to make the
+//!   operator look now —, a deletion);
 //! - something outside the object woke it ([`Schedule::wake`]: a changed credentials Secret,
 //!   a branch or database it waits on, the branch poller), or a webhook delivery announced
 //!   something the last pass did not see in PlanetScale ([`Schedule::hint`]);
@@ -31,7 +32,8 @@ pub const FIRST_POLL: Duration = Duration::from_secs(2);
 /// Longest poll delay of a streak.
 pub const MAX_POLL: Duration = Duration::from_secs(30);
 
-/// What a pass depends on in the object itself.
+/// What a pass depends on in the object itself. Our own writes (the status, the finalizer)
+/// change none of it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Trigger {
     /// `metadata.generation`.
@@ -40,15 +42,23 @@ pub struct Trigger {
     pub paused: bool,
     /// Whether the object is being deleted.
     pub deleting: bool,
+    /// A digest of the annotations, how a user speaks to the operator: any change goes
+    /// through (`kubectl annotate` makes it look now, e.g. after a fix in PlanetScale).
+    /// Labels are for selecting and are not part of it.
+    pub annotations: u64,
 }
 
 impl Trigger {
     /// The trigger of the object with metadata `meta`.
     pub fn of(meta: &ObjectMeta) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut annotations = std::collections::hash_map::DefaultHasher::new();
+        meta.annotations.hash(&mut annotations);
         Self {
             generation: meta.generation,
             paused: is_paused(meta),
             deleting: meta.deletion_timestamp.is_some(),
+            annotations: annotations.finish(),
         }
     }
 }

@@ -4,6 +4,7 @@ const T: Trigger = Trigger {
     generation: Some(1),
     paused: false,
     deleting: false,
+    annotations: 0,
 };
 const MINUTE: Option<Duration> = Some(Duration::from_secs(60));
 
@@ -44,6 +45,11 @@ fn a_pass_is_due_only_when_something_changed_or_its_time_came() {
         ..T
     };
     assert_eq!(s.due("k", deleting), Due::Now, "a deletion goes through");
+    let poked = Trigger {
+        annotations: 1,
+        ..T
+    };
+    assert_eq!(s.due("k", poked), Due::Now, "an annotation goes through");
     s.wake("k");
     assert_eq!(s.due("k", T), Due::Now, "a credentials change goes through");
     assert!(waits(s.due("k", T)), "once");
@@ -129,4 +135,28 @@ fn forgotten_objects_start_over() {
     s.hint("k", Some("open/ready"));
     s.set("k", T, MINUTE);
     assert_eq!(s.due("k", T), Due::Now, "nothing seen since: news");
+}
+
+#[test]
+fn annotations_are_part_of_the_trigger_and_labels_and_our_own_writes_are_not() {
+    let mut meta = ObjectMeta {
+        generation: Some(3),
+        resource_version: Some("10".into()),
+        ..Default::default()
+    };
+    let before = Trigger::of(&meta);
+    meta.resource_version = Some("11".into());
+    meta.finalizers = Some(vec!["planetscale.operator.dev/deploy-request".into()]);
+    meta.managed_fields = Some(Vec::new());
+    assert_eq!(
+        Trigger::of(&meta),
+        before,
+        "our finalizer and status writes"
+    );
+    let mut poked = meta.clone();
+    poked.annotations = Some([("example.com/poke".to_string(), "1".to_string())].into());
+    assert_ne!(Trigger::of(&poked), before, "an annotation");
+    let mut labelled = meta.clone();
+    labelled.labels = Some([("team".to_string(), "a".to_string())].into());
+    assert_eq!(Trigger::of(&labelled), before, "a label");
 }
