@@ -35,6 +35,8 @@ mod deploy_request;
 mod deploy_request_faults;
 #[path = "reconciler/deploy_request_postgres.rs"]
 mod deploy_request_postgres;
+#[path = "reconciler/deploy_request_schedule.rs"]
+mod deploy_request_schedule;
 #[path = "reconciler/events.rs"]
 mod events;
 #[path = "reconciler/observe_adopt.rs"]

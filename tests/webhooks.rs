@@ -101,6 +101,39 @@ async fn deploy(api: &Api<DeployRequest>, name: &str, branch: &str) -> DeployReq
     .await
 }
 
+/// Deploys `name` from `branch` (see [`deploy`]) and counts the reads of deploy requests
+/// meanwhile: `(all, own)`, every `get_deploy_request` of the emulator and those of this one
+/// (number `previous + 1`, the next of the database: counted by a fault rule that changes
+/// nothing, and checked against the number the resource records). The others (earlier deploy
+/// requests in their revert window) poll slowly in either mode.
+async fn deploy_counting(
+    emulator: &Emulator,
+    api: &Api<DeployRequest>,
+    name: &str,
+    branch: &str,
+    previous: i64,
+) -> (DeployRequest, u64, u64) {
+    let number = previous + 1;
+    let path = format!("/v1/organizations/acme/databases/shop/deploy-requests/{number}");
+    let rule = emulator
+        .admin_post("/_emulator/faults", json!({"path": path, "method": "GET"}))
+        .await;
+    let rule = rule["id"].as_u64().expect("fault rule id");
+    let before = calls(emulator, "get_deploy_request").await;
+    let deployed = deploy(api, name, branch).await;
+    let all = calls(emulator, "get_deploy_request").await - before;
+    let own = gets(emulator, rule).await;
+    assert_eq!(number_of(&deployed), number, "the number counted");
+    (deployed, all, own)
+}
+
+fn number_of(d: &DeployRequest) -> i64 {
+    d.status
+        .as_ref()
+        .and_then(|s| s.number)
+        .expect("status.number")
+}
+
 /// Records each `status.deploymentState` of `name` with the time it was first seen (every
 /// 50 ms until `stop`).
 fn watch_states(
@@ -180,74 +213,104 @@ async fn a_deploy_request_follows_webhooks_and_polling_returns_when_deliveries_s
         ("PSO_WEBHOOK_TEST_INTERVAL", "2s"),
         ("PSO_WEBHOOK_HEALTHY_WINDOW", "8s"),
     ];
-    support::with_operator(&emulator_args, &env, |kube, ns, emulator, operator| async move {
-        emulator_settings(&emulator, json!({"webhook_test_interval": "1s"})).await;
-        let ps = Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
-            .base_url(emulator.api_url())
-            .build()
-            .expect("client");
-        let api: Api<DeployRequest> = Api::namespaced(kube, &ns);
-        branch_with_table(&ps, &emulator, "first", "invoices").await;
-        branch_with_table(&ps, &emulator, "second", "refunds").await;
+    support::with_operator(
+        &emulator_args,
+        &env,
+        |kube, ns, emulator, operator| async move {
+            emulator_settings(&emulator, json!({"webhook_test_interval": "1s"})).await;
+            let ps = Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
+                .base_url(emulator.api_url())
+                .build()
+                .expect("client");
+            let api: Api<DeployRequest> = Api::namespaced(kube, &ns);
+            branch_with_table(&ps, &emulator, "first", "invoices").await;
+            branch_with_table(&ps, &emulator, "second", "refunds").await;
 
-        // The first deploy request makes the operator register a webhook for acme/shop; once
-        // a delivery arrived the database is in webhook mode.
-        let first = deploy(&api, "first", "first").await;
-        let hooks = ps.list_webhooks_all("acme", "shop").await.expect("webhooks");
-        assert_eq!(hooks.len(), 1, "one webhook per database: {hooks:?}");
-        assert_eq!(hooks[0].url, url);
-        assert!(hooks[0].events.iter().any(|e| e == "deploy_request.in_progress"));
-        support::eventually(WAIT, "webhook mode", || async {
-            let webhooks = metric(&operator, MODES, &[("mode", "webhooks")]).await;
-            if webhooks == 1.0 { Ok(()) } else { Err(webhooks) }
-        })
-        .await;
-        assert!(metric(&operator, RECEIVED, &[("result", "accepted")]).await >= 1.0);
-        drop(first);
+            // The first deploy request makes the operator register a webhook for acme/shop; once
+            // a delivery arrived the database is in webhook mode.
+            let first = deploy(&api, "first", "first").await;
+            let hooks = ps
+                .list_webhooks_all("acme", "shop")
+                .await
+                .expect("webhooks");
+            assert_eq!(hooks.len(), 1, "one webhook per database: {hooks:?}");
+            assert_eq!(hooks[0].url, url);
+            assert!(
+                hooks[0]
+                    .events
+                    .iter()
+                    .any(|e| e == "deploy_request.in_progress")
+            );
+            support::eventually(WAIT, "webhook mode", || async {
+                let webhooks = metric(&operator, MODES, &[("mode", "webhooks")]).await;
+                if webhooks == 1.0 {
+                    Ok(())
+                } else {
+                    Err(webhooks)
+                }
+            })
+            .await;
+            assert!(metric(&operator, RECEIVED, &[("result", "accepted")]).await >= 1.0);
 
-        // A deploy in webhook mode: its state changes arrive as deliveries; reads of the
-        // deploy request follow them instead of the 3-second poll.
-        let before = calls(&emulator, "get_deploy_request").await;
-        let accepted_before = metric(&operator, RECEIVED, &[("result", "accepted")]).await;
-        let started = std::time::Instant::now();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let states = watch_states(api.clone(), "with-webhooks", stop.clone());
-        deploy(&api, "with-webhooks", "second").await;
-        let with_hooks = calls(&emulator, "get_deploy_request").await - before;
-        let took = started.elapsed();
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let states = states.await.expect("watcher");
-        let delays = delays(&emulator, &states).await;
-        eprintln!("delivery → status delays (ms): {delays:?}; states seen: {states:?}");
-        assert!(
-            delays.len() == 2 && delays.iter().all(|d| *d < 5_000),
-            "each announced state shows within seconds of its delivery: {delays:?}"
-        );
-        let accepted = metric(&operator, RECEIVED, &[("result", "accepted")]).await - accepted_before;
-        assert!(accepted >= 3.0, "queued/in_progress/schema_applied deliveries accepted: {accepted}");
+            // A deploy in webhook mode: its state changes arrive as deliveries; reads of the
+            // deploy request follow them instead of the 3-second poll.
+            let accepted_before = metric(&operator, RECEIVED, &[("result", "accepted")]).await;
+            let started = std::time::Instant::now();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let states = watch_states(api.clone(), "with-webhooks", stop.clone());
+            let (hooked, all_hooked, with_hooks) = deploy_counting(
+                &emulator,
+                &api,
+                "with-webhooks",
+                "second",
+                number_of(&first),
+            )
+            .await;
+            let took = started.elapsed();
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let states = states.await.expect("watcher");
+            let delays = delays(&emulator, &states).await;
+            eprintln!("delivery → status delays (ms): {delays:?}; states seen: {states:?}");
+            assert!(
+                delays.len() == 2 && delays.iter().all(|d| *d < 5_000),
+                "each announced state shows within seconds of its delivery: {delays:?}"
+            );
+            let accepted =
+                metric(&operator, RECEIVED, &[("result", "accepted")]).await - accepted_before;
+            assert!(
+                accepted >= 3.0,
+                "queued/in_progress/schema_applied deliveries accepted: {accepted}"
+            );
 
-        // Deliveries stop: after the healthy window the database is polled again, and a
-        // deploy still completes, now by polling.
-        emulator_settings(&emulator, json!({"webhook_drop": true})).await;
-        support::eventually(WAIT, "polling mode", || async {
-            let polling = metric(&operator, MODES, &[("mode", "polling")]).await;
-            if polling == 1.0 { Ok(()) } else { Err(polling) }
-        })
-        .await;
-        branch_with_table(&ps, &emulator, "third", "payouts").await;
-        let before = calls(&emulator, "get_deploy_request").await;
-        let started = std::time::Instant::now();
-        deploy(&api, "polled", "third").await;
-        let polled = calls(&emulator, "get_deploy_request").await - before;
-        eprintln!(
-            "get_deploy_request per deploy: {with_hooks} with webhooks ({took:?}), {polled} polled ({:?})",
-            started.elapsed()
-        );
-        assert!(
-            with_hooks < polled,
-            "webhooks must spare reads: {with_hooks} with webhooks, {polled} polled"
-        );
-    })
+            // Deliveries stop: after the healthy window the database is polled again, and a
+            // deploy still completes, now by polling.
+            emulator_settings(&emulator, json!({"webhook_drop": true})).await;
+            support::eventually(WAIT, "polling mode", || async {
+                let polling = metric(&operator, MODES, &[("mode", "polling")]).await;
+                if polling == 1.0 { Ok(()) } else { Err(polling) }
+            })
+            .await;
+            branch_with_table(&ps, &emulator, "third", "payouts").await;
+            let started = std::time::Instant::now();
+            let (_, all_polled, polled) =
+                deploy_counting(&emulator, &api, "polled", "third", number_of(&hooked)).await;
+            eprintln!(
+                "get_deploy_request of the deploy request: {with_hooks} with webhooks ({took:?}), \
+             {polled} polled ({:?}); of every deploy request meanwhile: {all_hooked} and \
+             {all_polled}",
+                started.elapsed()
+            );
+            // With webhooks: one read once the checks are done (no event announces that) and one
+            // per announced state the status shows (in_progress, schema_applied); polled: one every
+            // 3 s. For this 34-second deploy that is 3 against 11, so issue 21's 1/5 is out of
+            // reach while every announced state is read from the API (docs/performance.md).
+            assert!(
+                with_hooks <= 3 && with_hooks * 3 <= polled,
+                "with webhooks at most 3 reads and 1/3 of polling: {with_hooks} with webhooks, \
+             {polled} polled"
+            );
+        },
+    )
     .await;
 }
 

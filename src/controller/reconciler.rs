@@ -2,8 +2,11 @@
 //!
 //! A pass over one object, the same for every kind:
 //!
-//! 1. [`Reconciler::not_before`]: the kind may answer from memory that nothing it depends on
-//!    changed (e.g. the reconcile our own status write triggers): requeue, no API call at all.
+//! 1. Not before: a kind that keeps a [`Schedule`] ([`Reconciler::schedule`]) is passed over,
+//!    with no call at all, when nothing it depends on changed, nothing woke it and its time
+//!    has not come (e.g. the reconcile our own status write triggers): it is requeued for the
+//!    time left. The skeleton keeps that schedule: [`Reconciler::next`], or the backoff of a
+//!    failed pass, sets when the next pass is due.
 //! 2. The fresh read: the watch cache may lag behind our own writes, so the pass works from a
 //!    `GET` of the object, unless the object handed over is exactly what our own last status
 //!    write stored ([`fresh`]). Gone: [`Reconciler::forget`], done.
@@ -26,7 +29,7 @@
 //!    tells the kind ([`Reconciler::failed`]). Reconcile metrics are recorded here, once.
 //!
 //! Nothing travels back through shared mutable fields: every step returns a value. The
-//! `&self` of a [`Reconciler`] is the kind's controller state (e.g. the branch schedule);
+//! `&self` of a [`Reconciler`] is the kind's controller state (e.g. its schedule);
 //! [`Reconciler::context`] is the [`Context`] all kinds share.
 //!
 //! # Adding a kind
@@ -62,9 +65,11 @@ mod fresh;
 mod kinds;
 pub use kinds::CREDENTIALS_WRITE_BACK;
 mod runner;
+mod schedule;
 mod values;
 pub use fresh::LastWrites;
-pub use runner::run;
+pub use runner::{error_policy, reconcile, run};
+pub use schedule::{Due, Schedule, Trigger};
 pub use values::{Acted, Ended, Note, Plan, Report};
 
 /// A custom resource the skeleton can reconcile: namespaced, cached, with a status.
@@ -125,9 +130,9 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
         controller
     }
 
-    /// `Some(wait)` when the kind knows from memory that this pass would change nothing
-    /// (checked on the cached object, before the fresh read).
-    fn not_before(&self, _obj: &Self::Kind) -> Option<Duration> {
+    /// The kind's schedule, if it keeps one: a pass that is not due ([`Schedule::due`], on the
+    /// cached object, before the fresh read) is requeued without any call.
+    fn schedule(&self) -> Option<&Schedule> {
         None
     }
 
@@ -174,8 +179,9 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
         None
     }
 
-    /// When to look again after a pass that did not fail (`None`: on the next change only).
-    /// The default: the planned requeue, else the resync interval.
+    /// When to look again after a pass that did not fail (`None`: on the next change only);
+    /// the skeleton records it in the kind's schedule. The default: the planned requeue, else
+    /// the resync interval.
     fn next(&self, _obj: &Self::Kind, ended: Ended<'_, Self::Outcome>) -> Option<Duration> {
         let resync = self.context().settings.resync_interval;
         match ended {
@@ -184,20 +190,11 @@ pub trait Reconciler: Send + Sync + Sized + 'static {
         }
     }
 
-    /// A pass failed; the controller retries after `retry_in`.
+    /// A pass failed; the controller retries after `retry_in` (recorded in the schedule).
     fn failed(&self, _obj: &Self::Kind, _err: &Error, _retry_in: Duration) {}
 
     /// The object `key` (see [`object_key`]) is gone: drop what is remembered about it.
     fn forget(&self, _key: &str) {}
-}
-
-/// One reconcile as the controller runs it: [`Reconciler::not_before`], then [`pass`].
-pub async fn reconcile<R: Reconciler>(obj: Arc<R::Kind>, r: Arc<R>) -> Result<Action, Error> {
-    let policy_changed = r.context().policies.woken(&object_key(obj.as_ref()));
-    if let Some(wait) = r.not_before(&obj).filter(|_| !policy_changed) {
-        return Ok(Action::requeue(wait));
-    }
-    pass(obj.as_ref(), r.as_ref()).await
 }
 
 /// One full pass over `obj` (read fresh by name): what the reconciler tests call.
@@ -219,14 +216,14 @@ async fn fresh_pass<R: Reconciler>(obj: &R::Kind, r: &R) -> Result<Action, Error
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let Some(fresh) = fresh::read(r, &api, obj).await? else {
         ctx.policies.forget(&object_key(obj));
-        r.forget(&object_key(obj));
+        forget(r, &object_key(obj));
         return Ok(Action::await_change());
     };
     let released = R::CLEANUP_WHEN_PAUSED && fresh.meta().deletion_timestamp.is_some();
     if is_paused(fresh.meta()) && !released {
         let status = r.paused_status(&fresh);
         write(r, &api, &fresh, Report::quiet(status)).await?;
-        return Ok(action(r.next(&fresh, Ended::Paused)));
+        return Ok(next(r, &fresh, Ended::Paused));
     }
     finalizer(&api, R::FINALIZER, Arc::new(fresh), |event| async {
         match event {
@@ -263,7 +260,7 @@ async fn apply<R: Reconciler>(
                 outcome: &outcome,
                 planned,
             };
-            Ok(action(r.next(&obj, ended)))
+            Ok(next(r, &obj, ended))
         }
         (_, None, Err(w)) => Err(w),
         (_, Some(e), written) => {
@@ -316,7 +313,7 @@ async fn cleanup<R: Reconciler>(r: &R, api: &Api<R::Kind>, obj: &R::Kind) -> Res
         Ok(action) => {
             let key = object_key(obj);
             r.context().last_writes.forget(&key);
-            r.forget(&key);
+            forget(r, &key);
             Ok(action)
         }
         Err(e) => {
@@ -355,24 +352,19 @@ async fn write<R: Reconciler>(
     written.map_err(Error::from)
 }
 
-fn action(next: Option<Duration>) -> Action {
+/// The requeue after a pass that ended as `ended`, recorded in the kind's schedule.
+fn next<R: Reconciler>(r: &R, obj: &R::Kind, ended: Ended<'_, R::Outcome>) -> Action {
+    let next = r.next(obj, ended);
+    if let Some(s) = r.schedule() {
+        s.set(&object_key(obj), Trigger::of(obj.meta()), next);
+    }
     next.map_or_else(Action::await_change, Action::requeue)
 }
 
-/// After a failed pass: back off per object, tell the kind, requeue.
-// The signature is the one `Controller::run` takes.
-#[allow(clippy::needless_pass_by_value)]
-pub fn error_policy<R: Reconciler>(obj: Arc<R::Kind>, err: &Error, r: Arc<R>) -> Action {
-    let (name, namespace) = (obj.name_any(), obj.namespace().unwrap_or_default());
-    let reason = err.reason();
-    if let Error::Waiting { .. } = err {
-        tracing::info!(controller = R::CONTROLLER, %name, %namespace, reason, error = %err, "waiting");
-    } else {
-        tracing::warn!(controller = R::CONTROLLER, %name, %namespace, reason, error = %err, "reconcile failed");
+/// The object `key` is gone: the kind and its schedule forget it.
+fn forget<R: Reconciler>(r: &R, key: &str) {
+    if let Some(s) = r.schedule() {
+        s.forget(key);
     }
-    let retry_in = r
-        .context()
-        .backoff_delay_for(&object_key(obj.as_ref()), err);
-    r.failed(&obj, err, retry_in);
-    Action::requeue(retry_in)
+    r.forget(key);
 }

@@ -7,12 +7,14 @@
 //!   `PlanetScaleBranch` is not Ready (a sleeping branch must not stop renewals);
 //! - a deploy request, once opened, always uses its recorded branch (`autoDeleteBranch` may
 //!   delete the branch and its `PlanetScaleBranch` after the deploy).
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, ResourceExt};
 
 use crate::controller::planetscale::PlanetScale;
+use crate::controller::reconciler::Reconciler;
 use crate::crd::BranchTarget;
 use crate::crd::branch::PlanetScaleBranch;
 use crate::crd::common::DatabaseRef;
@@ -224,31 +226,29 @@ where
 }
 
 /// `controller` with a watch of the `PlanetScaleDatabase`s (of `namespace`, or all) that
-/// wakes its objects waiting on one through `databaseRef` ([`waiting_on_database`]).
-pub fn watch_databases<K>(
-    controller: kube::runtime::Controller<K>,
-    client: &kube::Client,
+/// wakes the objects of `r`'s kind waiting on one through `databaseRef`
+/// ([`waiting_on_database`]), through the kind's schedule when it keeps one.
+pub fn watch_databases<R: Reconciler>(
+    r: &Arc<R>,
+    controller: kube::runtime::Controller<R::Kind>,
     namespace: Option<&str>,
-    database_ref: fn(&K) -> Option<&DatabaseRef>,
-    waiting: fn(&K) -> bool,
-) -> kube::runtime::Controller<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+    database_ref: fn(&R::Kind) -> Option<&DatabaseRef>,
+    waiting: fn(&R::Kind) -> bool,
+) -> kube::runtime::Controller<R::Kind> {
+    let client = r.context().client.clone();
     let api: Api<PlanetScaleDatabase> = match namespace {
-        None => Api::all(client.clone()),
-        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client),
+        Some(ns) => Api::namespaced(client, ns),
     };
     let store = controller.store();
     let config = kube::runtime::watcher::Config::default();
+    let r = r.clone();
     controller.watches(api, config, move |db| {
-        waiting_on_database(&store, &db, database_ref, waiting)
+        let woken = waiting_on_database(&store, &db, database_ref, waiting);
+        if let Some(schedule) = r.schedule() {
+            schedule.wake_each(&woken);
+        }
+        woken
     })
 }
 

@@ -35,7 +35,7 @@ pub struct Policies {
     /// What the decisions use, replaced at every change of a rule.
     pub(super) current: watch::Sender<Version>,
     /// The objects (by key) a policy change woke because their verdict changed: their next
-    /// pass looks past the kind's `not_before`.
+    /// pass looks past the kind's schedule.
     pub(super) woken: Arc<Mutex<HashSet<String>>>,
 }
 

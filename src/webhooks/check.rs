@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use planetscale_api::models::WebhookEvent;
 use sha2::{Digest, Sha256};
 
-use super::{Hint, Hub};
+use super::{Hint, Hub, deploy_request_state};
 
 /// Largest body accepted (PlanetScale's are a few KiB: one branch or deploy request).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -129,10 +129,15 @@ pub fn hint(event: &WebhookEvent) -> Option<Hint> {
     }
     if event.event.starts_with("deploy_request.") {
         let number = resource.get("number")?.as_i64()?;
+        let shown = serde_json::from_value(resource.clone()).ok();
+        let shows = shown
+            .filter(|dr: &planetscale_api::models::DeployRequest| dr.state.is_some())
+            .map(|dr| deploy_request_state(&dr));
         return Some(Hint::DeployRequest {
             organization,
             database,
             number,
+            shows,
         });
     }
     None

@@ -41,10 +41,29 @@ fn a_signed_fresh_delivery_is_accepted_once() {
         Some(Hint::DeployRequest {
             organization: "acme".into(),
             database: "shop".into(),
-            number: 7
+            number: 7,
+            shows: None,
         })
     );
     assert_eq!(check(&hub, &b, Some(&sig)), Err(Refusal::Replay));
+}
+
+#[test]
+fn a_deploy_request_hint_shows_the_state_a_pass_would_read() {
+    let resource = json!({
+        "type": "DeployRequest", "number": 7, "state": "closed",
+        "deployment_state": "complete_pending_revert",
+        "deployment": {"state": "complete_pending_revert", "deployable": false},
+    });
+    let b = body("deploy_request.schema_applied", now(), &resource);
+    let event = check(&hub(), &b, Some(&sign(SECRET, &b))).expect("accepted");
+    let Some(Hint::DeployRequest { shows, .. }) = hint(&event) else {
+        panic!("a deploy request hint");
+    };
+    let read: planetscale_api::models::DeployRequest =
+        serde_json::from_value(resource).expect("the API's own model");
+    assert_eq!(shows.as_deref(), Some("closed/complete_pending_revert"));
+    assert_eq!(shows, Some(deploy_request_state(&read)));
 }
 
 #[test]

@@ -65,7 +65,20 @@ pub enum Hint {
         database: String,
         /// The request's number.
         number: i64,
+        /// The state the delivery shows it in, spelled by [`deploy_request_state`] (`None`:
+        /// the delivery does not say). A pass that already read this state has no news.
+        shows: Option<String>,
     },
+}
+
+/// A deploy request's state as deliveries and passes are compared: open or closed, and the
+/// deployment state (`open/queued`, `closed/complete_pending_revert`, …). Each deploy request
+/// event the operator subscribes to changes one of the two.
+pub fn deploy_request_state(dr: &planetscale_api::models::DeployRequest) -> String {
+    let open = dr.state.as_ref().map_or("", |s| s.as_str());
+    let deployment = dr.deployment.as_ref().and_then(|d| d.state.as_ref());
+    let deployment = dr.deployment_state.as_ref().or(deployment);
+    format!("{open}/{}", deployment.map_or("", |s| s.as_str()))
 }
 
 /// What the receiver knows of one database's webhook.

@@ -100,8 +100,8 @@ impl Reconciler for BackupReconciler {
         namespace: Option<&str>,
     ) -> kube::runtime::Controller<PlanetScaleBackup> {
         super::target::watch_databases(
+            self,
             controller,
-            &self.ctx.client,
             namespace,
             |b: &PlanetScaleBackup| b.spec.target.database_ref.as_ref(),
             |b| super::watch::not_ready(b.status.as_ref().map(|s| s.conditions.as_slice())),

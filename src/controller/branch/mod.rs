@@ -6,23 +6,22 @@
 //! and its database when it is missing) → [`plan`] (pure) → the intent (`createRequestedAt`,
 //! written before a create) → [`act`] (create, claim, fix) → [`status`] (pure). Deletion is
 //! [`cleanup`]. The database's engine (Vitess or PostgreSQL) decides which spec fields apply
-//! and the create request ([`engine`]). Two helpers keep the API budget: [`schedule::Schedule`] answers the
-//! reconciles that changed nothing (such as the one our own status write triggers) without
-//! calling PlanetScale, and [`poller::Poller`] looks at every pending branch of a database
+//! and the create request ([`engine`]). Two helpers keep the API budget: the branch's
+//! [`Schedule`] lets the skeleton answer the reconciles that changed nothing (such as the one
+//! our own status write triggers) without calling PlanetScale, and [`poller::Poller`] looks at every pending branch of a database
 //! at once and wakes exactly the resources whose branch changed.
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kube::ResourceExt;
 use kube::runtime::Controller;
 use kube::runtime::controller::Action;
-use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
+use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report, Schedule};
 use super::{Context, object_key};
 use crate::controller::target::database_named;
 use crate::crd::branch::{PlanetScaleBranch, PlanetScaleBranchStatus};
-use crate::crd::common::is_paused;
 use crate::error::Error;
 
 pub mod act;
@@ -32,14 +31,12 @@ pub mod engine;
 pub mod observe;
 pub mod plan;
 pub mod poller;
-pub mod schedule;
 pub mod status;
 mod watches;
 
 use act::Outcome;
 use observe::Observed;
 use plan::Step;
-use schedule::{Schedule, Trigger};
 use status::Progress;
 
 /// Finalizer on every `PlanetScaleBranch` the operator manages.
@@ -144,11 +141,6 @@ impl Target {
         Ok(Self::at(obj, &found.organization, &found.database))
     }
 
-    /// The key and trigger of `obj`, for the schedule (which needs no database).
-    fn schedule_key(obj: &PlanetScaleBranch) -> (String, Trigger) {
-        (object_key(obj), trigger(obj))
-    }
-
     /// The database as the poller keys it (with the credentials used to look at it).
     fn db_key(&self, ctx: &Context) -> Result<poller::DbKey, Error> {
         let creds = self.credentials_ref.as_ref();
@@ -159,15 +151,6 @@ impl Target {
             organization: self.org.clone(),
             database: self.db.clone(),
         })
-    }
-}
-
-/// What the next reconcile of `obj` depends on.
-fn trigger(obj: &PlanetScaleBranch) -> Trigger {
-    Trigger {
-        generation: obj.metadata.generation,
-        paused: is_paused(obj.meta()),
-        deleting: obj.metadata.deletion_timestamp.is_some(),
     }
 }
 
@@ -191,8 +174,8 @@ impl Reconciler for BranchReconciler {
         watches::add(self, controller, namespace)
     }
 
-    fn not_before(&self, obj: &PlanetScaleBranch) -> Option<Duration> {
-        self.schedule.wait(&object_key(obj), trigger(obj))
+    fn schedule(&self) -> Option<&Schedule> {
+        Some(&self.schedule)
     }
 
     async fn observe(&self, obj: &PlanetScaleBranch) -> Result<Observed, Error> {
@@ -256,9 +239,9 @@ impl Reconciler for BranchReconciler {
 
     /// Ready: the next resync (counted from the shared list the resync used). Waiting on the
     /// branch: the poller wakes the resource; its own look is only a safety net. Waiting on
-    /// the database: the next poll (2 s … 30 s). Remembered by the schedule.
+    /// the database: the next poll (2 s … 30 s).
     fn next(&self, obj: &PlanetScaleBranch, ended: Ended<'_, Outcome>) -> Option<Duration> {
-        let (key, trigger) = Target::schedule_key(obj);
+        let key = object_key(obj);
         let resync = self.ctx.settings.resync_interval;
         let delay = match ended {
             Ended::Paused => resync,
@@ -271,18 +254,11 @@ impl Reconciler for BranchReconciler {
                 Progress::Waiting { .. } => self.schedule.next_poll(&key),
             },
         };
-        self.schedule.set(&key, trigger, delay);
         Some(delay)
     }
 
-    fn failed(&self, obj: &PlanetScaleBranch, _err: &Error, retry_in: Duration) {
-        let (key, trigger) = Target::schedule_key(obj);
-        self.schedule.reset_polls(&key);
-        self.schedule.set(&key, trigger, retry_in);
-    }
-
-    fn forget(&self, key: &str) {
-        self.schedule.forget(key);
+    fn failed(&self, obj: &PlanetScaleBranch, _err: &Error, _retry_in: Duration) {
+        self.schedule.reset_polls(&object_key(obj));
     }
 }
 

@@ -36,8 +36,8 @@ pub fn add(
     }));
     controller = controller.reconcile_on(webhook_hints(r, store.clone()));
     controller = crate::controller::target::watch_databases(
+        r,
         controller,
-        &r.ctx.client,
         namespace,
         |b: &PlanetScaleBranch| b.spec.database_ref.as_ref(),
         |b| b.location().is_none(),
@@ -79,9 +79,7 @@ fn webhook_hints(
             .filter(|b| b.spec.effective_branch_name(&b.name_any()) == name)
             .map(|b| ObjectRef::from_obj(b.as_ref()))
             .collect();
-        for o in &woken {
-            r.schedule.wake(&object_ref_key(o));
-        }
+        r.schedule.wake_each(&woken);
         futures::stream::iter(woken)
     })
 }
@@ -148,9 +146,7 @@ fn secret_mapper(
                 !ready || o.metadata.deletion_timestamp.is_some()
             },
         );
-        for o in &woken {
-            r.schedule.wake(&object_ref_key(o));
-        }
+        r.schedule.wake_each(&woken);
         woken
     }
 }

@@ -7,7 +7,7 @@ use planetscale_api::models::DeployRequest as ApiDeployRequest;
 
 use super::conditions::StepError;
 use super::observe::{Facts, Observed, Request};
-use super::plan::{QUICK_POLL, SLOW_POLL, Step};
+use super::plan::{self, QUICK_POLL, SLOW_POLL, Step};
 use super::request;
 use super::status::Location;
 use crate::controller::Context;
@@ -42,14 +42,25 @@ pub enum Outcome {
         step: Option<Step>,
         /// A refusal of that step that a user must look at.
         step_error: Option<StepError>,
+        /// After a step that succeeded: when to look again at the deploy request it left
+        /// ([`plan::after_step`]).
+        then: Option<Duration>,
     },
     /// Stopped by an error before anything could be recorded (the error is shown instead).
     Stopped,
 }
 
 impl Outcome {
-    /// When to reconcile again: soon after a step, slowly after a refused one, else as
-    /// `planned`.
+    /// The deploy request as this pass last read it from PlanetScale (`None`: stopped).
+    pub fn read(&self) -> Option<&ApiDeployRequest> {
+        match self {
+            Outcome::Recorded { dr, .. } | Outcome::Synced { dr, .. } => Some(dr),
+            Outcome::Stopped => None,
+        }
+    }
+
+    /// When to reconcile again: soon after an open or an adoption, after a step as the state
+    /// it left says, slowly after a refused one, else as `planned`.
     pub fn requeue(&self, planned: Option<Duration>) -> Option<Duration> {
         match self {
             Outcome::Recorded { .. } => Some(QUICK_POLL),
@@ -58,7 +69,11 @@ impl Outcome {
                 step_error: Some(_),
                 ..
             } => Some(SLOW_POLL),
-            Outcome::Synced { step: Some(_), .. } => Some(QUICK_POLL),
+            Outcome::Synced {
+                step: Some(_),
+                then,
+                ..
+            } => *then,
             Outcome::Synced { step: None, .. } | Outcome::Stopped => planned,
         }
     }
@@ -114,7 +129,10 @@ async fn steps(
     let mut step_error = None;
     for step in plan.steps {
         match perform(ctx, client, obj, &at, dr.number, &step).await {
-            Ok(()) => {
+            // The action's answer is the deploy request after it.
+            Ok(Some(answered)) if answered.number == dr.number => dr = answered,
+            // An approval answers with the review: read the request again.
+            Ok(_) => {
                 dr = client
                     .get_deploy_request(&at.org, &at.db, dr.number)
                     .await?;
@@ -126,8 +144,10 @@ async fn steps(
             break;
         }
     }
+    let facts = observed.facts_of(&dr);
     Ok(Outcome::Synced {
-        facts: Box::new(observed.facts_of(&dr)),
+        then: plan::after_step(&obj.spec, &facts, observed.webhooks),
+        facts: Box::new(facts),
         at,
         dr,
         step: taken,
@@ -135,7 +155,8 @@ async fn steps(
     })
 }
 
-/// Performs `step` on deploy request `number`, with an event when it is done.
+/// Performs `step` on deploy request `number`; returns the deploy request as the action
+/// answered it (`None` for an approval, which answers with the review).
 pub async fn perform(
     ctx: &Context,
     client: &impl PlanetScale,
@@ -143,19 +164,22 @@ pub async fn perform(
     at: &Location,
     number: u64,
     step: &Step,
-) -> Result<()> {
+) -> Result<Option<ApiDeployRequest>> {
     let (org, db) = (at.org.as_str(), at.db.as_str());
-    match *step {
+    let answered = match *step {
         // Opening is not an action on an existing request (see `act`).
-        Step::Open { .. } => return Ok(()),
-        Step::Approve => approve(ctx, obj, at, number).await?,
-        Step::Queue => drop(client.queue_deploy_request(org, db, number, false).await?),
-        Step::SetAutoApply(on) => drop(client.set_auto_apply(org, db, number, on).await?),
-        Step::Cutover => drop(client.apply_deploy_request(org, db, number).await?),
-        Step::Revert => drop(client.revert_deploy_request(org, db, number).await?),
-        Step::SkipRevert => drop(client.skip_revert_deploy_request(org, db, number).await?),
-    }
-    Ok(())
+        Step::Open { .. } => return Ok(None),
+        Step::Approve => {
+            approve(ctx, obj, at, number).await?;
+            return Ok(None);
+        }
+        Step::Queue => client.queue_deploy_request(org, db, number, false).await?,
+        Step::SetAutoApply(on) => client.set_auto_apply(org, db, number, on).await?,
+        Step::Cutover => client.apply_deploy_request(org, db, number).await?,
+        Step::Revert => client.revert_deploy_request(org, db, number).await?,
+        Step::SkipRevert => client.skip_revert_deploy_request(org, db, number).await?,
+    };
+    Ok(Some(answered))
 }
 
 async fn approve(

@@ -8,7 +8,9 @@
 //! outcome) → [`status`] (pure: the status and the [`events`]). Deletion is in [`cleanup`].
 //! Every call to PlanetScale goes through the [`super::planetscale::PlanetScale`] trait; the
 //! concrete client is only built (for the resource's credentials, or the approver's) and
-//! handed on.
+//! handed on. Its [`Schedule`] lets the skeleton pass over the reconciles that bring nothing
+//! new (our own status write, a webhook delivery of the state the last pass read) without
+//! calling PlanetScale; its watches wake it through the schedule.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +23,8 @@ use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use super::Context;
-use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report};
+use super::reconciler::{self, Acted, Ended, Plan, Reconciler, Report, Schedule};
+use super::{object_key, object_ref_key};
 use crate::crd::{DeployRequest, DeployRequestStatus, PlanetScaleBranch};
 use crate::error::Error;
 
@@ -59,15 +62,19 @@ async fn client(ctx: &Context, obj: &DeployRequest) -> Result<planetscale_api::C
 /// Finalizer that lets the operator close or cancel the deploy request on deletion.
 pub use crate::crd::deploy_request::FINALIZER;
 
-/// The deploy request controller (no state of its own beyond the shared [`Context`]).
+/// The deploy request controller: the shared [`Context`] and when each request is next due.
 pub struct DeployRequests {
     ctx: Arc<Context>,
+    schedule: Schedule,
 }
 
 impl DeployRequests {
-    /// The controller over `ctx`.
+    /// The controller over `ctx`, with an empty schedule.
     pub fn new(ctx: Arc<Context>) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            schedule: Schedule::default(),
+        }
     }
 }
 
@@ -105,31 +112,40 @@ impl Reconciler for DeployRequests {
                 None => (Api::all(client.clone()), Api::all(client)),
             };
         let store = controller.store();
-        let (creds_store, ctx) = (store.clone(), self.ctx.clone());
+        let (creds_store, r) = (store.clone(), self.clone());
         let controller = crate::controller::target::watch_databases(
+            self,
             controller,
-            &self.ctx.client,
             namespace,
             |d: &DeployRequest| d.spec.target.database_ref.as_ref(),
             |d| d.status.as_ref().and_then(|s| s.number).is_none(),
         );
-        let hinted = hinted(&self.ctx, store.clone());
+        let hinted = hinted(self, store.clone());
+        let waking = self.clone();
         controller
             .reconcile_on(hinted)
             .watches(branches, watcher::Config::default(), move |b| {
-                waiting_on(&store, &b)
+                let woken = waiting_on(&store, &b);
+                waking.schedule.wake_each(&woken);
+                woken
             })
             // Credentials Secrets (metadata only): a fixed Secret wakes the requests that wait
             // on it.
             .watches(secrets, watcher::Config::default(), move |s| {
-                super::waiting_on_credentials(
+                let woken = super::waiting_on_credentials(
                     &creds_store,
-                    &ctx,
+                    &r.ctx,
                     &s,
                     |d: &DeployRequest| d.spec.credentials_ref.as_ref(),
                     |d| super::not_ready(d.status.as_ref().map(|s| s.conditions.as_slice())),
-                )
+                );
+                r.schedule.wake_each(&woken);
+                woken
             })
+    }
+
+    fn schedule(&self) -> Option<&Schedule> {
+        Some(&self.schedule)
     }
 
     async fn observe(&self, obj: &DeployRequest) -> Result<Observed, Error> {
@@ -167,26 +183,36 @@ impl Reconciler for DeployRequests {
         cleanup::run(obj, &self.ctx).await
     }
 
-    /// A paused request waits for a change; otherwise as the outcome says.
-    fn next(&self, _obj: &DeployRequest, ended: Ended<'_, Outcome>) -> Option<Duration> {
+    /// A paused request waits for a change; otherwise as the outcome says. What the pass read
+    /// of the deploy request is remembered: a delivery of that same state is no news.
+    fn next(&self, obj: &DeployRequest, ended: Ended<'_, Outcome>) -> Option<Duration> {
         match ended {
             Ended::Paused => None,
-            Ended::Applied { outcome, planned } => outcome.requeue(planned),
+            Ended::Applied { outcome, planned } => {
+                if let Some(dr) = outcome.read() {
+                    let state = crate::webhooks::deploy_request_state(dr);
+                    self.schedule.saw(&object_key(obj), state);
+                }
+                outcome.requeue(planned)
+            }
         }
     }
 }
 
-/// The deploy requests webhook deliveries name (by organization, database and number).
+/// The deploy requests webhook deliveries name (by organization, database and number), each
+/// hinted in the schedule with the state the delivery shows.
 fn hinted(
-    ctx: &Context,
+    r: &Arc<DeployRequests>,
     store: Store<DeployRequest>,
 ) -> impl futures::Stream<Item = ObjectRef<DeployRequest>> + Send + 'static {
     use futures::StreamExt;
-    ctx.webhooks.subscribe().flat_map(move |hint| {
+    let r = r.clone();
+    r.ctx.webhooks.subscribe().flat_map(move |hint| {
         let crate::webhooks::Hint::DeployRequest {
             organization,
             database,
             number,
+            shows,
         } = hint
         else {
             return futures::stream::iter(Vec::new());
@@ -204,6 +230,9 @@ fn hinted(
             .filter(named)
             .map(|d| ObjectRef::from_obj(d.as_ref()))
             .collect();
+        for o in &woken {
+            r.schedule.hint(&object_ref_key(o), shows.as_deref());
+        }
         futures::stream::iter(woken)
     })
 }

@@ -90,17 +90,34 @@ pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
         Request::Tracked(dr) => {
             let facts = observed.facts_of(dr);
             let d = decide(spec, &facts);
-            let poll = match d.poll {
-                Poll::Quick if observed.webhooks && announced(&facts.state) => Poll::Slow,
-                poll => poll,
-            };
             // Observed only: reported, never acted on.
             let manage = spec.management_policy == ManagementPolicy::Manage;
             Plan {
                 steps: d.step.into_iter().filter(|_| manage).collect(),
-                requeue: poll.interval(),
+                requeue: with_webhooks(d.poll, &facts.state, observed.webhooks).interval(),
             }
         }
+    }
+}
+
+/// When to look again after a step that left the deploy request with `facts`: soon when
+/// another step is due (a second pass takes it), else as its state says (slowly, with
+/// healthy webhooks, when PlanetScale announces the end of that state).
+pub fn after_step(spec: &DeployRequestSpec, facts: &Facts, webhooks: bool) -> Option<Duration> {
+    let d = decide(spec, facts);
+    let manage = spec.management_policy == ManagementPolicy::Manage;
+    if d.step.is_some() && manage {
+        return Some(QUICK_POLL);
+    }
+    with_webhooks(d.poll, &facts.state, webhooks).interval()
+}
+
+/// `poll` for a deploy request in `state`: a quick poll becomes the slow safety poll while
+/// the database's `webhooks` are healthy and PlanetScale announces the end of `state`.
+fn with_webhooks(poll: Poll, state: &DeploymentState, webhooks: bool) -> Poll {
+    match poll {
+        Poll::Quick if webhooks && announced(state) => Poll::Slow,
+        poll => poll,
     }
 }
 

@@ -289,3 +289,31 @@ fn with_healthy_webhooks_a_wait_that_planetscale_announces_polls_slowly() {
     pending.webhooks = true;
     assert_eq!(plan(&spec("deploy"), &pending).requeue, Some(QUICK_POLL));
 }
+
+#[test]
+fn after_a_step_the_state_it_left_decides_when_to_look_again() {
+    let queued = facts("submitting");
+    assert_eq!(
+        after_step(&spec("deploy"), &queued, false),
+        Some(QUICK_POLL)
+    );
+    assert_eq!(
+        after_step(&spec("deploy"), &queued, true),
+        Some(SLOW_POLL),
+        "the deploy starting is announced (in_progress)"
+    );
+    // Auto-apply set, the queue is the next step: soon, webhooks or not.
+    let ready = facts("ready");
+    assert_eq!(after_step(&spec("deploy"), &ready, true), Some(QUICK_POLL));
+    let mut observed = spec("deploy");
+    observed.management_policy = crate::crd::ManagementPolicy::Observe;
+    assert_eq!(
+        after_step(&observed, &ready, true),
+        Some(SLOW_POLL),
+        "no step is taken under Observe"
+    );
+    // The revert window skipped: nothing more happens by itself.
+    let mut done = facts("complete");
+    done.open = false;
+    assert_eq!(after_step(&spec("deploy skip"), &done, true), None);
+}

@@ -220,6 +220,7 @@ fn a_step_taken_is_an_event_and_an_unchanged_pass_is_quiet() {
         facts: facts.clone(),
         step,
         step_error: None,
+        then: None,
     };
     let first = report_of(&synced(Some(
         crate::controller::deploy_request::plan::Step::Queue,

@@ -130,8 +130,8 @@ impl Reconciler for Passwords {
         let managed =
             watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
         let controller = crate::controller::target::watch_databases(
+            self,
             controller,
-            &self.ctx.client,
             namespace,
             |p: &PlanetScalePassword| p.spec.target.database_ref.as_ref(),
             |p| not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),

@@ -5,7 +5,8 @@ use planetscale_api::models::{CreateDeployRequest, DeployRequest, ListDeployRequ
 use planetscale_api::{Client, Result};
 
 /// The deploy-request operations of the reconciles. Every action answers with the deploy
-/// request as it is after it (the reconciles read it again where they need it).
+/// request as it is after it, which the controller takes as the state the step left (an
+/// approval answers with the review, so the request is read again after it).
 pub trait DeployRequestOps: Send + Sync {
     /// `GET …/deploy-requests/{number}`.
     fn get_deploy_request(
