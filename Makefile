@@ -10,7 +10,7 @@ DOCGEN := $(TARGET_DIR)/debug/docgen
 CHART_CRDS := charts/planetscale-operator/crds
 # Integration tests (hack/test/integration): INTEGRATION_JOBS test binaries at once, each running up to TEST_THREADS tests at once, all on one shared control plane.
 TEST_THREADS ?= 4
-INTEGRATION_JOBS ?= 3
+INTEGRATION_JOBS ?= 4
 # Chaos suite size: 1 (make test) is issue 11's size (50 passwords, 10 deploy requests, 16 SIGKILLs), 5 five times it.
 CHAOS_SCALE ?= 1
 CHAOS_TESTENV := $(CURDIR)/.chaos/testenv
