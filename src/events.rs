@@ -81,7 +81,7 @@ impl Recent {
                 count: p.count + 1,
             },
             None => Publish::Create {
-                name: format!("{object}.{:x}", now.as_nanosecond()),
+                name: new_name(object, now),
             },
         }
     }
@@ -96,6 +96,11 @@ impl Recent {
             },
         );
     }
+}
+
+/// A new event's name, as kube's `Recorder` names it: the object's, then the time.
+fn new_name(object: &str, now: Timestamp) -> String {
+    format!("{object}.{:x}", now.as_nanosecond())
 }
 
 impl Recorder {
@@ -141,30 +146,30 @@ impl Recorder {
                     Ok(_) => (name, count),
                     // Events expire (an hour by default): start a new one.
                     Err(kube::Error::Api(s)) if s.code == 404 => {
-                        let name = format!("{object}.{:x}", now.as_nanosecond());
-                        events
-                            .create(
-                                &PostParams::default(),
-                                &self.event(ev, regarding, &name, now),
-                            )
-                            .await?;
-                        (name.into(), 1)
+                        self.create(&events, ev, regarding, new_name(object, now), now)
+                            .await?
                     }
                     Err(e) => return Err(e),
                 }
             }
-            Publish::Create { name } => {
-                events
-                    .create(
-                        &PostParams::default(),
-                        &self.event(ev, regarding, &name, now),
-                    )
-                    .await?;
-                (name.into(), 1)
-            }
+            Publish::Create { name } => self.create(&events, ev, regarding, name, now).await?,
         };
         self.lock().remember(key, name, count, now);
         Ok(())
+    }
+
+    /// Creates the event `name`: the first of its series.
+    async fn create(
+        &self,
+        events: &Api<K8sEvent>,
+        ev: &Event,
+        regarding: &ObjectReference,
+        name: String,
+        now: Timestamp,
+    ) -> Result<(Box<str>, i32), kube::Error> {
+        let event = self.event(ev, regarding, &name, now);
+        events.create(&PostParams::default(), &event).await?;
+        Ok((name.into(), 1))
     }
 
     /// The same fields kube's `Recorder` writes.
