@@ -33,6 +33,14 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// A PlanetScale API client of the emulator's default token.
+fn planetscale(emulator: &Emulator) -> Client {
+    Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
+        .base_url(emulator.api_url())
+        .build()
+        .expect("client")
+}
+
 async fn emulator_settings(emulator: &Emulator, settings: Value) {
     let r = reqwest::Client::new()
         .patch(format!("{}/_emulator/settings", emulator.url))
@@ -218,10 +226,7 @@ async fn a_deploy_request_follows_webhooks_and_polling_returns_when_deliveries_s
         &env,
         |kube, ns, emulator, operator| async move {
             emulator_settings(&emulator, json!({"webhook_test_interval": "1s"})).await;
-            let ps = Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
-                .base_url(emulator.api_url())
-                .build()
-                .expect("client");
+            let ps = planetscale(&emulator);
             let api: Api<DeployRequest> = Api::namespaced(kube, &ns);
             branch_with_table(&ps, &emulator, "first", "invoices").await;
             branch_with_table(&ps, &emulator, "second", "refunds").await;
@@ -739,10 +744,7 @@ async fn the_webhook_is_deleted_once_no_resource_uses_its_database() {
         &as_refs(&env),
         |kube, ns, emulator, operator| async move {
             emulator_settings(&emulator, json!({"webhook_test_interval": "1s"})).await;
-            let ps = Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
-                .base_url(emulator.api_url())
-                .build()
-                .expect("client");
+            let ps = planetscale(&emulator);
             let ours = |hooks: Vec<planetscale_api::models::Webhook>| -> Vec<String> {
                 hooks
                     .into_iter()
@@ -845,10 +847,7 @@ async fn a_rotated_secret_loses_no_delivery() {
         &as_refs(&env),
         |kube, ns, emulator, operator| async move {
             emulator_settings(&emulator, json!({"webhook_test_interval": "1s"})).await;
-            let ps = Client::builder(Credentials::service_token(TOKEN_ID, TOKEN))
-                .base_url(emulator.api_url())
-                .build()
-                .expect("client");
+            let ps = planetscale(&emulator);
             let ours = |hooks: Vec<planetscale_api::models::Webhook>| -> Vec<String> {
                 hooks
                     .into_iter()
