@@ -234,7 +234,7 @@ impl Recorder {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How many events are remembered for a repeat (for tests and the memory bench).
+    /// How many events are remembered for a repeat (for tests).
     pub fn remembered(&self) -> usize {
         self.lock().by_key.len()
     }

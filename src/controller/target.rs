@@ -245,10 +245,10 @@ pub fn watch_databases<R: Reconciler>(
     let r = r.clone();
     controller.watches(api, config, move |db| {
         let woken = waiting_on_database(&store, &db, database_ref, waiting);
-        if let Some(schedule) = r.schedule() {
-            schedule.wake_each(&woken);
+        match r.schedule() {
+            Some(schedule) => schedule.woken(woken),
+            None => woken,
         }
-        woken
     })
 }
 

@@ -79,8 +79,7 @@ fn webhook_hints(
             .filter(|b| b.spec.effective_branch_name(&b.name_any()) == name)
             .map(|b| ObjectRef::from_obj(b.as_ref()))
             .collect();
-        r.schedule.wake_each(&woken);
-        futures::stream::iter(woken)
+        futures::stream::iter(r.schedule.woken(woken))
     })
 }
 
@@ -146,7 +145,6 @@ fn secret_mapper(
                 !ready || o.metadata.deletion_timestamp.is_some()
             },
         );
-        r.schedule.wake_each(&woken);
-        woken
+        r.schedule.woken(woken)
     }
 }

@@ -125,22 +125,18 @@ impl Reconciler for DeployRequests {
         controller
             .reconcile_on(hinted)
             .watches(branches, watcher::Config::default(), move |b| {
-                let woken = waiting_on(&store, &b);
-                waking.schedule.wake_each(&woken);
-                woken
+                waking.schedule.woken(waiting_on(&store, &b))
             })
             // Credentials Secrets (metadata only): a fixed Secret wakes the requests that wait
             // on it.
             .watches(secrets, watcher::Config::default(), move |s| {
-                let woken = super::waiting_on_credentials(
+                r.schedule.woken(super::waiting_on_credentials(
                     &creds_store,
                     &r.ctx,
                     &s,
                     |d: &DeployRequest| d.spec.credentials_ref.as_ref(),
                     |d| super::not_ready(d.status.as_ref().map(|s| s.conditions.as_slice())),
-                );
-                r.schedule.wake_each(&woken);
-                woken
+                ))
             })
     }
 

@@ -152,11 +152,15 @@ impl Schedule {
         entry(&mut self.lock(), key).woken = Woken::Yes;
     }
 
-    /// [`Schedule::wake`] for each object of `refs`.
-    pub fn wake_each<K: Resource<DynamicType = ()>>(&self, refs: &[ObjectRef<K>]) {
-        for r in refs {
+    /// [`Schedule::wake`] for each object of `refs`; returns them, for a watch's mapper.
+    pub fn woken<K: Resource<DynamicType = ()>>(
+        &self,
+        refs: Vec<ObjectRef<K>>,
+    ) -> Vec<ObjectRef<K>> {
+        for r in &refs {
             self.wake(&object_ref_key(r));
         }
+        refs
     }
 
     /// A webhook delivery about `key`'s object that shows it in state `shows` (`None`: it
