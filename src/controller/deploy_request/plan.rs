@@ -3,6 +3,7 @@
 //! towards its spec ([`decide`]), and the time to look again.
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use planetscale_api::models::DeploymentState;
 
 use super::observe::{Facts, Observed, Request};
@@ -13,6 +14,13 @@ use crate::crd::{DeployRequestSpec, ManagementPolicy};
 pub const QUICK_POLL: Duration = Duration::from_secs(3);
 /// Poll interval while waiting on a human (approval, cutover, schema fix, revert window).
 pub const SLOW_POLL: Duration = Duration::from_secs(30);
+/// Poll interval during the revert window while the webhooks are healthy: a revert is
+/// announced (`deploy_request.reverted`); a skip in the dashboard is not, and shows within
+/// this long. The window's end gets a look of its own ([`next_look`]).
+pub const WINDOW_POLL: Duration = Duration::from_secs(5 * 60);
+/// How long after the revert window's computed end its look comes, so that PlanetScale has
+/// closed it by then.
+const WINDOW_END_MARGIN: Duration = Duration::from_secs(2);
 
 /// One PlanetScale action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,7 +102,7 @@ pub fn plan(spec: &DeployRequestSpec, observed: &Observed) -> Plan<Step> {
             let manage = spec.management_policy == ManagementPolicy::Manage;
             Plan {
                 steps: d.step.into_iter().filter(|_| manage).collect(),
-                requeue: with_webhooks(d.poll, &facts.state, observed.webhooks).interval(),
+                requeue: next_look(d.poll, &facts, observed.webhooks, Utc::now()),
             }
         }
     }
@@ -109,15 +117,40 @@ pub fn after_step(spec: &DeployRequestSpec, facts: &Facts, webhooks: bool) -> Op
     if d.step.is_some() && manage {
         return Some(QUICK_POLL);
     }
-    with_webhooks(d.poll, &facts.state, webhooks).interval()
+    next_look(d.poll, facts, webhooks, Utc::now())
 }
 
-/// `poll` for a deploy request in `state`: a quick poll becomes the slow safety poll while
-/// the database's `webhooks` are healthy and PlanetScale announces the end of `state`.
-fn with_webhooks(poll: Poll, state: &DeploymentState, webhooks: bool) -> Poll {
+/// When to look again at a deploy request with `facts` that `poll`s, at `now`. While the
+/// database's `webhooks` are healthy:
+/// - a quick poll becomes the slow safety poll when PlanetScale announces the end of the
+///   state;
+/// - in the revert window (30 minutes, no event when it closes) the look comes at the
+///   window's end, and every [`WINDOW_POLL`] before it, instead of every [`SLOW_POLL`]:
+///   6 reads a window instead of 60.
+pub fn next_look(
+    poll: Poll,
+    facts: &Facts,
+    webhooks: bool,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    if !webhooks {
+        return poll.interval();
+    }
     match poll {
-        Poll::Quick if webhooks && announced(state) => Poll::Slow,
-        poll => poll,
+        Poll::Quick if announced(&facts.state) => Some(SLOW_POLL),
+        Poll::Slow if facts.state == DeploymentState::CompletePendingRevert => {
+            let left = facts
+                .revert_window_ends_at()
+                .and_then(|end| (end - now).to_std().ok())
+                .filter(|left| !left.is_zero());
+            // Past its end and not closed yet: PlanetScale is late, look again soon.
+            Some(match left {
+                None => SLOW_POLL,
+                Some(left) if left <= WINDOW_POLL => left + WINDOW_END_MARGIN,
+                Some(_) => WINDOW_POLL,
+            })
+        }
+        poll => poll.interval(),
     }
 }
 

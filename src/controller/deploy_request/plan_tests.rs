@@ -317,3 +317,50 @@ fn after_a_step_the_state_it_left_decides_when_to_look_again() {
     done.open = false;
     assert_eq!(after_step(&spec("deploy skip"), &done, true), None);
 }
+
+#[test]
+fn with_healthy_webhooks_the_revert_window_is_looked_at_every_five_minutes_and_at_its_end() {
+    let deployed = chrono::Utc::now();
+    let mut window = facts("complete_pending_revert");
+    window.open = false;
+    window.deployed_at = Some(deployed);
+    let at = |minutes: i64, seconds: i64| {
+        deployed + chrono::Duration::minutes(minutes) + chrono::Duration::seconds(seconds)
+    };
+    let look = |now, webhooks| next_look(Poll::Slow, &window, webhooks, now);
+    // Polled: every 30 s, as a skip or revert in the dashboard has no other way to show.
+    assert_eq!(look(at(1, 0), false), Some(SLOW_POLL));
+    assert_eq!(look(at(29, 50), false), Some(SLOW_POLL));
+    // With webhooks: every 5 minutes, then at the window's end (2 s after it).
+    assert_eq!(look(at(0, 0), true), Some(WINDOW_POLL));
+    assert_eq!(
+        look(at(25, 0), true),
+        Some(WINDOW_POLL + Duration::from_secs(2))
+    );
+    assert_eq!(look(at(28, 0), true), Some(Duration::from_secs(122)));
+    // Past the end and still open (PlanetScale is late): soon again.
+    assert_eq!(look(at(30, 1), true), Some(SLOW_POLL));
+    // A whole window after the read that showed the deploy, looking when told: 6 reads
+    // against 60 polled.
+    let reads = |webhooks| {
+        let (mut now, mut reads) = (at(0, 0), 0);
+        while now < at(30, 0) {
+            now += chrono::Duration::from_std(look(now, webhooks).unwrap()).unwrap();
+            reads += 1;
+        }
+        reads
+    };
+    assert_eq!((reads(true), reads(false)), (6, 60));
+    // Instant deploys have no window: nothing to wait for but a human.
+    let mut instant = window.clone();
+    instant.instant = true;
+    assert_eq!(
+        next_look(Poll::Slow, &instant, true, at(1, 0)),
+        Some(SLOW_POLL)
+    );
+    // Other waits on a human keep the slow poll, webhooks or not.
+    assert_eq!(
+        next_look(Poll::Slow, &facts("pending_cutover"), true, at(0, 0)),
+        Some(SLOW_POLL)
+    );
+}
