@@ -358,6 +358,19 @@ fn with_healthy_webhooks_the_revert_window_is_looked_at_every_five_minutes_and_a
         next_look(Poll::Slow, &instant, true, at(1, 0)),
         Some(SLOW_POLL)
     );
+    // A pass plans the same from the deploy request PlanetScale returns.
+    let deployed: planetscale_api::models::DeployRequest =
+        serde_json::from_value(serde_json::json!({
+            "id": "dr1", "number": 7, "state": "closed",
+            "deployment_state": "complete_pending_revert", "approved": false,
+            "branch": "feature", "into_branch": "main", "deployed_at": chrono::Utc::now(),
+            "deployment": {"deployable": false, "auto_cutover": true},
+        }))
+        .unwrap();
+    let mut o = observed(Request::Tracked(deployed));
+    assert_eq!(plan(&spec("deploy"), &o).requeue, Some(SLOW_POLL));
+    o.webhooks = true;
+    assert_eq!(plan(&spec("deploy"), &o).requeue, Some(WINDOW_POLL));
     // Other waits on a human keep the slow poll, webhooks or not.
     assert_eq!(
         next_look(Poll::Slow, &facts("pending_cutover"), true, at(0, 0)),
