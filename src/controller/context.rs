@@ -11,6 +11,7 @@ use kube::{Client, Resource};
 
 use super::FIELD_MANAGER;
 use super::backoff::{SLOW_RETRY, backoff_delay};
+use super::target::BRANCH_RESOURCE_WAIT;
 use crate::credentials::CredentialsStore;
 use crate::error::Error;
 use crate::events::Recorder;
@@ -49,6 +50,9 @@ pub struct Context {
     pub webhook_manager: Option<crate::webhooks::manager::ManagerConfig>,
     /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
     failures: Mutex<HashMap<String, u32>>,
+    /// Consecutive waits per object on a resource the operator watches (see
+    /// [`watched_wait`]).
+    waits: Mutex<HashMap<String, u32>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
     slow_retry: Duration,
 }
@@ -77,6 +81,7 @@ impl Context {
             webhooks: Default::default(),
             webhook_manager: None,
             failures: Mutex::default(),
+            waits: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }
     }
@@ -120,6 +125,7 @@ impl Context {
     /// Forgets the failure streak of `key` after a successful reconcile.
     pub fn reset_backoff(&self, key: &str) {
         self.failures.lock().expect("lock").remove(key);
+        self.waits.lock().expect("lock").remove(key);
     }
 
     /// Requeue after a failed reconcile: exponential backoff with jitter for transient errors
@@ -132,7 +138,13 @@ impl Context {
     /// controllers that also need the duration itself.
     pub fn backoff_delay_for(&self, key: &str, err: &Error) -> Duration {
         if let Error::Waiting { retry_after, .. } = err {
-            return *retry_after;
+            if *retry_after != BRANCH_RESOURCE_WAIT {
+                return *retry_after;
+            }
+            let mut waits = self.waits.lock().expect("lock");
+            let n = waits.entry(key.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+            return watched_wait(*n);
         }
         if !err.is_transient() {
             return self.slow_retry;
@@ -142,6 +154,21 @@ impl Context {
         *n = n.saturating_add(1);
         backoff_delay(*n, rand::random::<f64>())
     }
+}
+
+/// Longest wait between safety looks at a resource waiting on one the operator watches.
+pub const WATCHED_WAIT_MAX: Duration = Duration::from_secs(300);
+
+/// The wait after the `n`th consecutive pass that found a `PlanetScaleBranch` or
+/// `PlanetScaleDatabase` not Ready yet ([`BRANCH_RESOURCE_WAIT`]): 15 s, doubling up to
+/// [`WATCHED_WAIT_MAX`]. That resource's watch wakes the waiter as soon as it changes, so the
+/// timer is only a safety net. With a fixed 15 s, 10,000 passwords applied beside their
+/// branches asked for 600 passes a second while they waited, and a password whose branch had
+/// become Ready waited minutes behind that queue (`make bench`, scale setup).
+pub fn watched_wait(n: u32) -> Duration {
+    BRANCH_RESOURCE_WAIT
+        .saturating_mul(1u32 << n.saturating_sub(1).min(16))
+        .min(WATCHED_WAIT_MAX)
 }
 
 /// `s` cut to at most `max` bytes, on a character boundary.
@@ -159,6 +186,13 @@ pub(crate) fn truncate(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_on_a_watched_resource_doubles_up_to_five_minutes() {
+        let waits: Vec<u64> = (1..=7).map(|n| watched_wait(n).as_secs()).collect();
+        assert_eq!(waits, [15, 30, 60, 120, 240, 300, 300]);
+        assert_eq!(watched_wait(u32::MAX), WATCHED_WAIT_MAX);
+    }
 
     #[test]
     fn truncate_respects_char_boundaries() {

@@ -22,8 +22,9 @@ use crate::crd::conditions::{READY, find_condition, reason};
 use crate::crd::database::PlanetScaleDatabase;
 use crate::error::Error;
 
-/// Wait before looking at a missing or not-Ready `PlanetScaleBranch` again; the branch watch
-/// usually wakes the resource sooner.
+/// Wait before looking at a missing or not-Ready `PlanetScaleBranch` (or `PlanetScaleDatabase`)
+/// again; the watch wakes the resource sooner. It doubles with each consecutive wait, up to
+/// 5 minutes ([`super::context::watched_wait`]).
 pub const BRANCH_RESOURCE_WAIT: Duration = Duration::from_secs(15);
 /// Wait before asking PlanetScale again about a named branch that is not ready: a branch being
 /// created is ready within seconds, and nothing else wakes the resource.
