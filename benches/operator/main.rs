@@ -19,6 +19,7 @@ mod fairness;
 mod idle;
 mod latency;
 mod memory;
+mod metrics;
 mod operator;
 mod pairs;
 mod procs;
