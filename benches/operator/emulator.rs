@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use planetscale_api::models::CreateBranch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -105,6 +106,15 @@ impl Emulator {
         format!("{}/v1", self.url)
     }
 
+    /// A PlanetScale API client of this emulator with the bench token (its calls are counted
+    /// like the operator's).
+    pub fn api_client(&self) -> Result<planetscale_api::Client> {
+        let creds = planetscale_api::Credentials::service_token(TOKEN_ID, TOKEN);
+        Ok(planetscale_api::Client::builder(creds)
+            .base_url(self.api_url())
+            .build()?)
+    }
+
     async fn admin(
         &self,
         method: reqwest::Method,
@@ -166,6 +176,24 @@ impl Emulator {
         let body = json!({ "tables": tables });
         self.admin(reqwest::Method::PUT, &path, Some(body)).await?;
         Ok(())
+    }
+
+    /// Creates development branch `name` of the bench database through the API (with `ps`, a
+    /// client of this emulator) and adds a table to its schema, ready for a deploy request.
+    pub async fn branch_with_table(&self, ps: &planetscale_api::Client, name: &str) -> Result<()> {
+        let body = CreateBranch {
+            name: name.into(),
+            parent_branch: Some("main".into()),
+            ..Default::default()
+        };
+        ps.create_branch(ORG, DATABASE, &body).await?;
+        let main = ps.get_branch_schema(ORG, DATABASE, "main", None).await?;
+        let mut tables: Vec<String> = main.into_iter().map(|t| t.raw).collect();
+        let table = name.replace('-', "_");
+        tables.push(format!(
+            "CREATE TABLE `{table}` (`id` bigint NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB"
+        ));
+        self.set_schema(name, &tables).await
     }
 
     /// Whether `username`/`password` work on `branch` of the bench database.
