@@ -106,8 +106,9 @@ async fn cleanup(client: &Client) -> Result<()> {
     // The secrets of this run's webhooks, which died with its emulator.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), OPERATOR_NS);
     match secrets.delete(HOOK_SECRETS, &DeleteParams::default()).await {
-        Err(kube::Error::Api(e)) if e.code != 404 => Err(e.into()),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
