@@ -159,7 +159,7 @@ demo: ## The operator end to end on local defaults: control plane, emulator, ope
 demo-down: ## Stop exactly what `make demo` started
 	hack/demo/down
 
-bench: testenv-build ## Benchmark on its own control plane (.bench/): burst, idle, latency, memory, fairness, scale; BENCH_N=20 for a quick run
+bench: testenv-build ## Benchmark on its own control plane (.bench/): burst, idle, latency, memory, fairness, scale, webhooks; BENCH_N=20 for a quick run
 	$(CARGO) build --release --workspace --bins
 	@trap 'TESTENV_DIR=$(CURDIR)/.bench/testenv $(TESTENV)/down --keep-logs >/dev/null' EXIT INT TERM; \
 	  $(CARGO) bench --bench operator -- $(BENCH_ARGS)

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use planetscale_api::models::CreateBranch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -72,9 +74,45 @@ impl Stats {
     }
 }
 
+/// What the emulator writes to its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// Warnings only, as text.
+    Quiet,
+    /// Also one JSON line per API request (time, method, path, operation, status), read back
+    /// with [`Emulator::requests`].
+    Requests,
+}
+
+/// One API request the emulator served, from its log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    /// When the emulator answered it (real time).
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub path: String,
+    pub operation: String,
+    pub status: u16,
+}
+
+/// One webhook delivery attempt (`GET /_emulator/webhook-deliveries`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Delivery {
+    pub event: String,
+    pub success: bool,
+    /// When the receiver's answer came back (real time).
+    pub at: DateTime<Utc>,
+}
+
 impl Emulator {
     /// Starts the emulator binary with the bench token and `extra` flags.
-    pub async fn start(binary: &Path, extra: &[&str], log_dir: &Path, name: &str) -> Result<Self> {
+    pub async fn start(
+        binary: &Path,
+        extra: &[&str],
+        log_dir: &Path,
+        name: &str,
+        log: Log,
+    ) -> Result<Self> {
         let mut args: Vec<String> = [
             "--listen",
             "127.0.0.1:0",
@@ -87,8 +125,12 @@ impl Emulator {
         .chain(extra)
         .map(std::string::ToString::to_string)
         .collect();
-        args.extend(["--log-format".into(), "text".into()]);
-        let envs = vec![("RUST_LOG".to_string(), "warn".to_string())];
+        let (format, filter) = match log {
+            Log::Quiet => ("text", "warn"),
+            Log::Requests => ("json", "warn,planetscale_emulator::routes::middleware=info"),
+        };
+        args.extend(["--log-format".into(), format.into()]);
+        let envs = vec![("RUST_LOG".to_string(), filter.to_string())];
         let mut process = Proc::spawn(name, binary, &args, &envs, log_dir)?;
         let line = process
             .wait_for_log("http://127.0.0.1:", Duration::from_secs(30))
@@ -103,6 +145,15 @@ impl Emulator {
     /// The API base URL for the operator.
     pub fn api_url(&self) -> String {
         format!("{}/v1", self.url)
+    }
+
+    /// A PlanetScale API client of this emulator with the bench token (its calls are counted
+    /// like the operator's).
+    pub fn api_client(&self) -> Result<planetscale_api::Client> {
+        let creds = planetscale_api::Credentials::service_token(TOKEN_ID, TOKEN);
+        Ok(planetscale_api::Client::builder(creds)
+            .base_url(self.api_url())
+            .build()?)
     }
 
     async fn admin(
@@ -168,6 +219,46 @@ impl Emulator {
         Ok(())
     }
 
+    /// The webhook delivery attempts the emulator remembers, oldest first.
+    pub async fn deliveries(&self) -> Result<Vec<Delivery>> {
+        let v = self
+            .admin(reqwest::Method::GET, "/webhook-deliveries", None)
+            .await?;
+        serde_json::from_value(v["data"].clone()).context("parse /_emulator/webhook-deliveries")
+    }
+
+    /// Forgets the delivery attempts.
+    pub async fn clear_deliveries(&self) -> Result<()> {
+        self.admin(reqwest::Method::DELETE, "/webhook-deliveries", None)
+            .await?;
+        Ok(())
+    }
+
+    /// Every API request logged so far (an emulator started with [`Log::Requests`]).
+    pub fn requests(&self) -> Result<Vec<Request>> {
+        let text = std::fs::read_to_string(&self.process.log)
+            .with_context(|| format!("read {}", self.process.log.display()))?;
+        Ok(text.lines().filter_map(request_line).collect())
+    }
+
+    /// Creates development branch `name` of the bench database through the API (with `ps`, a
+    /// client of this emulator) and adds a table to its schema, ready for a deploy request.
+    pub async fn branch_with_table(&self, ps: &planetscale_api::Client, name: &str) -> Result<()> {
+        let body = CreateBranch {
+            name: name.into(),
+            parent_branch: Some("main".into()),
+            ..Default::default()
+        };
+        ps.create_branch(ORG, DATABASE, &body).await?;
+        let main = ps.get_branch_schema(ORG, DATABASE, "main", None).await?;
+        let mut tables: Vec<String> = main.into_iter().map(|t| t.raw).collect();
+        let table = name.replace('-', "_");
+        tables.push(format!(
+            "CREATE TABLE `{table}` (`id` bigint NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB"
+        ));
+        self.set_schema(name, &tables).await
+    }
+
     /// Whether `username`/`password` work on `branch` of the bench database.
     pub async fn password_valid(
         &self,
@@ -184,4 +275,20 @@ impl Emulator {
             .await?;
         Ok(v["valid"].as_bool().unwrap_or(false))
     }
+}
+
+/// A request line of the emulator's JSON log (`"message": "request"`), else `None`.
+fn request_line(line: &str) -> Option<Request> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    let f = &v["fields"];
+    if f["message"] != "request" || f["operation"].as_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    Some(Request {
+        at: v["timestamp"].as_str()?.parse().ok()?,
+        method: f["method"].as_str()?.to_string(),
+        path: f["path"].as_str()?.to_string(),
+        operation: f["operation"].as_str()?.to_string(),
+        status: u16::try_from(f["status"].as_u64()?).ok()?,
+    })
 }

@@ -9,13 +9,12 @@ use anyhow::{Result, bail};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use planetscale_api::models::CreateBranch;
-use planetscale_api::{Client as PsClient, Credentials};
+use planetscale_api::Client as PsClient;
 use planetscale_operator::crd::DeployRequest;
 use serde_json::json;
 
 use crate::cluster::{create_namespace, delete_namespace};
-use crate::emulator::{DATABASE, Emulator, ORG, TOKEN, TOKEN_ID};
+use crate::emulator::{DATABASE, Emulator, ORG};
 use crate::pairs::{apply_pairs, names};
 use crate::report::{Row, ScenarioReport};
 use crate::{Args, Bench};
@@ -70,9 +69,7 @@ async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
     let mut op = b.operator("fairness-operator", &emu, &env).await?;
     create_namespace(&b.client, NS).await?;
     let drs: Api<DeployRequest> = Api::namespaced(b.client.clone(), NS);
-    let ps = PsClient::builder(Credentials::service_token(TOKEN_ID, TOKEN))
-        .base_url(emu.api_url())
-        .build()?;
+    let ps = emu.api_client()?;
     gated(&ps, &emu, &drs, "fair-base").await?;
     let baseline = cutover(&drs, "fair-base").await?.as_secs_f64();
     gated(&ps, &emu, &drs, "fair-burst").await?;
@@ -113,19 +110,7 @@ async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
 /// Development branch `name` with a new table, and a DeployRequest `name` for it with
 /// `deploy: true, autoApply: false`; returns once it waits in pending_cutover.
 async fn gated(ps: &PsClient, emu: &Emulator, drs: &Api<DeployRequest>, name: &str) -> Result<()> {
-    let body = CreateBranch {
-        name: name.into(),
-        parent_branch: Some("main".into()),
-        ..Default::default()
-    };
-    ps.create_branch(ORG, DATABASE, &body).await?;
-    let main = ps.get_branch_schema(ORG, DATABASE, "main", None).await?;
-    let mut tables: Vec<String> = main.into_iter().map(|t| t.raw).collect();
-    let table = name.replace('-', "_");
-    tables.push(format!(
-        "CREATE TABLE `{table}` (`id` bigint NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB"
-    ));
-    emu.set_schema(name, &tables).await?;
+    emu.branch_with_table(ps, name).await?;
     let dr: DeployRequest = serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
         "metadata": {"name": name},

@@ -19,11 +19,13 @@ mod fairness;
 mod idle;
 mod latency;
 mod memory;
+mod metrics;
 mod operator;
 mod pairs;
 mod procs;
 mod report;
 mod scale;
+mod webhooks;
 
 use audit::AuditLog;
 use emulator::Emulator;
@@ -34,12 +36,12 @@ use report::{Report, ScenarioReport};
 #[derive(Parser, Debug, Clone)]
 #[command(name = "bench")]
 pub struct Args {
-    /// Scenarios to run, comma-separated: burst, idle, latency, memory, fairness, scale.
+    /// Scenarios to run, comma-separated: burst, idle, latency, memory, fairness, scale, webhooks.
     #[arg(
         long,
         env = "BENCH_SCENARIOS",
         value_delimiter = ',',
-        default_value = "burst,idle,latency,memory,fairness,scale"
+        default_value = "burst,idle,latency,memory,fairness,scale,webhooks"
     )]
     pub scenarios: Vec<String>,
     /// Number of pairs for burst, idle, memory and scale at once (overrides their own).
@@ -96,6 +98,15 @@ pub struct Args {
     /// Scale: give up waiting for the pairs of the setup after this long.
     #[arg(long, env = "BENCH_SCALE_SETUP_TIMEOUT", default_value = "40m", value_parser = humantime::parse_duration)]
     pub scale_setup_timeout: Duration,
+    /// Webhooks: how long the emulator's deploy checks run.
+    #[arg(long, env = "BENCH_WEBHOOKS_CHECK_DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub webhooks_check_duration: Duration,
+    /// Webhooks: each of a deploy's three steps (submitting, in progress, cutover).
+    #[arg(long, env = "BENCH_WEBHOOKS_STEP_DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub webhooks_step_duration: Duration,
+    /// Webhooks: how long the measured branch stays pending in the emulator.
+    #[arg(long, env = "BENCH_WEBHOOKS_BRANCH_READY_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub webhooks_branch_ready_delay: Duration,
     /// Take the operator, emulator and crdgen binaries from this folder instead of
     /// `target/release` (to compare two builds back to back).
     #[arg(long, env = "BENCH_BIN_DIR")]
@@ -127,13 +138,19 @@ pub struct Bench {
 impl Bench {
     /// Starts an emulator with `extra` flags; its log is `logs/<name>.log`.
     pub async fn emulator(&self, name: &str, extra: &[&str]) -> Result<Emulator> {
-        Emulator::start(
-            &self.bin_dir.join("planetscale-emulator"),
-            extra,
-            &self.logs,
-            name,
-        )
-        .await
+        self.emulator_with_log(name, extra, emulator::Log::Quiet)
+            .await
+    }
+
+    /// The same, with what the emulator logs.
+    pub async fn emulator_with_log(
+        &self,
+        name: &str,
+        extra: &[&str],
+        log: emulator::Log,
+    ) -> Result<Emulator> {
+        let bin = self.bin_dir.join("planetscale-emulator");
+        Emulator::start(&bin, extra, &self.logs, name, log).await
     }
 
     /// An emulator for `n` pairs: branches ready after `ready_delay` (e.g. `"5000ms"`),
@@ -231,9 +248,11 @@ async fn run_scenarios(args: &Args, bench: &Bench, done: &mut Vec<ScenarioReport
             "latency" => latency::run(bench, args).await,
             "fairness" => fairness::run(bench, args).await,
             "scale" => scale::run(bench, args).await,
+            "webhooks" => webhooks::run(bench, args).await,
             other => {
                 bail!(
-                    "unknown scenario {other:?}: use burst, idle, memory, latency, fairness or scale"
+                    "unknown scenario {other:?}: use burst, idle, memory, latency, fairness, \
+                     scale or webhooks"
                 )
             }
         };

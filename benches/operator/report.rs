@@ -151,3 +151,18 @@ pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
     Some(values[rank.clamp(1, values.len()) - 1])
 }
+
+/// The median of `values` (sorted in place): the middle one, or the mean of the two middle
+/// ones for an even count.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        f64::midpoint(values[n / 2 - 1], values[n / 2])
+    })
+}

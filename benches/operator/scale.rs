@@ -15,12 +15,13 @@
 //! the RSS at its end (steady).
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::json;
 
 use crate::cluster::{create_namespace, delete_namespace};
 use crate::emulator::{Emulator, Stats};
+use crate::metrics::Metrics;
 use crate::operator::Operator;
 use crate::pairs::{apply_pair_in, ready_counts};
 use crate::procs::{Memory, free_port};
@@ -293,68 +294,6 @@ async fn wait_reconciled(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// The operator's `/metrics`.
-struct Metrics {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Metrics {
-    fn new(port: u16) -> Self {
-        Self {
-            url: format!("http://127.0.0.1:{port}/metrics"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn text(&self) -> Result<String> {
-        let r = self
-            .http
-            .get(&self.url)
-            .send()
-            .await
-            .context("GET /metrics")?;
-        Ok(r.text().await?)
-    }
-
-    /// Finished reconciles of the branch and the password controllers.
-    async fn finished(&self) -> Result<(u64, u64)> {
-        let text = self.text().await?;
-        let count = |controller: &str| {
-            let series = format!(
-                "planetscale_operator_reconcile_duration_seconds_count{{controller=\"{controller}\"}}"
-            );
-            sample(&text, &series) as u64
-        };
-        Ok((count("branch"), count("password")))
-    }
-
-    /// `reconcile_failures_total` by its labels.
-    async fn failures(&self) -> Result<std::collections::BTreeMap<String, f64>> {
-        let text = self.text().await?;
-        Ok(text
-            .lines()
-            .filter_map(|l| l.strip_prefix("planetscale_operator_reconcile_failures_total"))
-            .filter_map(|l| l.rsplit_once(' '))
-            .map(|(labels, v)| (labels.to_string(), v.parse().unwrap_or(0.0)))
-            .collect())
-    }
-}
-
-/// The value of the line for `series` (name and labels exactly), 0 when absent.
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .trim()
-                .split(' ')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
 }
 
 struct Figures<'a> {
