@@ -86,9 +86,10 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
         }
     };
     let approval_required = match &request {
-        Request::Tracked(dr) if !dr.approved => {
-            request::approval_required(&client, &src.at).await?
-        }
+        Request::Tracked(dr) if !dr.approved => match recorded_approval_required(&status) {
+            Some(required) if !decides_on_approval(dr) => required,
+            _ => request::approval_required(&client, &src.at).await?,
+        },
         _ => false,
     };
     let (org, db) = (&src.at.org, &src.at.db);
@@ -233,6 +234,32 @@ pub fn approved_before(status: &DeployRequestStatus) -> bool {
             .conditions
             .iter()
             .any(|c| c.type_ == condition::APPROVED && c.reason == reason::APPROVAL_RESET)
+}
+
+/// Whether the database's approval rule decides something for `dr` now: it is open and
+/// `ready` (the pass that may queue it). In any other state the rule the last status recorded
+/// is shown ([`recorded_approval_required`]) instead of reading the database on every pass,
+/// which was half the requests of a polled deploy (`make bench`, webhooks scenario).
+pub fn decides_on_approval(dr: &DeployRequest) -> bool {
+    let state = dr
+        .deployment_state
+        .as_ref()
+        .or(dr.deployment.as_ref().and_then(|d| d.state.as_ref()));
+    dr.state.as_ref() != Some(&DeployRequestState::Closed) && state == Some(&DeploymentState::Ready)
+}
+
+/// Whether the last status recorded that the database requires an approval (its `Approved`
+/// condition), `None` when it does not say (no status yet, or an approval given then).
+pub fn recorded_approval_required(status: &DeployRequestStatus) -> Option<bool> {
+    let approved = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition::APPROVED)?;
+    match approved.reason.as_str() {
+        r if r == reason::APPROVAL_NOT_REQUIRED => Some(false),
+        r if r == reason::AWAITING_APPROVAL || r == reason::APPROVAL_RESET => Some(true),
+        _ => None,
+    }
 }
 
 /// `(number, state)` of the deployments ahead in the queue.

@@ -77,3 +77,53 @@ fn deploy_errors_and_progress_come_from_operations() {
     assert_eq!(f.deploy_errors.as_deref(), Some("boom"));
     assert_eq!((f.table_count, f.tables_done), (2, 1));
 }
+
+#[test]
+fn the_approval_rule_is_read_where_it_decides_and_recorded_elsewhere() {
+    use crate::crd::conditions::new_condition;
+    // Read from PlanetScale: open and ready, the pass that may queue the deploy.
+    assert!(decides_on_approval(&dr("ready", json!({}))));
+    for state in [
+        "pending",
+        "queued",
+        "in_progress",
+        "complete_pending_revert",
+    ] {
+        assert!(!decides_on_approval(&dr(state, json!({}))), "{state}");
+    }
+    let mut closed = dr("ready", json!({}));
+    closed.state = Some(DeployRequestState::Closed);
+    assert!(!decides_on_approval(&closed));
+    // Elsewhere the last status says, through its Approved condition.
+    let with = |reason: &str| DeployRequestStatus {
+        conditions: vec![new_condition(
+            condition::APPROVED,
+            reason == reason::APPROVAL_NOT_REQUIRED,
+            reason,
+            "",
+            crate::time::now(),
+        )],
+        ..Default::default()
+    };
+    assert_eq!(
+        recorded_approval_required(&DeployRequestStatus::default()),
+        None
+    );
+    assert_eq!(
+        recorded_approval_required(&with(reason::APPROVAL_NOT_REQUIRED)),
+        Some(false)
+    );
+    assert_eq!(
+        recorded_approval_required(&with(reason::AWAITING_APPROVAL)),
+        Some(true)
+    );
+    assert_eq!(
+        recorded_approval_required(&with(reason::APPROVAL_RESET)),
+        Some(true)
+    );
+    assert_eq!(
+        recorded_approval_required(&with(reason::APPROVED)),
+        None,
+        "read again"
+    );
+}
