@@ -86,10 +86,12 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
         }
     };
     let approval_required = match &request {
-        Request::Tracked(dr) if !dr.approved => match recorded_approval_required(&status) {
-            Some(required) if !decides_on_approval(dr) => required,
-            _ => request::approval_required(&client, &src.at).await?,
-        },
+        Request::Tracked(dr) | Request::Adopted(dr) if !dr.approved => {
+            match recorded_approval_required(&status) {
+                Some(required) if !decides_on_approval(dr) => required,
+                _ => request::approval_required(&client, &src.at).await?,
+            }
+        }
         _ => false,
     };
     let (org, db) = (&src.at.org, &src.at.db);
