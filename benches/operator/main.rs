@@ -96,7 +96,7 @@ pub struct Args {
     #[arg(long, env = "BENCH_SCALE_RESYNC", default_value = "2m", value_parser = humantime::parse_duration)]
     pub scale_resync: Duration,
     /// Scale: give up waiting for the pairs of the setup after this long.
-    #[arg(long, env = "BENCH_SCALE_SETUP_TIMEOUT", default_value = "40m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "BENCH_SCALE_SETUP_TIMEOUT", default_value = "90m", value_parser = humantime::parse_duration)]
     pub scale_setup_timeout: Duration,
     /// Webhooks: how long the emulator's deploy checks run.
     #[arg(long, env = "BENCH_WEBHOOKS_CHECK_DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
