@@ -18,6 +18,7 @@ use planetscale_api::models::CreateBranch;
 use planetscale_api::{Client, Credentials};
 use planetscale_operator::crd::DeployRequest;
 use planetscale_operator::crd::branch::PlanetScaleBranch;
+use planetscale_operator::crd::conditions::{READY, is_condition_true};
 use serde_json::{Value, json};
 
 use support::env::{TOKEN, TOKEN_ID};
@@ -475,11 +476,7 @@ async fn create_branch(api: &Api<PlanetScaleBranch>, name: &str) -> PlanetScaleB
 fn is_ready(b: &PlanetScaleBranch) -> bool {
     let s = b.status.as_ref();
     s.and_then(|s| s.observed_generation) == b.metadata.generation
-        && s.is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
+        && s.is_some_and(|s| is_condition_true(&s.conditions, READY))
 }
 
 /// Waits until deliveries of acme/shop are healthy (one was accepted: the manager's `test`)

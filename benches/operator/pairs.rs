@@ -9,6 +9,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
+use planetscale_operator::crd::conditions::{READY, is_condition_true};
 use planetscale_operator::crd::{PlanetScaleBranch, PlanetScalePassword};
 use serde_json::json;
 
@@ -143,11 +144,6 @@ pub async fn wait_working(
 
 /// How many branch and password resources in `ns` report `Ready=True`.
 pub async fn ready_counts(client: &Client, ns: &str) -> Result<(usize, usize)> {
-    fn ready(conds: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]) -> bool {
-        conds
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-    }
     let lp = ListParams::default();
     let branches: Api<PlanetScaleBranch> = Api::namespaced(client.clone(), ns);
     let passwords: Api<PlanetScalePassword> = Api::namespaced(client.clone(), ns);
@@ -156,14 +152,22 @@ pub async fn ready_counts(client: &Client, ns: &str) -> Result<(usize, usize)> {
         .await?
         .items
         .iter()
-        .filter(|b| b.status.as_ref().is_some_and(|s| ready(&s.conditions)))
+        .filter(|b| {
+            b.status
+                .as_ref()
+                .is_some_and(|s| is_condition_true(&s.conditions, READY))
+        })
         .count();
     let p = passwords
         .list(&lp)
         .await?
         .items
         .iter()
-        .filter(|p| p.status.as_ref().is_some_and(|s| ready(&s.conditions)))
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| is_condition_true(&s.conditions, READY))
+        })
         .count();
     Ok((b, p))
 }

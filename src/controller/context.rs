@@ -48,11 +48,8 @@ pub struct Context {
     pub webhooks: Arc<crate::webhooks::Hub>,
     /// The webhook manager's settings; `None` leaves webhooks unmanaged.
     pub webhook_manager: Option<crate::webhooks::manager::ManagerConfig>,
-    /// Consecutive transient failures per object (see [`Context::backoff_delay_for`]).
-    failures: Mutex<HashMap<String, u32>>,
-    /// Consecutive waits per object on a resource the operator watches (see
-    /// [`watched_wait`]).
-    waits: Mutex<HashMap<String, u32>>,
+    /// Each object's streak of failed passes (see [`Context::backoff_delay_for`]).
+    streaks: Mutex<HashMap<String, Streak>>,
     /// How long an error only a user can fix waits before the next look (`--slow-retry`).
     slow_retry: Duration,
 }
@@ -80,8 +77,7 @@ impl Context {
             last_writes: Default::default(),
             webhooks: Default::default(),
             webhook_manager: None,
-            failures: Mutex::default(),
-            waits: Mutex::default(),
+            streaks: Mutex::default(),
             slow_retry: SLOW_RETRY,
         }
     }
@@ -124,8 +120,7 @@ impl Context {
 
     /// Forgets the failure streak of `key` after a successful reconcile.
     pub fn reset_backoff(&self, key: &str) {
-        self.failures.lock().expect("lock").remove(key);
-        self.waits.lock().expect("lock").remove(key);
+        self.streaks.lock().expect("lock").remove(key);
     }
 
     /// Requeue after a failed reconcile: exponential backoff with jitter for transient errors
@@ -137,23 +132,33 @@ impl Context {
     /// The delay [`Context::backoff`] requeues with (and counts the failure the same way), for
     /// controllers that also need the duration itself.
     pub fn backoff_delay_for(&self, key: &str, err: &Error) -> Duration {
-        if let Error::Waiting { retry_after, .. } = err {
-            if *retry_after != BRANCH_RESOURCE_WAIT {
-                return *retry_after;
+        match err {
+            // A wait on a resource the operator watches (its watch wakes the waiter) doubles.
+            Error::Waiting { retry_after, .. } if *retry_after != BRANCH_RESOURCE_WAIT => {
+                *retry_after
             }
-            let mut waits = self.waits.lock().expect("lock");
-            let n = waits.entry(key.to_string()).or_insert(0);
-            *n = n.saturating_add(1);
-            return watched_wait(*n);
+            Error::Waiting { .. } => watched_wait(self.streak(key, |s| &mut s.waits)),
+            _ if !err.is_transient() => self.slow_retry,
+            _ => backoff_delay(self.streak(key, |s| &mut s.failures), rand::random::<f64>()),
         }
-        if !err.is_transient() {
-            return self.slow_retry;
-        }
-        let mut failures = self.failures.lock().expect("lock");
-        let n = failures.entry(key.to_string()).or_insert(0);
-        *n = n.saturating_add(1);
-        backoff_delay(*n, rand::random::<f64>())
     }
+
+    /// Counts one more pass of `key`'s streak (the counter `of` picks) and returns it.
+    fn streak(&self, key: &str, of: impl FnOnce(&mut Streak) -> &mut u32) -> u32 {
+        let mut streaks = self.streaks.lock().expect("lock");
+        let n = of(streaks.entry(key.to_string()).or_default());
+        *n = n.saturating_add(1);
+        *n
+    }
+}
+
+/// Consecutive failed passes of one object, until a pass succeeds.
+#[derive(Default)]
+struct Streak {
+    /// Transient failures.
+    failures: u32,
+    /// Waits on a resource the operator watches ([`watched_wait`]).
+    waits: u32,
 }
 
 /// Longest wait between safety looks at a resource waiting on one the operator watches.

@@ -8,6 +8,7 @@ use chrono::Utc;
 use kube::Api;
 use kube::api::PostParams;
 use planetscale_operator::crd::branch::PlanetScaleBranch;
+use planetscale_operator::crd::conditions::{READY, is_condition_true};
 use serde_json::json;
 
 use super::{POLL, WAIT, by_operation, window};
@@ -40,11 +41,7 @@ pub async fn create_branch(api: &Api<PlanetScaleBranch>, name: &str) -> Result<(
 fn is_ready(b: &PlanetScaleBranch) -> bool {
     let s = b.status.as_ref();
     s.and_then(|s| s.observed_generation) == b.metadata.generation
-        && s.is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
+        && s.is_some_and(|s| is_condition_true(&s.conditions, READY))
 }
 
 pub async fn wait_ready(api: &Api<PlanetScaleBranch>, name: &str, timeout: Duration) -> Result<()> {

@@ -161,10 +161,8 @@ impl Facts {
     /// has.
     pub fn new(dr: &DeployRequest, approval_required: bool, approved_before: bool) -> Self {
         let d = dr.deployment.clone().unwrap_or_default();
-        let state = dr
-            .deployment_state
-            .clone()
-            .or(d.state.clone())
+        let state = deployment_state(dr)
+            .cloned()
             .unwrap_or_else(|| DeploymentState::Unknown(String::new()));
         let queued = state == DeploymentState::Queued;
         let deploy_errors = d
@@ -243,11 +241,15 @@ pub fn approved_before(status: &DeployRequestStatus) -> bool {
 /// is shown ([`recorded_approval_required`]) instead of reading the database on every pass,
 /// which was half the requests of a polled deploy (`make bench`, webhooks scenario).
 pub fn decides_on_approval(dr: &DeployRequest) -> bool {
-    let state = dr
-        .deployment_state
+    dr.state.as_ref() != Some(&DeployRequestState::Closed)
+        && deployment_state(dr) == Some(&DeploymentState::Ready)
+}
+
+/// The deployment state PlanetScale reports for `dr`: at the top level, else in `deployment`.
+fn deployment_state(dr: &DeployRequest) -> Option<&DeploymentState> {
+    dr.deployment_state
         .as_ref()
-        .or(dr.deployment.as_ref().and_then(|d| d.state.as_ref()));
-    dr.state.as_ref() != Some(&DeployRequestState::Closed) && state == Some(&DeploymentState::Ready)
+        .or(dr.deployment.as_ref().and_then(|d| d.state.as_ref()))
 }
 
 /// Whether the last status recorded that the database requires an approval (its `Approved`
