@@ -224,6 +224,20 @@ async fn opens_from_a_branch_and_records_the_number_first() {
         assert!(dr.finalizers().iter().any(|f| f.contains("deploy-request")));
         assert_eq!(h.calls(Some("create_deploy_request")).await, 1);
         assert!(h.event_reasons("ship").await.contains(&"Created".into()));
+        // The open reads the source branch (no PlanetScaleBranch says it is Ready) and the
+        // database once; the target branch is read only when PlanetScale refuses.
+        assert_eq!(h.calls(Some("get_branch")).await, 1, "the source only");
+        assert_eq!(
+            cond(&h, "ship", "Approved").await,
+            ("True".into(), "ApprovalNotRequired".into()),
+            "the rule the open read is recorded with the number"
+        );
+        h.pass(&r, "ship").await.expect("pass while the checks run");
+        assert_eq!(
+            h.calls(Some("get_database")).await,
+            1,
+            "the pass after the open knows the rule from the status"
+        );
         drive(&h, "ship", "True", "ChecksPassed", "3s").await;
         let s = get(&h, "ship").await.status.unwrap();
         assert_eq!(s.schema_diff.len(), 1, "{:?}", s.schema_diff);

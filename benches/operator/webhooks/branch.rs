@@ -28,10 +28,20 @@ pub struct BranchRun {
 }
 
 pub async fn create_branch(api: &Api<PlanetScaleBranch>, name: &str) -> Result<()> {
+    create_branch_with(api, name, false).await
+}
+
+/// Creates `PlanetScaleBranch` `name`; with `adopt`, it takes over the branch of that name
+/// that already exists in PlanetScale.
+pub async fn create_branch_with(
+    api: &Api<PlanetScaleBranch>,
+    name: &str,
+    adopt: bool,
+) -> Result<()> {
     let obj: PlanetScaleBranch = serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "PlanetScaleBranch",
         "metadata": {"name": name},
-        "spec": {"organization": ORG, "database": DATABASE, "parentBranch": "main"},
+        "spec": {"organization": ORG, "database": DATABASE, "parentBranch": "main", "adopt": adopt},
     }))?;
     api.create(&PostParams::default(), &obj).await?;
     Ok(())

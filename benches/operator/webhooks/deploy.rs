@@ -34,7 +34,7 @@ impl DeployRun {
     }
 }
 
-/// Applies DeployRequest `name` (deploy of branch `name`, autoApply) and follows it to
+/// Applies DeployRequest `name` (deploy of PlanetScaleBranch `name`, autoApply) and follows it to
 /// `complete_pending_revert`; counts the requests it cost and the delivery delays.
 pub async fn deploy(
     emu: &Emulator,
@@ -46,7 +46,7 @@ pub async fn deploy(
     let obj: DeployRequest = serde_json::from_value(json!({
         "apiVersion": "planetscale.operator.dev/v1alpha1", "kind": "DeployRequest",
         "metadata": {"name": name},
-        "spec": {"organization": ORG, "database": DATABASE, "branch": name, "deploy": true},
+        "spec": {"branchRef": {"name": name}, "deploy": true},
     }))?;
     let t0 = Utc::now();
     api.create(&PostParams::default(), &obj).await?;

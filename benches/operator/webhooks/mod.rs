@@ -40,7 +40,10 @@ use crate::operator::Operator;
 use crate::procs::free_port;
 use crate::report::{Row, ScenarioReport, median};
 use crate::{Args, Bench};
-use branch::{BranchRun, branch_ready, create_branch, wait_ready};
+use branch::{BranchRun, branch_ready, create_branch, create_branch_with, wait_ready};
+
+/// The source branches of the two deploys (webhook mode, then polling).
+const DEPLOY_BRANCHES: [&str; 2] = ["wh-webhooks", "wh-polled"];
 use deploy::{DeployRun, deploy};
 
 const NS: &str = "bench-webhooks";
@@ -129,7 +132,7 @@ async fn start(b: &Bench, a: &Args) -> Result<(Emulator, Operator, Metrics)> {
     emu.patch_settings(json!({"webhook_test_interval": "1s"}))
         .await?;
     let ps = emu.api_client()?;
-    for branch in ["wh-webhooks", "wh-polled"] {
+    for branch in DEPLOY_BRANCHES {
         emu.branch_with_table(&ps, branch).await?;
     }
     let (receiver, metrics_port) = (free_port()?, free_port()?);
@@ -153,6 +156,12 @@ async fn measure(b: &Bench, a: &Args, rep: &mut ScenarioReport) -> Result<()> {
     let branches: Api<PlanetScaleBranch> = Api::namespaced(b.client.clone(), NS);
     create_branch(&branches, "wh-warm").await?;
     wait_ready(&branches, "wh-warm", WAIT).await?;
+    // The deploys' branches, as in the product's journey: a PlanetScaleBranch each (adopting
+    // the branch the emulator holds with the new table), named by the deploy request's branchRef.
+    for name in DEPLOY_BRANCHES {
+        create_branch_with(&branches, name, true).await?;
+        wait_ready(&branches, name, WAIT).await?;
+    }
     wait_mode(&metrics, WEBHOOK_MODE).await?;
 
     let delay = humantime::format_duration(a.webhooks_branch_ready_delay).to_string();

@@ -29,6 +29,9 @@ pub enum Outcome {
         dr: ApiDeployRequest,
         /// Adopted rather than opened.
         adopted: bool,
+        /// Its facts as this pass knows them: the status records its `Approved` condition
+        /// with the number, so the next pass knows the database's rule without reading it.
+        facts: Box<Facts>,
     },
     /// The tracked deploy request, after the planned step (read again when one was taken).
     Synced {
@@ -106,6 +109,7 @@ async fn steps(
             let dr = dr.clone();
             return Ok(Outcome::Recorded {
                 at,
+                facts: Box::new(observed.facts_of(&dr)),
                 dr,
                 adopted: true,
             });
@@ -120,6 +124,7 @@ async fn steps(
             let dr = request::open(client, &observed.src, into, obj).await?;
             return Ok(Outcome::Recorded {
                 at,
+                facts: Box::new(observed.facts_of(&dr)),
                 dr,
                 adopted: false,
             });

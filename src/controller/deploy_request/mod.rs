@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PartialObjectMeta};
+use kube::runtime::Controller;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{Controller, watcher};
 use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -124,12 +124,12 @@ impl Reconciler for DeployRequests {
         let waking = self.clone();
         controller
             .reconcile_on(hinted)
-            .watches(branches, watcher::Config::default(), move |b| {
+            .watches(branches, crate::stores::watch_config(), move |b| {
                 waking.schedule.woken(waiting_on(&store, &b))
             })
             // Credentials Secrets (metadata only): a fixed Secret wakes the requests that wait
             // on it.
-            .watches(secrets, watcher::Config::default(), move |s| {
+            .watches(secrets, crate::stores::watch_config(), move |s| {
                 r.schedule.woken(super::waiting_on_credentials(
                     &creds_store,
                     &r.ctx,

@@ -22,7 +22,8 @@ pub struct Observed {
     /// The deploy request, if there is one.
     pub request: Request,
     /// The database requires an approval before a deploy (read only for a tracked request
-    /// that is not approved yet).
+    /// that is not approved yet, and for a missing one: the pass that opens it records the
+    /// answer with its number, so the next pass need not read the database again).
     pub approval_required: bool,
     /// The last status recorded an approval (or its reset) — see [`approved_before`].
     pub approved_before: bool,
@@ -61,6 +62,8 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
     let client = super::client(ctx, obj).await?;
     let src = request::source(&ctx.client, obj).await?;
     let observe = obj.spec.management_policy == ManagementPolicy::Observe;
+    // The database's rule, where this pass read the database anyway.
+    let mut rule = None;
     let request = if status.number.is_some() {
         let dr = request::existing(&client, &src, status.number, None).await?;
         let dr = dr.ok_or_else(|| Error::Invalid {
@@ -80,6 +83,7 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
         let db = request::database(&client, &src.at).await?;
         request::check_engine(&db, &src)?;
         let into = request::into_branch(&db, obj.spec.into_branch.as_deref());
+        rule = Some(db.require_approval_for_deploy.unwrap_or(false));
         match request::existing(&client, &src, None, Some(&into)).await? {
             Some(dr) => Request::Adopted(dr),
             None => Request::Missing { into },
@@ -87,11 +91,14 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
     };
     let approval_required = match &request {
         Request::Tracked(dr) | Request::Adopted(dr) if !dr.approved => {
-            match recorded_approval_required(&status) {
-                Some(required) if !decides_on_approval(dr) => required,
+            match (rule, recorded_approval_required(&status)) {
+                // Read in this very pass.
+                (Some(required), _) => required,
+                (None, Some(required)) if !decides_on_approval(dr) => required,
                 _ => request::approval_required(&client, &src.at).await?,
             }
         }
+        Request::Missing { .. } => rule.unwrap_or(false),
         _ => false,
     };
     let (org, db) = (&src.at.org, &src.at.db);

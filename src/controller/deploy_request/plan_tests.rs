@@ -235,6 +235,7 @@ fn observed(request: Request) -> Observed {
                 db: "shop".into(),
             },
             branch: "feature".into(),
+            known_ready: false,
         },
         request,
         approval_required: false,

@@ -83,10 +83,14 @@ pub fn next(
 ) -> DeployRequestStatus {
     match outcome {
         Outcome::Stopped => prev.clone(),
-        Outcome::Recorded { at, dr, .. } => {
+        Outcome::Recorded { at, dr, facts, .. } => {
             let mut status = record(prev, at, dr);
             let observe = spec.management_policy == crate::crd::ManagementPolicy::Observe;
             status.observed_only = observe.then_some(true);
+            // The database's rule as read by this pass (see `recorded_approval_required`).
+            let c = super::conditions::approved(facts);
+            let c = new_condition(c.type_, c.status, c.reason, c.message, now);
+            set_condition(&mut status.conditions, c, generation);
             status
         }
         Outcome::Synced {

@@ -161,6 +161,7 @@ fn a_pass_that_opens_records_the_identity_and_says_so() {
         at: at(),
         dr: dr(json!({})),
         adopted: false,
+        facts: Box::new(Facts::new(&dr(json!({})), false, false)),
     };
     let report = report(&resource(None), Some(&opened), None, now());
     assert_eq!(report.status.number, Some(42));
@@ -171,9 +172,41 @@ fn a_pass_that_opens_records_the_identity_and_says_so() {
         at: at(),
         dr: dr(json!({})),
         adopted: true,
+        facts: Box::new(Facts::new(&dr(json!({})), false, false)),
     };
     let report = report_of(&adopted);
     assert_eq!(report.events.last().unwrap().reason, "Adopted");
+}
+
+/// The pass that opens records the database's approval rule it read, so that the next pass
+/// shows it without reading the database again.
+#[test]
+fn a_pass_that_opens_records_whether_an_approval_is_required() {
+    for (required, status, reason) in [
+        (true, "False", "AwaitingApproval"),
+        (false, "True", "ApprovalNotRequired"),
+    ] {
+        let opened = Outcome::Recorded {
+            at: at(),
+            dr: dr(json!({})),
+            adopted: false,
+            facts: Box::new(Facts::new(&dr(json!({})), required, false)),
+        };
+        let st = report(&resource(None), Some(&opened), None, now()).status;
+        let approved = st
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Approved")
+            .unwrap();
+        assert_eq!(
+            (approved.status.as_str(), approved.reason.as_str()),
+            (status, reason)
+        );
+        assert_eq!(
+            crate::controller::deploy_request::observe::recorded_approval_required(&st),
+            Some(required)
+        );
+    }
 }
 
 fn report_of(outcome: &Outcome) -> Report<DeployRequestStatus> {
