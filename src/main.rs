@@ -4,6 +4,13 @@ use planetscale_operator::config::{Cli, Command};
 use planetscale_operator::oauth_login::{self, OAuthCommand};
 use planetscale_operator::{crd, runtime, telemetry};
 
+/// jemalloc instead of glibc's malloc: less resident memory for the same heap (many small,
+/// long-lived objects in the caches; see docs/performance.md, scale). Its settings are built
+/// in (`JEMALLOC_SYS_WITH_MALLOC_CONF` in .cargo/config.toml): a background thread returns
+/// freed pages to the system after a second instead of keeping them for reuse.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

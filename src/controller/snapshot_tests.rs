@@ -147,3 +147,50 @@ fn the_first_resource_to_ask_sets_the_phase() {
     let other = snapshots.resync_in(&key("other"), interval);
     assert!(other > interval - Duration::from_secs(1));
 }
+
+/// A list older than any asker wants is not kept once another database lists: its objects
+/// are freed, and the next ask lists again.
+#[tokio::test]
+async fn stale_lists_of_other_databases_are_dropped() {
+    let snapshots = Snapshots::<Vec<u8>>::new(Options::default());
+    let calls = AtomicUsize::new(0);
+    let list = || async {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![0u8; 1024])
+    };
+    let shop = snapshots
+        .get(&key("shop"), MINUTE, list)
+        .await
+        .unwrap()
+        .unwrap();
+    let kept = Arc::downgrade(&shop);
+    drop(shop);
+    // Fresh for a minute: another database's list keeps it.
+    snapshots.get(&key("other"), MINUTE, list).await.unwrap();
+    assert!(kept.upgrade().is_some(), "a fresh list is kept");
+    // Asked with no age to spare, any list is stale: the next list drops it.
+    snapshots
+        .get(&key("third"), Duration::ZERO, list)
+        .await
+        .unwrap();
+    assert!(kept.upgrade().is_none(), "the stale list of shop was freed");
+    snapshots.get(&key("shop"), MINUTE, list).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "shop listed again");
+}
+
+/// Resyncs stay on the first list's phase: a later list of the same database (one that the
+/// freshness window forced) does not move them, so its resources keep one due time.
+#[tokio::test]
+async fn a_later_list_keeps_the_databases_phase() {
+    let snapshots = Snapshots::<usize>::new(Options::default());
+    let k = key("shop");
+    let list = || async { Ok(1) };
+    snapshots.get(&k, MINUTE, list).await.unwrap();
+    let first = snapshots.resync_in(&k, MINUTE);
+    snapshots.get(&k, Duration::ZERO, list).await.unwrap();
+    let after = snapshots.resync_in(&k, MINUTE);
+    assert!(
+        after < first,
+        "due on the first list's phase ({after:?} after a second list, {first:?} before)"
+    );
+}

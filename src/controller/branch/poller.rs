@@ -55,6 +55,20 @@ pub use crate::controller::snapshot::DbKey;
 /// A full list of a database's branches, by name.
 pub type Listed = HashMap<String, Branch>;
 
+/// What a snapshot keeps of a branch: what the status and the plan read (of its region the
+/// slug), not who created it or its API address.
+fn slim(b: Branch) -> Branch {
+    Branch {
+        actor: None,
+        url: None,
+        region: b
+            .region
+            .as_ref()
+            .map(crate::controller::planetscale::slim_region),
+        ..b
+    }
+}
+
 struct Waiter {
     obj: ObjectRef<PlanetScaleBranch>,
     wake: Wake,
@@ -181,7 +195,10 @@ impl Poller {
         let (org, db) = (&key.organization, &key.database);
         let list = || async {
             let list = client.list_branches_all(org, db).await?;
-            Ok(list.into_iter().map(|b| (b.name.clone(), b)).collect())
+            Ok(list
+                .into_iter()
+                .map(|b| (b.name.clone(), slim(b)))
+                .collect())
         };
         match self.snapshots.get(key, max_age, list).await? {
             Some(snapshot) => Ok(snapshot),

@@ -48,7 +48,7 @@ pub fn add(
         Some(ns) => Api::namespaced(client, ns),
     };
     let mapper = secret_mapper(store.clone(), r.clone());
-    controller = controller.watches(secrets, watcher::Config::default(), mapper);
+    controller = controller.watches(secrets, crate::stores::watch_config(), mapper);
     if let Some(changes) = default_secret_changes(r, namespace, store) {
         controller = controller.reconcile_all_on(changes);
     }
@@ -97,7 +97,7 @@ fn default_secret_changes(
         return None;
     }
     let api: Api<PartialObjectMeta<Secret>> = Api::namespaced(r.ctx.client.clone(), &dns);
-    let wc = watcher::Config::default().fields(&format!("metadata.name={dname}"));
+    let wc = crate::stores::watch_config().fields(&format!("metadata.name={dname}"));
     let mapper = secret_mapper(store, r.clone());
     let warned = AtomicBool::new(false);
     let changes = watcher::watcher(api, wc)

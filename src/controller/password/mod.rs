@@ -28,7 +28,6 @@ use kube::api::PartialObjectMeta;
 use kube::runtime::Controller;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -128,7 +127,7 @@ impl Reconciler for Passwords {
         let store = controller.store();
         let (creds_store, ctx) = (store.clone(), self.ctx.clone());
         let managed =
-            watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+            crate::stores::watch_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
         let controller = crate::controller::target::watch_databases(
             self,
             controller,
@@ -137,12 +136,12 @@ impl Reconciler for Passwords {
             |p| not_ready(p.status.as_ref().map(|s| s.conditions.as_slice())),
         );
         controller
-            .watches(branches, watcher::Config::default(), move |b| {
+            .watches(branches, crate::stores::watch_config(), move |b| {
                 waiting_on(&store, &b)
             })
             .watches(secrets.clone(), managed, |s| secret_owner(&s))
             // Credentials Secrets (metadata only): a fixed Secret wakes the passwords that wait on it.
-            .watches(secrets, watcher::Config::default(), move |s| {
+            .watches(secrets, crate::stores::watch_config(), move |s| {
                 waiting_on_credentials(
                     &creds_store,
                     &ctx,

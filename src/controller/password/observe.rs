@@ -196,8 +196,8 @@ async fn current(
     if let Some(s) = &snapshot
         && let Some(p) = cache::find(&s.items, id, &t.branch)
     {
-        views.remember(&key, t, p, s.taken);
-        return Ok(Some(p.clone()));
+        views.remember_listed(&key, t, p, s.taken);
+        return Ok(Some(Password::clone(p)));
     }
     get_once(run, api, t, engine, id).await
 }

@@ -53,3 +53,12 @@ impl PlanetScale for Client {
         Client::server_now(self)
     }
 }
+
+/// What the caches keep of a region: its slug (the status and the connection details read no
+/// more; the display name, provider and public addresses stay with PlanetScale).
+pub fn slim_region(r: &planetscale_api::models::Region) -> planetscale_api::models::Region {
+    planetscale_api::models::Region {
+        slug: r.slug.clone(),
+        ..Default::default()
+    }
+}
