@@ -242,7 +242,7 @@ pub fn watch_databases<R: Reconciler>(
         Some(ns) => Api::namespaced(client, ns),
     };
     let store = controller.store();
-    let config = kube::runtime::watcher::Config::default();
+    let config = crate::stores::watch_config();
     let r = r.clone();
     controller.watches(api, config, move |db| {
         let woken = waiting_on_database(&store, &db, database_ref, waiting);

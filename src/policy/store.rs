@@ -54,7 +54,7 @@ impl Policies {
     pub async fn run(&self, client: Client, shutdown: CancellationToken) {
         let api: Api<PlanetScaleAccessPolicy> = Api::all(client);
         let mut buffer = BTreeMap::new();
-        let events = watcher(api, watcher::Config::default()).default_backoff();
+        let events = watcher(api, crate::stores::watch_config()).default_backoff();
         let mut events = std::pin::pin!(events.take_until(shutdown.cancelled_owned()));
         while let Some(event) = events.next().await {
             match event {

@@ -125,6 +125,15 @@ impl Stores {
     }
 }
 
+/// The configuration every watch of the operator starts from (one place to tune them all).
+///
+/// kube's default page of 500 objects is kept: with pages of 100 the restart of `make bench`'s
+/// scale scenario (20,000 objects) took 19.8 s instead of 5.8 s to sync its caches, for no
+/// measurable memory (the heap that looked like list pages was the stores themselves).
+pub fn watch_config() -> watcher::Config {
+    watcher::Config::default()
+}
+
 /// Drops what a cached object never needs: `metadata.managedFields` and the
 /// `kubectl.kubernetes.io/last-applied-configuration` annotation. The reconciles never read
 /// them, and they are most of an object's size (so the caches grow with our resources only).

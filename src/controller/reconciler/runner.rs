@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
-use kube::runtime::watcher;
 use kube::{Api, Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +34,7 @@ async fn run_one<R: Reconciler>(r: Arc<R>, namespace: Option<String>, shutdown: 
     let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
     let controller = ctx
         .caches
-        .controller(api, watcher::Config::default())
+        .controller(api, crate::stores::watch_config())
         .with_config(config);
     // A policy change wakes the objects whose verdict it changed, no other.
     let wakes = ctx.policies.wakes(ctx.client.clone(), controller.store());
