@@ -95,6 +95,10 @@ pub struct Args {
     /// Scale: the operator's resync interval, standing for its default 10 minutes.
     #[arg(long, env = "BENCH_SCALE_RESYNC", default_value = "2m", value_parser = humantime::parse_duration)]
     pub scale_resync: Duration,
+    /// Scale: after the setup, write this shell script (an operator as the restart starts it)
+    /// and wait until it is removed, to try builds on the same pairs (docs/performance.md).
+    #[arg(long, env = "BENCH_SCALE_HOLD")]
+    pub scale_hold: Option<PathBuf>,
     /// Scale: give up waiting for the pairs of the setup after this long.
     #[arg(long, env = "BENCH_SCALE_SETUP_TIMEOUT", default_value = "90m", value_parser = humantime::parse_duration)]
     pub scale_setup_timeout: Duration,

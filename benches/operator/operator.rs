@@ -14,6 +14,39 @@ pub struct Operator {
     pub process: Proc,
 }
 
+/// The environment of an operator process against `emulator`, with `env` added or overriding
+/// and its health endpoint on `health`.
+pub fn vars(
+    kubeconfig: &Path,
+    emulator: &Emulator,
+    env: &[(&str, String)],
+    health: u16,
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = [
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        ("PSO_WATCH_NAMESPACES", String::new()),
+        ("PSO_OPERATOR_NAMESPACE", OPERATOR_NS.into()),
+        ("PSO_DEFAULT_CREDENTIALS_SECRET", CREDENTIALS_SECRET.into()),
+        ("PSO_API_URL", emulator.api_url()),
+        (
+            "PSO_OAUTH_TOKEN_URL",
+            format!("{}/oauth/token", emulator.url),
+        ),
+        ("PSO_METRICS_ADDR", "127.0.0.1:0".into()),
+        ("PSO_HEALTH_ADDR", format!("127.0.0.1:{health}")),
+        ("PSO_LOG_FORMAT", "json".into()),
+        ("PSO_LOG_LEVEL", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in env {
+        vars.retain(|(key, _)| key != k);
+        vars.push((k.to_string(), v.clone()));
+    }
+    vars
+}
+
 impl Operator {
     /// Starts the operator against `emulator` and waits until `/readyz` answers 200.
     /// `env` adds or overrides `PSO_*` variables (e.g. `PSO_RESYNC_INTERVAL`).
@@ -26,28 +59,7 @@ impl Operator {
         name: &str,
     ) -> Result<Self> {
         let health = free_port()?;
-        let mut vars: Vec<(String, String)> = [
-            ("KUBECONFIG", kubeconfig.display().to_string()),
-            ("PSO_WATCH_NAMESPACES", String::new()),
-            ("PSO_OPERATOR_NAMESPACE", OPERATOR_NS.into()),
-            ("PSO_DEFAULT_CREDENTIALS_SECRET", CREDENTIALS_SECRET.into()),
-            ("PSO_API_URL", emulator.api_url()),
-            (
-                "PSO_OAUTH_TOKEN_URL",
-                format!("{}/oauth/token", emulator.url),
-            ),
-            ("PSO_METRICS_ADDR", "127.0.0.1:0".into()),
-            ("PSO_HEALTH_ADDR", format!("127.0.0.1:{health}")),
-            ("PSO_LOG_FORMAT", "json".into()),
-            ("PSO_LOG_LEVEL", "info".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        for (k, v) in env {
-            vars.retain(|(key, _)| key != k);
-            vars.push((k.to_string(), v.clone()));
-        }
+        let vars = vars(kubeconfig, emulator, env, health);
         let process = Proc::spawn(name, binary, &["run".into()], &vars, log_dir)?;
         let mut op = Self { process };
         // Long enough for the caches of the scale scenario (20,000 objects) to sync.

@@ -116,7 +116,12 @@ async fn measure(b: &Bench, a: &Args, shape: Shape, rep: &mut ScenarioReport) ->
     // Setup: every pair created by an operator with room to spare.
     let t_setup = Instant::now();
     {
-        let env = [resync.clone(), ("PSO_API_RATE_LIMIT", "60000".into())];
+        let port = free_port()?;
+        let env = [
+            resync.clone(),
+            ("PSO_API_RATE_LIMIT", "60000".into()),
+            ("PSO_METRICS_ADDR", format!("127.0.0.1:{port}")),
+        ];
         let mut op = b.operator("scale-setup-operator", &emu, &env).await?;
         create_namespace(&b.client, NS).await?;
         stream::iter(&pairs)
@@ -124,7 +129,8 @@ async fn measure(b: &Bench, a: &Args, shape: Shape, rep: &mut ScenarioReport) ->
             .buffer_unordered(50)
             .try_collect::<Vec<_>>()
             .await?;
-        wait_ready(b, &mut op, shape.pairs, a.scale_setup_timeout).await?;
+        let metrics = Metrics::new(port);
+        wait_ready(b, &mut op, &metrics, shape.pairs, a.scale_setup_timeout).await?;
         settle(&emu, Duration::from_secs(300)).await?;
     }
     let setup = t_setup.elapsed();
@@ -136,6 +142,9 @@ async fn measure(b: &Bench, a: &Args, shape: Shape, rep: &mut ScenarioReport) ->
     // The restart.
     emu.patch_settings(json!({ "rate_limit": a.rate_limit }))
         .await?;
+    if let Some(hold) = &a.scale_hold {
+        hold_for_experiments(b, &emu, hold, &resync, a.rate_limit).await?;
+    }
     emu.reset_stats().await?;
     let audit_start = b.audit.offset();
     let metrics_port = free_port()?;
@@ -228,14 +237,69 @@ async fn emulator(b: &Bench, shape: Shape) -> Result<Emulator> {
     b.emulator("scale-emulator", &flags).await
 }
 
-/// Waits until every branch and password resource is Ready.
-async fn wait_ready(b: &Bench, op: &mut Operator, n: usize, timeout: Duration) -> Result<()> {
+/// With every pair Ready and the setup's operator stopped, writes `path`, a shell script that
+/// starts an operator as the measured restart would (`sh path` in another terminal, to try a
+/// build or an allocator on the same 10,000 pairs without another setup), and waits until the
+/// file is removed. The operator it starts must be stopped before the file is removed.
+async fn hold_for_experiments(
+    b: &Bench,
+    emu: &Emulator,
+    path: &std::path::Path,
+    resync: &(&str, String),
+    rate_limit: u32,
+) -> Result<()> {
+    let env = [
+        resync.clone(),
+        ("PSO_API_RATE_LIMIT", rate_limit.to_string()),
+        ("PSO_METRICS_ADDR", "127.0.0.1:19090".to_string()),
+    ];
+    let vars = crate::operator::vars(&b.operator_kubeconfig, emu, &env, 19091);
+    let mut script = String::from("# An operator as the scale scenario's restart starts it.\n");
+    for (k, v) in vars {
+        script.push_str(&format!("export {k}='{v}'\n"));
+    }
+    script.push_str(&format!(
+        "exec \"${{OPERATOR:-{}}}\" run\n",
+        b.bin_dir.join("planetscale-operator").display()
+    ));
+    std::fs::write(path, script)?;
+    println!(
+        "bench: scale: holding; `sh {p}` starts an operator on the pairs; remove {p} to go on",
+        p = path.display()
+    );
+    while path.exists() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    emu.reset_stats().await
+}
+
+/// Waits until every branch and password resource is Ready: the setup operator's `resources`
+/// gauge (its cache) says so, then one list of each kind confirms it.
+async fn wait_ready(
+    b: &Bench,
+    op: &mut Operator,
+    metrics: &Metrics,
+    n: usize,
+    timeout: Duration,
+) -> Result<()> {
     let t0 = Instant::now();
     let mut said = Instant::now();
+    let gauge =
+        |kind: &str| format!("planetscale_operator_resources{{kind=\"{kind}\",ready=\"True\"}}");
     loop {
-        let (rb, rp) = ready_counts(&b.client, NS).await?;
-        if rb == n && rp == n {
-            return Ok(());
+        let rb = metrics
+            .value(&gauge("PlanetScaleBranch"))
+            .await
+            .unwrap_or(0.0) as usize;
+        let rp = metrics
+            .value(&gauge("PlanetScalePassword"))
+            .await
+            .unwrap_or(0.0) as usize;
+        if rb >= n && rp >= n {
+            let (rb, rp) = ready_counts(&b.client, NS).await?;
+            if rb == n && rp == n {
+                return Ok(());
+            }
         }
         op.check_alive()?;
         if t0.elapsed() > timeout {
@@ -252,10 +316,10 @@ async fn wait_ready(b: &Bench, op: &mut Operator, n: usize, timeout: Duration) -
     }
 }
 
-/// How often the setup counts the Ready resources. Each count lists every branch and password
-/// resource (20,000 objects at the default size, about 60 MB of JSON): every 3 s that kept the
-/// API server busier than the operator's own writes and slowed the setup past 40 minutes.
-const SETUP_POLL: Duration = Duration::from_secs(20);
+/// How often the setup looks at the operator's `resources` gauge. Listing every branch and
+/// password resource instead (20,000 objects at the default size, about 60 MB of JSON) every
+/// 3 s kept the API server busier than the operator's own writes.
+const SETUP_POLL: Duration = Duration::from_secs(5);
 
 /// Waits until the emulator has served no request for [`QUIET`].
 async fn settle(emu: &Emulator, timeout: Duration) -> Result<()> {
