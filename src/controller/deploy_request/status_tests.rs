@@ -186,11 +186,13 @@ fn a_pass_that_opens_records_whether_an_approval_is_required() {
         (true, "False", "AwaitingApproval"),
         (false, "True", "ApprovalNotRequired"),
     ] {
+        let mut new = dr(json!({}));
+        new.approved = false;
         let opened = Outcome::Recorded {
             at: at(),
-            dr: dr(json!({})),
+            facts: Box::new(Facts::new(&new, required, false)),
+            dr: new,
             adopted: false,
-            facts: Box::new(Facts::new(&dr(json!({})), required, false)),
         };
         let st = report(&resource(None), Some(&opened), None, now()).status;
         let approved = st

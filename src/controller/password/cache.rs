@@ -247,7 +247,7 @@ mod tests {
     fn a_snapshot_finds_a_password_only_on_its_branch() {
         let listed: Listed = [password("p1", "main"), password("p2", "dev")]
             .into_iter()
-            .map(|p| (p.id.clone(), p))
+            .map(|p| (p.id.clone(), Arc::new(p)))
             .collect();
         assert!(find(&listed, "p1", "main").is_some());
         assert!(find(&listed, "p2", "main").is_none());
