@@ -224,9 +224,13 @@ async fn opens_from_a_branch_and_records_the_number_first() {
         assert!(dr.finalizers().iter().any(|f| f.contains("deploy-request")));
         assert_eq!(h.calls(Some("create_deploy_request")).await, 1);
         assert!(h.event_reasons("ship").await.contains(&"Created".into()));
-        // The open reads the source branch (no PlanetScaleBranch says it is Ready) and the
-        // database once; the target branch is read only when PlanetScale refuses.
-        assert_eq!(h.calls(Some("get_branch")).await, 1, "the source only");
+        // The open reads the target branch (safe migrations) and the source branch (no
+        // PlanetScaleBranch says it is Ready), and the database once.
+        assert_eq!(
+            h.calls(Some("get_branch")).await,
+            2,
+            "intoBranch and the source"
+        );
         assert_eq!(
             cond(&h, "ship", "Approved").await,
             ("True".into(), "ApprovalNotRequired".into()),

@@ -162,11 +162,7 @@ pub fn into_branch(db: &Database, spec_into: Option<&str>) -> String {
         .unwrap_or_else(|| "main".into())
 }
 
-/// Opens the deploy request. The branches are read only where that says more than PlanetScale
-/// would: the source first unless its `PlanetScaleBranch` is Ready (a branch that is not ready
-/// yet is a wait, not a refusal), and the target only after PlanetScale refused the open, to
-/// tell a missing branch or one without safe migrations from another refusal. On the usual
-/// path that is one request, the create (the webhooks scenario of `make bench` counts them).
+/// Opens the deploy request after checking what PlanetScale would refuse less clearly.
 pub async fn open(
     client: &impl PlanetScale,
     src: &Source,
@@ -174,6 +170,18 @@ pub async fn open(
     obj: &DeployRequestResource,
 ) -> Result<DeployRequest> {
     let (org, db) = (&src.at.org, &src.at.db);
+    let base = client.get_branch(org, db, into).await.map_err(|e| {
+        not_found(
+            e,
+            Error::Invalid {
+                reason: r::BRANCH_NOT_FOUND,
+                message: format!("intoBranch {into} does not exist in {org}/{db}"),
+            },
+        )
+    })?;
+    if !base.safe_migrations {
+        return Err(safe_migrations_missing(src, into));
+    }
     let source = Target {
         organization: org.clone(),
         database: db.clone(),
@@ -181,6 +189,7 @@ pub async fn open(
         known_ready: src.known_ready,
         kind: None,
     };
+    // A Ready PlanetScaleBranch vouches for the source: no read of it first.
     if !src.known_ready {
         target::check_ready(client, &source).await?;
     }
@@ -191,42 +200,10 @@ pub async fn open(
         auto_cutover: Some(obj.spec.auto_apply),
         auto_delete_branch: Some(obj.spec.auto_delete_branch),
     };
-    match client.create_deploy_request(org, db, &body).await {
-        Ok(dr) => Ok(dr),
-        Err(
-            e @ (planetscale_api::Error::Unprocessable { .. }
-            | planetscale_api::Error::NotFound { .. }),
-        ) => Err(explain_refusal(client, src, &source, into, e).await),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Why PlanetScale refused to open a deploy request (422 or 404): the target branch is
-/// missing or lacks safe migrations, the source is not ready (yet), or what PlanetScale said.
-async fn explain_refusal(
-    client: &impl PlanetScale,
-    src: &Source,
-    source: &Target,
-    into: &str,
-    refused: planetscale_api::Error,
-) -> Error {
-    let (org, db) = (&src.at.org, &src.at.db);
-    match client.get_branch(org, db, into).await {
-        Err(planetscale_api::Error::NotFound { .. }) => {
-            return Error::Invalid {
-                reason: r::BRANCH_NOT_FOUND,
-                message: format!("intoBranch {into} does not exist in {org}/{db}"),
-            };
-        }
-        Ok(base) if !base.safe_migrations => return safe_migrations_missing(src, into),
-        _ => {}
-    }
-    if src.known_ready
-        && let Err(e) = target::check_ready(client, source).await
-    {
-        return e;
-    }
-    create_refused(refused, src, into)
+    client
+        .create_deploy_request(org, db, &body)
+        .await
+        .map_err(|e| create_refused(e, src, into))
 }
 
 /// Whether the database requires an approval before a deploy.
@@ -277,13 +254,6 @@ fn create_refused(e: planetscale_api::Error, src: &Source, into: &str) -> Error 
                 ),
             }
         }
-        planetscale_api::Error::NotFound { .. } => Error::Invalid {
-            reason: "Rejected",
-            message: format!(
-                "PlanetScale answered 404 to opening a deploy request from {} into {into} in {}/{}: check that the database exists and that the credentials may create deploy requests",
-                src.branch, src.at.org, src.at.db
-            ),
-        },
         _ => e.into(),
     }
 }

@@ -96,7 +96,7 @@ fn target_key(t: &Target) -> (String, String, String) {
 }
 
 /// What is kept of a password: no plaintext, nothing planning or the Secret does not use (of
-/// its region the slug, of its branch the name).
+/// its region the slug, of its branch the name and whether it is production).
 fn slim(p: &Password) -> Password {
     Password {
         plain_text: None,
@@ -109,6 +109,7 @@ fn slim(p: &Password) -> Password {
             .map(crate::controller::planetscale::slim_region),
         database_branch: p.database_branch.as_ref().map(|b| PasswordBranch {
             name: b.name.clone(),
+            production: b.production,
             ..Default::default()
         }),
         ..p.clone()
