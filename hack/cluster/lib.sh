@@ -22,13 +22,20 @@ die() { log "$*"; exit 1; }
 
 # Debian's client (20.10, with its built-in BuildKit) when present: a newer client without the
 # buildx plugin cannot use BuildKit, and the Dockerfile needs it to skip unused stages.
-if [ -z "${DOCKER:-}" ]; then
+# Resolved again once install-deps may have installed docker.io: on a fresh machine the script
+# sourcing this file ran before /usr/bin/docker existed, and another client on the PATH (one
+# without buildx) would have been kept for the builds.
+DOCKER_CHOSEN=${DOCKER:+user}
+resolve_docker() {
+  [ "$DOCKER_CHOSEN" = user ] && return 0
   if [ -x /usr/bin/docker ]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
-fi
+}
+resolve_docker
 export DOCKER_BUILDKIT=1
 
 # docker_ready: a daemon answers (DOCKER_HOST as set, the default socket, or ours).
 docker_ready() {
+  resolve_docker
   if [ -z "${DOCKER_HOST:-}" ] && "$DOCKER" info >/dev/null 2>&1; then return 0; fi
   if [ -n "${DOCKER_HOST:-}" ] && "$DOCKER" info >/dev/null 2>&1; then return 0; fi
   if [ -S "$PSO_DOCKER_RUN/docker.sock" ] && DOCKER_HOST=unix://$PSO_DOCKER_RUN/docker.sock "$DOCKER" info >/dev/null 2>&1; then
