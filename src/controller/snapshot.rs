@@ -171,9 +171,10 @@ impl<T> Snapshots<T> {
     }
 
     /// Drops the lists of the other databases that are older than `max_age`: nobody asking for
-    /// that age can use them, and the next resync lists again anyway. Between resyncs the
-    /// operator then holds no copy of PlanetScale's objects (at 10,000 passwords and branches
-    /// the lists were a fifth of the heap, `make bench` scale). A list in use is skipped.
+    /// that age can use them, and the next resync lists again anyway. So stale copies of
+    /// PlanetScale's objects are freed whenever any database lists (at 10,000 passwords and
+    /// branches the lists were a fifth of the heap, `make bench` scale); the newest lists stay
+    /// until the next one. A list in use is skipped.
     fn sweep(&self, listed: &Arc<Db<T>>, max_age: Duration) {
         let dbs: Vec<Arc<Db<T>>> = self.dbs.lock().expect("lock").values().cloned().collect();
         for db in dbs.iter().filter(|db| !Arc::ptr_eq(db, listed)) {

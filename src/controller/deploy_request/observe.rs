@@ -83,7 +83,7 @@ pub async fn observe(ctx: &Context, obj: &DeployRequestResource) -> Result<Obser
         let db = request::database(&client, &src.at).await?;
         request::check_engine(&db, &src)?;
         let into = request::into_branch(&db, obj.spec.into_branch.as_deref());
-        rule = Some(db.require_approval_for_deploy.unwrap_or(false));
+        rule = Some(request::requires_approval(&db));
         match request::existing(&client, &src, None, Some(&into)).await? {
             Some(dr) => Request::Adopted(dr),
             None => Request::Missing { into },

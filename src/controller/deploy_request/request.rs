@@ -208,8 +208,12 @@ pub async fn open(
 
 /// Whether the database requires an approval before a deploy.
 pub async fn approval_required(client: &impl PlanetScale, at: &Location) -> Result<bool> {
-    let db = database(client, at).await?;
-    Ok(db.require_approval_for_deploy.unwrap_or(false))
+    Ok(requires_approval(&database(client, at).await?))
+}
+
+/// Whether `db` requires an approval before a deploy (unset: no).
+pub fn requires_approval(db: &Database) -> bool {
+    db.require_approval_for_deploy.unwrap_or(false)
 }
 
 fn database_missing(at: &Location) -> Error {
